@@ -1,0 +1,297 @@
+//! The preamble: what precedes the payload in every object. Parse and write,
+//! nothing else; the cryptography that fills it lives in [`crate::object`].
+//!
+//! ```text
+//! offset  size  field
+//!      0     6  magic "S3SEAL"
+//!      6     1  version (1)
+//!      7     1  flags (0; reserved)
+//!      8    16  object id
+//!     24    32  key commitment
+//!     56     2  key source length n (u16 BE)
+//!     58     n  key source: kind (1 byte) ‖ kind-specific parameters
+//!   58+n     2  metadata box length m (u16 BE)
+//!   60+n     m  metadata box: nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16)
+//! ```
+//! All integers are big-endian.
+
+use crate::error::{Error, Result};
+use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId};
+
+/// The first six bytes of every object.
+pub const MAGIC: &[u8; 6] = b"S3SEAL";
+/// The format version this crate writes and reads.
+pub const VERSION: u8 = 1;
+/// Bytes before the key source: magic, version, flags, object id, commitment, length.
+pub const FIXED_SIZE: usize = 6 + 1 + 1 + OBJECT_ID_SIZE + KEY_SIZE + 2;
+/// Nonce length of the metadata box, in bytes.
+pub const METADATA_NONCE_SIZE: usize = 12;
+/// Longest original filename kept in the metadata, in bytes of UTF-8.
+pub const MAX_NAME_SIZE: usize = 1024;
+/// Longest media type kept in the metadata, in bytes.
+pub const MAX_MEDIA_TYPE_SIZE: usize = 255;
+/// Largest preamble a reader ever needs to fetch, in bytes: fetch this much
+/// first and the whole preamble is in it.
+pub const MAX_PREAMBLE_SIZE: usize = 4096;
+
+const SOURCE_ROOT: u8 = 0x01;
+const SOURCE_PASSPHRASE: u8 = 0x02;
+
+/// How the file key of an object was derived: recorded so an object found
+/// years later says what it needs. Anything a reader needs *before* the first
+/// request (passphrase salt and cost) is also fixed by the version and the
+/// object id, never only here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// From a 32-byte root key.
+    Root,
+    /// From a passphrase with Argon2id (salt = object id).
+    Passphrase {
+        /// Memory cost in KiB.
+        memory_kib: u32,
+        /// Number of passes.
+        iterations: u32,
+        /// Degree of parallelism.
+        lanes: u32,
+    },
+}
+
+impl KeySource {
+    /// The passphrase source with the format's constant cost.
+    pub const PASSPHRASE_V1: KeySource = KeySource::Passphrase {
+        memory_kib: crate::key::PASSPHRASE_MEMORY_KIB,
+        iterations: crate::key::PASSPHRASE_ITERATIONS,
+        lanes: crate::key::PASSPHRASE_LANES,
+    };
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            KeySource::Root => {
+                out.extend_from_slice(&1u16.to_be_bytes());
+                out.push(SOURCE_ROOT);
+            }
+            KeySource::Passphrase { memory_kib, iterations, lanes } => {
+                out.extend_from_slice(&13u16.to_be_bytes());
+                out.push(SOURCE_PASSPHRASE);
+                out.extend_from_slice(&memory_kib.to_be_bytes());
+                out.extend_from_slice(&iterations.to_be_bytes());
+                out.extend_from_slice(&lanes.to_be_bytes());
+            }
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self> {
+        let u32_at = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        match bytes {
+            [SOURCE_ROOT] => Ok(KeySource::Root),
+            [SOURCE_PASSPHRASE, rest @ ..] if rest.len() == 12 => Ok(KeySource::Passphrase {
+                memory_kib: u32_at(1),
+                iterations: u32_at(5),
+                lanes: u32_at(9),
+            }),
+            [SOURCE_ROOT | SOURCE_PASSPHRASE, ..] => Err(Error::Malformed("key source has the wrong length")),
+            _ => Err(Error::Malformed("unknown key source")),
+        }
+    }
+}
+
+/// A parsed preamble.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preamble {
+    /// The object's id (also in its name).
+    pub object_id: ObjectId,
+    /// HKDF commitment to the file key; checked before any decryption.
+    pub commitment: [u8; KEY_SIZE],
+    /// How the file key was derived.
+    pub source: KeySource,
+    /// The sealed metadata: nonce ‖ ciphertext ‖ tag.
+    pub metadata_box: Vec<u8>,
+}
+
+impl Preamble {
+    /// Everything up to and including the metadata box length: the associated
+    /// data of the metadata box.
+    pub fn head_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(FIXED_SIZE + 16);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.push(0);
+        out.extend_from_slice(&self.object_id.0);
+        out.extend_from_slice(&self.commitment);
+        self.source.write(&mut out);
+        let len = u16::try_from(self.metadata_box.len()).expect("metadata box fits u16 (checked on build)");
+        out.extend_from_slice(&len.to_be_bytes());
+        out
+    }
+
+    /// The serialised preamble (also the payload's associated data).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.head_bytes();
+        out.extend_from_slice(&self.metadata_box);
+        out
+    }
+
+    /// Parses a preamble from the start of `bytes`. `Ok(None)` means more bytes
+    /// are needed; on success returns the preamble and its length.
+    pub fn parse(bytes: &[u8]) -> Result<Option<(Preamble, usize)>> {
+        let have = bytes.len().min(MAGIC.len());
+        if bytes[..have] != MAGIC[..have] {
+            return Err(Error::NotSealed);
+        }
+        if bytes.len() > 6 && bytes[6] != VERSION {
+            return Err(Error::UnsupportedVersion(bytes[6]));
+        }
+        if bytes.len() > 7 && bytes[7] != 0 {
+            return Err(Error::Malformed("reserved flags are set"));
+        }
+        if bytes.len() < FIXED_SIZE {
+            return Ok(None);
+        }
+        let mut object_id = [0u8; OBJECT_ID_SIZE];
+        object_id.copy_from_slice(&bytes[8..24]);
+        let mut commitment = [0u8; KEY_SIZE];
+        commitment.copy_from_slice(&bytes[24..56]);
+        let source_len = usize::from(u16::from_be_bytes([bytes[56], bytes[57]]));
+        let box_len_at = FIXED_SIZE + source_len;
+        if box_len_at + 2 > MAX_PREAMBLE_SIZE {
+            return Err(Error::Malformed("key source has an impossible length"));
+        }
+        if bytes.len() < box_len_at + 2 {
+            return Ok(None);
+        }
+        let source = KeySource::parse(&bytes[FIXED_SIZE..box_len_at])?;
+        let box_len = usize::from(u16::from_be_bytes([bytes[box_len_at], bytes[box_len_at + 1]]));
+        let end = box_len_at + 2 + box_len;
+        if box_len < METADATA_NONCE_SIZE + crate::stream::TAG_SIZE || end > MAX_PREAMBLE_SIZE {
+            return Err(Error::Malformed("metadata box has an impossible length"));
+        }
+        if bytes.len() < end {
+            return Ok(None);
+        }
+        let preamble = Preamble {
+            object_id: ObjectId(object_id),
+            commitment,
+            source,
+            metadata_box: bytes[box_len_at + 2..end].to_vec(),
+        };
+        Ok(Some((preamble, end)))
+    }
+}
+
+/// Facts about the file that S3 would otherwise store in clear metadata.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Original filename (no directories).
+    pub name: String,
+    /// Media type, e.g. `application/pdf`.
+    pub media_type: String,
+    /// Plaintext size in bytes, when known before sealing (checked on open).
+    pub size: Option<u64>,
+}
+
+impl Metadata {
+    /// Checks the limits of the encoding.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.len() > MAX_NAME_SIZE {
+            return Err(Error::InvalidInput("the filename is longer than 1024 bytes"));
+        }
+        if self.media_type.len() > MAX_MEDIA_TYPE_SIZE {
+            return Err(Error::InvalidInput("the media type is longer than 255 bytes"));
+        }
+        Ok(())
+    }
+
+    /// `u16 name length ‖ name ‖ u16 type length ‖ type ‖ u8 size known ‖ u64 size`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.validate()?;
+        let mut out = Vec::with_capacity(13 + self.name.len() + self.media_type.len());
+        for field in [&self.name, &self.media_type] {
+            out.extend_from_slice(&(field.len() as u16).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        out.push(u8::from(self.size.is_some()));
+        out.extend_from_slice(&self.size.unwrap_or(0).to_be_bytes());
+        Ok(out)
+    }
+
+    /// Inverse of [`Metadata::to_bytes`]. The bytes were authenticated, so a
+    /// malformed encoding is a writer bug, reported as `Malformed`.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let bad = Error::Malformed("sealed metadata");
+        let mut rest = bytes;
+        let field = |rest: &mut &[u8]| -> Result<String> {
+            if rest.len() < 2 {
+                return Err(bad.clone());
+            }
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            let value = rest.get(2..2 + len).ok_or(bad.clone())?;
+            let value = core::str::from_utf8(value).map_err(|_| bad.clone())?.to_owned();
+            *rest = &rest[2 + len..];
+            Ok(value)
+        };
+        let name = field(&mut rest)?;
+        let media_type = field(&mut rest)?;
+        let [known, size @ ..] = rest else { return Err(Error::Malformed("sealed metadata")) };
+        let size: [u8; 8] = size.try_into().map_err(|_| Error::Malformed("sealed metadata"))?;
+        let size = match known {
+            0 => None,
+            1 => Some(u64::from_be_bytes(size)),
+            _ => return Err(Error::Malformed("sealed metadata")),
+        };
+        let metadata = Metadata { name, media_type, size };
+        metadata.validate()?;
+        Ok(metadata)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Preamble {
+        Preamble {
+            object_id: ObjectId([9; 16]),
+            commitment: [8; 32],
+            source: KeySource::PASSPHRASE_V1,
+            metadata_box: vec![7; 40],
+        }
+    }
+
+    #[test]
+    fn preamble_round_trips_and_asks_for_more() {
+        let bytes = sample().to_bytes();
+        assert_eq!(Preamble::parse(&bytes).unwrap(), Some((sample(), bytes.len())));
+        for cut in 0..bytes.len() {
+            assert_eq!(Preamble::parse(&bytes[..cut]).unwrap(), None, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn preamble_rejects_bad_magic_version_and_flags() {
+        let bytes = sample().to_bytes();
+        let mut b = bytes.clone();
+        b[0] = b'X';
+        assert_eq!(Preamble::parse(&b), Err(Error::NotSealed));
+        let mut b = bytes.clone();
+        b[6] = 2;
+        assert_eq!(Preamble::parse(&b), Err(Error::UnsupportedVersion(2)));
+        let mut b = bytes.clone();
+        b[7] = 1;
+        assert!(matches!(Preamble::parse(&b), Err(Error::Malformed(_))));
+        let mut b = bytes;
+        b[58] = 0x7f;
+        assert!(matches!(Preamble::parse(&b), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        for m in [
+            Metadata::default(),
+            Metadata { name: "rapport é.pdf".into(), media_type: "application/pdf".into(), size: Some(1 << 40) },
+        ] {
+            assert_eq!(Metadata::parse(&m.to_bytes().unwrap()).unwrap(), m);
+        }
+        let long = Metadata { name: "x".repeat(1025), ..Default::default() };
+        assert!(long.to_bytes().is_err());
+    }
+}

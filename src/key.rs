@@ -1,0 +1,371 @@
+//! The key hierarchy: root key -> per-object file key -> subkeys.
+//!
+//! ```text
+//! root key (32 random bytes, or Argon2id(passphrase, salt = object id))
+//!   └─ file key   = HKDF-SHA256(ikm = root, salt = object id, info = "s3seal/v1 file")
+//!        ├─ commitment  = HKDF(ikm = file key, info = "s3seal/v1 commitment" ‖ object id)
+//!        ├─ payload key = HKDF(ikm = file key, info = "s3seal/v1 payload")   (Tink KeyValue)
+//!        ├─ metadata key= HKDF(ikm = file key, info = "s3seal/v1 metadata")
+//!        └─ SSE-C key   = HKDF(ikm = file key, info = "s3seal/v1 sse-c")
+//! ```
+//! Every step is one-way, so a share link (file key) reveals nothing about the
+//! root or other objects, and the presign backend (SSE-C key) learns nothing
+//! that opens the content. Everything needed to reach the SSE-C key comes from
+//! the key and the object id (which sits in the object's name), never from
+//! inside the object: S3 refuses even a HEAD of an SSE-C object without it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::error::{Error, Result};
+
+/// Length of every symmetric key in the hierarchy, in bytes.
+pub const KEY_SIZE: usize = 32;
+/// Length of an object id, in bytes.
+pub const OBJECT_ID_SIZE: usize = 16;
+/// Argon2id memory cost for passphrases, in KiB (64 MiB). A constant of format
+/// v1: a reader must know it before the first request.
+pub const PASSPHRASE_MEMORY_KIB: u32 = 64 * 1024;
+/// Argon2id passes for passphrases (format v1 constant).
+pub const PASSPHRASE_ITERATIONS: u32 = 3;
+/// Argon2id lanes for passphrases (format v1 constant; 1 because browsers run it
+/// on one thread).
+pub const PASSPHRASE_LANES: u32 = 1;
+
+const LABEL_FILE: &[u8] = b"s3seal/v1 file";
+const LABEL_COMMITMENT: &[u8] = b"s3seal/v1 commitment";
+const LABEL_PAYLOAD: &[u8] = b"s3seal/v1 payload";
+const LABEL_METADATA: &[u8] = b"s3seal/v1 metadata";
+const LABEL_SSE_C: &[u8] = b"s3seal/v1 sse-c";
+
+/// Text prefix of an exported root key.
+pub const ROOT_KEY_PREFIX: &str = "s3seal-root-";
+/// Text prefix of an exported file key (what a share link carries).
+pub const FILE_KEY_PREFIX: &str = "s3seal-file-";
+/// Suffix of an object's name in the bucket.
+pub const OBJECT_NAME_SUFFIX: &str = ".s3seal";
+
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|_| Error::Random)?;
+    Ok(out)
+}
+
+fn hkdf(salt: Option<&[u8]>, ikm: &[u8], info: &[&[u8]]) -> [u8; KEY_SIZE] {
+    let mut okm = [0u8; KEY_SIZE];
+    Hkdf::<Sha256>::new(salt, ikm)
+        .expand_multi_info(info, &mut okm)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    okm
+}
+
+fn decode_key_text(text: &str, prefix: &'static str, what: &'static str) -> Result<[u8; KEY_SIZE]> {
+    let body = text
+        .trim()
+        .strip_prefix(prefix)
+        .ok_or(Error::InvalidKey(what))?;
+    let bytes = Zeroizing::new(
+        URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| Error::InvalidBase64("key"))?,
+    );
+    bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::InvalidKey("a key must be 32 bytes"))
+}
+
+/// The random 128-bit identifier of one object. Not secret: it appears in the
+/// object's name and preamble, and salts the file key derivation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ObjectId(pub [u8; OBJECT_ID_SIZE]);
+
+impl ObjectId {
+    /// A fresh random object id.
+    pub fn generate() -> Result<Self> {
+        Ok(Self(random_bytes()?))
+    }
+
+    /// The id as 32 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parses 32 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let text = text.as_bytes();
+        if text.len() != 2 * OBJECT_ID_SIZE {
+            return Err(Error::InvalidInput("an object id is 32 hex digits"));
+        }
+        let mut out = [0u8; OBJECT_ID_SIZE];
+        for (i, pair) in text.chunks(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16);
+            let lo = (pair[1] as char).to_digit(16);
+            match (hi, lo) {
+                (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
+                _ => return Err(Error::InvalidInput("an object id is 32 hex digits")),
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// The object's name in the bucket (without any prefix): `<hex id>.s3seal`.
+    pub fn object_name(&self) -> String {
+        format!("{}{OBJECT_NAME_SUFFIX}", self.to_hex())
+    }
+
+    /// Recovers the id from an object name or key such as
+    /// `uploads/0123…cdef.s3seal`: the last path component, suffix optional.
+    pub fn from_object_name(name: &str) -> Result<Self> {
+        let last = name.rsplit('/').next().unwrap_or(name);
+        let stem = last.strip_suffix(OBJECT_NAME_SUFFIX).unwrap_or(last);
+        Self::from_hex(stem)
+    }
+}
+
+/// A root key: never leaves the user's side; one per user or per collection.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct RootKey([u8; KEY_SIZE]);
+
+impl RootKey {
+    /// A fresh random root key.
+    pub fn generate() -> Result<Self> {
+        Ok(Self(random_bytes()?))
+    }
+
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_SIZE]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; KEY_SIZE] {
+        &self.0
+    }
+
+    /// Derives the root key of one object from a passphrase (Argon2id with the
+    /// format's constant cost, salted with the object id). Deliberately slow.
+    pub fn from_passphrase(passphrase: &[u8], object_id: &ObjectId) -> Result<Self> {
+        if passphrase.is_empty() {
+            return Err(Error::InvalidKey("the passphrase is empty"));
+        }
+        let params = argon2::Params::new(
+            PASSPHRASE_MEMORY_KIB,
+            PASSPHRASE_ITERATIONS,
+            PASSPHRASE_LANES,
+            Some(KEY_SIZE),
+        )
+        .expect("format v1 Argon2id parameters are valid");
+        let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut out = [0u8; KEY_SIZE];
+        kdf.hash_password_into(passphrase, &object_id.0, &mut out)
+            .map_err(|_| Error::InvalidKey("the passphrase is too long"))?;
+        Ok(Self(out))
+    }
+
+    /// Text form `s3seal-root-<base64url>`.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("{ROOT_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.0)))
+    }
+
+    /// Parses the text form.
+    pub fn from_text(text: &str) -> Result<Self> {
+        decode_key_text(text, ROOT_KEY_PREFIX, "a root key starts with \"s3seal-root-\"").map(Self)
+    }
+
+    /// The file key of one object.
+    pub fn file_key(&self, object_id: &ObjectId) -> FileKey {
+        FileKey(hkdf(Some(&object_id.0), &self.0, &[LABEL_FILE]))
+    }
+}
+
+impl core::fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RootKey(<redacted>)")
+    }
+}
+
+/// The key of one object. Holding it opens that object and nothing else; a
+/// share link carries it in the URL fragment.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct FileKey([u8; KEY_SIZE]);
+
+impl FileKey {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_SIZE]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; KEY_SIZE] {
+        &self.0
+    }
+
+    /// Text form `s3seal-file-<base64url>`.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("{FILE_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.0)))
+    }
+
+    /// Parses the text form.
+    pub fn from_text(text: &str) -> Result<Self> {
+        decode_key_text(text, FILE_KEY_PREFIX, "a file key starts with \"s3seal-file-\"").map(Self)
+    }
+
+    /// The key commitment stored in the preamble; binds the key to the object id.
+    pub fn commitment(&self, object_id: &ObjectId) -> [u8; KEY_SIZE] {
+        hkdf(None, &self.0, &[LABEL_COMMITMENT, &object_id.0])
+    }
+
+    /// The Tink `KeyValue` of the payload.
+    pub(crate) fn payload_key(&self) -> Zeroizing<[u8; KEY_SIZE]> {
+        Zeroizing::new(hkdf(None, &self.0, &[LABEL_PAYLOAD]))
+    }
+
+    /// The key of the sealed-metadata box.
+    pub(crate) fn metadata_key(&self) -> Zeroizing<[u8; KEY_SIZE]> {
+        Zeroizing::new(hkdf(None, &self.0, &[LABEL_METADATA]))
+    }
+
+    /// The customer key for S3 SSE-C. One-way: it does not open the content.
+    pub fn sse_c_key(&self) -> SseCKey {
+        SseCKey(hkdf(None, &self.0, &[LABEL_SSE_C]))
+    }
+}
+
+impl core::fmt::Debug for FileKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FileKey(<redacted>)")
+    }
+}
+
+/// A 256-bit customer-provided key for S3 server-side encryption (SSE-C).
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct SseCKey([u8; KEY_SIZE]);
+
+impl SseCKey {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_SIZE]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; KEY_SIZE] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for SseCKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SseCKey(<redacted>)")
+    }
+}
+
+/// What the user holds to open an object.
+#[derive(Clone)]
+pub enum Secret {
+    /// A root key: opens every object sealed with it.
+    Root(RootKey),
+    /// A passphrase: derives each object's root with Argon2id.
+    Passphrase(Zeroizing<String>),
+    /// The file key of one object (a share link).
+    File(FileKey),
+}
+
+impl Secret {
+    /// The file key of the object with this id. For a passphrase this runs
+    /// Argon2id (deliberately slow).
+    pub fn file_key(&self, object_id: &ObjectId) -> Result<FileKey> {
+        match self {
+            Secret::Root(root) => Ok(root.file_key(object_id)),
+            Secret::Passphrase(pass) => {
+                Ok(RootKey::from_passphrase(pass.as_bytes(), object_id)?.file_key(object_id))
+            }
+            Secret::File(file) => Ok(file.clone()),
+        }
+    }
+
+    /// A passphrase secret.
+    pub fn passphrase(text: &str) -> Self {
+        Secret::Passphrase(Zeroizing::new(text.to_owned()))
+    }
+
+    /// Parses a key in text form: a root key or a file key, told apart by prefix.
+    pub fn from_key_text(text: &str) -> Result<Self> {
+        let text = text.trim();
+        if text.starts_with(ROOT_KEY_PREFIX) {
+            RootKey::from_text(text).map(Secret::Root)
+        } else if text.starts_with(FILE_KEY_PREFIX) {
+            FileKey::from_text(text).map(Secret::File)
+        } else {
+            Err(Error::InvalidKey(
+                "expected a key starting with \"s3seal-root-\" or \"s3seal-file-\"",
+            ))
+        }
+    }
+}
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Secret::Root(_) => "Secret::Root(<redacted>)",
+            Secret::Passphrase(_) => "Secret::Passphrase(<redacted>)",
+            Secret::File(_) => "Secret::File(<redacted>)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_text_round_trips_and_rejects_bad_input() {
+        let root = RootKey::from_bytes([7; 32]);
+        let text = root.to_text();
+        assert_eq!(text.len(), ROOT_KEY_PREFIX.len() + 43);
+        assert_eq!(RootKey::from_text(&text).unwrap(), root);
+        assert_eq!(
+            RootKey::from_text("s3seal-root-!!!"),
+            Err(Error::InvalidBase64("key"))
+        );
+        assert_eq!(
+            RootKey::from_text("s3seal-root-AAAA"),
+            Err(Error::InvalidKey("a key must be 32 bytes"))
+        );
+        assert!(matches!(RootKey::from_text(&FileKey::from_bytes([1; 32]).to_text()), Err(Error::InvalidKey(_))));
+        assert!(matches!(Secret::from_key_text("hello"), Err(Error::InvalidKey(_))));
+    }
+
+    #[test]
+    fn debug_never_prints_key_bytes() {
+        let dbg = format!("{:?} {:?} {:?}", RootKey::from_bytes([0xab; 32]), FileKey::from_bytes([0xab; 32]), SseCKey::from_bytes([0xab; 32]));
+        assert!(!dbg.contains("171") && !dbg.contains("ab"), "{dbg}");
+    }
+
+    #[test]
+    fn object_names_round_trip() {
+        let id = ObjectId([0x01; 16]);
+        assert_eq!(id.object_name(), "01010101010101010101010101010101.s3seal");
+        assert_eq!(ObjectId::from_object_name("up/loads/01010101010101010101010101010101.s3seal").unwrap(), id);
+        assert!(ObjectId::from_object_name("nothex").is_err());
+    }
+
+    #[test]
+    fn derivations_are_distinct_and_bound_to_the_object() {
+        let root = RootKey::from_bytes([1; 32]);
+        let a = ObjectId([2; 16]);
+        let b = ObjectId([3; 16]);
+        let fa = root.file_key(&a);
+        assert_ne!(fa, root.file_key(&b));
+        let subkeys = [*fa.payload_key(), *fa.metadata_key(), *fa.sse_c_key().as_bytes(), fa.commitment(&a), *fa.as_bytes()];
+        for i in 0..subkeys.len() {
+            for j in i + 1..subkeys.len() {
+                assert_ne!(subkeys[i], subkeys[j]);
+            }
+        }
+        assert_ne!(fa.commitment(&a), fa.commitment(&b));
+    }
+}

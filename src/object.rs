@@ -1,0 +1,431 @@
+//! Whole objects: preamble ‖ payload. Composes the key hierarchy ([`crate::key`]),
+//! the preamble ([`crate::format`]) and the segment stream ([`crate::stream`]).
+
+use core::ops::Range;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
+use crate::key::{FileKey, ObjectId, Secret, SseCKey};
+use crate::stream::{self, Header, SegmentCipher, StreamOpener, StreamSealer, TAG_SIZE, layout};
+
+/// The random choices of one sealing. [`Randomness::generate`] in real use;
+/// fixed values only for reproducible test vectors.
+#[derive(Clone, Copy, Debug)]
+pub struct Randomness {
+    /// The object id.
+    pub object_id: ObjectId,
+    /// Payload header (salt, nonce prefix).
+    pub header: Header,
+    /// Nonce of the metadata box.
+    pub metadata_nonce: [u8; METADATA_NONCE_SIZE],
+}
+
+impl Randomness {
+    /// Fresh randomness from the operating system.
+    pub fn generate() -> Result<Self> {
+        Ok(Self {
+            object_id: ObjectId::generate()?,
+            header: Header::generate()?,
+            metadata_nonce: crate::key::random_bytes()?,
+        })
+    }
+}
+
+fn metadata_cipher(file_key: &FileKey) -> Aes256Gcm {
+    Aes256Gcm::new_from_slice(file_key.metadata_key().as_ref()).expect("AES-256 key is 32 bytes")
+}
+
+/// Everything fixed once a sealing starts: the preamble, the keys, the cipher.
+/// Seals any run of segments on its own (for multipart uploads: parallel,
+/// byte-identical on retry).
+#[derive(Clone)]
+pub struct Sealer {
+    preamble: Vec<u8>,
+    object_id: ObjectId,
+    file_key: FileKey,
+    header: Header,
+    cipher: SegmentCipher,
+}
+
+impl Sealer {
+    /// Starts sealing one object for `secret` (a root key or a passphrase).
+    pub fn new(secret: &Secret, metadata: &Metadata) -> Result<Self> {
+        Self::with_randomness(secret, metadata, Randomness::generate()?)
+    }
+
+    /// As [`Sealer::new`] with the random choices given (test vectors only:
+    /// reusing randomness across different plaintexts breaks confidentiality).
+    pub fn with_randomness(secret: &Secret, metadata: &Metadata, random: Randomness) -> Result<Self> {
+        let source = match secret {
+            Secret::Root(_) => KeySource::Root,
+            Secret::Passphrase(_) => KeySource::PASSPHRASE_V1,
+            Secret::File(_) => {
+                return Err(Error::InvalidInput("seal with a root key or a passphrase, not a file key"));
+            }
+        };
+        let object_id = random.object_id;
+        let file_key = secret.file_key(&object_id)?;
+        let plaintext = Zeroizing::new(metadata.to_bytes()?);
+        let mut preamble = Preamble {
+            object_id,
+            commitment: file_key.commitment(&object_id),
+            source,
+            metadata_box: vec![0; METADATA_NONCE_SIZE + plaintext.len() + TAG_SIZE],
+        };
+        let aad = preamble.head_bytes();
+        let (nonce, rest) = preamble.metadata_box.split_at_mut(METADATA_NONCE_SIZE);
+        nonce.copy_from_slice(&random.metadata_nonce);
+        let (body, tag_out) = rest.split_at_mut(plaintext.len());
+        body.copy_from_slice(&plaintext);
+        let tag = metadata_cipher(&file_key)
+            .encrypt_inout_detached(&random.metadata_nonce.into(), &aad, body.into())
+            .expect("metadata is far below AES-GCM's length limit");
+        tag_out.copy_from_slice(&tag);
+        let preamble = preamble.to_bytes();
+        let cipher = SegmentCipher::new(&file_key.payload_key(), &random.header, &preamble);
+        Ok(Self { preamble, object_id, file_key, header: random.header, cipher })
+    }
+
+    /// The object's id.
+    pub fn object_id(&self) -> ObjectId {
+        self.object_id
+    }
+
+    /// The object's file key (what a share link carries).
+    pub fn file_key(&self) -> &FileKey {
+        &self.file_key
+    }
+
+    /// The object's SSE-C key.
+    pub fn sse_c_key(&self) -> SseCKey {
+        self.file_key.sse_c_key()
+    }
+
+    /// The first bytes of the object: preamble ‖ payload header.
+    pub fn head(&self) -> Vec<u8> {
+        let mut out = self.preamble.clone();
+        out.extend_from_slice(&self.header.to_bytes());
+        out
+    }
+
+    /// Length of the object's head ([`Sealer::head`]) in bytes.
+    pub fn head_len(&self) -> u64 {
+        (self.preamble.len() + stream::HEADER_SIZE) as u64
+    }
+
+    /// Total object length for `plaintext_len` bytes of plaintext.
+    pub fn object_len(&self, plaintext_len: u64) -> u64 {
+        self.preamble.len() as u64 + layout::payload_len(plaintext_len)
+    }
+
+    /// Seals segments `first..` of the object from their concatenated
+    /// plaintext and appends them to `out`; see [`SegmentCipher::seal_segments`].
+    pub fn seal_segments(&self, first: u64, plaintext: &[u8], ends_object: bool, out: &mut Vec<u8>) -> Result<()> {
+        self.cipher.seal_segments(first, plaintext, ends_object, out)
+    }
+
+    /// The segment cipher, for callers that manage their own buffers.
+    pub fn segment_cipher(&self) -> &SegmentCipher {
+        &self.cipher
+    }
+
+    /// Turns this into a push sealer (plaintext in, object bytes out).
+    pub fn into_stream(self) -> ObjectSealer {
+        ObjectSealer {
+            preamble: Some(self.preamble),
+            stream: StreamSealer::new(self.cipher, self.header),
+        }
+    }
+}
+
+/// Push sealer of a whole object; memory bounded by one segment.
+pub struct ObjectSealer {
+    preamble: Option<Vec<u8>>,
+    stream: StreamSealer,
+}
+
+impl ObjectSealer {
+    /// Takes plaintext, appends the object bytes it completes to `out`.
+    pub fn push(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if let Some(preamble) = self.preamble.take() {
+            out.extend_from_slice(&preamble);
+        }
+        self.stream.push(plaintext, out)
+    }
+
+    /// Ends the object: appends the last segment to `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.push(&[], out)?;
+        self.stream.finish(out)
+    }
+}
+
+/// What opening a preamble yields: the file key and sealed metadata.
+pub struct Opened {
+    /// The parsed preamble.
+    pub preamble: Preamble,
+    /// Its length in bytes.
+    pub preamble_len: usize,
+    /// The object's file key (verified against the commitment).
+    pub file_key: FileKey,
+    /// The sealed metadata.
+    pub metadata: Metadata,
+}
+
+/// Checks `secret` against a parsed preamble and unseals the metadata.
+/// `WrongKey` before any decryption if the commitment does not match.
+pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -> Result<Opened> {
+    match (secret, preamble.source) {
+        (Secret::Passphrase(_), KeySource::Root) => {
+            return Err(Error::KeySource("this object was sealed with a root key, not a passphrase"));
+        }
+        (Secret::Root(_), KeySource::Passphrase { .. }) => {
+            return Err(Error::KeySource("this object was sealed with a passphrase, not a root key"));
+        }
+        (Secret::Passphrase(_), source) if source != KeySource::PASSPHRASE_V1 => {
+            return Err(Error::KeySource("the object's passphrase cost is not the one of format v1"));
+        }
+        _ => {}
+    }
+    let file_key = secret.file_key(&preamble.object_id)?;
+    let expected = file_key.commitment(&preamble.object_id);
+    if !bool::from(expected.ct_eq(&preamble.commitment)) {
+        return Err(Error::WrongKey);
+    }
+    let aad = preamble.head_bytes();
+    let mut sealed = Zeroizing::new(preamble.metadata_box.clone());
+    let (nonce, rest) = sealed.split_at_mut(METADATA_NONCE_SIZE);
+    let tag_at = rest.len() - TAG_SIZE;
+    let (body, tag) = rest.split_at_mut(tag_at);
+    let nonce: [u8; METADATA_NONCE_SIZE] = (&*nonce).try_into().expect("12 bytes");
+    let tag = aes_gcm::Tag::try_from(&*tag).expect("16 bytes");
+    metadata_cipher(&file_key)
+        .decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag)
+        .map_err(|_| Error::Corrupt)?;
+    let metadata = Metadata::parse(body)?;
+    Ok(Opened { preamble, preamble_len, file_key, metadata })
+}
+
+/// Push opener of a whole object: object bytes in, verified plaintext out.
+/// Memory bounded by one segment; a segment's plaintext is released only
+/// after its tag verified.
+pub struct Opener {
+    secret: Secret,
+    state: OpenerState,
+    produced: u64,
+}
+
+enum OpenerState {
+    Preamble(Vec<u8>),
+    Payload { stream: StreamOpener, metadata: Metadata, file_key: FileKey, preamble: Preamble },
+}
+
+impl Opener {
+    /// An opener that will use `secret`.
+    pub fn new(secret: Secret) -> Self {
+        Self { secret, state: OpenerState::Preamble(Vec::new()), produced: 0 }
+    }
+
+    /// The sealed metadata, once the preamble has been read and verified.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        match &self.state {
+            OpenerState::Payload { metadata, .. } => Some(metadata),
+            OpenerState::Preamble(_) => None,
+        }
+    }
+
+    /// The preamble, once read and verified.
+    pub fn preamble(&self) -> Option<&Preamble> {
+        match &self.state {
+            OpenerState::Payload { preamble, .. } => Some(preamble),
+            OpenerState::Preamble(_) => None,
+        }
+    }
+
+    /// The object's file key, once the preamble has been verified.
+    pub fn file_key(&self) -> Option<&FileKey> {
+        match &self.state {
+            OpenerState::Payload { file_key, .. } => Some(file_key),
+            OpenerState::Preamble(_) => None,
+        }
+    }
+
+    /// Takes object bytes, appends the verified plaintext they complete to `out`.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if let OpenerState::Preamble(buf) = &mut self.state {
+            let take = data.len().min(crate::format::MAX_PREAMBLE_SIZE.saturating_sub(buf.len()));
+            buf.extend_from_slice(&data[..take]);
+            let Some((preamble, len)) = Preamble::parse(buf)? else {
+                return Ok(());
+            };
+            // Bytes buffered past the preamble belong to the payload.
+            let rest = buf.split_off(len);
+            data = &data[take..];
+            let aad = preamble.to_bytes();
+            let opened = open_preamble(&self.secret, preamble, len)?;
+            let stream = StreamOpener::new(opened.file_key.payload_key(), aad);
+            self.state = OpenerState::Payload {
+                stream,
+                metadata: opened.metadata,
+                file_key: opened.file_key,
+                preamble: opened.preamble,
+            };
+            self.push_payload(&rest, out)?;
+        }
+        self.push_payload(data, out)
+    }
+
+    fn push_payload(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let OpenerState::Payload { stream, .. } = &mut self.state else { unreachable!("preamble is done") };
+        let before = out.len();
+        stream.push(data, out)?;
+        self.produced += (out.len() - before) as u64;
+        Ok(())
+    }
+
+    /// The object has ended: verifies the last segment, appends its plaintext,
+    /// and checks the size the metadata declared. Returns the metadata.
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<Metadata> {
+        let OpenerState::Payload { stream, metadata, .. } = self.state else {
+            return Err(Error::Truncated);
+        };
+        let before = out.len();
+        stream.finish(out)?;
+        let produced = self.produced + (out.len() - before) as u64;
+        if metadata.size.is_some_and(|size| size != produced) {
+            // Authentic segments, but not the object the preamble describes.
+            out.truncate(before);
+            return Err(Error::Corrupt);
+        }
+        Ok(metadata)
+    }
+}
+
+/// Seals `plaintext` in one call.
+pub fn seal(secret: &Secret, metadata: &Metadata, plaintext: &[u8]) -> Result<(ObjectId, Vec<u8>)> {
+    let sealer = Sealer::new(secret, metadata)?;
+    let id = sealer.object_id();
+    let mut out = Vec::with_capacity(sealer.object_len(plaintext.len() as u64) as usize);
+    let mut stream = sealer.into_stream();
+    stream.push(plaintext, &mut out)?;
+    stream.finish(&mut out)?;
+    Ok((id, out))
+}
+
+/// Opens an object in one call; returns the metadata and plaintext. Nothing is
+/// returned unless the whole object verified.
+pub fn open(secret: &Secret, object: &[u8]) -> Result<(Metadata, Vec<u8>)> {
+    let mut opener = Opener::new(secret.clone());
+    let mut out = Vec::with_capacity(object.len());
+    let result = opener.push(object, &mut out).and_then(|()| opener.finish(&mut out));
+    match result {
+        Ok(metadata) => Ok((metadata, out)),
+        Err(e) => {
+            zeroize::Zeroize::zeroize(&mut out);
+            Err(e)
+        }
+    }
+}
+
+/// Random access: opens a plaintext byte range by touching only the segments
+/// covering it. Build it from the object's first bytes (at least the preamble
+/// and payload header; [`crate::format::MAX_PREAMBLE_SIZE`] + 40 always
+/// suffices) and the object's total length.
+pub struct RangeOpener {
+    cipher: SegmentCipher,
+    preamble_len: u64,
+    plaintext_len: u64,
+    metadata: Metadata,
+}
+
+impl RangeOpener {
+    /// Verifies the key against the preamble and prepares the segment cipher.
+    pub fn new(secret: &Secret, object_head: &[u8], object_len: u64) -> Result<Self> {
+        let (preamble, len) = Preamble::parse(object_head)?.ok_or(Error::Truncated)?;
+        let header: &[u8; stream::HEADER_SIZE] = object_head
+            .get(len..len + stream::HEADER_SIZE)
+            .ok_or(Error::Truncated)?
+            .try_into()
+            .expect("header length");
+        let header = Header::parse(header)?;
+        let aad = preamble.to_bytes();
+        let opened = open_preamble(secret, preamble, len)?;
+        let payload_len = object_len.checked_sub(len as u64).ok_or(Error::Truncated)?;
+        let plaintext_len = layout::plaintext_len(payload_len)?;
+        if opened.metadata.size.is_some_and(|size| size != plaintext_len) {
+            return Err(Error::Corrupt);
+        }
+        Ok(Self {
+            cipher: SegmentCipher::new(&opened.file_key.payload_key(), &header, &aad),
+            preamble_len: len as u64,
+            plaintext_len,
+            metadata: opened.metadata,
+        })
+    }
+
+    /// The sealed metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Plaintext length of the object.
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+
+    /// Segments covering plaintext `range` (clamped to the object).
+    pub fn segments_for(&self, range: Range<u64>) -> Range<u64> {
+        let count = layout::segment_count(self.plaintext_len);
+        let end = range.end.min(self.plaintext_len);
+        if range.start >= end {
+            let at = layout::segment_at(range.start.min(self.plaintext_len)).min(count - 1);
+            return at..at + 1;
+        }
+        layout::segment_at(range.start)..layout::segment_at(end - 1) + 1
+    }
+
+    /// Byte range in the object holding `segments`: what to fetch (an HTTP Range).
+    pub fn object_range(&self, segments: Range<u64>) -> Range<u64> {
+        let count = layout::segment_count(self.plaintext_len);
+        let start = self.preamble_len + layout::payload_offset(segments.start);
+        let end = if segments.end >= count {
+            self.preamble_len + layout::payload_len(self.plaintext_len)
+        } else {
+            self.preamble_len + layout::payload_offset(segments.end)
+        };
+        start..end
+    }
+
+    /// Opens `segments` from their ciphertext (as fetched from
+    /// [`RangeOpener::object_range`]) and returns plaintext `range` out of them.
+    pub fn open(&self, range: Range<u64>, segments: Range<u64>, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        let count = layout::segment_count(self.plaintext_len);
+        if segments.end > count || segments.start >= segments.end {
+            return Err(Error::InvalidInput("segments out of range"));
+        }
+        let expected = self.object_range(segments.clone());
+        if ciphertext.len() as u64 != expected.end - expected.start {
+            return Err(Error::Truncated);
+        }
+        let mut plain = Vec::with_capacity(ciphertext.len());
+        let mut rest = ciphertext;
+        for index in segments.clone() {
+            let take = if index + 1 == count { rest.len() } else { layout::ciphertext_capacity(index) };
+            let nonce = self.cipher.nonce(index, index + 1 == count)?;
+            if let Err(e) = self.cipher.open_to(nonce, &rest[..take], &mut plain) {
+                zeroize::Zeroize::zeroize(&mut plain);
+                return Err(e);
+            }
+            rest = &rest[take..];
+        }
+        let base = layout::plaintext_offset(segments.start);
+        let start = (range.start.max(base) - base) as usize;
+        let end = (range.end.min(self.plaintext_len).saturating_sub(base) as usize).min(plain.len());
+        Ok(plain[start.min(end)..end].to_vec())
+    }
+}

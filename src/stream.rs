@@ -1,0 +1,490 @@
+//! The payload: Google Tink's AES-GCM-HKDF streaming ciphertext (AES-256,
+//! HKDF-SHA256, 256 KiB ciphertext segments), byte for byte.
+//!
+//! ```text
+//! payload   = header ‖ segment_0 ‖ … ‖ segment_{n-1}
+//! header    = 0x28 (its own length, 40) ‖ salt (32) ‖ nonce prefix (7)
+//! key       = HKDF-SHA256(ikm = payload key, salt = salt, info = associated data)
+//! segment_i = AES-256-GCM(key, nonce_i, M_i, aad = "") (ciphertext ‖ 16-byte tag)
+//! nonce_i   = nonce prefix ‖ u32be(i) ‖ (0x01 if last else 0x00)
+//! ```
+//! Segment 0 holds `SEGMENT_SIZE - 40 - 16` plaintext bytes, every other one
+//! `SEGMENT_SIZE - 16`; all but the last are full, and only a lone first
+//! segment may be empty. The last-segment flag in the nonce is what makes
+//! truncation at a segment boundary detectable.
+//!
+//! [`SegmentCipher`] is the in-place core; [`StreamSealer`] and
+//! [`StreamOpener`] are push adapters over it (plaintext in, ciphertext out,
+//! memory bounded by one segment).
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Tag};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::key::KEY_SIZE;
+
+/// Ciphertext segment size in bytes (Tink's `ciphertext_segment_size`). 256 KiB:
+/// WebCrypto AES-GCM in Chromium peaks at this call size.
+pub const SEGMENT_SIZE: usize = 256 * 1024;
+/// AES-GCM tag size in bytes.
+pub const TAG_SIZE: usize = 16;
+/// Length of the random salt in the payload header, in bytes (= AES-256 key size).
+pub const SALT_SIZE: usize = 32;
+/// Length of the random nonce prefix in the payload header, in bytes.
+pub const NONCE_PREFIX_SIZE: usize = 7;
+/// Length of the payload header in bytes: length byte, salt, nonce prefix.
+pub const HEADER_SIZE: usize = 1 + SALT_SIZE + NONCE_PREFIX_SIZE;
+/// Plaintext bytes in every segment but the first, in bytes.
+pub const PLAINTEXT_SEGMENT_SIZE: usize = SEGMENT_SIZE - TAG_SIZE;
+/// Plaintext bytes in the first segment (it shares its 256 KiB with the header).
+pub const FIRST_PLAINTEXT_SEGMENT_SIZE: usize = SEGMENT_SIZE - HEADER_SIZE - TAG_SIZE;
+/// Most segments an object can have: the segment number is 32 bits.
+pub const MAX_SEGMENTS: u64 = 1 << 32;
+
+/// A segment nonce. It can only be built for a segment number that fits the
+/// format (32 bits), and a sequence of them only advances until the last one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nonce {
+    prefix: [u8; NONCE_PREFIX_SIZE],
+    index: u32,
+    last: bool,
+}
+
+impl Nonce {
+    /// The nonce of segment `index`.
+    pub fn new(prefix: [u8; NONCE_PREFIX_SIZE], index: u64, last: bool) -> Result<Self> {
+        let index = u32::try_from(index).map_err(|_| Error::InvalidInput("more than 2^32 segments"))?;
+        Ok(Self { prefix, index, last })
+    }
+
+    /// The nonce of the next segment; refuses after the last one and at the end
+    /// of the 32-bit counter.
+    pub fn next(self, last: bool) -> Result<Self> {
+        if self.last {
+            return Err(Error::InvalidInput("no segment may follow the last one"));
+        }
+        let index = self.index.checked_add(1).ok_or(Error::InvalidInput("more than 2^32 segments"))?;
+        Ok(Self { index, last, ..self })
+    }
+
+    /// The segment number.
+    pub fn index(&self) -> u64 {
+        u64::from(self.index)
+    }
+
+    /// The 12 nonce bytes.
+    pub fn to_bytes(&self) -> [u8; 12] {
+        let mut out = [0u8; 12];
+        out[..NONCE_PREFIX_SIZE].copy_from_slice(&self.prefix);
+        out[NONCE_PREFIX_SIZE..11].copy_from_slice(&self.index.to_be_bytes());
+        out[11] = u8::from(self.last);
+        out
+    }
+}
+
+/// The payload header: a random salt and nonce prefix, chosen once per object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// HKDF salt of the per-object AES key.
+    pub salt: [u8; SALT_SIZE],
+    /// First 7 bytes of every segment nonce.
+    pub nonce_prefix: [u8; NONCE_PREFIX_SIZE],
+}
+
+impl Header {
+    /// A header with fresh random salt and nonce prefix.
+    pub fn generate() -> Result<Self> {
+        Ok(Self {
+            salt: crate::key::random_bytes()?,
+            nonce_prefix: crate::key::random_bytes()?,
+        })
+    }
+
+    /// The 40 header bytes.
+    pub fn to_bytes(&self) -> [u8; HEADER_SIZE] {
+        let mut out = [0u8; HEADER_SIZE];
+        out[0] = HEADER_SIZE as u8;
+        out[1..1 + SALT_SIZE].copy_from_slice(&self.salt);
+        out[1 + SALT_SIZE..].copy_from_slice(&self.nonce_prefix);
+        out
+    }
+
+    /// Parses the 40 header bytes; a wrong length byte is corruption.
+    pub fn parse(bytes: &[u8; HEADER_SIZE]) -> Result<Self> {
+        if usize::from(bytes[0]) != HEADER_SIZE {
+            return Err(Error::Corrupt);
+        }
+        let mut salt = [0u8; SALT_SIZE];
+        salt.copy_from_slice(&bytes[1..1 + SALT_SIZE]);
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_SIZE];
+        nonce_prefix.copy_from_slice(&bytes[1 + SALT_SIZE..]);
+        Ok(Self { salt, nonce_prefix })
+    }
+}
+
+/// Segment arithmetic of a payload, shared by the sealer, the opener, random
+/// access and multipart planning.
+pub mod layout {
+    use super::*;
+
+    /// Plaintext bytes a full segment `index` holds.
+    pub fn plaintext_capacity(index: u64) -> usize {
+        if index == 0 { FIRST_PLAINTEXT_SEGMENT_SIZE } else { PLAINTEXT_SEGMENT_SIZE }
+    }
+
+    /// Ciphertext bytes a full segment `index` takes.
+    pub fn ciphertext_capacity(index: u64) -> usize {
+        plaintext_capacity(index) + TAG_SIZE
+    }
+
+    /// Number of segments for `plaintext_len` bytes (at least one).
+    pub fn segment_count(plaintext_len: u64) -> u64 {
+        let first = FIRST_PLAINTEXT_SEGMENT_SIZE as u64;
+        if plaintext_len <= first {
+            1
+        } else {
+            1 + (plaintext_len - first).div_ceil(PLAINTEXT_SEGMENT_SIZE as u64)
+        }
+    }
+
+    /// Plaintext offset where segment `index` starts.
+    pub fn plaintext_offset(index: u64) -> u64 {
+        if index == 0 {
+            0
+        } else {
+            FIRST_PLAINTEXT_SEGMENT_SIZE as u64 + (index - 1) * PLAINTEXT_SEGMENT_SIZE as u64
+        }
+    }
+
+    /// Payload offset where segment `index` starts (after the header for 0).
+    pub fn payload_offset(index: u64) -> u64 {
+        if index == 0 { HEADER_SIZE as u64 } else { index * SEGMENT_SIZE as u64 }
+    }
+
+    /// The segment holding plaintext byte `offset`.
+    pub fn segment_at(offset: u64) -> u64 {
+        let first = FIRST_PLAINTEXT_SEGMENT_SIZE as u64;
+        if offset < first { 0 } else { 1 + (offset - first) / PLAINTEXT_SEGMENT_SIZE as u64 }
+    }
+
+    /// Payload length for `plaintext_len` bytes of plaintext.
+    pub fn payload_len(plaintext_len: u64) -> u64 {
+        HEADER_SIZE as u64 + plaintext_len + TAG_SIZE as u64 * segment_count(plaintext_len)
+    }
+
+    /// Plaintext length of a payload of `payload_len` bytes; `Corrupt` if no
+    /// valid payload has that length.
+    pub fn plaintext_len(payload_len: u64) -> Result<u64> {
+        let tag = TAG_SIZE as u64;
+        let body = payload_len.checked_sub(HEADER_SIZE as u64).ok_or(Error::Corrupt)?;
+        let first = (SEGMENT_SIZE - HEADER_SIZE) as u64;
+        if body < tag {
+            return Err(Error::Corrupt);
+        }
+        if body <= first {
+            return Ok(body - tag);
+        }
+        let rest = body - first;
+        let full = rest / SEGMENT_SIZE as u64;
+        let partial = rest % SEGMENT_SIZE as u64;
+        // A last segment other than the first is never empty.
+        if partial != 0 && partial <= tag {
+            return Err(Error::Corrupt);
+        }
+        let count = 1 + full + u64::from(partial != 0);
+        if count > MAX_SEGMENTS {
+            return Err(Error::Corrupt);
+        }
+        Ok(body - tag * count)
+    }
+}
+
+/// The per-object AES-256-GCM key and nonce prefix: seals and opens any one
+/// segment on its own, in place. Deterministic, so a segment sealed twice
+/// (a retried upload part) is byte-identical.
+#[derive(Clone)]
+pub struct SegmentCipher {
+    aes: Aes256Gcm,
+    nonce_prefix: [u8; NONCE_PREFIX_SIZE],
+}
+
+impl SegmentCipher {
+    /// Derives the per-object key: HKDF-SHA256(payload key, salt, info = associated data).
+    pub fn new(payload_key: &[u8; KEY_SIZE], header: &Header, associated_data: &[u8]) -> Self {
+        let mut key = Zeroizing::new([0u8; KEY_SIZE]);
+        Hkdf::<Sha256>::new(Some(&header.salt), payload_key)
+            .expand(associated_data, key.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Self {
+            aes: Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 key is 32 bytes"),
+            nonce_prefix: header.nonce_prefix,
+        }
+    }
+
+    /// The nonce of segment `index`.
+    pub fn nonce(&self, index: u64, last: bool) -> Result<Nonce> {
+        Nonce::new(self.nonce_prefix, index, last)
+    }
+
+    /// Encrypts `buf[..]` in place and returns the tag to append.
+    pub fn seal_in_place(&self, nonce: Nonce, buf: &mut [u8]) -> [u8; TAG_SIZE] {
+        let tag = self
+            .aes
+            .encrypt_inout_detached(&nonce.to_bytes().into(), &[], buf.into())
+            .expect("a segment is far below AES-GCM's length limit");
+        tag.into()
+    }
+
+    /// Decrypts `buf = ciphertext ‖ tag` in place; on success the plaintext is
+    /// `buf[..buf.len() - TAG_SIZE]`. On failure the buffer is wiped, so no
+    /// unauthenticated plaintext can escape.
+    pub fn open_in_place(&self, nonce: Nonce, buf: &mut [u8]) -> Result<usize> {
+        let len = buf.len().checked_sub(TAG_SIZE).ok_or(Error::Corrupt)?;
+        let (msg, tag) = buf.split_at_mut(len);
+        let tag = Tag::try_from(&*tag).expect("tag is 16 bytes");
+        match self.aes.decrypt_inout_detached(&nonce.to_bytes().into(), &[], msg.into(), &tag) {
+            Ok(()) => Ok(len),
+            Err(_) => {
+                msg.fill(0);
+                Err(Error::Corrupt)
+            }
+        }
+    }
+
+    /// Appends the sealed segment of `plaintext` to `out`.
+    pub fn seal_to(&self, nonce: Nonce, plaintext: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self.seal_in_place(nonce, &mut out[start..]);
+        out.extend_from_slice(&tag);
+    }
+
+    /// Appends the plaintext of the sealed segment `ciphertext` to `out`; on
+    /// failure `out` is left as it was.
+    pub fn open_to(&self, nonce: Nonce, ciphertext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        out.extend_from_slice(ciphertext);
+        match self.open_in_place(nonce, &mut out[start..]) {
+            Ok(len) => {
+                out.truncate(start + len);
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Seals segments `first..` from their concatenated plaintext, on its own:
+    /// `plaintext` must hold whole segments, the last of which may be short
+    /// only if `ends_object`. This is what a multipart part is made of.
+    pub fn seal_segments(&self, first: u64, plaintext: &[u8], ends_object: bool, out: &mut Vec<u8>) -> Result<()> {
+        let mut rest = plaintext;
+        let mut index = first;
+        while rest.len() > layout::plaintext_capacity(index) {
+            let cap = layout::plaintext_capacity(index);
+            self.seal_to(self.nonce(index, false)?, &rest[..cap], out);
+            rest = &rest[cap..];
+            index += 1;
+        }
+        if ends_object {
+            if rest.is_empty() && index != 0 {
+                return Err(Error::InvalidInput("only a lone first segment may be empty"));
+            }
+        } else if rest.len() != layout::plaintext_capacity(index) {
+            return Err(Error::InvalidInput("a part must hold whole segments unless it ends the object"));
+        }
+        self.seal_to(self.nonce(index, ends_object)?, rest, out);
+        Ok(())
+    }
+}
+
+/// Push adapter: plaintext in, payload out. Holds at most one segment.
+pub struct StreamSealer {
+    cipher: SegmentCipher,
+    header: Header,
+    pending: Zeroizing<Vec<u8>>,
+    index: u64,
+    started: bool,
+}
+
+impl StreamSealer {
+    /// A sealer for one payload.
+    pub fn new(cipher: SegmentCipher, header: Header) -> Self {
+        Self {
+            cipher,
+            header,
+            pending: Zeroizing::new(Vec::with_capacity(SEGMENT_SIZE)),
+            index: 0,
+            started: false,
+        }
+    }
+
+    /// Number of segments sealed so far.
+    pub fn segments_sealed(&self) -> u64 {
+        self.index
+    }
+
+    /// Takes more plaintext and appends whatever payload it completes to `out`.
+    /// A segment is sealed only once a byte beyond it arrives, because whether
+    /// it is the last one is part of its nonce.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if !self.started {
+            out.extend_from_slice(&self.header.to_bytes());
+            self.started = true;
+        }
+        while !data.is_empty() {
+            let cap = layout::plaintext_capacity(self.index);
+            if self.pending.is_empty() && data.len() > cap {
+                // Fast path: seal straight from the caller's buffer, one copy.
+                let nonce = self.cipher.nonce(self.index, false)?;
+                self.cipher.seal_to(nonce, &data[..cap], out);
+                self.index += 1;
+                data = &data[cap..];
+                continue;
+            }
+            if self.pending.len() == cap {
+                let nonce = self.cipher.nonce(self.index, false)?;
+                self.cipher.seal_to(nonce, &self.pending, out);
+                self.pending.clear();
+                self.index += 1;
+                continue;
+            }
+            let take = data.len().min(cap - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the last segment and appends it to `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.push(&[], out)?;
+        let nonce = self.cipher.nonce(self.index, true)?;
+        self.cipher.seal_to(nonce, &self.pending, out);
+        Ok(())
+    }
+}
+
+/// Push adapter: payload in, verified plaintext out. Holds at most one
+/// segment; releases a segment's plaintext only after its tag verified.
+pub struct StreamOpener {
+    payload_key: Zeroizing<[u8; KEY_SIZE]>,
+    associated_data: Vec<u8>,
+    cipher: Option<SegmentCipher>,
+    pending: Vec<u8>,
+    index: u64,
+}
+
+impl StreamOpener {
+    /// An opener for one payload sealed under `payload_key` and `associated_data`.
+    pub(crate) fn new(payload_key: Zeroizing<[u8; KEY_SIZE]>, associated_data: Vec<u8>) -> Self {
+        Self {
+            payload_key,
+            associated_data,
+            cipher: None,
+            pending: Vec::with_capacity(SEGMENT_SIZE + 1),
+            index: 0,
+        }
+    }
+
+    /// Takes more payload and appends the plaintext of every segment it
+    /// completes and verifies to `out`.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if self.cipher.is_none() {
+            let take = data.len().min(HEADER_SIZE - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() < HEADER_SIZE {
+                return Ok(());
+            }
+            let header = Header::parse(self.pending[..].try_into().expect("header length"))?;
+            self.cipher = Some(SegmentCipher::new(&self.payload_key, &header, &self.associated_data));
+            self.pending.clear();
+        }
+        let cipher = self.cipher.as_ref().expect("set above");
+        while !data.is_empty() {
+            let cap = layout::ciphertext_capacity(self.index);
+            // Only a segment followed by more bytes is known not to be the last.
+            if self.pending.is_empty() && data.len() > cap {
+                cipher.open_to(cipher.nonce(self.index, false)?, &data[..cap], out)?;
+                self.index += 1;
+                data = &data[cap..];
+                continue;
+            }
+            if self.pending.len() == cap {
+                cipher.open_to(cipher.nonce(self.index, false)?, &self.pending, out)?;
+                self.pending.clear();
+                self.index += 1;
+                continue;
+            }
+            let take = data.len().min(cap - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// The payload has ended: verifies the last segment and appends its plaintext.
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<()> {
+        let Some(cipher) = self.cipher.as_ref() else {
+            return Err(Error::Truncated);
+        };
+        if self.pending.is_empty() {
+            // Nothing after a segment that verified as "not last" (or nothing at all).
+            return Err(Error::Truncated);
+        }
+        match cipher.open_to(cipher.nonce(self.index, true)?, &self.pending, out) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                // An authentic non-final segment with nothing after it is a
+                // truncation at a boundary; anything else is corruption.
+                let mut probe = Vec::new();
+                let cap = layout::ciphertext_capacity(self.index);
+                if self.pending.len() == cap
+                    && cipher.open_to(cipher.nonce(self.index, false)?, &self.pending, &mut probe).is_ok()
+                {
+                    zeroize::Zeroize::zeroize(&mut probe);
+                    Err(Error::Truncated)
+                } else {
+                    Err(Error::Corrupt)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_layout_and_rules() {
+        let n = Nonce::new([1, 2, 3, 4, 5, 6, 7], 0x0102_0304, false).unwrap();
+        assert_eq!(n.to_bytes(), [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 0]);
+        assert_eq!(n.next(true).unwrap().to_bytes()[7..], [1, 2, 3, 5, 1]);
+        assert!(n.next(true).unwrap().next(false).is_err(), "nothing follows the last segment");
+        assert!(Nonce::new([0; 7], u64::from(u32::MAX), false).unwrap().next(false).is_err());
+        assert!(Nonce::new([0; 7], 1 << 32, false).is_err());
+    }
+
+    #[test]
+    fn layout_is_consistent() {
+        for len in [0u64, 1, 262_087, 262_088, 262_089, 524_255, 524_256, 524_257, 10 << 20] {
+            let count = layout::segment_count(len);
+            let payload = layout::payload_len(len);
+            assert_eq!(layout::plaintext_len(payload).unwrap(), len, "len {len}");
+            assert_eq!(layout::segment_at(len.saturating_sub(1)), count - 1, "len {len}");
+        }
+        assert_eq!(FIRST_PLAINTEXT_SEGMENT_SIZE, 262_088);
+        assert_eq!(layout::segment_count(262_088), 1);
+        assert_eq!(layout::segment_count(262_089), 2);
+        // A payload whose last segment would hold only a tag is not valid.
+        assert!(layout::plaintext_len(SEGMENT_SIZE as u64 + TAG_SIZE as u64).is_err());
+        assert!(layout::plaintext_len(HEADER_SIZE as u64 + 15).is_err());
+    }
+}
