@@ -1,1 +1,14 @@
-fn main(){}
+//! `s3seal`: seal and open files, inspect objects, print SSE-C headers.
+
+mod cli;
+mod file;
+mod inspect;
+mod keygen;
+mod open;
+mod seal;
+mod secret;
+mod sse_c;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

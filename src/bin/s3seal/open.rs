@@ -1,0 +1,85 @@
+//! `s3seal open`: object in, verified file out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use s3seal::object::Opener;
+
+use crate::cli::KeyArgs;
+use crate::file::{Input, Output, READ_SIZE, progress};
+
+#[derive(Args)]
+pub struct OpenArgs {
+    /// The object to open; `-` or nothing for standard input.
+    input: Option<PathBuf>,
+    /// Where to write the file [default: ./<sealed filename>]. With `-` the
+    /// plaintext streams to standard output segment by segment as each one
+    /// verifies; a failure later still exits non-zero.
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// A safe local filename from the sealed one: its last component, without
+/// control characters, never `.`/`..`/empty.
+pub fn safe_file_name(sealed: &str) -> Option<String> {
+    let last = sealed.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim().to_owned();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+pub fn run(args: OpenArgs) -> Result<()> {
+    let mut input = Input::open(args.input.as_deref())?;
+    let secret = crate::secret::resolve(&args.key, false)?;
+    let bar = progress(input.size, args.quiet);
+    let mut opener = Opener::new(secret);
+    let mut output: Option<Output> = None;
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + s3seal::stream::SEGMENT_SIZE));
+    let mut total = 0u64;
+    let fallback = input.name.as_deref().map(|n| format!("{}.opened", n.trim_end_matches(".s3seal")));
+    loop {
+        let n = input.fill(&mut buf)?;
+        total += n as u64;
+        if n == 0 {
+            break;
+        }
+        opener.push(&buf[..n], &mut out)?;
+        if output.is_none() {
+            if let Some(meta) = opener.metadata() {
+                let path = match &args.output {
+                    Some(p) => p.clone(),
+                    None => PathBuf::from(
+                        safe_file_name(&meta.name)
+                            .or(fallback.clone())
+                            .unwrap_or_else(|| "opened.bin".into()),
+                    ),
+                };
+                output = Some(Output::create(Path::new(&path), args.force)?);
+            }
+        }
+        if let Some(o) = output.as_mut() {
+            o.write_all(&out)?;
+        }
+        out.clear();
+        bar.set_position(total);
+    }
+    let mut output = match output {
+        Some(o) => o,
+        None => return Err(s3seal::Error::Truncated.into()),
+    };
+    opener.finish(&mut out)?;
+    output.write_all(&out)?;
+    output.commit()?;
+    bar.finish_and_clear();
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `s3seal seal`: file in, object out.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use s3seal::format::Metadata;
+use s3seal::object::Sealer;
+
+use crate::cli::KeyArgs;
+use crate::file::{Input, Output, READ_SIZE, progress};
+
+#[derive(Args)]
+pub struct SealArgs {
+    /// The file to seal; `-` or nothing for standard input.
+    input: Option<PathBuf>,
+    /// Where to write the object; `-` for standard output [default: ./<object name>].
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Filename to seal into the metadata [default: the input's name].
+    #[arg(long)]
+    name: Option<String>,
+    /// Media type to seal into the metadata [default: guessed from the name].
+    #[arg(long = "type", value_name = "MEDIA_TYPE")]
+    media_type: Option<String>,
+    /// Also print the object's file key (opens this object only: a share key).
+    #[arg(long)]
+    print_file_key: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// A media type from a filename's extension; the common ones only.
+pub fn guess_media_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "md" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+}
+
+pub fn run(args: SealArgs) -> Result<()> {
+    let mut input = Input::open(args.input.as_deref())?;
+    let name = args.name.or(input.name.clone()).unwrap_or_default();
+    let media_type = args.media_type.unwrap_or_else(|| guess_media_type(&name).to_owned());
+    let metadata = Metadata { name, media_type, size: input.size };
+    let secret = crate::secret::resolve(&args.key, true)?;
+    let sealer = Sealer::new(&secret, &metadata)?;
+    let object_name = sealer.object_id().object_name();
+    let file_key = sealer.file_key().to_text();
+    let output_path = args.output.unwrap_or_else(|| PathBuf::from(&object_name));
+    let to_stdout = output_path == PathBuf::from("-");
+    let mut output = Output::create(&output_path, args.force)?;
+
+    let bar = progress(input.size, args.quiet);
+    let mut stream = sealer.into_stream();
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; READ_SIZE]);
+    let mut out = Vec::with_capacity(READ_SIZE + 4 * s3seal::stream::TAG_SIZE + 4096);
+    let mut total = 0u64;
+    loop {
+        let n = input.fill(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        stream.push(&buf[..n], &mut out)?;
+        output.write_all(&out)?;
+        out.clear();
+        bar.set_position(total);
+    }
+    if input.size.is_some_and(|size| size != total) {
+        bail!("the input changed size while it was being sealed; nothing was written");
+    }
+    stream.finish(&mut out)?;
+    output.write_all(&out)?;
+    output.commit().context("finishing the output")?;
+    bar.finish_and_clear();
+
+    // The object name matters: it carries the object id S3 readers need first.
+    if to_stdout {
+        eprintln!("{object_name}");
+        if args.print_file_key {
+            eprintln!("{}", file_key.as_str());
+        }
+    } else {
+        println!("{object_name}");
+        if args.print_file_key {
+            println!("{}", file_key.as_str());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Turning the key options into a [`Secret`], without ever echoing it.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+use s3seal::key::Secret;
+use zeroize::Zeroizing;
+
+use crate::cli::{KeyArgs, UsageError};
+
+/// Default environment variable for a key.
+pub const KEY_ENV: &str = "S3SEAL_KEY";
+/// Default environment variable for a passphrase.
+pub const PASSPHRASE_ENV: &str = "S3SEAL_PASSPHRASE";
+
+fn env_var(name: &str) -> Result<Zeroizing<String>> {
+    std::env::var(name)
+        .map(Zeroizing::new)
+        .map_err(|_| UsageError(format!("environment variable {name} is not set")).into())
+}
+
+fn first_line(path: &std::path::Path) -> Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
+}
+
+fn passphrase(text: &str) -> Result<Secret> {
+    if text.is_empty() {
+        return Err(s3seal::Error::InvalidKey("the passphrase is empty").into());
+    }
+    Ok(Secret::passphrase(text))
+}
+
+fn prompt(confirm: bool) -> Result<Secret> {
+    let first = Zeroizing::new(rpassword::prompt_password("s3seal passphrase: ").context("reading the passphrase")?);
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("again: ").context("reading the passphrase")?);
+        if *first != *again {
+            return Err(UsageError("the passphrases do not match".into()).into());
+        }
+    }
+    passphrase(&first)
+}
+
+/// Resolves the key options. `confirm` asks for a prompted passphrase twice
+/// (sealing). Without options: `$S3SEAL_KEY`, then `$S3SEAL_PASSPHRASE`, then
+/// a prompt if there is a terminal.
+pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
+    let key_text = |text: &str| Secret::from_key_text(text).map_err(anyhow::Error::from);
+    if let Some(path) = &args.key_file {
+        return key_text(&first_line(path)?).with_context(|| format!("key file {}", path.display()));
+    }
+    if let Some(var) = &args.key_env {
+        return key_text(&env_var(var)?).with_context(|| format!("environment variable {var}"));
+    }
+    if args.passphrase {
+        return prompt(confirm);
+    }
+    if let Some(path) = &args.passphrase_file {
+        return passphrase(&first_line(path)?);
+    }
+    if let Some(var) = &args.passphrase_env {
+        return passphrase(&env_var(var)?);
+    }
+    if let Some(key) = &args.insecure_key {
+        return key_text(key);
+    }
+    if let Ok(text) = std::env::var(KEY_ENV) {
+        return key_text(&Zeroizing::new(text)).with_context(|| format!("environment variable {KEY_ENV}"));
+    }
+    if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
+        return passphrase(&Zeroizing::new(text));
+    }
+    if std::io::stdin().is_terminal() {
+        return prompt(confirm);
+    }
+    Err(UsageError(format!(
+        "no key given: use --key-file, --key-env, --passphrase(-file|-env), or set {KEY_ENV}"
+    ))
+    .into())
+}

@@ -1,0 +1,51 @@
+//! `s3seal sse-c`: the SSE-C headers of one object.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use s3seal::format::{MAX_PREAMBLE_SIZE, Preamble};
+use s3seal::key::ObjectId;
+
+use crate::cli::KeyArgs;
+
+#[derive(Args)]
+pub struct SseCArgs {
+    /// The object: a sealed file, an object name (`…/<id>.s3seal`) or its 32-hex-digit id.
+    object: String,
+    /// Print JSON (an object of header name -> value).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+fn object_id(object: &str) -> Result<ObjectId> {
+    let path = Path::new(object);
+    if path.is_file() {
+        let mut head = Vec::new();
+        std::fs::File::open(path)
+            .with_context(|| format!("opening {object}"))?
+            .take(MAX_PREAMBLE_SIZE as u64)
+            .read_to_end(&mut head)?;
+        let (preamble, _) = Preamble::parse(&head)?.ok_or(s3seal::Error::Truncated)?;
+        return Ok(preamble.object_id);
+    }
+    Ok(ObjectId::from_object_name(object)?)
+}
+
+pub fn run(args: SseCArgs) -> Result<()> {
+    let id = object_id(&args.object)?;
+    let secret = crate::secret::resolve(&args.key, false)?;
+    let headers = s3seal::sse::sse_c(&secret.file_key(&id)?.sse_c_key());
+    if args.json {
+        let body: Vec<String> = headers.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+        println!("{{{}}}", body.join(","));
+    } else {
+        for (name, value) in &headers {
+            println!("{name}: {value}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+"""An independent implementation of docs/FORMAT.md, written from the spec.
+
+It uses Google Tink for the payload, `cryptography` for HKDF and the metadata
+box, and argon2-cffi for passphrases; nothing here comes from the Rust crate.
+"""
+
+import hashlib
+import hmac
+import io
+import struct
+import base64
+
+import tink
+from tink import secret_key_access
+from tink import streaming_aead
+from tink.proto import aes_gcm_hkdf_streaming_pb2, common_pb2, tink_pb2
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+import argon2.low_level
+
+streaming_aead.register()
+
+MAGIC = b"S3SEAL"
+SEGMENT_SIZE = 256 * 1024
+SOURCE_ROOT = 0x01
+SOURCE_PASSPHRASE = 0x02
+ARGON2 = dict(memory_cost=64 * 1024, time_cost=3, parallelism=1)
+
+
+def hkdf_sha256(ikm: bytes, salt: bytes | None, info: bytes, length: int = 32) -> bytes:
+    """RFC 5869, written out so the test does not share code with the crate."""
+    prk = hmac.new(salt if salt else bytes(32), ikm, hashlib.sha256).digest()
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def b64url_key(text: str, prefix: str) -> bytes:
+    body = text.strip()[len(prefix):]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
+
+def root_from_passphrase(passphrase: str, object_id: bytes) -> bytes:
+    return argon2.low_level.hash_secret_raw(
+        passphrase.encode(), object_id, hash_len=32, type=argon2.low_level.Type.ID, version=19, **ARGON2
+    )
+
+
+def file_key_from_root(root: bytes, object_id: bytes) -> bytes:
+    return hkdf_sha256(root, object_id, b"s3seal/v1 file")
+
+
+def subkey(file_key: bytes, label: bytes) -> bytes:
+    return hkdf_sha256(file_key, None, label)
+
+
+def sse_c_headers(file_key: bytes) -> dict:
+    key = subkey(file_key, b"s3seal/v1 sse-c")
+    return {
+        "x-amz-server-side-encryption-customer-algorithm": "AES256",
+        "x-amz-server-side-encryption-customer-key": base64.b64encode(key).decode(),
+        "x-amz-server-side-encryption-customer-key-MD5": base64.b64encode(hashlib.md5(key).digest()).decode(),
+    }
+
+
+def tink_primitive(payload_key: bytes):
+    key = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingKey(
+        version=0,
+        key_value=payload_key,
+        params=aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingParams(
+            ciphertext_segment_size=SEGMENT_SIZE, derived_key_size=32, hkdf_hash_type=common_pb2.SHA256
+        ),
+    )
+    keyset = tink_pb2.Keyset(
+        primary_key_id=1,
+        key=[
+            tink_pb2.Keyset.Key(
+                key_data=tink_pb2.KeyData(
+                    type_url="type.googleapis.com/google.crypto.tink.AesGcmHkdfStreamingKey",
+                    value=key.SerializeToString(),
+                    key_material_type=tink_pb2.KeyData.SYMMETRIC,
+                ),
+                status=tink_pb2.ENABLED,
+                key_id=1,
+                output_prefix_type=tink_pb2.RAW,
+            )
+        ],
+    )
+    handle = tink.proto_keyset_format.parse(keyset.SerializeToString(), secret_key_access.TOKEN)
+    return handle.primitive(streaming_aead.StreamingAead)
+
+
+class Preamble:
+    def __init__(self, data: bytes):
+        if data[:6] != MAGIC:
+            raise ValueError("NotSealed")
+        if data[6] != 1:
+            raise ValueError("UnsupportedVersion")
+        self.object_id = data[8:24]
+        self.commitment = data[24:56]
+        (source_len,) = struct.unpack(">H", data[56:58])
+        self.source = data[58 : 58 + source_len]
+        at = 58 + source_len
+        (box_len,) = struct.unpack(">H", data[at : at + 2])
+        self.head = data[: at + 2]
+        self.box = data[at + 2 : at + 2 + box_len]
+        self.length = at + 2 + box_len
+        self.raw = data[: self.length]
+
+
+def file_key_for(preamble: Preamble, key_text: str | None, passphrase: str | None) -> bytes:
+    if passphrase is not None:
+        assert preamble.source == bytes([SOURCE_PASSPHRASE]) + struct.pack(">III", 64 * 1024, 3, 1)
+        return file_key_from_root(root_from_passphrase(passphrase, preamble.object_id), preamble.object_id)
+    if key_text.startswith("s3seal-root-"):
+        return file_key_from_root(b64url_key(key_text, "s3seal-root-"), preamble.object_id)
+    return b64url_key(key_text, "s3seal-file-")
+
+
+def open_object(data: bytes, key_text: str | None = None, passphrase: str | None = None):
+    """Returns (name, media_type, size, plaintext); raises on any failure."""
+    preamble = Preamble(data)
+    file_key = file_key_for(preamble, key_text, passphrase)
+    commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + preamble.object_id)
+    if not hmac.compare_digest(commitment, preamble.commitment):
+        raise ValueError("WrongKey")
+    meta = AESGCM(subkey(file_key, b"s3seal/v1 metadata")).decrypt(preamble.box[:12], preamble.box[12:], preamble.head)
+    (name_len,) = struct.unpack(">H", meta[:2])
+    name = meta[2 : 2 + name_len].decode()
+    rest = meta[2 + name_len :]
+    (type_len,) = struct.unpack(">H", rest[:2])
+    media_type = rest[2 : 2 + type_len].decode()
+    known, size = rest[2 + type_len], struct.unpack(">Q", rest[3 + type_len : 11 + type_len])[0]
+    primitive = tink_primitive(subkey(file_key, b"s3seal/v1 payload"))
+    with primitive.new_decrypting_stream(io.BytesIO(data[preamble.length :]), preamble.raw) as stream:
+        plaintext = stream.read()
+    if known and size != len(plaintext):
+        raise ValueError("Corrupt")
+    return name, media_type, (size if known else None), plaintext
+
+
+def seal_object(root: bytes, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> bytes:
+    """Seals with Tink doing the payload: the reverse direction of the interop test."""
+    file_key = file_key_from_root(root, object_id)
+    commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + object_id)
+    meta = (
+        struct.pack(">H", len(name.encode())) + name.encode()
+        + struct.pack(">H", len(media_type)) + media_type.encode()
+        + b"\x01" + struct.pack(">Q", len(plaintext))
+    )
+    box_len = 12 + len(meta) + 16
+    head = MAGIC + b"\x01\x00" + object_id + commitment + struct.pack(">H", 1) + bytes([SOURCE_ROOT]) + struct.pack(">H", box_len)
+    nonce = hashlib.sha256(object_id).digest()[:12]
+    box = nonce + AESGCM(subkey(file_key, b"s3seal/v1 metadata")).encrypt(nonce, meta, head)
+    preamble = head + box
+    out = io.BytesIO()
+    primitive = tink_primitive(subkey(file_key, b"s3seal/v1 payload"))
+    with primitive.new_encrypting_stream(_NoClose(out), preamble) as stream:
+        stream.write(plaintext)
+    return preamble + out.getvalue()
+
+
+class _NoClose(io.BytesIO):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def write(self, b):
+        return self.target.write(b)
+
+    def close(self):
+        pass
