@@ -70,7 +70,11 @@ impl KeySource {
                 out.extend_from_slice(&1u16.to_be_bytes());
                 out.push(SOURCE_ROOT);
             }
-            KeySource::Passphrase { memory_kib, iterations, lanes } => {
+            KeySource::Passphrase {
+                memory_kib,
+                iterations,
+                lanes,
+            } => {
                 out.extend_from_slice(&13u16.to_be_bytes());
                 out.push(SOURCE_PASSPHRASE);
                 out.extend_from_slice(&memory_kib.to_be_bytes());
@@ -89,7 +93,9 @@ impl KeySource {
                 iterations: u32_at(5),
                 lanes: u32_at(9),
             }),
-            [SOURCE_ROOT | SOURCE_PASSPHRASE, ..] => Err(Error::Malformed("key source has the wrong length")),
+            [SOURCE_ROOT | SOURCE_PASSPHRASE, ..] => {
+                Err(Error::Malformed("key source has the wrong length"))
+            }
             _ => Err(Error::Malformed("unknown key source")),
         }
     }
@@ -119,7 +125,8 @@ impl Preamble {
         out.extend_from_slice(&self.object_id.0);
         out.extend_from_slice(&self.commitment);
         self.source.write(&mut out);
-        let len = u16::try_from(self.metadata_box.len()).expect("metadata box fits u16 (checked on build)");
+        let len = u16::try_from(self.metadata_box.len())
+            .expect("metadata box fits u16 (checked on build)");
         out.extend_from_slice(&len.to_be_bytes());
         out
     }
@@ -160,7 +167,10 @@ impl Preamble {
             return Ok(None);
         }
         let source = KeySource::parse(&bytes[FIXED_SIZE..box_len_at])?;
-        let box_len = usize::from(u16::from_be_bytes([bytes[box_len_at], bytes[box_len_at + 1]]));
+        let box_len = usize::from(u16::from_be_bytes([
+            bytes[box_len_at],
+            bytes[box_len_at + 1],
+        ]));
         let end = box_len_at + 2 + box_len;
         if box_len < METADATA_NONCE_SIZE + crate::stream::TAG_SIZE || end > MAX_PREAMBLE_SIZE {
             return Err(Error::Malformed("metadata box has an impossible length"));
@@ -193,10 +203,14 @@ impl Metadata {
     /// Checks the limits of the encoding.
     pub fn validate(&self) -> Result<()> {
         if self.name.len() > MAX_NAME_SIZE {
-            return Err(Error::InvalidInput("the filename is longer than 1024 bytes"));
+            return Err(Error::InvalidInput(
+                "the filename is longer than 1024 bytes",
+            ));
         }
         if self.media_type.len() > MAX_MEDIA_TYPE_SIZE {
-            return Err(Error::InvalidInput("the media type is longer than 255 bytes"));
+            return Err(Error::InvalidInput(
+                "the media type is longer than 255 bytes",
+            ));
         }
         Ok(())
     }
@@ -225,20 +239,30 @@ impl Metadata {
             }
             let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
             let value = rest.get(2..2 + len).ok_or(bad.clone())?;
-            let value = core::str::from_utf8(value).map_err(|_| bad.clone())?.to_owned();
+            let value = core::str::from_utf8(value)
+                .map_err(|_| bad.clone())?
+                .to_owned();
             *rest = &rest[2 + len..];
             Ok(value)
         };
         let name = field(&mut rest)?;
         let media_type = field(&mut rest)?;
-        let [known, size @ ..] = rest else { return Err(Error::Malformed("sealed metadata")) };
-        let size: [u8; 8] = size.try_into().map_err(|_| Error::Malformed("sealed metadata"))?;
+        let [known, size @ ..] = rest else {
+            return Err(Error::Malformed("sealed metadata"));
+        };
+        let size: [u8; 8] = size
+            .try_into()
+            .map_err(|_| Error::Malformed("sealed metadata"))?;
         let size = match known {
             0 => None,
             1 => Some(u64::from_be_bytes(size)),
             _ => return Err(Error::Malformed("sealed metadata")),
         };
-        let metadata = Metadata { name, media_type, size };
+        let metadata = Metadata {
+            name,
+            media_type,
+            size,
+        };
         metadata.validate()?;
         Ok(metadata)
     }
@@ -260,9 +284,16 @@ mod tests {
     #[test]
     fn preamble_round_trips_and_asks_for_more() {
         let bytes = sample().to_bytes();
-        assert_eq!(Preamble::parse(&bytes).unwrap(), Some((sample(), bytes.len())));
+        assert_eq!(
+            Preamble::parse(&bytes).unwrap(),
+            Some((sample(), bytes.len()))
+        );
         for cut in 0..bytes.len() {
-            assert_eq!(Preamble::parse(&bytes[..cut]).unwrap(), None, "cut at {cut}");
+            assert_eq!(
+                Preamble::parse(&bytes[..cut]).unwrap(),
+                None,
+                "cut at {cut}"
+            );
         }
     }
 
@@ -287,11 +318,18 @@ mod tests {
     fn metadata_round_trips() {
         for m in [
             Metadata::default(),
-            Metadata { name: "rapport é.pdf".into(), media_type: "application/pdf".into(), size: Some(1 << 40) },
+            Metadata {
+                name: "rapport é.pdf".into(),
+                media_type: "application/pdf".into(),
+                size: Some(1 << 40),
+            },
         ] {
             assert_eq!(Metadata::parse(&m.to_bytes().unwrap()).unwrap(), m);
         }
-        let long = Metadata { name: "x".repeat(1025), ..Default::default() };
+        let long = Metadata {
+            name: "x".repeat(1025),
+            ..Default::default()
+        };
         assert!(long.to_bytes().is_err());
     }
 }

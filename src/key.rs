@@ -168,12 +168,20 @@ impl RootKey {
 
     /// Text form `s3seal-root-<base64url>`.
     pub fn to_text(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("{ROOT_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.0)))
+        Zeroizing::new(format!(
+            "{ROOT_KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(self.0)
+        ))
     }
 
     /// Parses the text form.
     pub fn from_text(text: &str) -> Result<Self> {
-        decode_key_text(text, ROOT_KEY_PREFIX, "a root key starts with \"s3seal-root-\"").map(Self)
+        decode_key_text(
+            text,
+            ROOT_KEY_PREFIX,
+            "a root key starts with \"s3seal-root-\"",
+        )
+        .map(Self)
     }
 
     /// The file key of one object.
@@ -206,12 +214,20 @@ impl FileKey {
 
     /// Text form `s3seal-file-<base64url>`.
     pub fn to_text(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("{FILE_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(self.0)))
+        Zeroizing::new(format!(
+            "{FILE_KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(self.0)
+        ))
     }
 
     /// Parses the text form.
     pub fn from_text(text: &str) -> Result<Self> {
-        decode_key_text(text, FILE_KEY_PREFIX, "a file key starts with \"s3seal-file-\"").map(Self)
+        decode_key_text(
+            text,
+            FILE_KEY_PREFIX,
+            "a file key starts with \"s3seal-file-\"",
+        )
+        .map(Self)
     }
 
     /// The key commitment stored in the preamble; binds the key to the object id.
@@ -335,13 +351,24 @@ mod tests {
             RootKey::from_text("s3seal-root-AAAA"),
             Err(Error::InvalidKey("a key must be 32 bytes"))
         );
-        assert!(matches!(RootKey::from_text(&FileKey::from_bytes([1; 32]).to_text()), Err(Error::InvalidKey(_))));
-        assert!(matches!(Secret::from_key_text("hello"), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            RootKey::from_text(&FileKey::from_bytes([1; 32]).to_text()),
+            Err(Error::InvalidKey(_))
+        ));
+        assert!(matches!(
+            Secret::from_key_text("hello"),
+            Err(Error::InvalidKey(_))
+        ));
     }
 
     #[test]
     fn debug_never_prints_key_bytes() {
-        let dbg = format!("{:?} {:?} {:?}", RootKey::from_bytes([0xab; 32]), FileKey::from_bytes([0xab; 32]), SseCKey::from_bytes([0xab; 32]));
+        let dbg = format!(
+            "{:?} {:?} {:?}",
+            RootKey::from_bytes([0xab; 32]),
+            FileKey::from_bytes([0xab; 32]),
+            SseCKey::from_bytes([0xab; 32])
+        );
         assert!(!dbg.contains("171") && !dbg.contains("ab"), "{dbg}");
     }
 
@@ -349,7 +376,10 @@ mod tests {
     fn object_names_round_trip() {
         let id = ObjectId([0x01; 16]);
         assert_eq!(id.object_name(), "01010101010101010101010101010101.s3seal");
-        assert_eq!(ObjectId::from_object_name("up/loads/01010101010101010101010101010101.s3seal").unwrap(), id);
+        assert_eq!(
+            ObjectId::from_object_name("up/loads/01010101010101010101010101010101.s3seal").unwrap(),
+            id
+        );
         assert!(ObjectId::from_object_name("nothex").is_err());
     }
 
@@ -360,7 +390,13 @@ mod tests {
         let b = ObjectId([3; 16]);
         let fa = root.file_key(&a);
         assert_ne!(fa, root.file_key(&b));
-        let subkeys = [*fa.payload_key(), *fa.metadata_key(), *fa.sse_c_key().as_bytes(), fa.commitment(&a), *fa.as_bytes()];
+        let subkeys = [
+            *fa.payload_key(),
+            *fa.metadata_key(),
+            *fa.sse_c_key().as_bytes(),
+            fa.commitment(&a),
+            *fa.as_bytes(),
+        ];
         for i in 0..subkeys.len() {
             for j in i + 1..subkeys.len() {
                 assert_ne!(subkeys[i], subkeys[j]);

@@ -60,12 +60,18 @@ impl Sealer {
 
     /// As [`Sealer::new`] with the random choices given (test vectors only:
     /// reusing randomness across different plaintexts breaks confidentiality).
-    pub fn with_randomness(secret: &Secret, metadata: &Metadata, random: Randomness) -> Result<Self> {
+    pub fn with_randomness(
+        secret: &Secret,
+        metadata: &Metadata,
+        random: Randomness,
+    ) -> Result<Self> {
         let source = match secret {
             Secret::Root(_) => KeySource::Root,
             Secret::Passphrase(_) => KeySource::PASSPHRASE_V1,
             Secret::File(_) => {
-                return Err(Error::InvalidInput("seal with a root key or a passphrase, not a file key"));
+                return Err(Error::InvalidInput(
+                    "seal with a root key or a passphrase, not a file key",
+                ));
             }
         };
         let object_id = random.object_id;
@@ -88,7 +94,13 @@ impl Sealer {
         tag_out.copy_from_slice(&tag);
         let preamble = preamble.to_bytes();
         let cipher = SegmentCipher::new(&file_key.payload_key(), &random.header, &preamble);
-        Ok(Self { preamble, object_id, file_key, header: random.header, cipher })
+        Ok(Self {
+            preamble,
+            object_id,
+            file_key,
+            header: random.header,
+            cipher,
+        })
     }
 
     /// The object's id.
@@ -125,8 +137,15 @@ impl Sealer {
 
     /// Seals segments `first..` of the object from their concatenated
     /// plaintext and appends them to `out`; see [`SegmentCipher::seal_segments`].
-    pub fn seal_segments(&self, first: u64, plaintext: &[u8], ends_object: bool, out: &mut Vec<u8>) -> Result<()> {
-        self.cipher.seal_segments(first, plaintext, ends_object, out)
+    pub fn seal_segments(
+        &self,
+        first: u64,
+        plaintext: &[u8],
+        ends_object: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.cipher
+            .seal_segments(first, plaintext, ends_object, out)
     }
 
     /// The segment cipher, for callers that manage their own buffers.
@@ -182,13 +201,19 @@ pub struct Opened {
 pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -> Result<Opened> {
     match (secret, preamble.source) {
         (Secret::Passphrase(_), KeySource::Root) => {
-            return Err(Error::KeySource("this object was sealed with a root key, not a passphrase"));
+            return Err(Error::KeySource(
+                "this object was sealed with a root key, not a passphrase",
+            ));
         }
         (Secret::Root(_), KeySource::Passphrase { .. }) => {
-            return Err(Error::KeySource("this object was sealed with a passphrase, not a root key"));
+            return Err(Error::KeySource(
+                "this object was sealed with a passphrase, not a root key",
+            ));
         }
         (Secret::Passphrase(_), source) if source != KeySource::PASSPHRASE_V1 => {
-            return Err(Error::KeySource("the object's passphrase cost is not the one of format v1"));
+            return Err(Error::KeySource(
+                "the object's passphrase cost is not the one of format v1",
+            ));
         }
         _ => {}
     }
@@ -208,7 +233,12 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
         .decrypt_inout_detached(&nonce.into(), &aad, body.into(), &tag)
         .map_err(|_| Error::Corrupt)?;
     let metadata = Metadata::parse(body)?;
-    Ok(Opened { preamble, preamble_len, file_key, metadata })
+    Ok(Opened {
+        preamble,
+        preamble_len,
+        file_key,
+        metadata,
+    })
 }
 
 /// Push opener of a whole object: object bytes in, verified plaintext out.
@@ -222,19 +252,31 @@ pub struct Opener {
 
 enum OpenerState {
     Preamble(Vec<u8>),
-    Payload { stream: StreamOpener, metadata: Metadata, file_key: FileKey, preamble: Preamble },
+    // Boxed: the AES key schedule makes this variant large.
+    Payload(Box<PayloadState>),
+}
+
+struct PayloadState {
+    stream: StreamOpener,
+    metadata: Metadata,
+    file_key: FileKey,
+    preamble: Preamble,
 }
 
 impl Opener {
     /// An opener that will use `secret`.
     pub fn new(secret: Secret) -> Self {
-        Self { secret, state: OpenerState::Preamble(Vec::new()), produced: 0 }
+        Self {
+            secret,
+            state: OpenerState::Preamble(Vec::new()),
+            produced: 0,
+        }
     }
 
     /// The sealed metadata, once the preamble has been read and verified.
     pub fn metadata(&self) -> Option<&Metadata> {
         match &self.state {
-            OpenerState::Payload { metadata, .. } => Some(metadata),
+            OpenerState::Payload(p) => Some(&p.metadata),
             OpenerState::Preamble(_) => None,
         }
     }
@@ -242,7 +284,7 @@ impl Opener {
     /// The preamble, once read and verified.
     pub fn preamble(&self) -> Option<&Preamble> {
         match &self.state {
-            OpenerState::Payload { preamble, .. } => Some(preamble),
+            OpenerState::Payload(p) => Some(&p.preamble),
             OpenerState::Preamble(_) => None,
         }
     }
@@ -250,7 +292,7 @@ impl Opener {
     /// The object's file key, once the preamble has been verified.
     pub fn file_key(&self) -> Option<&FileKey> {
         match &self.state {
-            OpenerState::Payload { file_key, .. } => Some(file_key),
+            OpenerState::Payload(p) => Some(&p.file_key),
             OpenerState::Preamble(_) => None,
         }
     }
@@ -258,7 +300,9 @@ impl Opener {
     /// Takes object bytes, appends the verified plaintext they complete to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if let OpenerState::Preamble(buf) = &mut self.state {
-            let take = data.len().min(crate::format::MAX_PREAMBLE_SIZE.saturating_sub(buf.len()));
+            let take = data
+                .len()
+                .min(crate::format::MAX_PREAMBLE_SIZE.saturating_sub(buf.len()));
             buf.extend_from_slice(&data[..take]);
             let Some((preamble, len)) = Preamble::parse(buf)? else {
                 return Ok(());
@@ -269,21 +313,23 @@ impl Opener {
             let aad = preamble.to_bytes();
             let opened = open_preamble(&self.secret, preamble, len)?;
             let stream = StreamOpener::new(opened.file_key.payload_key(), aad);
-            self.state = OpenerState::Payload {
+            self.state = OpenerState::Payload(Box::new(PayloadState {
                 stream,
                 metadata: opened.metadata,
                 file_key: opened.file_key,
                 preamble: opened.preamble,
-            };
+            }));
             self.push_payload(&rest, out)?;
         }
         self.push_payload(data, out)
     }
 
     fn push_payload(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        let OpenerState::Payload { stream, .. } = &mut self.state else { unreachable!("preamble is done") };
+        let OpenerState::Payload(p) = &mut self.state else {
+            unreachable!("preamble is done")
+        };
         let before = out.len();
-        stream.push(data, out)?;
+        p.stream.push(data, out)?;
         self.produced += (out.len() - before) as u64;
         Ok(())
     }
@@ -291,9 +337,12 @@ impl Opener {
     /// The object has ended: verifies the last segment, appends its plaintext,
     /// and checks the size the metadata declared. Returns the metadata.
     pub fn finish(self, out: &mut Vec<u8>) -> Result<Metadata> {
-        let OpenerState::Payload { stream, metadata, .. } = self.state else {
+        let OpenerState::Payload(p) = self.state else {
             return Err(Error::Truncated);
         };
+        let PayloadState {
+            stream, metadata, ..
+        } = *p;
         let before = out.len();
         stream.finish(out)?;
         let produced = self.produced + (out.len() - before) as u64;
@@ -322,7 +371,9 @@ pub fn seal(secret: &Secret, metadata: &Metadata, plaintext: &[u8]) -> Result<(O
 pub fn open(secret: &Secret, object: &[u8]) -> Result<(Metadata, Vec<u8>)> {
     let mut opener = Opener::new(secret.clone());
     let mut out = Vec::with_capacity(object.len());
-    let result = opener.push(object, &mut out).and_then(|()| opener.finish(&mut out));
+    let result = opener
+        .push(object, &mut out)
+        .and_then(|()| opener.finish(&mut out));
     match result {
         Ok(metadata) => Ok((metadata, out)),
         Err(e) => {
@@ -357,7 +408,11 @@ impl RangeOpener {
         let opened = open_preamble(secret, preamble, len)?;
         let payload_len = object_len.checked_sub(len as u64).ok_or(Error::Truncated)?;
         let plaintext_len = layout::plaintext_len(payload_len)?;
-        if opened.metadata.size.is_some_and(|size| size != plaintext_len) {
+        if opened
+            .metadata
+            .size
+            .is_some_and(|size| size != plaintext_len)
+        {
             return Err(Error::Corrupt);
         }
         Ok(Self {
@@ -403,7 +458,12 @@ impl RangeOpener {
 
     /// Opens `segments` from their ciphertext (as fetched from
     /// [`RangeOpener::object_range`]) and returns plaintext `range` out of them.
-    pub fn open(&self, range: Range<u64>, segments: Range<u64>, ciphertext: &[u8]) -> Result<Vec<u8>> {
+    pub fn open(
+        &self,
+        range: Range<u64>,
+        segments: Range<u64>,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>> {
         let count = layout::segment_count(self.plaintext_len);
         if segments.end > count || segments.start >= segments.end {
             return Err(Error::InvalidInput("segments out of range"));
@@ -415,7 +475,11 @@ impl RangeOpener {
         let mut plain = Vec::with_capacity(ciphertext.len());
         let mut rest = ciphertext;
         for index in segments.clone() {
-            let take = if index + 1 == count { rest.len() } else { layout::ciphertext_capacity(index) };
+            let take = if index + 1 == count {
+                rest.len()
+            } else {
+                layout::ciphertext_capacity(index)
+            };
             let nonce = self.cipher.nonce(index, index + 1 == count)?;
             if let Err(e) = self.cipher.open_to(nonce, &rest[..take], &mut plain) {
                 zeroize::Zeroize::zeroize(&mut plain);
@@ -425,7 +489,8 @@ impl RangeOpener {
         }
         let base = layout::plaintext_offset(segments.start);
         let start = (range.start.max(base) - base) as usize;
-        let end = (range.end.min(self.plaintext_len).saturating_sub(base) as usize).min(plain.len());
+        let end =
+            (range.end.min(self.plaintext_len).saturating_sub(base) as usize).min(plain.len());
         Ok(plain[start.min(end)..end].to_vec())
     }
 }

@@ -63,7 +63,9 @@ pub fn check_sse_c(algorithm: &str, key_base64: &str, md5_base64: &str) -> Resul
         .decode(md5_base64.trim())
         .map_err(|_| Error::InvalidBase64("SSE-C key MD5"))?;
     if md5.as_slice() != Md5::digest(key.as_bytes()).as_slice() {
-        return Err(Error::InvalidKey("the SSE-C key MD5 does not match the key"));
+        return Err(Error::InvalidKey(
+            "the SSE-C key MD5 does not match the key",
+        ));
     }
     Ok(key)
 }
@@ -79,7 +81,9 @@ pub fn sse_kms(key_id: Option<&str>) -> Result<Headers> {
     let mut headers = vec![(SSE, "aws:kms".to_owned())];
     if let Some(id) = key_id {
         if id.is_empty() || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::InvalidInput("a KMS key id has no spaces or control characters"));
+            return Err(Error::InvalidInput(
+                "a KMS key id has no spaces or control characters",
+            ));
         }
         headers.push((SSE_KMS_KEY_ID, id.to_owned()));
     }
@@ -101,11 +105,15 @@ pub fn endpoint_allows_sse_c(endpoint: &str) -> Result<()> {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.") && host.split('.').count() == 4;
+    let loopback = host == "localhost"
+        || host == "::1"
+        || host.starts_with("127.") && host.split('.').count() == 4;
     if loopback {
         Ok(())
     } else {
-        Err(Error::InvalidInput("SSE-C sends key material: the endpoint must use https (plain http only on loopback)"))
+        Err(Error::InvalidInput(
+            "SSE-C sends key material: the endpoint must use https (plain http only on loopback)",
+        ))
     }
 }
 
@@ -115,11 +123,20 @@ mod tests {
 
     #[test]
     fn sse_c_rejects_bad_keys_specifically() {
-        assert_eq!(sse_c_key_from_base64("not base64!").unwrap_err(), Error::InvalidBase64("SSE-C key"));
-        assert!(matches!(sse_c_key_from_base64("AAAA").unwrap_err(), Error::InvalidKey(_)));
+        assert_eq!(
+            sse_c_key_from_base64("not base64!").unwrap_err(),
+            Error::InvalidBase64("SSE-C key")
+        );
+        assert!(matches!(
+            sse_c_key_from_base64("AAAA").unwrap_err(),
+            Error::InvalidKey(_)
+        ));
         let headers = sse_c(&SseCKey::from_bytes([0; 32]));
         assert!(check_sse_c("AES256", &headers[1].1, &headers[2].1).is_ok());
-        assert!(matches!(check_sse_c("AES256", &headers[1].1, "1B2M2Y8AsgTpgAmY7PhCfg=="), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            check_sse_c("AES256", &headers[1].1, "1B2M2Y8AsgTpgAmY7PhCfg=="),
+            Err(Error::InvalidKey(_))
+        ));
         assert!(check_sse_c("aws:kms", &headers[1].1, &headers[2].1).is_err());
     }
 
@@ -127,16 +144,30 @@ mod tests {
     fn sse_s3_and_kms() {
         assert_eq!(sse_s3(), vec![(SSE, "AES256".to_owned())]);
         assert_eq!(sse_kms(None).unwrap(), vec![(SSE, "aws:kms".to_owned())]);
-        assert_eq!(sse_kms(Some("alias/x")).unwrap()[1], (SSE_KMS_KEY_ID, "alias/x".to_owned()));
+        assert_eq!(
+            sse_kms(Some("alias/x")).unwrap()[1],
+            (SSE_KMS_KEY_ID, "alias/x".to_owned())
+        );
         assert!(sse_kms(Some("a b")).is_err());
     }
 
     #[test]
     fn sse_c_needs_https_except_on_loopback() {
-        for ok in ["https://s3.amazonaws.com", "http://127.0.0.1:3900", "http://localhost:3900/b", "http://[::1]:80"] {
+        for ok in [
+            "https://s3.amazonaws.com",
+            "http://127.0.0.1:3900",
+            "http://localhost:3900/b",
+            "http://[::1]:80",
+        ] {
             assert!(endpoint_allows_sse_c(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://s3.amazonaws.com", "http://127.0.0.1.evil.com", "http://localhost.evil:80", "ftp://x", "http://10.0.0.1"] {
+        for bad in [
+            "http://s3.amazonaws.com",
+            "http://127.0.0.1.evil.com",
+            "http://localhost.evil:80",
+            "ftp://x",
+            "http://10.0.0.1",
+        ] {
             assert!(endpoint_allows_sse_c(bad).is_err(), "{bad}");
         }
     }

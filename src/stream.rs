@@ -56,8 +56,13 @@ pub struct Nonce {
 impl Nonce {
     /// The nonce of segment `index`.
     pub fn new(prefix: [u8; NONCE_PREFIX_SIZE], index: u64, last: bool) -> Result<Self> {
-        let index = u32::try_from(index).map_err(|_| Error::InvalidInput("more than 2^32 segments"))?;
-        Ok(Self { prefix, index, last })
+        let index =
+            u32::try_from(index).map_err(|_| Error::InvalidInput("more than 2^32 segments"))?;
+        Ok(Self {
+            prefix,
+            index,
+            last,
+        })
     }
 
     /// The nonce of the next segment; refuses after the last one and at the end
@@ -66,8 +71,15 @@ impl Nonce {
         if self.last {
             return Err(Error::InvalidInput("no segment may follow the last one"));
         }
-        let index = self.index.checked_add(1).ok_or(Error::InvalidInput("more than 2^32 segments"))?;
-        Ok(Self { index, last, ..self })
+        let index = self
+            .index
+            .checked_add(1)
+            .ok_or(Error::InvalidInput("more than 2^32 segments"))?;
+        Ok(Self {
+            index,
+            last,
+            ..self
+        })
     }
 
     /// The segment number.
@@ -132,7 +144,11 @@ pub mod layout {
 
     /// Plaintext bytes a full segment `index` holds.
     pub fn plaintext_capacity(index: u64) -> usize {
-        if index == 0 { FIRST_PLAINTEXT_SEGMENT_SIZE } else { PLAINTEXT_SEGMENT_SIZE }
+        if index == 0 {
+            FIRST_PLAINTEXT_SEGMENT_SIZE
+        } else {
+            PLAINTEXT_SEGMENT_SIZE
+        }
     }
 
     /// Ciphertext bytes a full segment `index` takes.
@@ -161,13 +177,21 @@ pub mod layout {
 
     /// Payload offset where segment `index` starts (after the header for 0).
     pub fn payload_offset(index: u64) -> u64 {
-        if index == 0 { HEADER_SIZE as u64 } else { index * SEGMENT_SIZE as u64 }
+        if index == 0 {
+            HEADER_SIZE as u64
+        } else {
+            index * SEGMENT_SIZE as u64
+        }
     }
 
     /// The segment holding plaintext byte `offset`.
     pub fn segment_at(offset: u64) -> u64 {
         let first = FIRST_PLAINTEXT_SEGMENT_SIZE as u64;
-        if offset < first { 0 } else { 1 + (offset - first) / PLAINTEXT_SEGMENT_SIZE as u64 }
+        if offset < first {
+            0
+        } else {
+            1 + (offset - first) / PLAINTEXT_SEGMENT_SIZE as u64
+        }
     }
 
     /// Payload length for `plaintext_len` bytes of plaintext.
@@ -179,7 +203,9 @@ pub mod layout {
     /// valid payload has that length.
     pub fn plaintext_len(payload_len: u64) -> Result<u64> {
         let tag = TAG_SIZE as u64;
-        let body = payload_len.checked_sub(HEADER_SIZE as u64).ok_or(Error::Corrupt)?;
+        let body = payload_len
+            .checked_sub(HEADER_SIZE as u64)
+            .ok_or(Error::Corrupt)?;
         let first = (SEGMENT_SIZE - HEADER_SIZE) as u64;
         if body < tag {
             return Err(Error::Corrupt);
@@ -245,7 +271,10 @@ impl SegmentCipher {
         let len = buf.len().checked_sub(TAG_SIZE).ok_or(Error::Corrupt)?;
         let (msg, tag) = buf.split_at_mut(len);
         let tag = Tag::try_from(&*tag).expect("tag is 16 bytes");
-        match self.aes.decrypt_inout_detached(&nonce.to_bytes().into(), &[], msg.into(), &tag) {
+        match self
+            .aes
+            .decrypt_inout_detached(&nonce.to_bytes().into(), &[], msg.into(), &tag)
+        {
             Ok(()) => Ok(len),
             Err(_) => {
                 msg.fill(0);
@@ -282,7 +311,13 @@ impl SegmentCipher {
     /// Seals segments `first..` from their concatenated plaintext, on its own:
     /// `plaintext` must hold whole segments, the last of which may be short
     /// only if `ends_object`. This is what a multipart part is made of.
-    pub fn seal_segments(&self, first: u64, plaintext: &[u8], ends_object: bool, out: &mut Vec<u8>) -> Result<()> {
+    pub fn seal_segments(
+        &self,
+        first: u64,
+        plaintext: &[u8],
+        ends_object: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let mut rest = plaintext;
         let mut index = first;
         while rest.len() > layout::plaintext_capacity(index) {
@@ -293,10 +328,14 @@ impl SegmentCipher {
         }
         if ends_object {
             if rest.is_empty() && index != 0 {
-                return Err(Error::InvalidInput("only a lone first segment may be empty"));
+                return Err(Error::InvalidInput(
+                    "only a lone first segment may be empty",
+                ));
             }
         } else if rest.len() != layout::plaintext_capacity(index) {
-            return Err(Error::InvalidInput("a part must hold whole segments unless it ends the object"));
+            return Err(Error::InvalidInput(
+                "a part must hold whole segments unless it ends the object",
+            ));
         }
         self.seal_to(self.nonce(index, ends_object)?, rest, out);
         Ok(())
@@ -403,7 +442,11 @@ impl StreamOpener {
                 return Ok(());
             }
             let header = Header::parse(self.pending[..].try_into().expect("header length"))?;
-            self.cipher = Some(SegmentCipher::new(&self.payload_key, &header, &self.associated_data));
+            self.cipher = Some(SegmentCipher::new(
+                &self.payload_key,
+                &header,
+                &self.associated_data,
+            ));
             self.pending.clear();
         }
         let cipher = self.cipher.as_ref().expect("set above");
@@ -446,7 +489,9 @@ impl StreamOpener {
                 let mut probe = Vec::new();
                 let cap = layout::ciphertext_capacity(self.index);
                 if self.pending.len() == cap
-                    && cipher.open_to(cipher.nonce(self.index, false)?, &self.pending, &mut probe).is_ok()
+                    && cipher
+                        .open_to(cipher.nonce(self.index, false)?, &self.pending, &mut probe)
+                        .is_ok()
                 {
                     zeroize::Zeroize::zeroize(&mut probe);
                     Err(Error::Truncated)
@@ -467,18 +512,40 @@ mod tests {
         let n = Nonce::new([1, 2, 3, 4, 5, 6, 7], 0x0102_0304, false).unwrap();
         assert_eq!(n.to_bytes(), [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 0]);
         assert_eq!(n.next(true).unwrap().to_bytes()[7..], [1, 2, 3, 5, 1]);
-        assert!(n.next(true).unwrap().next(false).is_err(), "nothing follows the last segment");
-        assert!(Nonce::new([0; 7], u64::from(u32::MAX), false).unwrap().next(false).is_err());
+        assert!(
+            n.next(true).unwrap().next(false).is_err(),
+            "nothing follows the last segment"
+        );
+        assert!(
+            Nonce::new([0; 7], u64::from(u32::MAX), false)
+                .unwrap()
+                .next(false)
+                .is_err()
+        );
         assert!(Nonce::new([0; 7], 1 << 32, false).is_err());
     }
 
     #[test]
     fn layout_is_consistent() {
-        for len in [0u64, 1, 262_087, 262_088, 262_089, 524_255, 524_256, 524_257, 10 << 20] {
+        for len in [
+            0u64,
+            1,
+            262_087,
+            262_088,
+            262_089,
+            524_255,
+            524_256,
+            524_257,
+            10 << 20,
+        ] {
             let count = layout::segment_count(len);
             let payload = layout::payload_len(len);
             assert_eq!(layout::plaintext_len(payload).unwrap(), len, "len {len}");
-            assert_eq!(layout::segment_at(len.saturating_sub(1)), count - 1, "len {len}");
+            assert_eq!(
+                layout::segment_at(len.saturating_sub(1)),
+                count - 1,
+                "len {len}"
+            );
         }
         assert_eq!(FIRST_PLAINTEXT_SEGMENT_SIZE, 262_088);
         assert_eq!(layout::segment_count(262_088), 1);

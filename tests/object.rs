@@ -12,7 +12,11 @@ fn root() -> Secret {
 }
 
 fn meta(size: usize) -> Metadata {
-    Metadata { name: "file.bin".into(), media_type: "application/octet-stream".into(), size: Some(size as u64) }
+    Metadata {
+        name: "file.bin".into(),
+        media_type: "application/octet-stream".into(),
+        size: Some(size as u64),
+    }
 }
 
 fn data(len: usize) -> Vec<u8> {
@@ -38,7 +42,11 @@ fn round_trip_at_segment_edges() {
         assert_eq!(opened, plain, "len {len}");
         assert_eq!(m, meta(len));
         let sealer = Sealer::new(&root(), &meta(len)).unwrap();
-        assert_eq!(sealed.len() as u64, sealer.object_len(len as u64), "len {len}");
+        assert_eq!(
+            sealed.len() as u64,
+            sealer.object_len(len as u64),
+            "len {len}"
+        );
     }
 }
 
@@ -50,7 +58,10 @@ fn ciphertext_is_not_plaintext_and_is_fresh_each_time() {
     assert_ne!(a_id, b_id);
     assert_ne!(a, b);
     assert!(!a.windows(64).any(|w| w == &plain[1000..1064]));
-    assert!(!a.windows(8).any(|w| w == b"file.bin"), "the filename is sealed");
+    assert!(
+        !a.windows(8).any(|w| w == b"file.bin"),
+        "the filename is sealed"
+    );
 }
 
 #[test]
@@ -69,8 +80,14 @@ fn passphrase_round_trip_and_wrong_passphrase() {
     let pass = Secret::passphrase("correct horse battery staple");
     let (_, sealed) = object::seal(&pass, &meta(3), b"abc").unwrap();
     assert_eq!(object::open(&pass, &sealed).unwrap().1, b"abc");
-    assert_eq!(object::open(&Secret::passphrase("Correct horse battery staple"), &sealed).unwrap_err(), Error::WrongKey);
-    assert!(matches!(object::open(&root(), &sealed), Err(Error::KeySource(_))));
+    assert_eq!(
+        object::open(&Secret::passphrase("Correct horse battery staple"), &sealed).unwrap_err(),
+        Error::WrongKey
+    );
+    assert!(matches!(
+        object::open(&root(), &sealed),
+        Err(Error::KeySource(_))
+    ));
 }
 
 #[test]
@@ -84,7 +101,10 @@ fn file_key_opens_its_object_only() {
     assert_eq!(object::open(&file, &sealed).unwrap().1, b"data");
     let (_, other) = object::seal(&root(), &meta(4), b"data").unwrap();
     assert_eq!(object::open(&file, &other).unwrap_err(), Error::WrongKey);
-    assert!(Sealer::new(&file, &meta(0)).is_err(), "a file key cannot seal new objects");
+    assert!(
+        Sealer::new(&file, &meta(0)).is_err(),
+        "a file key cannot seal new objects"
+    );
 }
 
 #[test]
@@ -94,19 +114,35 @@ fn truncation_at_every_segment_boundary_is_detected() {
     let preamble_len = sealed.len() - layout::payload_len(len as u64) as usize;
     for segment in 1..layout::segment_count(len as u64) {
         let cut = preamble_len + layout::payload_offset(segment) as usize;
-        assert_eq!(object::open(&root(), &sealed[..cut]).unwrap_err(), Error::Truncated, "boundary {segment}");
+        assert_eq!(
+            object::open(&root(), &sealed[..cut]).unwrap_err(),
+            Error::Truncated,
+            "boundary {segment}"
+        );
         // Streaming: the segments known not to be last come out (the one
         // before the cut is held back until its successor shows), then Truncated.
         let mut opener = Opener::new(root());
         let mut out = Vec::new();
         opener.push(&sealed[..cut], &mut out).unwrap();
-        assert!(out[..] == data(len)[..layout::plaintext_offset(segment - 1) as usize], "boundary {segment}");
+        assert!(
+            out[..] == data(len)[..layout::plaintext_offset(segment - 1) as usize],
+            "boundary {segment}"
+        );
         assert_eq!(opener.finish(&mut out).unwrap_err(), Error::Truncated);
     }
     // Cut inside a segment or inside the preamble / header.
-    assert_eq!(object::open(&root(), &sealed[..sealed.len() - 1]).unwrap_err(), Error::Corrupt);
-    assert_eq!(object::open(&root(), &sealed[..preamble_len + 20]).unwrap_err(), Error::Truncated);
-    assert_eq!(object::open(&root(), &sealed[..30]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        object::open(&root(), &sealed[..sealed.len() - 1]).unwrap_err(),
+        Error::Corrupt
+    );
+    assert_eq!(
+        object::open(&root(), &sealed[..preamble_len + 20]).unwrap_err(),
+        Error::Truncated
+    );
+    assert_eq!(
+        object::open(&root(), &sealed[..30]).unwrap_err(),
+        Error::Truncated
+    );
 }
 
 #[test]
@@ -114,7 +150,8 @@ fn reordered_duplicated_and_extended_payloads_fail() {
     let len = FIRST_PLAINTEXT_SEGMENT_SIZE + 3 * PLAINTEXT_SEGMENT_SIZE + 10;
     let (_, sealed) = object::seal(&root(), &meta(len), &data(len)).unwrap();
     let p = sealed.len() - layout::payload_len(len as u64) as usize;
-    let seg = |i: u64| p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize;
+    let seg =
+        |i: u64| p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize;
     let mut swapped = sealed.clone();
     swapped[seg(1)].copy_from_slice(&sealed[seg(2)]);
     swapped[seg(2)].copy_from_slice(&sealed[seg(1)]);
@@ -122,10 +159,16 @@ fn reordered_duplicated_and_extended_payloads_fail() {
     let mut duplicated = sealed[..seg(2).end].to_vec();
     duplicated.extend_from_slice(&sealed[seg(2)]);
     duplicated.extend_from_slice(&sealed[seg(2).end..]);
-    assert_eq!(object::open(&root(), &duplicated).unwrap_err(), Error::Corrupt);
+    assert_eq!(
+        object::open(&root(), &duplicated).unwrap_err(),
+        Error::Corrupt
+    );
     let mut trailing = sealed.clone();
     trailing.extend_from_slice(b"garbage");
-    assert_eq!(object::open(&root(), &trailing).unwrap_err(), Error::Corrupt);
+    assert_eq!(
+        object::open(&root(), &trailing).unwrap_err(),
+        Error::Corrupt
+    );
     // Moved under another object's preamble (same root key).
     let (_, other) = object::seal(&root(), &meta(len), &data(len)).unwrap();
     let mut moved = other[..p].to_vec();
@@ -141,7 +184,14 @@ fn random_access_touches_only_covering_segments() {
     let head = &sealed[..4096 + 40];
     let ro = RangeOpener::new(&root(), head, sealed.len() as u64).unwrap();
     assert_eq!(ro.plaintext_len(), len as u64);
-    let ranges = [0..1, 0..len as u64, 262_000..262_200, 600_000..600_001, len as u64 - 5..len as u64 + 100, 1_000_000..1_000_000];
+    let ranges = [
+        0..1,
+        0..len as u64,
+        262_000..262_200,
+        600_000..600_001,
+        len as u64 - 5..len as u64 + 100,
+        1_000_000..1_000_000,
+    ];
     for range in ranges {
         let segs = ro.segments_for(range.clone());
         let at = ro.object_range(segs.clone());
@@ -150,16 +200,29 @@ fn random_access_touches_only_covering_segments() {
             assert_eq!(segs.end - segs.start, 1, "one byte needs one segment");
             assert!(at.end - at.start <= SEGMENT_SIZE as u64);
         }
-        let got = ro.open(range.clone(), segs.clone(), &sealed[at.start as usize..at.end as usize]).unwrap();
+        let got = ro
+            .open(
+                range.clone(),
+                segs.clone(),
+                &sealed[at.start as usize..at.end as usize],
+            )
+            .unwrap();
         let end = (range.end as usize).min(len);
-        assert_eq!(got, plain[(range.start as usize).min(end)..end].to_vec(), "{range:?}");
+        assert_eq!(
+            got,
+            plain[(range.start as usize).min(end)..end].to_vec(),
+            "{range:?}"
+        );
     }
     // A tampered segment in the range fails and yields nothing.
     let segs = ro.segments_for(600_000..600_001);
     let at = ro.object_range(segs.clone());
     let mut bad = sealed[at.start as usize..at.end as usize].to_vec();
     bad[5] ^= 1;
-    assert_eq!(ro.open(600_000..600_001, segs, &bad).unwrap_err(), Error::Corrupt);
+    assert_eq!(
+        ro.open(600_000..600_001, segs, &bad).unwrap_err(),
+        Error::Corrupt
+    );
 }
 
 #[test]
@@ -177,11 +240,19 @@ fn segment_runs_sealed_independently_equal_the_stream() {
     let firsts: Vec<u64> = (0..count).step_by(2).collect();
     for &first in firsts.iter().rev() {
         let last = (first + 2).min(count);
-        let pt = layout::plaintext_offset(first) as usize..if last == count { len } else { layout::plaintext_offset(last) as usize };
+        let pt = layout::plaintext_offset(first) as usize..if last == count {
+            len
+        } else {
+            layout::plaintext_offset(last) as usize
+        };
         let mut a = Vec::new();
-        sealer.seal_segments(first, &plain[pt.clone()], last == count, &mut a).unwrap();
+        sealer
+            .seal_segments(first, &plain[pt.clone()], last == count, &mut a)
+            .unwrap();
         let mut b = Vec::new();
-        sealer.seal_segments(first, &plain[pt], last == count, &mut b).unwrap();
+        sealer
+            .seal_segments(first, &plain[pt], last == count, &mut b)
+            .unwrap();
         assert_eq!(a, b, "a retried part is byte-identical");
         parts.push((first, a));
     }
@@ -191,7 +262,12 @@ fn segment_runs_sealed_independently_equal_the_stream() {
         assembled.extend_from_slice(&part);
     }
     assert_eq!(assembled, streamed);
-    assert!(sealer.seal_segments(1, &plain[..100], false, &mut Vec::new()).is_err(), "parts hold whole segments");
+    assert!(
+        sealer
+            .seal_segments(1, &plain[..100], false, &mut Vec::new())
+            .is_err(),
+        "parts hold whole segments"
+    );
 }
 
 proptest! {
@@ -229,16 +305,30 @@ fn aes_256_gcm_known_answers() {
     // McGrew & Viega, "The Galois/Counter Mode of Operation", test cases 14 and 15.
     use aes_gcm::aead::{Aead, KeyInit};
     let cases = [
-        ("0000000000000000000000000000000000000000000000000000000000000000", "000000000000000000000000",
-         "00000000000000000000000000000000", "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"),
-        ("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
-         "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
-         "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015adb094dac5d93471bdec1a502270e3cc6c"),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "000000000000000000000000",
+            "00000000000000000000000000000000",
+            "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919",
+        ),
+        (
+            "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+            "cafebabefacedbaddecaf888",
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+            "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015adb094dac5d93471bdec1a502270e3cc6c",
+        ),
     ];
     for (k, n, p, c) in cases {
         let cipher = aes_gcm::Aes256Gcm::new_from_slice(&hex::decode(k).unwrap()).unwrap();
         let nonce: [u8; 12] = hex::decode(n).unwrap().try_into().unwrap();
-        assert_eq!(hex::encode(cipher.encrypt(&nonce.into(), hex::decode(p).unwrap().as_slice()).unwrap()), c);
+        assert_eq!(
+            hex::encode(
+                cipher
+                    .encrypt(&nonce.into(), hex::decode(p).unwrap().as_slice())
+                    .unwrap()
+            ),
+            c
+        );
     }
 }
 
@@ -248,9 +338,21 @@ fn sse_c_headers_known_answer() {
     // print(base64.b64encode(k), base64.b64encode(hashlib.md5(k).digest()))"
     let key = s3seal::key::SseCKey::from_bytes(core::array::from_fn(|i| i as u8));
     let headers = s3seal::sse::sse_c(&key);
-    assert_eq!(headers, vec![
-        ("x-amz-server-side-encryption-customer-algorithm", "AES256".to_owned()),
-        ("x-amz-server-side-encryption-customer-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()),
-        ("x-amz-server-side-encryption-customer-key-MD5", "tP/LI3N87DFaSk0aoqYgzg==".to_owned()),
-    ]);
+    assert_eq!(
+        headers,
+        vec![
+            (
+                "x-amz-server-side-encryption-customer-algorithm",
+                "AES256".to_owned()
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned()
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key-MD5",
+                "tP/LI3N87DFaSk0aoqYgzg==".to_owned()
+            ),
+        ]
+    );
 }

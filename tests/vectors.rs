@@ -32,13 +32,20 @@ fn plaintext(len: usize) -> Vec<u8> {
 fn randomness(seed: u8) -> Randomness {
     Randomness {
         object_id: ObjectId([seed; 16]),
-        header: Header { salt: [seed ^ 0x5a; 32], nonce_prefix: [seed ^ 0xa5; 7] },
+        header: Header {
+            salt: [seed ^ 0x5a; 32],
+            nonce_prefix: [seed ^ 0xa5; 7],
+        },
         metadata_nonce: [seed ^ 0x3c; 12],
     }
 }
 
 fn sealer(secret: &Secret, len: usize, declared: Option<u64>, seed: u8) -> Sealer {
-    let meta = Metadata { name: format!("vector-{len}.bin"), media_type: "application/octet-stream".into(), size: declared };
+    let meta = Metadata {
+        name: format!("vector-{len}.bin"),
+        media_type: "application/octet-stream".into(),
+        size: declared,
+    };
     Sealer::with_randomness(secret, &meta, randomness(seed)).unwrap()
 }
 
@@ -71,14 +78,6 @@ enum KeyDesc {
 }
 
 impl KeyDesc {
-    fn secret(&self) -> Secret {
-        match self {
-            KeyDesc::Root(k) => Secret::Root(k.clone()),
-            KeyDesc::File(k) => Secret::File(k.clone()),
-            KeyDesc::Passphrase(p) => Secret::passphrase(p),
-        }
-    }
-
     fn json(&self) -> String {
         match self {
             KeyDesc::Root(k) => format!("\"key\": \"{}\"", k.to_text().as_str()),
@@ -97,9 +96,20 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     let ra = || KeyDesc::Root(root_a());
     let mut files = Vec::new();
     let mut cases = Vec::new();
-    let mut add = |files: &mut Vec<(&'static str, Vec<u8>)>, name: &'static str, bytes: Vec<u8>, key: KeyDesc, expect: &'static str, len: usize| {
+    let mut add = |files: &mut Vec<(&'static str, Vec<u8>)>,
+                   name: &'static str,
+                   bytes: Vec<u8>,
+                   key: KeyDesc,
+                   expect: &'static str,
+                   len: usize| {
         files.push((name, bytes));
-        cases.push(Case { name, file: name, key, expect, len });
+        cases.push(Case {
+            name,
+            file: name,
+            key,
+            expect,
+            len,
+        });
     };
 
     // Positive vectors at the segment edges.
@@ -113,74 +123,239 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     ] {
         add(&mut files, name, seal(&a, len, seed), ra(), "ok", len);
     }
-    add(&mut files, "passphrase_small", seal(&Secret::passphrase(PASSPHRASE), 100, 7), KeyDesc::Passphrase(PASSPHRASE), "ok", 100);
+    add(
+        &mut files,
+        "passphrase_small",
+        seal(&Secret::passphrase(PASSPHRASE), 100, 7),
+        KeyDesc::Passphrase(PASSPHRASE),
+        "ok",
+        100,
+    );
 
     let three = seal(&a, THREE, 5);
     let four = seal(&a, FOUR, 6);
     let one = seal(&a, 1, 2);
     let p3 = three.len() - layout::payload_len(THREE as u64) as usize;
     let p1 = one.len() - layout::payload_len(1) as usize;
-    let seg = |p: usize, i: u64| p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize;
+    let seg = |p: usize, i: u64| {
+        p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize
+    };
 
     let neg = |bytes: Vec<u8>| bytes;
-    add(&mut files, "payload_truncated_at_segment_1", neg(three[..seg(p3, 1).start].to_vec()), ra(), "Truncated", THREE);
-    add(&mut files, "payload_truncated_at_segment_2", neg(three[..seg(p3, 2).start].to_vec()), ra(), "Truncated", THREE);
-    add(&mut files, "payload_truncated_mid_segment", neg(three[..three.len() - 50].to_vec()), ra(), "Corrupt", THREE);
-    add(&mut files, "payload_no_segments", neg(three[..p3 + s3seal::stream::HEADER_SIZE].to_vec()), ra(), "Truncated", THREE);
+    add(
+        &mut files,
+        "payload_truncated_at_segment_1",
+        neg(three[..seg(p3, 1).start].to_vec()),
+        ra(),
+        "Truncated",
+        THREE,
+    );
+    add(
+        &mut files,
+        "payload_truncated_at_segment_2",
+        neg(three[..seg(p3, 2).start].to_vec()),
+        ra(),
+        "Truncated",
+        THREE,
+    );
+    add(
+        &mut files,
+        "payload_truncated_mid_segment",
+        neg(three[..three.len() - 50].to_vec()),
+        ra(),
+        "Corrupt",
+        THREE,
+    );
+    add(
+        &mut files,
+        "payload_no_segments",
+        neg(three[..p3 + s3seal::stream::HEADER_SIZE].to_vec()),
+        ra(),
+        "Truncated",
+        THREE,
+    );
     let mut b = three.clone();
     b[seg(p3, 1).end - 1] ^= 0x01;
-    add(&mut files, "payload_bad_tag_second_segment", b, ra(), "Corrupt", THREE);
+    add(
+        &mut files,
+        "payload_bad_tag_second_segment",
+        b,
+        ra(),
+        "Corrupt",
+        THREE,
+    );
     let mut b = four.clone();
     let p4 = four.len() - layout::payload_len(FOUR as u64) as usize;
     b[seg(p4, 1)].copy_from_slice(&four[seg(p4, 2)]);
     b[seg(p4, 2)].copy_from_slice(&four[seg(p4, 1)]);
-    add(&mut files, "payload_segments_swapped", b, ra(), "Corrupt", FOUR);
+    add(
+        &mut files,
+        "payload_segments_swapped",
+        b,
+        ra(),
+        "Corrupt",
+        FOUR,
+    );
     let mut b = three[..seg(p3, 2).start].to_vec();
     b.extend_from_slice(&three[seg(p3, 1)]);
     b.extend_from_slice(&three[seg(p3, 2).start..]);
-    add(&mut files, "payload_segment_duplicated", b, ra(), "Corrupt", THREE);
+    add(
+        &mut files,
+        "payload_segment_duplicated",
+        b,
+        ra(),
+        "Corrupt",
+        THREE,
+    );
     let mut b = three.clone();
     b.extend_from_slice(b"trailing garbage");
-    add(&mut files, "payload_trailing_garbage", b, ra(), "Corrupt", THREE);
+    add(
+        &mut files,
+        "payload_trailing_garbage",
+        b,
+        ra(),
+        "Corrupt",
+        THREE,
+    );
     let other = seal(&a, THREE, 8);
     let mut b = other[..p3].to_vec();
     b.extend_from_slice(&three[p3..]);
-    add(&mut files, "payload_moved_under_other_preamble", b, ra(), "Corrupt", THREE);
+    add(
+        &mut files,
+        "payload_moved_under_other_preamble",
+        b,
+        ra(),
+        "Corrupt",
+        THREE,
+    );
     let mut b = one.clone();
     b[p1] = 24;
-    add(&mut files, "payload_header_bad_length", b, ra(), "Corrupt", 1);
+    add(
+        &mut files,
+        "payload_header_bad_length",
+        b,
+        ra(),
+        "Corrupt",
+        1,
+    );
     let mut b = one.clone();
     b[p1 + 5] ^= 0x80;
-    add(&mut files, "payload_header_salt_changed", b, ra(), "Corrupt", 1);
+    add(
+        &mut files,
+        "payload_header_salt_changed",
+        b,
+        ra(),
+        "Corrupt",
+        1,
+    );
     let mut b = one.clone();
     b[30] ^= 0x01;
-    add(&mut files, "preamble_bad_commitment", b, ra(), "WrongKey", 1);
+    add(
+        &mut files,
+        "preamble_bad_commitment",
+        b,
+        ra(),
+        "WrongKey",
+        1,
+    );
     let mut b = one.clone();
     b[10] ^= 0x01;
-    add(&mut files, "preamble_object_id_changed", b, ra(), "WrongKey", 1);
+    add(
+        &mut files,
+        "preamble_object_id_changed",
+        b,
+        ra(),
+        "WrongKey",
+        1,
+    );
     let mut b = one.clone();
     b[p1 - 20] ^= 0x01;
-    add(&mut files, "preamble_metadata_tampered", b, ra(), "Corrupt", 1);
+    add(
+        &mut files,
+        "preamble_metadata_tampered",
+        b,
+        ra(),
+        "Corrupt",
+        1,
+    );
     let mut b = one.clone();
     b[0] = b's';
     add(&mut files, "preamble_bad_magic", b, ra(), "NotSealed", 1);
     let mut b = one.clone();
     b[6] = 2;
-    add(&mut files, "preamble_unsupported_version", b, ra(), "UnsupportedVersion", 1);
+    add(
+        &mut files,
+        "preamble_unsupported_version",
+        b,
+        ra(),
+        "UnsupportedVersion",
+        1,
+    );
     let mut b = one.clone();
     b[58] = 0x09;
-    add(&mut files, "preamble_unknown_key_source", b, ra(), "Malformed", 1);
-    add(&mut files, "preamble_truncated", one[..40].to_vec(), ra(), "Truncated", 1);
-    add(&mut files, "metadata_size_mismatch", seal_with(sealer(&a, 1000, Some(1001), 9), 1000), ra(), "Corrupt", 1000);
+    add(
+        &mut files,
+        "preamble_unknown_key_source",
+        b,
+        ra(),
+        "Malformed",
+        1,
+    );
+    add(
+        &mut files,
+        "preamble_truncated",
+        one[..40].to_vec(),
+        ra(),
+        "Truncated",
+        1,
+    );
+    add(
+        &mut files,
+        "metadata_size_mismatch",
+        seal_with(sealer(&a, 1000, Some(1001), 9), 1000),
+        ra(),
+        "Corrupt",
+        1000,
+    );
 
     // Cases that reuse a file with another key.
     let file_key = root_a().file_key(&ObjectId([2; 16]));
-    cases.push(Case { name: "share_file_key_opens_its_object", file: "one_byte", key: KeyDesc::File(file_key), expect: "ok", len: 1 });
+    cases.push(Case {
+        name: "share_file_key_opens_its_object",
+        file: "one_byte",
+        key: KeyDesc::File(file_key),
+        expect: "ok",
+        len: 1,
+    });
     let other_file_key = root_a().file_key(&ObjectId([1; 16]));
-    cases.push(Case { name: "key_file_key_of_other_object", file: "one_byte", key: KeyDesc::File(other_file_key), expect: "WrongKey", len: 1 });
-    cases.push(Case { name: "key_wrong_root", file: "one_byte", key: KeyDesc::Root(root_b()), expect: "WrongKey", len: 1 });
-    cases.push(Case { name: "key_wrong_passphrase", file: "passphrase_small", key: KeyDesc::Passphrase("correct horse battery stapler"), expect: "WrongKey", len: 100 });
-    cases.push(Case { name: "key_passphrase_for_root_object", file: "one_byte", key: KeyDesc::Passphrase(PASSPHRASE), expect: "KeySource", len: 1 });
+    cases.push(Case {
+        name: "key_file_key_of_other_object",
+        file: "one_byte",
+        key: KeyDesc::File(other_file_key),
+        expect: "WrongKey",
+        len: 1,
+    });
+    cases.push(Case {
+        name: "key_wrong_root",
+        file: "one_byte",
+        key: KeyDesc::Root(root_b()),
+        expect: "WrongKey",
+        len: 1,
+    });
+    cases.push(Case {
+        name: "key_wrong_passphrase",
+        file: "passphrase_small",
+        key: KeyDesc::Passphrase("correct horse battery stapler"),
+        expect: "WrongKey",
+        len: 100,
+    });
+    cases.push(Case {
+        name: "key_passphrase_for_root_object",
+        file: "one_byte",
+        key: KeyDesc::Passphrase(PASSPHRASE),
+        expect: "KeySource",
+        len: 1,
+    });
     (files, cases)
 }
 
@@ -214,16 +389,23 @@ fn checked_in_vectors_match_the_generator() {
     }
     for (name, bytes) in &files {
         let on_disk = std::fs::read(dir().join(format!("{name}.s3seal"))).unwrap();
-        assert!(on_disk == *bytes, "{name}: the format changed; regenerate with S3SEAL_WRITE_VECTORS=1 and update docs/FORMAT.md");
+        assert!(
+            on_disk == *bytes,
+            "{name}: the format changed; regenerate with S3SEAL_WRITE_VECTORS=1 and update docs/FORMAT.md"
+        );
     }
-    assert_eq!(std::fs::read_to_string(dir().join("index.json")).unwrap(), manifest(&cases));
+    assert_eq!(
+        std::fs::read_to_string(dir().join("index.json")).unwrap(),
+        manifest(&cases)
+    );
 }
 
 /// Opens every case of `index.json` from the files alone (as the wasm and
 /// interop tests do), whole and in awkward pushes.
 #[test]
 fn checked_in_vectors_open_as_the_index_says() {
-    let index: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir().join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("index.json")).unwrap()).unwrap();
     let cases = index.as_array().unwrap();
     assert!(cases.len() >= 30);
     for case in cases {
@@ -253,6 +435,10 @@ fn checked_in_vectors_open_as_the_index_says() {
             .chunks(1000)
             .try_for_each(|c| opener.push(c, &mut out))
             .and_then(|()| opener.finish(&mut out));
-        assert_eq!(streamed.err().map(|e: Error| e.code()).unwrap_or("ok"), expect, "{name} (streamed)");
+        assert_eq!(
+            streamed.err().map(|e: Error| e.code()).unwrap_or("ok"),
+            expect,
+            "{name} (streamed)"
+        );
     }
 }

@@ -24,7 +24,11 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "s3seal", version, about = "Seal files with AES-256-GCM before they reach S3; open them again.")]
+#[command(
+    name = "s3seal",
+    version,
+    about = "Seal files with AES-256-GCM before they reach S3; open them again."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

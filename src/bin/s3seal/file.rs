@@ -18,7 +18,12 @@ pub enum Output {
     /// Standard output.
     Stdout(io::Stdout),
     /// A file being written.
-    File { file: File, temp: PathBuf, path: PathBuf, committed: bool },
+    File {
+        file: File,
+        temp: PathBuf,
+        path: PathBuf,
+        committed: bool,
+    },
 }
 
 impl Output {
@@ -29,9 +34,14 @@ impl Output {
             return Ok(Output::Stdout(io::stdout()));
         }
         if path.exists() && !force {
-            bail!("{} already exists (use --force to replace it)", path.display());
+            bail!(
+                "{} already exists (use --force to replace it)",
+                path.display()
+            );
         }
-        let name = path.file_name().context("the output path has no file name")?;
+        let name = path
+            .file_name()
+            .context("the output path has no file name")?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
         temp_name.push(".s3seal-partial");
@@ -40,15 +50,24 @@ impl Output {
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&temp).with_context(|| format!("creating {}", temp.display()))?;
-        Ok(Output::File { file, temp, path: path.to_owned(), committed: false })
+        let file = options
+            .open(&temp)
+            .with_context(|| format!("creating {}", temp.display()))?;
+        Ok(Output::File {
+            file,
+            temp,
+            path: path.to_owned(),
+            committed: false,
+        })
     }
 
     /// Writes bytes.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         match self {
             Output::Stdout(out) => out.write_all(bytes).context("writing to standard output"),
-            Output::File { file, temp, .. } => file.write_all(bytes).with_context(|| format!("writing {}", temp.display())),
+            Output::File { file, temp, .. } => file
+                .write_all(bytes)
+                .with_context(|| format!("writing {}", temp.display())),
         }
     }
 
@@ -56,9 +75,16 @@ impl Output {
     pub fn commit(mut self) -> Result<()> {
         match &mut self {
             Output::Stdout(out) => out.flush().context("writing to standard output"),
-            Output::File { file, temp, path, committed } => {
-                file.sync_all().with_context(|| format!("writing {}", temp.display()))?;
-                std::fs::rename(&*temp, &*path).with_context(|| format!("renaming to {}", path.display()))?;
+            Output::File {
+                file,
+                temp,
+                path,
+                committed,
+            } => {
+                file.sync_all()
+                    .with_context(|| format!("writing {}", temp.display()))?;
+                std::fs::rename(&*temp, &*path)
+                    .with_context(|| format!("renaming to {}", path.display()))?;
                 *committed = true;
                 Ok(())
             }
@@ -68,7 +94,12 @@ impl Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
-        if let Output::File { temp, committed: false, .. } = self {
+        if let Output::File {
+            temp,
+            committed: false,
+            ..
+        } = self
+        {
             let _ = std::fs::remove_file(temp);
         }
     }
@@ -84,11 +115,21 @@ pub struct Input {
 impl Input {
     pub fn open(path: Option<&Path>) -> Result<Self> {
         match path {
-            None => Ok(Input { reader: Box::new(io::stdin()), size: None, name: None }),
-            Some(p) if p == Path::new("-") => Ok(Input { reader: Box::new(io::stdin()), size: None, name: None }),
+            None => Ok(Input {
+                reader: Box::new(io::stdin()),
+                size: None,
+                name: None,
+            }),
+            Some(p) if p == Path::new("-") => Ok(Input {
+                reader: Box::new(io::stdin()),
+                size: None,
+                name: None,
+            }),
             Some(p) => {
                 let file = File::open(p).with_context(|| format!("opening {}", p.display()))?;
-                let meta = file.metadata().with_context(|| format!("reading {}", p.display()))?;
+                let meta = file
+                    .metadata()
+                    .with_context(|| format!("reading {}", p.display()))?;
                 if meta.is_dir() {
                     bail!("{} is a directory", p.display());
                 }
@@ -126,8 +167,10 @@ pub fn progress(total: Option<u64>, quiet: bool) -> ProgressBar {
         None => ProgressBar::new_spinner(),
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .expect("valid template"),
     );
     bar
 }

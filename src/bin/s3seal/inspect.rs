@@ -18,14 +18,20 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> Result<()> {
-    let file = std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
+    let file = std::fs::File::open(&args.input)
+        .with_context(|| format!("opening {}", args.input.display()))?;
     let object_len = file.metadata()?.len();
     let mut head = Vec::new();
-    file.take((MAX_PREAMBLE_SIZE + HEADER_SIZE) as u64).read_to_end(&mut head)?;
+    file.take((MAX_PREAMBLE_SIZE + HEADER_SIZE) as u64)
+        .read_to_end(&mut head)?;
     let (preamble, preamble_len) = Preamble::parse(&head)?.ok_or(s3seal::Error::Truncated)?;
     let source = match preamble.source {
         KeySource::Root => "root key".to_owned(),
-        KeySource::Passphrase { memory_kib, iterations, lanes } => {
+        KeySource::Passphrase {
+            memory_kib,
+            iterations,
+            lanes,
+        } => {
             format!("passphrase (Argon2id m={memory_kib} KiB, t={iterations}, p={lanes})")
         }
     };
@@ -54,7 +60,11 @@ pub fn run(args: InspectArgs) -> Result<()> {
         println!("preamble:    {preamble_len} bytes (filename, type and size sealed inside)");
         println!("object:      {object_len} bytes");
         println!("plaintext:   {} bytes", opt(plaintext));
-        println!("segments:    {} of {} KiB", opt(segments), SEGMENT_SIZE / 1024);
+        println!(
+            "segments:    {} of {} KiB",
+            opt(segments),
+            SEGMENT_SIZE / 1024
+        );
     }
     Ok(())
 }

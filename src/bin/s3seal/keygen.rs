@@ -28,10 +28,15 @@ pub fn run(args: KeygenArgs) -> Result<()> {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
             writeln!(file, "{}", text.as_str())?;
             file.sync_all()?;
-            eprintln!("s3seal: wrote a new root key to {} — keep it safe; it opens every object sealed with it", path.display());
+            eprintln!(
+                "s3seal: wrote a new root key to {} — keep it safe; it opens every object sealed with it",
+                path.display()
+            );
         }
     }
     Ok(())

@@ -44,9 +44,13 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let mut opener = Opener::new(secret);
     let mut output: Option<Output> = None;
     let mut buf = vec![0u8; READ_SIZE];
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + s3seal::stream::SEGMENT_SIZE));
+    let mut out =
+        zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + s3seal::stream::SEGMENT_SIZE));
     let mut total = 0u64;
-    let fallback = input.name.as_deref().map(|n| format!("{}.opened", n.trim_end_matches(".s3seal")));
+    let fallback = input
+        .name
+        .as_deref()
+        .map(|n| format!("{}.opened", n.trim_end_matches(".s3seal")));
     loop {
         let n = input.fill(&mut buf)?;
         total += n as u64;

@@ -38,7 +38,10 @@ pub struct SealArgs {
 
 /// A media type from a filename's extension; the common ones only.
 pub fn guess_media_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "log" | "md" => "text/plain",
         "csv" => "text/csv",
@@ -64,14 +67,20 @@ pub fn guess_media_type(name: &str) -> &'static str {
 pub fn run(args: SealArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
     let name = args.name.or(input.name.clone()).unwrap_or_default();
-    let media_type = args.media_type.unwrap_or_else(|| guess_media_type(&name).to_owned());
-    let metadata = Metadata { name, media_type, size: input.size };
+    let media_type = args
+        .media_type
+        .unwrap_or_else(|| guess_media_type(&name).to_owned());
+    let metadata = Metadata {
+        name,
+        media_type,
+        size: input.size,
+    };
     let secret = crate::secret::resolve(&args.key, true)?;
     let sealer = Sealer::new(&secret, &metadata)?;
     let object_name = sealer.object_id().object_name();
     let file_key = sealer.file_key().to_text();
     let output_path = args.output.unwrap_or_else(|| PathBuf::from(&object_name));
-    let to_stdout = output_path == PathBuf::from("-");
+    let to_stdout = output_path == std::path::Path::new("-");
     let mut output = Output::create(&output_path, args.force)?;
 
     let bar = progress(input.size, args.quiet);

@@ -34,9 +34,13 @@ fn passphrase(text: &str) -> Result<Secret> {
 }
 
 fn prompt(confirm: bool) -> Result<Secret> {
-    let first = Zeroizing::new(rpassword::prompt_password("s3seal passphrase: ").context("reading the passphrase")?);
+    let first = Zeroizing::new(
+        rpassword::prompt_password("s3seal passphrase: ").context("reading the passphrase")?,
+    );
     if confirm {
-        let again = Zeroizing::new(rpassword::prompt_password("again: ").context("reading the passphrase")?);
+        let again = Zeroizing::new(
+            rpassword::prompt_password("again: ").context("reading the passphrase")?,
+        );
         if *first != *again {
             return Err(UsageError("the passphrases do not match".into()).into());
         }
@@ -50,7 +54,8 @@ fn prompt(confirm: bool) -> Result<Secret> {
 pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
     let key_text = |text: &str| Secret::from_key_text(text).map_err(anyhow::Error::from);
     if let Some(path) = &args.key_file {
-        return key_text(&first_line(path)?).with_context(|| format!("key file {}", path.display()));
+        return key_text(&first_line(path)?)
+            .with_context(|| format!("key file {}", path.display()));
     }
     if let Some(var) = &args.key_env {
         return key_text(&env_var(var)?).with_context(|| format!("environment variable {var}"));
@@ -68,7 +73,8 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
         return key_text(key);
     }
     if let Ok(text) = std::env::var(KEY_ENV) {
-        return key_text(&Zeroizing::new(text)).with_context(|| format!("environment variable {KEY_ENV}"));
+        return key_text(&Zeroizing::new(text))
+            .with_context(|| format!("environment variable {KEY_ENV}"));
     }
     if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
         return passphrase(&Zeroizing::new(text));

@@ -40,7 +40,10 @@ pub fn run(args: SseCArgs) -> Result<()> {
     let secret = crate::secret::resolve(&args.key, false)?;
     let headers = s3seal::sse::sse_c(&secret.file_key(&id)?.sse_c_key());
     if args.json {
-        let body: Vec<String> = headers.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+        let body: Vec<String> = headers
+            .iter()
+            .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+            .collect();
         println!("{{{}}}", body.join(","));
     } else {
         for (name, value) in &headers {

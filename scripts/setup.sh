@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs, idempotently: each step is skipped when its
+# result is already present. Heavy tools live outside the work tree (rustup,
+# pip's site-packages), so a clean clone reuses them.
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# The core must build for the browser target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Interop test: Google Tink (payload), argon2-cffi and cryptography (an
+# independent implementation of the preamble and key hierarchy).
+if ! python3 -c 'import tink, argon2.low_level, cryptography' 2>/dev/null; then
+  log "installing Python packages for the Tink interop test"
+  python3 -m pip install --quiet --disable-pip-version-check \
+    'tink==1.16.1' 'argon2-cffi==25.1.0' 'cryptography>=42'
+fi

@@ -1,0 +1,319 @@
+//! The `s3seal` command as a script sees it: outputs, exit codes, messages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3seal");
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("S3SEAL_KEY")
+        .env_remove("S3SEAL_PASSPHRASE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn setup() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["keygen", "-o", "root.key"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = std::fs::read_to_string(dir.path().join("root.key"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    (dir, key)
+}
+
+#[test]
+fn keygen_writes_a_private_file_and_never_overwrites() {
+    let (dir, key) = setup();
+    assert!(key.starts_with("s3seal-root-") && key.len() == 55);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("root.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = run(dir.path(), &["keygen", "-o", "root.key"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("root.key"))
+            .unwrap()
+            .trim(),
+        key
+    );
+}
+
+#[test]
+fn seal_open_round_trip_keeps_name_and_bytes() {
+    let (dir, key) = setup();
+    let plain: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("report.pdf"), &plain).unwrap();
+    let o = run(
+        dir.path(),
+        &["seal", "report.pdf", "--key-file", "root.key"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = stdout(&o).trim().to_owned();
+    assert!(name.ends_with(".s3seal") && name.len() == 39, "{name}");
+    let sealed = std::fs::read(dir.path().join(&name)).unwrap();
+    assert!(
+        !sealed.windows(10).any(|w| w == b"report.pdf"),
+        "the filename is sealed"
+    );
+    std::fs::rename(
+        dir.path().join("report.pdf"),
+        dir.path().join("original.pdf"),
+    )
+    .unwrap();
+    // Key from the environment this time.
+    let o = run(dir.path(), &["open", &name], &[("S3SEAL_KEY", &key)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(dir.path().join("report.pdf")).unwrap() == plain);
+    // Refuses to overwrite, then --force.
+    let o = run(dir.path(), &["open", &name, "--key-file", "root.key"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"));
+    let o = run(
+        dir.path(),
+        &["open", &name, "--key-file", "root.key", "--force"],
+        &[],
+    );
+    assert!(o.status.success());
+    // inspect needs no key and shows the facts.
+    let o = run(dir.path(), &["inspect", &name], &[]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("plaintext:   1000003 bytes"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("key source:  root key"));
+}
+
+#[test]
+fn stdin_stdout_and_passphrases() {
+    let (dir, _) = setup();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "seal",
+            "-o",
+            "-",
+            "--name",
+            "note.txt",
+            "--passphrase-env",
+            "PW",
+        ])
+        .env("PW", "hunter2 hunter2")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a secret note")
+        .unwrap();
+    let sealed = child.wait_with_output().unwrap();
+    assert!(sealed.status.success(), "{}", stderr(&sealed));
+    std::fs::write(dir.path().join("note.s3seal"), &sealed.stdout).unwrap();
+    std::fs::write(dir.path().join("pw.txt"), "hunter2 hunter2\n").unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "open",
+            "note.s3seal",
+            "-o",
+            "-",
+            "--passphrase-file",
+            "pw.txt",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"a secret note");
+    let o = run(
+        dir.path(),
+        &["open", "note.s3seal", "-o", "-", "--passphrase-env", "PW"],
+        &[("PW", "hunter3")],
+    );
+    assert_eq!(o.status.code(), Some(3), "wrong passphrase -> exit 3");
+    assert!(stderr(&o).contains("wrong key"));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn failures_have_documented_exit_codes_and_leave_no_output() {
+    let (dir, key) = setup();
+    std::fs::write(dir.path().join("in.bin"), vec![7u8; 600_000]).unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "seal",
+            "in.bin",
+            "-o",
+            "obj.s3seal",
+            "--key-file",
+            "root.key",
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    let sealed = std::fs::read(dir.path().join("obj.s3seal")).unwrap();
+    std::fs::remove_file(dir.path().join("in.bin")).unwrap();
+
+    // Tampered: exit 4, and no output file (not even a partial one).
+    let mut bad = sealed.clone();
+    let at = bad.len() - 100;
+    bad[at] ^= 1;
+    std::fs::write(dir.path().join("bad.s3seal"), &bad).unwrap();
+    let o = run(
+        dir.path(),
+        &["open", "bad.s3seal", "--key-file", "root.key"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("corrupt"));
+    assert!(!dir.path().join("in.bin").exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        3,
+        "no partial files left behind"
+    );
+
+    // Truncated at a segment boundary: exit 4 with a specific message.
+    let cut = sealed.len() - s3seal::stream::layout::payload_len(600_000) as usize
+        + s3seal::stream::SEGMENT_SIZE;
+    std::fs::write(dir.path().join("short.s3seal"), &sealed[..cut]).unwrap();
+    let o = run(
+        dir.path(),
+        &["open", "short.s3seal", "--key-file", "root.key"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+
+    // Wrong key: exit 3. Not an object: exit 5. Malformed key: exit 6. No key: exit 2.
+    run(dir.path(), &["keygen", "-o", "other.key"], &[]);
+    assert_eq!(
+        run(
+            dir.path(),
+            &["open", "obj.s3seal", "--key-file", "other.key"],
+            &[]
+        )
+        .status
+        .code(),
+        Some(3)
+    );
+    std::fs::write(dir.path().join("plain.txt"), b"just text").unwrap();
+    let o = run(
+        dir.path(),
+        &["open", "plain.txt", "--key-file", "root.key"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(5));
+    assert!(stderr(&o).contains("not an s3seal object"));
+    let o = run(
+        dir.path(),
+        &["open", "obj.s3seal"],
+        &[("S3SEAL_KEY", "s3seal-root-AAAA")],
+    );
+    assert_eq!(o.status.code(), Some(6));
+    assert!(stderr(&o).contains("32 bytes"));
+    let o = run(
+        dir.path(),
+        &["open", "obj.s3seal"],
+        &[("S3SEAL_KEY", "s3seal-root-!!not*base64")],
+    );
+    assert_eq!(o.status.code(), Some(6));
+    assert!(stderr(&o).contains("base64"));
+    let o = run(dir.path(), &["open", "obj.s3seal"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    // No error message ever contains the key, whatever failed.
+    for (args, env) in [
+        (vec!["open", "bad.s3seal", "--key-file", "root.key"], vec![]),
+        (
+            vec!["open", "short.s3seal"],
+            vec![("S3SEAL_KEY", key.as_str())],
+        ),
+        (
+            vec!["open", "obj.s3seal", "--key-file", "other.key"],
+            vec![],
+        ),
+    ] {
+        let o = run(dir.path(), &args, &env);
+        assert!(!o.status.success());
+        assert!(!stderr(&o).contains(&key[12..]), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn sse_c_prints_the_three_headers_for_a_name_or_a_file() {
+    let (dir, _) = setup();
+    std::fs::write(dir.path().join("x"), b"x").unwrap();
+    let o = run(
+        dir.path(),
+        &["seal", "x", "--key-file", "root.key", "--print-file-key"],
+        &[],
+    );
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let name = lines.next().unwrap().to_owned();
+    let file_key = lines.next().unwrap().to_owned();
+    assert!(file_key.starts_with("s3seal-file-"));
+    let by_file = run(dir.path(), &["sse-c", &name, "--key-file", "root.key"], &[]);
+    let by_name = run(
+        dir.path(),
+        &[
+            "sse-c",
+            &format!("uploads/{name}"),
+            "--key-file",
+            "root.key",
+        ],
+        &[],
+    );
+    let by_share = run(dir.path(), &["sse-c", &name], &[("S3SEAL_KEY", &file_key)]);
+    assert!(by_file.status.success());
+    assert_eq!(stdout(&by_file), stdout(&by_name));
+    assert_eq!(
+        stdout(&by_file),
+        stdout(&by_share),
+        "a share key reaches the same SSE-C key"
+    );
+    let text = stdout(&by_file);
+    assert!(text.contains("x-amz-server-side-encryption-customer-algorithm: AES256"));
+    assert_eq!(text.lines().count(), 3);
+    let o = run(
+        dir.path(),
+        &["sse-c", "nothex.s3seal", "--key-file", "root.key"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(6));
+    // The share key opens the object.
+    let o = run(
+        dir.path(),
+        &["open", &name, "-o", "-"],
+        &[("S3SEAL_KEY", &file_key)],
+    );
+    assert_eq!(o.stdout, b"x");
+}

@@ -1,0 +1,62 @@
+//! Property-based fuzzing of everything that parses untrusted bytes: the
+//! preamble parser and the opener must never panic, only return errors.
+
+use proptest::prelude::*;
+use s3seal::format::{Metadata, Preamble};
+use s3seal::key::{RootKey, Secret};
+use s3seal::object::{self, Opener, RangeOpener};
+
+fn secret() -> Secret {
+    Secret::Root(RootKey::from_bytes([5; 32]))
+}
+
+fn valid() -> Vec<u8> {
+    let meta = Metadata {
+        name: "f".into(),
+        media_type: "t".into(),
+        size: Some(300),
+    };
+    object::seal(&secret(), &meta, &[1u8; 300]).unwrap().1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn preamble_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = Preamble::parse(&bytes);
+        let mut with_magic = b"S3SEAL\x01\x00".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        let _ = Preamble::parse(&with_magic);
+        let _ = Metadata::parse(&bytes);
+    }
+
+    #[test]
+    fn mutated_objects_are_rejected_without_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let original = valid();
+        let mut bytes = original.clone();
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let result = object::open(&secret(), &bytes);
+        if bytes != original {
+            prop_assert!(result.is_err());
+        }
+        let mut opener = Opener::new(secret());
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(37) {
+            if opener.push(chunk, &mut out).is_err() {
+                break;
+            }
+        }
+        let _ = RangeOpener::new(&secret(), &bytes, bytes.len() as u64);
+    }
+}
