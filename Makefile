@@ -34,7 +34,8 @@ test-interop:
 vectors:
 	S3SEAL_WRITE_VECTORS=1 $(CARGO) test --test vectors
 
-bench: setup
+bench:
+	scripts/setup.sh bench
 	python3 bench/native.py
 
 demo: setup

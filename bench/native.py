@@ -23,13 +23,16 @@ def run(cmd, **kw):
 
 
 def peak_rss_mib(cmd, env):
-    """Runs cmd and returns (seconds, peak RSS in MiB) of that child alone."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd} failed")
-    return time.monotonic() - start, usage.ru_maxrss / 1024
+    """Runs cmd under GNU time and returns (seconds, peak RSS in MiB).
+
+    Not os.wait4 on our own child: Linux carries the forking Python's RSS
+    high-water mark across exec into the child's ru_maxrss."""
+    with tempfile.NamedTemporaryFile(mode="r") as report:
+        start = time.monotonic()
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *map(str, cmd)],
+                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True)
+        seconds = time.monotonic() - start
+        return seconds, int(report.read().strip().splitlines()[-1]) / 1024
 
 
 def main():
@@ -54,6 +57,7 @@ def main():
         with open(plain, "wb") as f:
             for _ in range(BIG_SIZE // len(block)):
                 f.write(block)
+        del block
         env = dict(os.environ, S3SEAL_KEY=key.read_text().strip())
         sealed = work / "big.s3seal"
         secs, rss = peak_rss_mib([binary, "seal", plain, "-o", sealed, "--quiet"], env)

@@ -19,3 +19,10 @@ if ! python3 -c 'import tink, argon2.low_level, cryptography' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check \
     'tink==1.16.1' 'argon2-cffi==25.1.0' 'cryptography>=42'
 fi
+
+# `make bench` measures peak RSS with GNU time.
+if [ "${1:-}" = bench ] && [ ! -x /usr/bin/time ]; then
+  log "installing GNU time for the memory benchmark"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y time >/dev/null || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
+  else sudo apt-get install -y time >/dev/null; fi
+fi

@@ -17,6 +17,7 @@
 //! [`StreamOpener`] are push adapters over it (plaintext in, ciphertext out,
 //! memory bounded by one segment).
 
+use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
 use hkdf::Hkdf;
@@ -283,27 +284,41 @@ impl SegmentCipher {
         }
     }
 
-    /// Appends the sealed segment of `plaintext` to `out`.
+    /// Appends the sealed segment of `plaintext` to `out`. Reads `plaintext`
+    /// and writes `out` in the same pass (no separate copy).
     pub fn seal_to(&self, nonce: Nonce, plaintext: &[u8], out: &mut Vec<u8>) {
         let start = out.len();
-        out.extend_from_slice(plaintext);
-        let tag = self.seal_in_place(nonce, &mut out[start..]);
-        out.extend_from_slice(&tag);
+        out.resize(start + plaintext.len() + TAG_SIZE, 0);
+        let (body, tag_out) = out[start..].split_at_mut(plaintext.len());
+        let buf = InOutBuf::new(plaintext, body).expect("equal lengths");
+        let tag = self
+            .aes
+            .encrypt_inout_detached(&nonce.to_bytes().into(), &[], buf)
+            .expect("a segment is far below AES-GCM's length limit");
+        tag_out.copy_from_slice(&tag);
     }
 
     /// Appends the plaintext of the sealed segment `ciphertext` to `out`; on
-    /// failure `out` is left as it was.
+    /// failure `out` is left as it was (the bytes written are wiped first).
     pub fn open_to(&self, nonce: Nonce, ciphertext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let len = ciphertext
+            .len()
+            .checked_sub(TAG_SIZE)
+            .ok_or(Error::Corrupt)?;
+        let (body, tag) = ciphertext.split_at(len);
+        let tag = Tag::try_from(tag).expect("tag is 16 bytes");
         let start = out.len();
-        out.extend_from_slice(ciphertext);
-        match self.open_in_place(nonce, &mut out[start..]) {
-            Ok(len) => {
-                out.truncate(start + len);
-                Ok(())
-            }
-            Err(e) => {
+        out.resize(start + len, 0);
+        let buf = InOutBuf::new(body, &mut out[start..]).expect("equal lengths");
+        match self
+            .aes
+            .decrypt_inout_detached(&nonce.to_bytes().into(), &[], buf, &tag)
+        {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                out[start..].fill(0);
                 out.truncate(start);
-                Err(e)
+                Err(Error::Corrupt)
             }
         }
     }

@@ -41,6 +41,16 @@ class CheckedInVectors(unittest.TestCase):
         self.assertGreaterEqual(opened, 8)
 
 
+class SpecDocument(unittest.TestCase):
+    def test_worked_example_in_format_md_is_the_vector(self):
+        text = (ROOT / "docs" / "FORMAT.md").read_text()
+        block = text.split("<!-- worked-example:one_byte -->", 1)[1].split("```")[1]
+        self.assertEqual(bytes.fromhex("".join(block.split())), (VECTORS / "one_byte.s3seal").read_bytes())
+        name, media_type, size, plain = spec.open_object(bytes.fromhex("".join(block.split())),
+                                                         "s3seal-root-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+        self.assertEqual((name, media_type, size, plain), ("vector-1.bin", "application/octet-stream", 1, b"\x07"))
+
+
 class FreshObjects(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
