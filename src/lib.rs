@@ -9,7 +9,8 @@
 //!   AES-GCM-HKDF streaming format (256 KiB segments);
 //! - [`object`]: whole objects — push sealer/opener, one-shot helpers,
 //!   random access, independent segment runs for multipart uploads;
-//! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS).
+//! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
+//! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
 //! The byte format is specified in `docs/FORMAT.md`.
 //!
@@ -32,5 +33,7 @@ pub mod key;
 pub mod object;
 pub mod sse;
 pub mod stream;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub mod wasm;
 
 pub use error::{Error, Result};

@@ -1,4 +1,6 @@
 //! The `s3seal` command as a script sees it: outputs, exit codes, messages.
+// Native only: these tests use the file system, processes or proptest.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,5 +1,7 @@
 //! Property-based fuzzing of everything that parses untrusted bytes: the
 //! preamble parser and the opener must never panic, only return errors.
+// Native only: these tests use the file system, processes or proptest.
+#![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
 use s3seal::format::{Metadata, Preamble};

@@ -1,4 +1,6 @@
 //! Round trips, streaming, random access and multipart segment runs.
+// Native only: these tests use the file system, processes or proptest.
+#![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
 use s3seal::Error;

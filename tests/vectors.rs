@@ -5,8 +5,12 @@
 //!
 //! `S3SEAL_WRITE_VECTORS=1 cargo test --test vectors` rewrites them; otherwise
 //! the test checks that the generator still produces the checked-in bytes.
+// Native only: these tests use the file system, processes or proptest.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::PathBuf;
+
+mod common;
 
 use s3seal::Error;
 use s3seal::format::Metadata;
@@ -440,5 +444,25 @@ fn checked_in_vectors_open_as_the_index_says() {
             expect,
             "{name} (streamed)"
         );
+    }
+}
+
+/// The embedded list the wasm tests use covers exactly the files on disk.
+#[test]
+fn embedded_vector_list_covers_the_directory() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".s3seal"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = common::vectors::FILES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    embedded.sort();
+    assert_eq!(embedded, on_disk, "update tests/common/vectors.rs");
+    for (name, bytes) in common::vectors::FILES {
+        assert!(std::fs::read(dir().join(name)).unwrap() == *bytes, "{name}");
     }
 }

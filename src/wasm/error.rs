@@ -1,0 +1,25 @@
+//! Core errors -> JS `Error { name: "S3sealError", code, message }`.
+
+use wasm_bindgen::JsValue;
+
+/// Builds the JS error for a core error. Messages never contain key material.
+pub fn to_js(err: crate::Error) -> JsValue {
+    with_code(err.code(), &err.to_string())
+}
+
+/// A JS error with an explicit code (for failures of the boundary itself,
+/// such as a wrong argument type).
+pub fn with_code(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    e.set_name("S3sealError");
+    let _ = js_sys::Reflect::set(&e, &"code".into(), &code.into());
+    e.into()
+}
+
+/// `Result` of the boundary.
+pub type JsResult<T> = Result<T, JsValue>;
+
+/// Maps a core result.
+pub fn js<T>(r: crate::Result<T>) -> JsResult<T> {
+    r.map_err(to_js)
+}

@@ -1,0 +1,223 @@
+//! `Sealer` and `Opener`: the core's push API, chunk in, bytes out.
+
+use wasm_bindgen::prelude::*;
+
+use super::error::{JsResult, js, with_code};
+use super::key::Key;
+use crate::format::Metadata;
+use crate::object::{self, ObjectSealer};
+
+fn get(obj: &JsValue, field: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &field.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
+    let text = |field: &str| -> JsResult<String> {
+        let v = get(options, field);
+        match v.as_string() {
+            Some(s) => Ok(s),
+            None if v.is_undefined() || v.is_null() => Ok(String::new()),
+            None => Err(with_code(
+                "InvalidInput",
+                &format!("invalid input: `{field}` must be a string"),
+            )),
+        }
+    };
+    let size = get(options, "size");
+    let size = if size.is_undefined() || size.is_null() {
+        None
+    } else {
+        match size.as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                Some(n as u64)
+            }
+            _ => {
+                return Err(with_code(
+                    "InvalidInput",
+                    "invalid input: `size` must be a whole number of bytes",
+                ));
+            }
+        }
+    };
+    Ok(Metadata {
+        name: text("name")?,
+        media_type: text("type")?,
+        size,
+    })
+}
+
+pub(crate) fn metadata_to_js(meta: &Metadata) -> js_sys::Object {
+    let obj = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&obj, &"name".into(), &meta.name.as_str().into());
+    let _ = js_sys::Reflect::set(&obj, &"type".into(), &meta.media_type.as_str().into());
+    let size = meta
+        .size
+        .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64));
+    let _ = js_sys::Reflect::set(&obj, &"size".into(), &size);
+    obj
+}
+
+/// Seals one object. `push` plaintext chunks, then `finish`; or, for
+/// multipart uploads, `head()` plus `sealSegments(…)` for any run of whole
+/// segments, independently and byte-identically on retry.
+#[wasm_bindgen]
+pub struct Sealer {
+    sealer: object::Sealer,
+    stream: Option<ObjectSealer>,
+    finished: bool,
+}
+
+#[wasm_bindgen]
+impl Sealer {
+    /// Starts sealing for `key` (a root key or passphrase) with metadata
+    /// `{ name, type, size }` (all optional; `size` is checked on open).
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &Key, metadata: JsValue) -> JsResult<Sealer> {
+        let meta = metadata_from_js(&metadata)?;
+        Ok(Sealer {
+            sealer: js(object::Sealer::new(&key.secret, &meta))?,
+            stream: None,
+            finished: false,
+        })
+    }
+
+    /// The object's id (32 hex digits).
+    #[wasm_bindgen(getter, js_name = objectId)]
+    pub fn object_id(&self) -> String {
+        self.sealer.object_id().to_hex()
+    }
+
+    /// The object's name in the bucket (`<id>.s3seal`; add any prefix).
+    #[wasm_bindgen(getter, js_name = objectName)]
+    pub fn object_name(&self) -> String {
+        self.sealer.object_id().object_name()
+    }
+
+    /// This object's own key (a share key: opens this object only).
+    #[wasm_bindgen(js_name = fileKey)]
+    pub fn file_key(&self) -> Key {
+        Key {
+            secret: crate::key::Secret::File(self.sealer.file_key().clone()),
+        }
+    }
+
+    /// The SSE-C headers for this object.
+    #[wasm_bindgen(js_name = sseCHeaders)]
+    pub fn sse_c_headers(&self) -> js_sys::Object {
+        super::sse::headers_object(&crate::sse::sse_c(&self.sealer.sse_c_key()))
+    }
+
+    /// Object length in bytes for a plaintext of `plaintext_len` bytes.
+    #[wasm_bindgen(js_name = objectLength)]
+    pub fn object_length(&self, plaintext_len: f64) -> f64 {
+        self.sealer.object_len(plaintext_len as u64) as f64
+    }
+
+    /// Takes plaintext, returns the object bytes it completes (may be empty).
+    pub fn push(&mut self, chunk: &[u8]) -> JsResult<Vec<u8>> {
+        if self.finished {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: the sealer is finished",
+            ));
+        }
+        let stream = self
+            .stream
+            .get_or_insert_with(|| self.sealer.clone().into_stream());
+        let mut out = Vec::with_capacity(chunk.len() + 4096);
+        js(stream.push(chunk, &mut out))?;
+        Ok(out)
+    }
+
+    /// Ends the object; returns its last bytes.
+    pub fn finish(&mut self) -> JsResult<Vec<u8>> {
+        if self.finished {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: the sealer is finished",
+            ));
+        }
+        self.finished = true;
+        let stream = self
+            .stream
+            .take()
+            .unwrap_or_else(|| self.sealer.clone().into_stream());
+        let mut out = Vec::new();
+        js(stream.finish(&mut out))?;
+        Ok(out)
+    }
+
+    /// The object's first bytes (preamble and payload header); part 1 of a
+    /// multipart upload starts with them.
+    pub fn head(&self) -> Vec<u8> {
+        self.sealer.head()
+    }
+
+    /// Seals segments `first…` from their concatenated plaintext (whole
+    /// segments; the last may be short only if `endsObject`).
+    #[wasm_bindgen(js_name = sealSegments)]
+    pub fn seal_segments(
+        &self,
+        first: f64,
+        plaintext: &[u8],
+        ends_object: bool,
+    ) -> JsResult<Vec<u8>> {
+        let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 16384 + 64);
+        js(self
+            .sealer
+            .seal_segments(first as u64, plaintext, ends_object, &mut out))?;
+        Ok(out)
+    }
+}
+
+/// Opens one object: `push` its bytes, read verified plaintext back, then
+/// `finish`. Plaintext of a segment comes out only after its tag verified.
+#[wasm_bindgen]
+pub struct Opener {
+    opener: Option<object::Opener>,
+    metadata: Option<Metadata>,
+}
+
+#[wasm_bindgen]
+impl Opener {
+    /// An opener for `key`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(key: &Key) -> Opener {
+        Opener {
+            opener: Some(object::Opener::new(key.secret.clone())),
+            metadata: None,
+        }
+    }
+
+    /// `{ name, type, size }` once the preamble verified, else `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn metadata(&self) -> JsValue {
+        let meta = self
+            .metadata
+            .as_ref()
+            .or_else(|| self.opener.as_ref().and_then(|o| o.metadata()));
+        meta.map_or(JsValue::UNDEFINED, |m| metadata_to_js(m).into())
+    }
+
+    /// Takes object bytes, returns the verified plaintext they complete.
+    pub fn push(&mut self, chunk: &[u8]) -> JsResult<Vec<u8>> {
+        let opener = self
+            .opener
+            .as_mut()
+            .ok_or_else(|| with_code("InvalidInput", "invalid input: the opener is finished"))?;
+        let mut out = Vec::with_capacity(chunk.len() + crate::stream::SEGMENT_SIZE);
+        js(opener.push(chunk, &mut out))?;
+        Ok(out)
+    }
+
+    /// The object ended: verifies the last segment and returns its plaintext.
+    pub fn finish(&mut self) -> JsResult<Vec<u8>> {
+        let opener = self
+            .opener
+            .take()
+            .ok_or_else(|| with_code("InvalidInput", "invalid input: the opener is finished"))?;
+        let mut out = Vec::new();
+        self.metadata = Some(js(opener.finish(&mut out))?);
+        Ok(out)
+    }
+}

@@ -1,0 +1,123 @@
+// Shared body of the wasm tests (included by web_node.rs and web_browser.rs):
+// the JS boundary over the same checked-in vectors as the native tests.
+
+use js_sys::Reflect;
+use s3seal::wasm::{Key, Opener, Sealer};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::common::vectors;
+
+fn code(err: &JsValue) -> String {
+    assert!(err.is_instance_of::<js_sys::Error>(), "errors are real Error objects");
+    assert_eq!(Reflect::get(err, &"name".into()).unwrap().as_string().unwrap(), "S3sealError");
+    Reflect::get(err, &"code".into()).unwrap().as_string().unwrap()
+}
+
+fn key_for(case: &serde_json::Value) -> Key {
+    match (case.get("key"), case.get("passphrase")) {
+        (Some(k), _) => Key::from_text(k.as_str().unwrap()).unwrap(),
+        (_, Some(p)) => Key::from_passphrase(p.as_str().unwrap()).unwrap(),
+        _ => panic!("no key"),
+    }
+}
+
+fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
+    let mut opener = Opener::new(key);
+    let mut out = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        out.extend(opener.push(piece)?);
+    }
+    out.extend(opener.finish()?);
+    Ok((out, opener.metadata()))
+}
+
+#[wasm_bindgen_test]
+fn vectors_open_as_the_index_says() {
+    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
+    for case in index.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let bytes = vectors::file(case["file"].as_str().unwrap());
+        let expect = case["expect"].as_str().unwrap();
+        let len = case["plaintext_len"].as_u64().unwrap() as usize;
+        let key = key_for(case);
+        match (open_all(&key, bytes, 65_536), expect) {
+            (Ok((plain, meta)), "ok") => {
+                assert!(plain == vectors::plaintext(len), "{name}: plaintext differs");
+                let size = Reflect::get(&meta, &"size".into()).unwrap().as_f64().unwrap();
+                assert_eq!(size as usize, len, "{name}");
+            }
+            (Err(e), want) => assert_eq!(code(&e), want, "{name}"),
+            (Ok(_), want) => panic!("{name}: opened, expected {want}"),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn seal_open_round_trip_through_the_boundary() {
+    let key = Key::generate().unwrap();
+    let plain = vectors::plaintext(700_000);
+    let meta = js_sys::Object::new();
+    Reflect::set(&meta, &"name".into(), &"photo.jpg".into()).unwrap();
+    Reflect::set(&meta, &"type".into(), &"image/jpeg".into()).unwrap();
+    Reflect::set(&meta, &"size".into(), &JsValue::from_f64(700_000.0)).unwrap();
+    let mut sealer = Sealer::new(&key, meta.into()).unwrap();
+    let mut sealed = Vec::new();
+    for piece in plain.chunks(65_536) {
+        sealed.extend(sealer.push(piece).unwrap());
+    }
+    sealed.extend(sealer.finish().unwrap());
+    assert_eq!(sealed.len() as f64, sealer.object_length(700_000.0));
+    assert!(sealer.push(b"x").is_err(), "a finished sealer refuses more");
+    let (opened, meta) = open_all(&key, &sealed, 100_000).unwrap();
+    assert!(opened == plain);
+    assert_eq!(Reflect::get(&meta, &"name".into()).unwrap().as_string().unwrap(), "photo.jpg");
+    // The share key opens it; another root key does not.
+    let share = sealer.file_key();
+    assert_eq!(share.kind(), "file");
+    assert!(open_all(&share, &sealed, 1 << 20).is_ok());
+    let other = Key::generate().unwrap();
+    assert_eq!(code(&open_all(&other, &sealed, 1 << 20).unwrap_err()), "WrongKey");
+    // Same SSE-C headers from the sealer, the root key and the share key.
+    let name = sealer.object_name();
+    let a = js_sys::JSON::stringify(&sealer.sse_c_headers()).unwrap();
+    let b = js_sys::JSON::stringify(&key.sse_c_headers(&name).unwrap()).unwrap();
+    let c = js_sys::JSON::stringify(&share.sse_c_headers(&name).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+#[wasm_bindgen_test]
+fn segment_runs_match_the_stream() {
+    let key = Key::generate().unwrap();
+    let seg = s3seal::stream::PLAINTEXT_SEGMENT_SIZE;
+    let first = s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE;
+    let plain = vectors::plaintext(first + 2 * seg + 5);
+    let sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
+    let mut parts = sealer.head();
+    parts.extend(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap());
+    parts.extend(sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap());
+    let (opened, _) = open_all(&key, &parts, 1 << 20).unwrap();
+    assert!(opened == plain);
+    assert_eq!(code(&sealer.seal_segments(1.0, &plain[..10], false).unwrap_err()), "InvalidInput");
+}
+
+#[wasm_bindgen_test]
+fn bad_keys_and_inputs_get_specific_codes() {
+    assert_eq!(code(&Key::from_text("s3seal-root-AAAA").err().unwrap()), "InvalidKey");
+    assert_eq!(code(&Key::from_text("s3seal-root-***").err().unwrap()), "InvalidBase64");
+    assert_eq!(code(&Key::from_text("hello").err().unwrap()), "InvalidKey");
+    assert_eq!(code(&Key::from_passphrase("").err().unwrap()), "InvalidKey");
+    let key = Key::generate().unwrap();
+    assert_eq!(code(&key.sse_c_headers("not-an-object").unwrap_err()), "InvalidInput");
+    let meta = js_sys::Object::new();
+    Reflect::set(&meta, &"size".into(), &JsValue::from_f64(-1.0)).unwrap();
+    assert_eq!(code(&Sealer::new(&key, meta.into()).err().unwrap()), "InvalidInput");
+    let share = Key::from_text(&key.file_key(&"00".repeat(16)).unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(code(&Sealer::new(&share, JsValue::UNDEFINED).err().unwrap()), "InvalidInput");
+    assert_eq!(code(&s3seal::wasm::check_sse_c_endpoint("http://example.com").unwrap_err()), "InvalidInput");
+    assert!(s3seal::wasm::check_sse_c_endpoint("http://127.0.0.1:3900").is_ok());
+    let text = key.to_text().unwrap();
+    let back = Key::from_text(&text).unwrap();
+    assert_eq!(back.to_text().unwrap(), text);
+}
