@@ -1,0 +1,37 @@
+// s3seal Web Worker: seals and opens off the main thread. Talk to it with
+// `WorkerClient` from the package, or post { id, op: "seal"|"open", … }.
+import { Key, openBlob, ready, sealBlob } from "./index.js";
+
+function keyFrom({ keyText, passphrase }) {
+  if (keyText) return Key.fromText(keyText);
+  return Key.fromPassphrase(passphrase ?? "");
+}
+
+self.addEventListener("message", async (event) => {
+  const { id, op } = event.data ?? {};
+  let key;
+  try {
+    await ready();
+    key = keyFrom(event.data);
+    const onProgress = (progress) => self.postMessage({ id, progress });
+    if (op === "seal") {
+      const { file, name, type } = event.data;
+      const sealed = await sealBlob(file, { key, name, type, onProgress });
+      const fileKey = sealed.fileKey.toText();
+      sealed.fileKey.free();
+      self.postMessage({
+        id,
+        result: { blob: sealed.blob, objectName: sealed.objectName, objectId: sealed.objectId, fileKey, sseCHeaders: sealed.sseCHeaders },
+      });
+    } else if (op === "open") {
+      const { blob, metadata } = await openBlob(event.data.blob, key, { onProgress });
+      self.postMessage({ id, result: { blob, metadata } });
+    } else {
+      throw Object.assign(new Error(`unknown op ${op}`), { code: "InvalidInput" });
+    }
+  } catch (err) {
+    self.postMessage({ id, error: { code: err?.code ?? err?.name ?? "Error", message: String(err?.message ?? err) } });
+  } finally {
+    key?.free();
+  }
+});

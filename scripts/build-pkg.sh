@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the npm package in pkg/: the wasm module (release), its bindings
+# (wasm-bindgen --target web: plain ES modules that browsers load directly
+# and bundlers understand), then a wasm-opt pass. The hand-written files in
+# pkg/ (index.js, index.d.ts, worker.js, package.json, README.md) are source;
+# the generated s3seal_wasm* files are ignored by git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+cargo build --lib --target wasm32-unknown-unknown --release
+wasm-bindgen --target web --out-dir pkg --out-name s3seal_wasm \
+  target/wasm32-unknown-unknown/release/s3seal.wasm
+# Features rustc enables by default for wasm32-unknown-unknown.
+wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  pkg/s3seal_wasm_bg.wasm -o pkg/s3seal_wasm_bg.wasm.opt
+mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
+
+# The package version follows the crate's.
+version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
+python3 - "$version" <<'PY'
+import json, sys
+p = "pkg/package.json"
+data = json.load(open(p))
+if data["version"] != sys.argv[1]:
+    data["version"] = sys.argv[1]
+    open(p, "w").write(json.dumps(data, indent=2) + "\n")
+PY
+raw=$(stat -c %s pkg/s3seal_wasm_bg.wasm)
+gz=$(gzip -9 -c pkg/s3seal_wasm_bg.wasm | wc -c)
+echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# JS-side tools, installed once outside the work tree and reused by every
+# clone: wasm-bindgen-cli (matching the pinned crate), Chromium + chromedriver,
+# and npm tools (binaryen's wasm-opt, Playwright, TypeScript, Vite).
+# Idempotent: each step is skipped when its result is present.
+# Usage: source scripts/tools.sh  (exports S3SEAL_TOOLS and PATH)
+set -euo pipefail
+
+WASM_BINDGEN_VERSION=0.2.130
+export S3SEAL_TOOLS=${S3SEAL_TOOLS:-$HOME/.cache/s3seal-tools}
+mkdir -p "$S3SEAL_TOOLS"
+
+tlog() { printf 'tools: %s\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  tlog "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  tlog "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes, once)"
+  # No --locked: its lockfile pins a webpki-roots the registry mirror lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  tlog "installing Chromium and chromedriver (Debian packages)"
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update >/dev/null
+  $sudo_ apt-get install -y chromium chromium-driver >/dev/null
+fi
+
+# npm tools, pinned. binaryen from npm: Debian's binaryen 108 breaks modules
+# made by wasm-bindgen 0.2.130.
+NPM_TOOLS='{"private":true,"dependencies":{"binaryen":"132.0.0","playwright-core":"1.65.1","typescript":"5.9.3","vite":"7.3.1"}}'
+if [ "$(cat "$S3SEAL_TOOLS/package.json" 2>/dev/null)" != "$NPM_TOOLS" ] || [ ! -d "$S3SEAL_TOOLS/node_modules/playwright-core" ]; then
+  tlog "installing npm tools into $S3SEAL_TOOLS"
+  printf '%s' "$NPM_TOOLS" > "$S3SEAL_TOOLS/package.json"
+  (cd "$S3SEAL_TOOLS" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+export PATH="$S3SEAL_TOOLS/node_modules/.bin:$PATH"
+export NODE_PATH="$S3SEAL_TOOLS/node_modules"

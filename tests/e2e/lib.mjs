@@ -1,0 +1,99 @@
+// Shared helpers of the browser tests: a loopback static server, headless
+// Chromium through playwright-core, and a tiny runner that prints
+// "N passed, N failed". Tools come from scripts/tools.sh ($S3SEAL_TOOLS).
+import { createReadStream, promises as fs } from "node:fs";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const tools = process.env.S3SEAL_TOOLS ?? path.join(process.env.HOME, ".cache/s3seal-tools");
+const require = createRequire(path.join(tools, "node_modules", "noop.js"));
+const { chromium } = require("playwright-core");
+
+const TYPES = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".css": "text/css",
+};
+
+/** Serves `root` on 127.0.0.1 (random port). `routes` handle extra paths first. */
+export async function serve(root, routes = {}) {
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, "http://127.0.0.1");
+      const handler = routes[`${req.method} ${url.pathname}`] ?? routes[url.pathname];
+      if (handler) return await handler(req, res, url);
+      const file = path.join(root, decodeURIComponent(url.pathname));
+      if (!file.startsWith(root)) return res.writeHead(403).end();
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat?.isFile()) return res.writeHead(404).end("not found");
+      res.writeHead(200, {
+        "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+        "content-length": stat.size,
+      });
+      createReadStream(file).pipe(res);
+    } catch (err) {
+      res.writeHead(500).end(String(err));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Reads a request body into a Buffer. */
+export async function body(req) {
+  const parts = [];
+  for await (const part of req) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+/** Launches headless Chromium (Debian's) with the flags this machine needs. */
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** Runs named async tests in order; prints a closing "N passed, N failed". */
+export async function run(tests) {
+  let passed = 0;
+  let failed = 0;
+  for (const [name, fn] of tests) {
+    const started = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`ok   ${name} (${Date.now() - started} ms)`);
+    } catch (err) {
+      failed++;
+      console.log(`FAIL ${name}\n     ${err?.stack ?? err}`);
+    }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  if (failed) process.exitCode = 1;
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+/** The plaintext pattern of the vectors: byte i = (31·i + 7) mod 256. */
+export function pattern(n) {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = (31 * i + 7) & 0xff;
+  return out;
+}

@@ -1,0 +1,180 @@
+// The npm package in headless Chromium, loaded by a plain module script:
+// seal/open, errors, the Worker, and interop with the native CLI both ways.
+// Run by `make test` after `make pkg`; S3SEAL_BIN is the CLI.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { assert, body, browser, pattern, run, serve } from "./lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
+const work = mkdtempSync(path.join(tmpdir(), "s3seal-e2e-"));
+const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+
+const uploads = new Map();
+const server = await serve(root, {
+  "PUT /upload": async (req, res, url) => {
+    uploads.set(url.searchParams.get("name"), await body(req));
+    res.writeHead(204).end();
+  },
+  "/cli-object": async (req, res) => {
+    const bytes = readFileSync(path.join(work, "cli.s3seal"));
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
+  },
+});
+const chrome = await browser();
+const page = await chrome.newPage();
+page.on("pageerror", (e) => console.log("pageerror:", e.message));
+await page.goto(`${server.url}/tests/e2e/harness.html`);
+await page.waitForFunction(() => document.title === "ready", null, { timeout: 20000 });
+
+execFileSync(bin, ["keygen", "-o", path.join(work, "root.key")]);
+const keyText = readFileSync(path.join(work, "root.key"), "utf8").trim();
+
+try {
+  await run([
+    [
+      "browser-sealed object opens with the native CLI",
+      async () => {
+        const size = 3_000_000;
+        const name = await page.evaluate(
+          async ({ keyText, size }) => {
+            const { Key, sealBlob } = window.s3seal;
+            const data = new Uint8Array(size).map((_, i) => (31 * i + 7) & 0xff);
+            const key = Key.fromText(keyText);
+            const sealed = await sealBlob(new File([data], "from-browser.bin", { type: "x/browser" }), { key });
+            await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
+            sealed.fileKey.free();
+            key.free();
+            return sealed.objectName;
+          },
+          { keyText, size },
+        );
+        const obj = path.join(work, name);
+        writeFileSync(obj, uploads.get(name));
+        const out = path.join(work, "opened.bin");
+        execFileSync(bin, ["open", obj, "-o", out, "--key-file", path.join(work, "root.key")]);
+        assert(sha256(readFileSync(out)) === sha256(pattern(size)), "CLI opened the browser's bytes");
+        const info = execFileSync(bin, ["inspect", obj], { encoding: "utf8" });
+        assert(info.includes(`plaintext:   ${size} bytes`), info);
+      },
+    ],
+    [
+      "CLI-sealed object opens in the browser, with its sealed name and type",
+      async () => {
+        const plain = pattern(1_500_001);
+        writeFileSync(path.join(work, "notes.txt"), plain);
+        execFileSync(bin, ["seal", path.join(work, "notes.txt"), "-o", path.join(work, "cli.s3seal"), "--key-file", path.join(work, "root.key")]);
+        const got = await page.evaluate(async (keyText) => {
+          const { Key, openBlob } = window.s3seal;
+          const key = Key.fromText(keyText);
+          const { blob, metadata } = await openBlob(await fetch("/cli-object"), key);
+          const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+          key.free();
+          return { metadata, hash: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+        }, keyText);
+        assert(got.hash === sha256(plain), "same plaintext");
+        assert(got.metadata.name === "notes.txt" && got.metadata.type === "text/plain", JSON.stringify(got.metadata));
+        assert(got.metadata.size === plain.length, "size");
+      },
+    ],
+    [
+      "errors are Error objects with stable codes; nothing unverified is released",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const { Key, sealBlob, openBlob, open, isS3sealError } = window.s3seal;
+          const key = Key.generate();
+          const sealed = await sealBlob(new Blob([new Uint8Array(600_000).fill(1)]), { key });
+          const codes = {};
+          const attempt = async (label, fn) => {
+            try {
+              await fn();
+              codes[label] = "no error";
+            } catch (e) {
+              codes[label] = isS3sealError(e) && e instanceof Error ? e.code : `not an S3sealError: ${e}`;
+            }
+          };
+          await attempt("wrongKey", () => openBlob(sealed.blob, Key.generate()));
+          const bytes = new Uint8Array(await sealed.blob.arrayBuffer());
+          const tampered = bytes.slice();
+          tampered[tampered.length - 3] ^= 1;
+          await attempt("tampered", () => openBlob(tampered, key));
+          // Cut at the start of segment 2 (payload = 40 + 600000 + 3 tags).
+          const preamble = bytes.length - (40 + 600_000 + 3 * 16);
+          await attempt("truncated", () => openBlob(bytes.slice(0, preamble + 262144 * 2), key));
+          await attempt("notSealed", () => openBlob(new Uint8Array(100), key));
+          await attempt("badBase64", () => Key.fromText("s3seal-root-%%%"));
+          await attempt("badLength", () => Key.fromText("s3seal-root-AAAA"));
+          await attempt("httpEndpoint", () => window.s3seal.checkSseCEndpoint("http://s3.example.com"));
+          // Streaming a tampered last segment: the verified first segments come
+          // out, then the stream errors; the failing segment's bytes never do.
+          const opened = open(tampered, key);
+          let released = 0;
+          await attempt("streamTampered", async () => {
+            const reader = opened.stream.getReader();
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              released += value.length;
+            }
+          });
+          return { codes, released };
+        });
+        const want = { wrongKey: "WrongKey", tampered: "Corrupt", truncated: "Truncated", notSealed: "NotSealed", badBase64: "InvalidBase64", badLength: "InvalidKey", httpEndpoint: "InvalidInput", streamTampered: "Corrupt" };
+        for (const [k, v] of Object.entries(want)) assert(got.codes[k] === v, `${k}: ${got.codes[k]}`);
+        // Segments 0 and 1 verified; the tampered last one (600000 - 524216 bytes) never appears.
+        assert(got.released === 262088 + 262128, `released only the verified segments (${got.released})`);
+      },
+    ],
+    [
+      "sealing and opening in a Web Worker",
+      async () => {
+        const got = await page.evaluate(async (keyText) => {
+          const { WorkerClient } = window.s3seal;
+          const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+          const data = new Uint8Array(5_000_000).map((_, i) => i % 253);
+          let progressEvents = 0;
+          const sealed = await client.seal(new File([data], "w.bin"), { keyText, onProgress: () => progressEvents++ });
+          const opened = await client.open(sealed.blob, { keyText: sealed.fileKey });
+          const back = new Uint8Array(await opened.blob.arrayBuffer());
+          let wrong = null;
+          try {
+            await client.open(sealed.blob, { passphrase: "nope" });
+          } catch (e) {
+            wrong = e.code;
+          }
+          client.terminate();
+          return { same: back.length === data.length && back.every((v, i) => v === data[i]), name: opened.metadata.name, progressEvents, wrong, share: sealed.fileKey.startsWith("s3seal-file-") };
+        }, keyText);
+        assert(got.same, "worker round trip");
+        assert(got.name === "w.bin", got.name);
+        assert(got.progressEvents > 3, `progress events: ${got.progressEvents}`);
+        assert(got.share, "share key text");
+        assert(got.wrong === "KeySource", `passphrase for a root-key object: ${got.wrong}`);
+      },
+    ],
+    [
+      "passphrase objects round-trip between browser and CLI",
+      async () => {
+        const name = await page.evaluate(async () => {
+          const { Key, sealBlob } = window.s3seal;
+          const key = Key.fromPassphrase("tiger lily 42");
+          const sealed = await sealBlob(new File([new TextEncoder().encode("hello from a passphrase")], "p.txt"), { key });
+          await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
+          return sealed.objectName;
+        });
+        writeFileSync(path.join(work, name), uploads.get(name));
+        const out = execFileSync(bin, ["open", path.join(work, name), "-o", "-", "--passphrase-env", "PW"], { env: { ...process.env, PW: "tiger lily 42" } });
+        assert(out.toString() === "hello from a passphrase", out.toString());
+      },
+    ],
+  ]);
+} finally {
+  await chrome.close();
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+}
