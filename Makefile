@@ -1,24 +1,29 @@
-# s3seal — every target installs what it needs (scripts/setup.sh is idempotent).
+# s3seal — every target installs what it needs (scripts/setup.sh and
+# scripts/tools.sh are idempotent; heavy tools are cached outside the tree).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
+TOOLS := source scripts/tools.sh &&
 
-.PHONY: help setup test test-native test-wasm-build test-interop lint bench demo vectors clean
+.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg pkg bench demo vectors clean
 
 help:
 	@echo "make demo    seal, inspect and open a file with the CLI (the browser page arrives with the upload work)"
-	@echo "make test    everything: unit, property, vector, CLI, Tink interop tests; wasm32 build; lints"
-	@echo "make bench   native throughput (256 MiB) and peak RSS of seal/open on 2 GiB -> bench/results.*"
+	@echo "make test    everything: lints, native/property/vector/CLI tests, Tink interop, wasm tests"
+	@echo "             in Node and headless Chromium, the npm package in a browser and in a Vite+TS app"
+	@echo "make pkg     build the npm package into pkg/"
+	@echo "make bench   native and browser throughput, memory, wasm size -> bench/results.*"
 
 setup:
 	@scripts/setup.sh
 
-test: setup lint test-native test-wasm-build test-interop
+test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg
 	@echo "make test: all green"
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-features --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 test-native:
 	$(CARGO) test --all-features
@@ -31,12 +36,27 @@ test-interop:
 	$(CARGO) build --features cli
 	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal python3 -m unittest discover -s tests/interop -v
 
+# The JS boundary over the checked-in vectors, in Node and in headless Chromium.
+test-wasm:
+	$(TOOLS) $(CARGO) test --target wasm32-unknown-unknown --test web_node --test web_browser
+
+# The built package: in a plain module page (with CLI interop and the
+# Worker), then packed and installed into a Vite + TypeScript app.
+test-pkg: pkg
+	$(CARGO) build --features cli
+	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal node tests/e2e/pkg_browser.mjs
+	$(TOOLS) node tests/npm-consumer/run.mjs
+
+pkg:
+	scripts/build-pkg.sh
+
 vectors:
 	S3SEAL_WRITE_VECTORS=1 $(CARGO) test --test vectors
 
-bench:
+bench: pkg
 	scripts/setup.sh bench
 	python3 bench/native.py
+	$(TOOLS) node bench/wasm.mjs
 
 demo: setup
 	scripts/demo-cli.sh

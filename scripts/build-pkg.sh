@@ -11,6 +11,9 @@ source scripts/tools.sh
 cargo build --lib --target wasm32-unknown-unknown --release
 wasm-bindgen --target web --out-dir pkg --out-name s3seal_wasm \
   target/wasm32-unknown-unknown/release/s3seal.wasm
+# The generated typings declare [Symbol.dispose]; say which lib that needs so
+# consumers type-check with any `lib` setting (TypeScript >= 5.2).
+sed -i '1i /// <reference lib="esnext.disposable" />' pkg/s3seal_wasm.d.ts
 # Features rustc enables by default for wasm32-unknown-unknown.
 wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \

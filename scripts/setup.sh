@@ -6,11 +6,8 @@ set -euo pipefail
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-# The core must build for the browser target.
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  log "adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
-fi
+# The wasm target, wasm-bindgen-cli, Chromium + chromedriver and npm tools.
+source "$(dirname "$0")/tools.sh"
 
 # Interop test: Google Tink (payload), argon2-cffi and cryptography (an
 # independent implementation of the preamble and key hierarchy).

@@ -1,0 +1,74 @@
+// The npm consumer path: `npm pack` the package, install the tarball into a
+// throwaway Vite + TypeScript app, type-check it, build it, and run the build
+// in headless Chromium. Needs `make pkg` first.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { assert, browser, run, serve } from "../e2e/lib.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const app = mkdtempSync(path.join(tmpdir(), "s3seal-consumer-"));
+const sh = (cmd, args, cwd = app) => {
+  try {
+    return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (err) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
+  }
+};
+
+try {
+  await run([
+    [
+      "npm pack produces a tarball with the wasm, the typings and the worker",
+      async () => {
+        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
+        const listing = sh("tar", ["tzf", readdirSync(app).find((f) => f.endsWith(".tgz"))]);
+        for (const f of ["index.js", "index.d.ts", "worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
+          assert(listing.includes(`package/${f}`), `${f} in the tarball`);
+        }
+      },
+    ],
+    [
+      "the tarball installs into a Vite + TypeScript app that type-checks and builds",
+      async () => {
+        for (const f of ["package.json", "tsconfig.json", "vite.config.js", "index.html", "src"]) {
+          cpSync(path.join(here, f), path.join(app, f), { recursive: true });
+        }
+        const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
+        sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `./${tarball}`, "typescript@5.9.3", "vite@7.3.1"]);
+        sh("npx", ["--no-install", "tsc", "--noEmit"]);
+        sh("npx", ["--no-install", "vite", "build", "--logLevel", "warn"]);
+        const assets = readdirSync(path.join(app, "dist", "assets"));
+        assert(assets.some((f) => f.endsWith(".wasm")), `the build emitted the wasm: ${assets}`);
+      },
+    ],
+    [
+      "the built app seals and opens a file in headless Chromium",
+      async () => {
+        const server = await serve(path.join(app, "dist"));
+        const chrome = await browser();
+        try {
+          const page = await chrome.newPage();
+          await page.goto(`${server.url}/index.html`);
+          await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "running", null, { timeout: 20000 });
+          const text = await page.textContent("#result");
+          const got = JSON.parse(text);
+          assert(got.text === "hello, typed world", text);
+          assert(got.name === "hello.txt" && got.type === "text/plain" && got.size === 18, text);
+          assert(got.code === "WrongKey", text);
+          assert(/^[0-9a-f]{32}\.s3seal$/.test(got.objectName), text);
+          assert(got.sse === "AES256", text);
+        } finally {
+          await chrome.close();
+          await server.close();
+        }
+      },
+    ],
+  ]);
+} finally {
+  rmSync(app, { recursive: true, force: true });
+}
