@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := source scripts/tools.sh &&
 
-.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg pkg bench demo vectors clean
+.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 pkg bench demo vectors clean
 
 help:
 	@echo "make demo    seal, inspect and open a file with the CLI (the browser page arrives with the upload work)"
@@ -17,7 +17,7 @@ help:
 setup:
 	@scripts/setup.sh
 
-test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg
+test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3
 	@echo "make test: all green"
 
 lint:
@@ -46,6 +46,12 @@ test-pkg: pkg
 	$(CARGO) build --features cli
 	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal node tests/e2e/pkg_browser.mjs
 	$(TOOLS) node tests/npm-consumer/run.mjs
+
+# s3seal serve against a real S3 (local Garage on 127.0.0.1), boto3 as the
+# independent client and presigner.
+test-s3:
+	$(CARGO) build --features cli
+	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh python3 -m unittest -v tests/interop/test_s3.py
 
 pkg:
 	scripts/build-pkg.sh

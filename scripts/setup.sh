@@ -9,12 +9,15 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # The wasm target, wasm-bindgen-cli, Chromium + chromedriver and npm tools.
 source "$(dirname "$0")/tools.sh"
 
+# A real local S3 for the end-to-end tests (built once, ~15 minutes).
+"$(dirname "$0")/garage.sh" install
+
 # Interop test: Google Tink (payload), argon2-cffi and cryptography (an
 # independent implementation of the preamble and key hierarchy).
-if ! python3 -c 'import tink, argon2.low_level, cryptography' 2>/dev/null; then
+if ! python3 -c 'import tink, argon2.low_level, cryptography, boto3' 2>/dev/null; then
   log "installing Python packages for the Tink interop test"
   python3 -m pip install --quiet --disable-pip-version-check \
-    'tink==1.16.1' 'argon2-cffi==25.1.0' 'cryptography>=42'
+    'tink==1.16.1' 'argon2-cffi==25.1.0' 'cryptography>=42' 'boto3>=1.34'
 fi
 
 # `make bench` measures peak RSS with GNU time.

@@ -9,6 +9,7 @@
 //!   AES-GCM-HKDF streaming format (256 KiB segments);
 //! - [`object`]: whole objects — push sealer/opener, one-shot helpers,
 //!   random access, independent segment runs for multipart uploads;
+//! - [`part`]: multipart planning (parts of whole segments);
 //! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
@@ -31,6 +32,7 @@ pub mod error;
 pub mod format;
 pub mod key;
 pub mod object;
+pub mod part;
 pub mod sse;
 pub mod stream;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -6,10 +6,13 @@
 //! lists the codes as a union.
 
 mod error;
+mod http;
 mod key;
 mod sse;
 mod stream;
+mod transfer;
 
 pub use key::Key;
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, Sealer};
+pub use transfer::{download, upload};

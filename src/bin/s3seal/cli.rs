@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{inspect, keygen, open, seal, sse_c};
+use crate::{inspect, keygen, open, seal, serve, sse_c};
 
 /// Exit codes a script can rely on (also in the README).
 pub mod exit {
@@ -46,6 +46,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Print the SSE-C headers of an object (contains key material).
     SseC(sse_c::SseCArgs),
+    /// Serve the host page and a presign backend for an S3-compatible server.
+    Serve(serve::ServeArgs),
 }
 
 /// Where the key comes from. Never a plain argument unless asked for by name.
@@ -79,6 +81,7 @@ pub fn run() -> ExitCode {
         Command::Open(args) => open::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::SseC(args) => sse_c::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,10 @@ mod file;
 mod inspect;
 mod keygen;
 mod open;
+mod presign;
 mod seal;
 mod secret;
+mod serve;
 mod sse_c;
 
 fn main() -> std::process::ExitCode {

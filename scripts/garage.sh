@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A real local S3: one Garage node on 127.0.0.1 with its data under
+# $GARAGE_DIR (default .garage/ in the work tree, git-ignored).
+#   scripts/garage.sh install   build Garage once into ~/.cargo/bin (skipped when present)
+#   scripts/garage.sh start     start (or reuse) the node; create key, bucket, CORS
+#   scripts/garage.sh stop      stop it by its PID
+#   scripts/garage.sh env       print the environment for clients (sourceable)
+# Idempotent. Credentials are fixed, local-only test credentials.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GARAGE_VERSION=2.5.0
+GARAGE_DIR=${GARAGE_DIR:-$PWD/.garage}
+GARAGE_S3_PORT=${GARAGE_S3_PORT:-3900}
+GARAGE_RPC_PORT=${GARAGE_RPC_PORT:-3901}
+GARAGE_ADMIN_PORT=${GARAGE_ADMIN_PORT:-3903}
+BUCKET=${S3SEAL_BUCKET:-s3seal}
+# Test credentials for the local node only ("GK" + 24 hex, 64 hex).
+KEY_ID=GK5333a1e4a1b2c3d4e5f6a7b8
+SECRET=5333a1e4a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8
+CONFIG=$GARAGE_DIR/garage.toml
+PIDFILE=$GARAGE_DIR/garage.pid
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf 'garage: %s\n' "$*" >&2; }
+
+install() {
+  if garage --version 2>/dev/null | grep -q "cargo:$GARAGE_VERSION "; then return; fi
+  log "building Garage $GARAGE_VERSION into ~/.cargo/bin (about 15 minutes, once)"
+  cargo install garage --version "$GARAGE_VERSION" --locked
+}
+
+g() { garage -c "$CONFIG" "$@"; }
+
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+s3() { # s3 METHOD PATH [curl args…]: a SigV4-signed request to the local node
+  local method=$1 path=$2
+  shift 2
+  curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY_ID:$SECRET" -X "$method" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    "http://127.0.0.1:$GARAGE_S3_PORT$path" "$@"
+}
+
+start() {
+  install
+  mkdir -p "$GARAGE_DIR/meta" "$GARAGE_DIR/data"
+  if [ ! -f "$CONFIG" ]; then
+    cat > "$CONFIG" <<TOML
+metadata_dir = "$GARAGE_DIR/meta"
+data_dir = "$GARAGE_DIR/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$GARAGE_RPC_PORT"
+rpc_public_addr = "127.0.0.1:$GARAGE_RPC_PORT"
+rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+[s3_api]
+s3_region = "us-east-1"
+api_bind_addr = "127.0.0.1:$GARAGE_S3_PORT"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:$GARAGE_ADMIN_PORT"
+TOML
+  fi
+  if ! running; then
+    garage -c "$CONFIG" server > "$GARAGE_DIR/garage.log" 2>&1 &
+    echo $! > "$PIDFILE"
+    for _ in $(seq 50); do g status >/dev/null 2>&1 && break; sleep 0.2; done
+    g status >/dev/null || { log "Garage did not start; see $GARAGE_DIR/garage.log"; exit 1; }
+  fi
+  if g layout show 2>/dev/null | grep -q "No nodes currently have a role"; then
+    node=$(g node id -q | cut -d@ -f1)
+    g layout assign -z dc1 -c 1G "$node" >/dev/null
+    g layout apply --version 1 >/dev/null
+  fi
+  g key info "$KEY_ID" >/dev/null 2>&1 || g key import --yes -n s3seal-dev "$KEY_ID" "$SECRET" >/dev/null
+  g bucket info "$BUCKET" >/dev/null 2>&1 || g bucket create "$BUCKET" >/dev/null
+  g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID" >/dev/null
+  # The S3 API may answer 503 for a moment after the layout is applied.
+  for _ in $(seq 50); do s3 GET "/$BUCKET?list-type=2" -o /dev/null 2>/dev/null && break; sleep 0.2; done
+  # CORS so the browser can PUT/GET with SSE-C headers and read ETag.
+  # (`?cors=`: a bare `?cors` mis-signs with curl 7.88.)
+  local cors='<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>'
+  s3 PUT "/$BUCKET?cors=" -H 'content-type: application/xml' --data-binary "$cors" -o /dev/null
+  log "S3 on http://127.0.0.1:$GARAGE_S3_PORT, bucket $BUCKET (pid $(cat "$PIDFILE"))"
+}
+
+stop() {
+  if running; then
+    kill "$(cat "$PIDFILE")"
+    for _ in $(seq 50); do running || break; sleep 0.1; done
+    log "stopped"
+  fi
+  rm -f "$PIDFILE"
+}
+
+env_() {
+  cat <<ENV
+export S3SEAL_ENDPOINT=http://127.0.0.1:$GARAGE_S3_PORT
+export S3SEAL_BUCKET=$BUCKET
+export S3SEAL_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=$KEY_ID
+export AWS_SECRET_ACCESS_KEY=$SECRET
+export AWS_DEFAULT_REGION=us-east-1
+ENV
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) env_ ;;
+  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+esac

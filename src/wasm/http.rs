@@ -1,0 +1,129 @@
+//! HTTP from wasm: XHR for uploads (the only browser API with upload
+//! progress) and fetch for the rest, both as futures, both abortable.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, ProgressEvent, XmlHttpRequest};
+
+/// A presigned request as the presign function returns it.
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: Object,
+}
+
+impl Presigned {
+    pub fn from_js(value: &JsValue) -> Result<Self, JsValue> {
+        let text = |field: &str| -> Result<String, JsValue> {
+            Reflect::get(value, &field.into())?.as_string().ok_or_else(|| {
+                super::error::with_code("InvalidInput", &format!("the presign function must return {{ method, url, headers }} (missing `{field}`)"))
+            })
+        };
+        let headers = Reflect::get(value, &"headers".into())?;
+        let headers = if headers.is_undefined() || headers.is_null() {
+            Object::new()
+        } else {
+            headers.unchecked_into()
+        };
+        Ok(Self {
+            method: text("method")?,
+            url: text("url")?,
+            headers,
+        })
+    }
+}
+
+/// What came back.
+pub struct Reply {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub text: String,
+}
+
+/// How a request failed before an HTTP status arrived.
+pub enum Failure {
+    /// Network error or timeout: worth retrying.
+    Network,
+    /// Cancelled through the AbortSignal.
+    Aborted,
+}
+
+/// Sends `body` with XHR, reporting bytes sent to `on_progress`.
+pub async fn send(
+    req: &Presigned,
+    body: Option<&[u8]>,
+    signal: Option<&AbortSignal>,
+    on_progress: Option<Rc<dyn Fn(f64)>>,
+) -> Result<Result<Reply, Failure>, JsValue> {
+    if signal.is_some_and(|s| s.aborted()) {
+        return Ok(Err(Failure::Aborted));
+    }
+    let xhr = XmlHttpRequest::new()?;
+    xhr.open_with_async(&req.method, &req.url, true)?;
+    for name in Object::keys(&req.headers).iter() {
+        let name = name.as_string().unwrap_or_default();
+        let value = Reflect::get(&req.headers, &name.as_str().into())?
+            .as_string()
+            .unwrap_or_default();
+        xhr.set_request_header(&name, &value)?;
+    }
+    // outcome: 0 load, 1 network error, 2 abort
+    let outcome = Rc::new(RefCell::new(0u8));
+    let mut settle: Option<Function> = None;
+    let promise = Promise::new(&mut |resolve, _reject| settle = Some(resolve));
+    let settle = settle.expect("Promise::new runs its executor synchronously");
+    let on = |code: u8| {
+        let (outcome, settle) = (outcome.clone(), settle.clone());
+        Closure::<dyn FnMut()>::new(move || {
+            *outcome.borrow_mut() = code;
+            let _ = settle.call0(&JsValue::NULL);
+        })
+    };
+    let onload = on(0);
+    let onerror = on(1);
+    let onabort = on(2);
+    xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
+    xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    xhr.set_ontimeout(Some(onerror.as_ref().unchecked_ref()));
+    xhr.set_onabort(Some(onabort.as_ref().unchecked_ref()));
+    let progress = on_progress
+        .map(|f| Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| f(e.loaded())));
+    if let Some(p) = &progress {
+        xhr.upload()?
+            .set_onprogress(Some(p.as_ref().unchecked_ref()));
+    }
+    let abort = {
+        let xhr = xhr.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            let _ = xhr.abort();
+        })
+    };
+    if let Some(s) = signal {
+        s.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref())?;
+    }
+    match body {
+        // A copy in JS memory: wasm memory may grow while the request runs.
+        Some(bytes) => xhr.send_with_opt_buffer_source(Some(&Uint8Array::from(bytes)))?,
+        None => xhr.send()?,
+    }
+    let _ = JsFuture::from(promise).await;
+    if let Some(s) = signal {
+        let _ = s.remove_event_listener_with_callback("abort", abort.as_ref().unchecked_ref());
+    }
+    let code = *outcome.borrow();
+    Ok(match code {
+        0 => Ok(Reply {
+            status: xhr.status()?,
+            etag: xhr.get_response_header("ETag")?,
+            text: xhr.response_text()?.unwrap_or_default(),
+        }),
+        2 => Err(Failure::Aborted),
+        _ if signal.is_some_and(|s| s.aborted()) => Err(Failure::Aborted),
+        _ => Err(Failure::Network),
+    })
+}
