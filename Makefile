@@ -5,10 +5,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := source scripts/tools.sh &&
 
-.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 pkg bench demo vectors clean
+.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e pkg bench demo demo-cli vectors clean
 
 help:
-	@echo "make demo    seal, inspect and open a file with the CLI (the browser page arrives with the upload work)"
+	@echo "make demo    the upload page on a local Garage S3: open the printed URL (Ctrl-C stops)"
+	@echo "make demo-cli  seal, inspect and open a file with the CLI"
 	@echo "make test    everything: lints, native/property/vector/CLI tests, Tink interop, wasm tests"
 	@echo "             in Node and headless Chromium, the npm package in a browser and in a Vite+TS app"
 	@echo "make pkg     build the npm package into pkg/"
@@ -17,7 +18,7 @@ help:
 setup:
 	@scripts/setup.sh
 
-test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3
+test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e
 	@echo "make test: all green"
 
 lint:
@@ -53,6 +54,13 @@ test-s3:
 	$(CARGO) build --features cli
 	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh python3 -m unittest -v tests/interop/test_s3.py
 
+# The product in headless Chromium: the host page, s3seal serve and Garage on
+# 127.0.0.1 — single PUT, multipart, share links, wrong passphrase, injected
+# 503s, abort.
+test-e2e: pkg
+	$(CARGO) build --features cli
+	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/upload.mjs
+
 pkg:
 	scripts/build-pkg.sh
 
@@ -64,7 +72,10 @@ bench: pkg
 	python3 bench/native.py
 	$(TOOLS) node bench/wasm.mjs
 
-demo: setup
+demo: setup pkg
+	scripts/demo.sh
+
+demo-cli: setup
 	scripts/demo-cli.sh
 
 clean:

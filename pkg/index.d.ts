@@ -16,12 +16,21 @@ export type S3sealErrorCode =
   | "InvalidBase64"
   | "InvalidInput"
   | "KeySource"
-  | "Random";
+  | "Random"
+  | "Http"
+  | "Network"
+  | "Presign"
+  | "Aborted";
 
 /** An error thrown by s3seal: a real `Error` with `name === "S3sealError"`. */
 export interface S3sealError extends Error {
-  name: "S3sealError";
+  /** "AbortError" when cancelled through an AbortSignal (code "Aborted"). */
+  name: "S3sealError" | "AbortError";
   code: S3sealErrorCode;
+  /** HTTP status, for `Http` and `Presign` errors. */
+  status?: number;
+  /** Multipart part number, for `Http` errors of one part. */
+  partNumber?: number;
 }
 
 /** True for errors thrown by s3seal. */
@@ -137,3 +146,81 @@ export class WorkerClient {
   ): Promise<{ blob: Blob; metadata: Metadata }>;
   terminate(): void;
 }
+
+/** One request to presign (the s3seal JSON API; see the README). */
+export interface PresignRequest {
+  op: "put" | "createMultipart" | "uploadPart" | "completeMultipart" | "abortMultipart" | "head" | "get";
+  /** `<32 hex>.s3seal`; the backend adds its prefix. */
+  object: string;
+  /** The object's SSE-C headers (derived key; never the file key). */
+  sseC?: { algorithm: "AES256"; key: string; keyMd5: string };
+  size?: number;
+  uploadId?: string;
+  partNumber?: number;
+}
+
+/** A presigned request: send exactly these headers. */
+export interface PresignedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+export type PresignFunction = (request: PresignRequest) => Promise<PresignedRequest> | PresignedRequest;
+
+/** A presign function for a backend speaking the s3seal JSON API (default "/api/presign"). */
+export function presignWith(endpoint?: string, init?: RequestInit): PresignFunction;
+
+export interface TransferProgress {
+  /** Plaintext bytes sealed (upload) or opened (download). */
+  bytesSealed: number;
+  /** Bytes on the wire so far. */
+  bytesSent: number;
+  total: number;
+}
+
+export interface UploadOptions {
+  key: Key;
+  /** Default: presignWith("/api/presign"). */
+  presign?: PresignFunction;
+  name?: string;
+  type?: string;
+  /** Objects up to this size go up in one PUT (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Target part size (default 8 MiB; at least 5 MiB; whole segments). */
+  partSize?: number;
+  /** Parts in flight (default 4). */
+  concurrency?: number;
+  /** Attempts per request on 5xx or network errors (default 5). */
+  retries?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface Uploaded {
+  objectName: string;
+  objectId: string;
+  /** The object's own key, for a share link. Call `free()` when done. */
+  fileKey: Key;
+  /** Bytes stored. */
+  size: number;
+}
+
+/** Seals and uploads through presigned URLs (SSE-C on every request). */
+export function upload(file: Blob, options: UploadOptions): Promise<Uploaded>;
+
+export interface DownloadOptions {
+  key: Key;
+  presign?: PresignFunction;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** Downloads and opens; resolves only if everything verified. */
+export function download(objectName: string, options: DownloadOptions): Promise<{ blob: Blob; metadata: Metadata }>;
+
+/** A share link: object name and file key in the URL fragment. */
+export function shareLink(base: string | URL, objectName: string, fileKey: Key): string;
+
+/** Parses a share link's fragment. */
+export function parseShareLink(link: string | URL): { objectName: string; fileKey: Key } | null;

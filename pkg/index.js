@@ -7,12 +7,77 @@ import initWasm, {
   Opener,
   Sealer,
   checkSseCEndpoint,
+  download as wasmDownload,
   sseCHeaders,
   sseKmsHeaders,
   sseS3Headers,
+  upload as wasmUpload,
 } from "./s3seal_wasm.js";
 
 export { Key, Opener, Sealer, checkSseCEndpoint, sseCHeaders, sseKmsHeaders, sseS3Headers };
+
+/**
+ * A presign function for a backend that speaks the s3seal JSON API
+ * (`POST {endpoint}` with `{ op, object, sseC?, size?, uploadId?, partNumber? }`,
+ * answering `{ method, url, headers }`), e.g. `s3seal serve`'s `/api/presign`.
+ */
+export function presignWith(endpoint = "/api/presign", init = {}) {
+  return async (request) => {
+    const response = await fetch(endpoint, {
+      ...init,
+      method: "POST",
+      headers: { "content-type": "application/json", ...(init.headers ?? {}) },
+      body: JSON.stringify(request),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const err = s3sealError("Presign", `presign refused (${response.status}): ${body?.error?.message ?? response.statusText}`);
+      err.status = response.status;
+      throw err;
+    }
+    return body;
+  };
+}
+
+/**
+ * Seals `file` and uploads it through presigned URLs: one PUT up to
+ * `multipartThreshold` (16 MiB), multipart above (parts of ~`partSize`,
+ * `concurrency` in flight, retried on 5xx/network errors, aborted and cleaned
+ * up through `signal`). Resolves to `{ objectName, objectId, fileKey, size }`.
+ */
+export function upload(file, options) {
+  const { key, ...rest } = options ?? {};
+  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
+  return wasmUpload(file, key, { presign: presignWith(), ...rest });
+}
+
+/**
+ * Downloads `objectName` through a presigned GET and opens it, verifying as
+ * it streams. Resolves to `{ blob, metadata }` only if everything verified.
+ */
+export function download(objectName, options) {
+  const { key, ...rest } = options ?? {};
+  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
+  return wasmDownload(objectName, key, { presign: presignWith(), ...rest });
+}
+
+/**
+ * A share link for one object: the object name and its file key travel in
+ * the URL fragment, which browsers never send to a server.
+ */
+export function shareLink(base, objectName, fileKey) {
+  const url = new URL(base);
+  url.hash = `${objectName}.${fileKey.toText()}`;
+  return url.toString();
+}
+
+/** Parses a share link's fragment: `{ objectName, fileKey }` (a Key), or null. */
+export function parseShareLink(link) {
+  const hash = new URL(link).hash.replace(/^#/, "");
+  const match = /^([0-9a-f]{32}\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})$/.exec(hash);
+  if (!match) return null;
+  return { objectName: match[1], fileKey: Key.fromText(match[2]) };
+}
 
 /** Ciphertext segment size in bytes (256 KiB). */
 export const SEGMENT_SIZE = 256 * 1024;

@@ -104,6 +104,50 @@ impl Progress {
     }
 }
 
+/// An internal AbortController, aborted by the user's signal or by a failed
+/// part, so every request in flight stops and settles before cleanup.
+struct Cancel {
+    controller: web_sys::AbortController,
+    user: Option<AbortSignal>,
+    forward: Closure<dyn FnMut()>,
+}
+
+impl Cancel {
+    fn new(user: Option<AbortSignal>) -> Result<Self, JsValue> {
+        let controller = web_sys::AbortController::new()?;
+        let forward = {
+            let controller = controller.clone();
+            Closure::<dyn FnMut()>::new(move || controller.abort())
+        };
+        if let Some(u) = &user {
+            if u.aborted() {
+                controller.abort();
+            }
+            u.add_event_listener_with_callback("abort", forward.as_ref().unchecked_ref())?;
+        }
+        Ok(Self {
+            controller,
+            user,
+            forward,
+        })
+    }
+
+    fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if let Some(u) = &self.user {
+            let _ = u.remove_event_listener_with_callback(
+                "abort",
+                self.forward.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
 /// Shared state of one transfer.
 struct Job {
     presign: Function,
@@ -247,11 +291,12 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
     };
     let sealer = js(object::Sealer::new(&secret, &meta))?;
     let total = sealer.object_len(size);
+    let cancel = Cancel::new(get(&options, "signal").dyn_into().ok())?;
     let job = Job {
         presign,
         object: sealer.object_id().object_name(),
         sse_c: sse_c_object(&sealer.sse_c_key()),
-        signal: get(&options, "signal").dyn_into().ok(),
+        signal: Some(cancel.signal()),
         attempts: number(&options, "retries", f64::from(ATTEMPTS)) as u32,
         progress: Rc::new(RefCell::new(Progress {
             total: total as f64,
@@ -279,7 +324,7 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
         )
         .await?;
     } else {
-        multipart(&job, &sealer, &file, size, &options).await?;
+        multipart(&job, &cancel, &sealer, &file, size, &options).await?;
     }
     let result = Object::new();
     set(&result, "objectName", job.object.as_str());
@@ -303,6 +348,7 @@ fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 
 async fn multipart(
     job: &Job,
+    cancel: &Cancel,
     sealer: &object::Sealer,
     file: &Blob,
     size: u64,
@@ -373,27 +419,22 @@ async fn multipart(
     while let Some(result) = stream.next().await {
         match result {
             Ok(part) => done.push(part),
+            // Stop the other parts, but let every request settle first.
             Err(e) => {
-                failure = Some(e);
-                break;
+                cancel.controller.abort();
+                failure.get_or_insert(e);
             }
         }
     }
     drop(stream);
     if let Some(err) = failure {
-        // Clean up: an aborted or failed upload leaves no parts behind.
-        let _ = job
-            .send(
-                || {
-                    let r = request("abortMultipart");
-                    set(&r, "uploadId", upload_id.as_str());
-                    r
-                },
-                None,
-                None,
-                "AbortMultipartUpload",
-            )
-            .await;
+        // Clean up: an aborted or failed upload leaves no parts behind. Not
+        // through `send`, which refuses to start once aborted.
+        let r = request("abortMultipart");
+        set(&r, "uploadId", upload_id.as_str());
+        if let Ok(presigned) = job.presign(&r).await {
+            let _ = http::send(&presigned, None, None, None).await;
+        }
         return Err(err);
     }
     done.sort();
@@ -475,6 +516,27 @@ async fn download_inner(
     .map_err(|e| if job.aborted() { abort_error() } else { e })?;
     let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
     if !(200..300).contains(&status) {
+        let text = Reflect::get(&response, &"text".into())?
+            .dyn_into::<Function>()?
+            .call0(&response)?;
+        let text = JsFuture::from(text.unchecked_into::<Promise>())
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default();
+        // S3 checks the SSE-C key before anything else: Garage answers 400
+        // (InvalidRequest), AWS 403 naming the encryption key.
+        let key_refused =
+            status == 400 || (status == 403 && text.to_ascii_lowercase().contains("encryption"));
+        if key_refused {
+            return Err(with_code(
+                "WrongKey",
+                "wrong key: the storage server refused this object's SSE-C key (wrong key or passphrase)",
+            ));
+        }
+        if status == 404 {
+            return Err(http_error(status, None, "download (no such object)"));
+        }
         return Err(http_error(status, None, "download"));
     }
     let total = get(&response, "headers");

@@ -1,0 +1,223 @@
+// The product end to end: the host page in headless Chromium, `s3seal serve`
+// and a real S3 (local Garage), all on 127.0.0.1. Run inside
+// scripts/with-garage.sh (make test-e2e). Servers started here are stopped
+// by PID; the fault proxy injects a bounded number of failures.
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest, createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { assert, browser, run } from "./lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
+const work = mkdtempSync(path.join(tmpdir(), "s3seal-upload-"));
+const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+const endpoint = new URL(process.env.S3SEAL_ENDPOINT);
+
+function random(size) {
+  const out = Buffer.alloc(size);
+  for (let off = 0; off < size; off += 65536) createHash("sha512").update(String(off)).digest().copy(out, off);
+  return out;
+}
+
+/** `s3seal serve` on a free port; resolves to { url, stop }. */
+function serve(extraEnv = {}) {
+  const child = spawn(bin, ["serve"], {
+    env: { ...process.env, S3SEAL_LISTEN: "127.0.0.1:0", S3SEAL_WWW: path.join(root, "www"), S3SEAL_PKG: path.join(root, "pkg"), ...extraEnv },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) resolve({ url: m[1], log: () => log, stop: () => new Promise((r) => (child.once("exit", r), process.kill(child.pid))) });
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${log}`)));
+  });
+}
+
+/** A loopback proxy to Garage that can fail or delay part uploads (bounded). */
+async function faultProxy() {
+  const state = { failParts: 0, injected: 0, delayMs: 0 };
+  const server = createServer((req, res) => {
+    const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
+    if (isPart && state.failParts > 0) {
+      state.failParts--;
+      state.injected++;
+      req.resume();
+      req.on("end", () => res.writeHead(503, { "access-control-allow-origin": "*" }).end("injected"));
+      return;
+    }
+    const forward = () => {
+      const up = httpRequest({ host: endpoint.hostname, port: endpoint.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      up.on("error", () => res.writeHead(502).end());
+      req.pipe(up);
+    };
+    if (isPart && state.delayMs) setTimeout(forward, state.delayMs);
+    else forward();
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => server.close(r)) };
+}
+
+function s3check(...args) {
+  return execFileSync("python3", [path.join(root, "tests/e2e/s3check.py"), ...args], { encoding: "utf8" }).trim();
+}
+
+const chrome = await browser();
+const main = await serve();
+const proxy = await faultProxy();
+const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
+
+/** Uploads through the page; returns { link, objectName, rootKey }. */
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs } = {}) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`${base}/`);
+  await page.setInputFiles("#file", { name, mimeType: "application/octet-stream", buffer: bytes });
+  if (passphrase) {
+    await page.check('input[value="passphrase"]');
+    await page.fill("#passphrase", passphrase);
+  }
+  await page.click("#upload");
+  if (abortAfterMs) {
+    await page.waitForFunction(() => /Sealed and sent/.test(document.querySelector("#status").textContent), null, { timeout: 20000 });
+    await page.waitForTimeout(abortAfterMs);
+    await page.click("#abort");
+    await page.waitForSelector("#error:not([hidden])", { timeout: 30000 });
+    const error = await page.textContent("#error");
+    await context.close();
+    return { error };
+  }
+  await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 180000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(`upload failed: ${error}`);
+  const out = {
+    link: await page.inputValue("#share-link"),
+    objectName: await page.textContent("#object-name"),
+    rootKey: await page.$eval("#root-key-box", (b) => (b.hidden ? null : document.querySelector("#root-key").value)),
+  };
+  await context.close();
+  return out;
+}
+
+/** Opens a share link in a fresh context; returns { bytes, name } or { error }. */
+async function receiveViaPage(link, passphrase) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  if (passphrase !== undefined) await page.fill("#receive-passphrase", passphrase);
+  await page.click("#open");
+  await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) {
+    await context.close();
+    return { error };
+  }
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+  const file = path.join(work, `dl-${Date.now()}`);
+  await download.saveAs(file);
+  const name = download.suggestedFilename();
+  await context.close();
+  return { bytes: readFileSync(file), name };
+}
+
+try {
+  await run([
+    [
+      "a small file goes up in one PUT and a share link opens it in a fresh browser",
+      async () => {
+        const bytes = random(1_000_000);
+        const up = await uploadViaPage(main.url, "small.bin", bytes);
+        assert(up.rootKey?.startsWith("s3seal-root-"), "the new key is shown once");
+        assert(up.link.includes("#") && up.link.includes("s3seal-file-"), up.link);
+        const got = await receiveViaPage(up.link);
+        assert(!got.error, got.error);
+        assert(got.name === "small.bin", got.name);
+        assert(sha256(got.bytes) === sha256(bytes), "byte-identical");
+        assert(!main.log().includes(up.link.split("#")[1].split(".s3seal.")[1]), "the file key never reached the backend");
+      },
+    ],
+    [
+      "a 40 MiB file goes up in parts; the bucket holds ciphertext under SSE-C that the CLI opens",
+      async () => {
+        const pendingBefore = s3check("pending", "uploads/");
+        const bytes = random(40 << 20);
+        const up = await uploadViaPage(main.url, "big.bin", bytes);
+        const got = await receiveViaPage(up.link);
+        assert(!got.error, got.error);
+        assert(sha256(got.bytes) === sha256(bytes), "byte-identical after the round trip");
+        writeFileSync(path.join(work, "root.key"), `${up.rootKey}\n`);
+        const sse = JSON.parse(execFileSync(bin, ["sse-c", up.objectName, "--json", "--key-file", path.join(work, "root.key")], { encoding: "utf8" }));
+        const stored = path.join(work, up.objectName);
+        s3check("get", `uploads/${up.objectName}`, sse["x-amz-server-side-encryption-customer-key"], stored);
+        const storedBytes = readFileSync(stored);
+        assert(!storedBytes.includes(bytes.subarray(1 << 20, (1 << 20) + 64)), "S3 holds ciphertext, not the plaintext");
+        const opened = execFileSync(bin, ["open", stored, "-o", "-", "--key-file", path.join(work, "root.key")], { maxBuffer: 64 << 20 });
+        assert(sha256(opened) === sha256(bytes), "s3seal open recovers the file");
+        const status = Number(s3check("get-without-key", `uploads/${up.objectName}`));
+        assert(status >= 400 && status < 500, `GET without the SSE-C key: ${status}`);
+        assert(s3check("pending", "uploads/") === pendingBefore, "no incomplete multipart upload left");
+      },
+    ],
+    [
+      "a wrong passphrase gets a clear message; the right one opens",
+      async () => {
+        const bytes = random(300_000);
+        const up = await uploadViaPage(main.url, "secret.txt", bytes, { passphrase: "correct horse" });
+        assert(!up.link.includes("s3seal-file-"), "a passphrase link carries no key");
+        const wrong = await receiveViaPage(up.link, "wrong horse");
+        assert(wrong.error?.includes("does not open"), wrong.error);
+        const right = await receiveViaPage(up.link, "correct horse");
+        assert(sha256(right.bytes) === sha256(bytes), "opens with the right passphrase");
+      },
+    ],
+    [
+      "503s injected mid-upload are retried and the object is intact",
+      async () => {
+        proxy.state.failParts = 2;
+        proxy.state.injected = 0;
+        const bytes = random(20 << 20);
+        const up = await uploadViaPage(faulty.url, "retried.bin", bytes);
+        assert(proxy.state.injected === 2, `injected ${proxy.state.injected}`);
+        const got = await receiveViaPage(up.link);
+        assert(sha256(got.bytes) === sha256(bytes), "intact after retries");
+      },
+    ],
+    [
+      "abort stops the upload and leaves no incomplete multipart upload",
+      async () => {
+        const before = s3check("pending", "uploads/");
+        proxy.state.delayMs = 1500;
+        try {
+          const out = await uploadViaPage(faulty.url, "aborted.bin", random(40 << 20), { abortAfterMs: 300 });
+          assert(out.error?.includes("Stopped"), out.error);
+        } finally {
+          proxy.state.delayMs = 0;
+        }
+        // In-flight parts finish on S3's side after the abort; give it a moment.
+        let pending = s3check("pending", "uploads/");
+        for (let i = 0; i < 20 && pending !== before; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          pending = s3check("pending", "uploads/");
+        }
+        assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
+      },
+    ],
+  ]);
+} finally {
+  await chrome.close();
+  await main.stop();
+  await faulty.stop();
+  await proxy.close();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,157 @@
+// The host page: DOM only. Keys and bytes are handled in worker.js.
+const $ = (id) => document.getElementById(id);
+const worker = new Worker("worker.js", { type: "module" });
+let busy = null; // { resolve, reject, started, onProgress }
+
+worker.addEventListener("message", ({ data }) => {
+  if (!busy) return;
+  if (data.progress) return busy.onProgress(data.progress);
+  const job = busy;
+  busy = null;
+  if (data.error) job.reject(data.error);
+  else job.resolve(data.result);
+});
+
+function run(message, onProgress) {
+  return new Promise((resolve, reject) => {
+    busy = { resolve, reject, onProgress };
+    worker.postMessage(message);
+  });
+}
+
+const MB = 1e6;
+function human(bytes) {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= MB) return `${(bytes / MB).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+function progressReporter(verb) {
+  const started = performance.now();
+  return ({ bytesSent, total }) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = bytesSent / Math.max(seconds, 0.001);
+    $("bar").max = total || 1;
+    $("bar").value = bytesSent;
+    const eta = rate > 0 && total ? Math.max(0, (total - bytesSent) / rate) : 0;
+    $("status").textContent = `${verb} ${human(bytesSent)} of ${human(total)} — ${(rate / MB).toFixed(1)} MB/s — ${eta.toFixed(0)} s left`;
+  };
+}
+
+const MESSAGES = {
+  WrongKey: "This key or passphrase does not open the file.",
+  KeySource: "This file needs a different kind of key (a passphrase instead of a key, or the reverse).",
+  Corrupt: "The file was modified or damaged; nothing of it was kept.",
+  Truncated: "The file is incomplete; nothing of it was kept.",
+  Aborted: "Stopped. Nothing was left behind.",
+  AbortError: "Stopped. Nothing was left behind.",
+  Http: "The storage server refused the request.",
+  Network: "The network failed repeatedly; please try again.",
+  Presign: "The server refused to authorise the transfer.",
+  InvalidKey: "That key is not valid.",
+};
+
+function showError(err) {
+  const text = MESSAGES[err.code] ?? "Something went wrong.";
+  $("error").textContent = `${text} (${err.code}${err.status ? ` ${err.status}` : ""}: ${err.message})`;
+  $("error").hidden = false;
+}
+
+function reset() {
+  $("error").hidden = true;
+  $("progress").hidden = true;
+}
+
+// --- send view ---
+let picked = null;
+function pick(file) {
+  picked = file;
+  $("drop-text").textContent = file ? `${file.name} (${human(file.size)})` : "Choose a file or drop it here";
+  $("upload").disabled = !file;
+}
+$("file").addEventListener("change", () => pick($("file").files[0] ?? null));
+for (const ev of ["dragover", "dragenter"]) $("drop").addEventListener(ev, (e) => (e.preventDefault(), $("drop").classList.add("over")));
+$("drop").addEventListener("dragleave", () => $("drop").classList.remove("over"));
+$("drop").addEventListener("drop", (e) => {
+  e.preventDefault();
+  $("drop").classList.remove("over");
+  pick(e.dataTransfer.files[0] ?? null);
+});
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => ($("passphrase").hidden = radio.value !== "passphrase" || !radio.checked));
+}
+
+$("upload").addEventListener("click", async () => {
+  reset();
+  $("result").hidden = true;
+  const mode = document.querySelector('input[name="mode"]:checked').value;
+  const passphrase = $("passphrase").value;
+  if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
+  $("upload").disabled = true;
+  $("progress").hidden = false;
+  try {
+    const result = await run({ op: "upload", file: picked, mode, passphrase }, progressReporter("Sealed and sent"));
+    const link = new URL(location.href);
+    link.hash = result.fileKey ? `${result.objectName}.${result.fileKey}` : result.objectName;
+    $("object-name").textContent = result.objectName;
+    $("object-size").textContent = human(result.size);
+    $("share-link").value = link.toString();
+    $("root-key-box").hidden = !result.rootKey;
+    if (result.rootKey) {
+      $("root-key").value = result.rootKey;
+      $("root-key-download").href = URL.createObjectURL(new Blob([`${result.rootKey}\n`], { type: "text/plain" }));
+    }
+    $("result").hidden = false;
+    $("status").textContent = "Done.";
+  } catch (err) {
+    showError(err);
+  } finally {
+    $("upload").disabled = !picked;
+    $("progress").hidden = true;
+  }
+});
+$("copy").addEventListener("click", () => navigator.clipboard?.writeText($("share-link").value));
+$("abort").addEventListener("click", () => worker.postMessage({ op: "abort" }));
+
+// --- receive view ---
+const shared = /^#([0-9a-f]{32}\.s3seal)(?:\.(s3seal-file-[A-Za-z0-9_-]{43}))?$/.exec(location.hash);
+if (shared) {
+  $("receive").hidden = false;
+  $("receive-name").textContent = shared[1];
+  $("receive-passphrase").hidden = Boolean(shared[2]);
+  $("open").addEventListener("click", async () => {
+    reset();
+    $("opened").hidden = true;
+    $("open").disabled = true;
+    $("progress").hidden = false;
+    try {
+      const { blob, metadata } = await run(
+        { op: "download", objectName: shared[1], keyText: shared[2], passphrase: $("receive-passphrase").value },
+        progressReporter("Received"),
+      );
+      $("opened-name").textContent = metadata.name || shared[1];
+      $("opened-size").textContent = human(blob.size);
+      $("opened-type").textContent = metadata.type || "unknown type";
+      const save = $("save");
+      save.href = URL.createObjectURL(blob);
+      save.download = metadata.name || "opened.bin";
+      // Where the File System Access API exists, also offer to pick a place.
+      $("save-as").hidden = !window.showSaveFilePicker;
+      $("save-as").onclick = async () => {
+        const handle = await window.showSaveFilePicker({ suggestedName: save.download });
+        const writable = await handle.createWritable();
+        await writable.write(blob);
+        await writable.close();
+      };
+      $("opened").hidden = false;
+    } catch (err) {
+      showError(err);
+    } finally {
+      $("open").disabled = false;
+      $("progress").hidden = true;
+    }
+  });
+} else {
+  $("send").hidden = false;
+}
