@@ -68,6 +68,65 @@ async function faultProxy() {
   return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** A presign backend from docs/examples (boto3 or the AWS JS SDK) on a free port. */
+function exampleBackend(kind) {
+  let child;
+  if (kind === "boto3") {
+    child = spawn("python3", [path.join(root, "docs/examples/presign_boto3.py"), "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
+  } else {
+    // The example imports the AWS SDK: run it beside the tools' node_modules.
+    const tools = process.env.S3SEAL_TOOLS;
+    writeFileSync(path.join(tools, "presign-aws-sdk.mjs"), readFileSync(path.join(root, "docs/examples/presign-aws-sdk.mjs")));
+    const wrapper = `
+      import { createServer } from "node:http";
+      import { presign } from "./presign-aws-sdk.mjs";
+      const server = createServer(async (req, res) => {
+        const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" };
+        if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
+        let body = ""; for await (const c of req) body += c;
+        try { res.writeHead(200, { ...cors, "content-type": "application/json" }).end(JSON.stringify(await presign(JSON.parse(body)))); }
+        catch (e) { res.writeHead(403, { ...cors, "content-type": "application/json" }).end(JSON.stringify({ error: { code: "Refused", message: e.message } })); }
+      });
+      server.listen(0, "127.0.0.1", () => console.error("listening on http://127.0.0.1:" + server.address().port));`;
+    writeFileSync(path.join(tools, "presign-aws-sdk-server.mjs"), wrapper);
+    child = spawn("node", [path.join(tools, "presign-aws-sdk-server.mjs")], { stdio: ["ignore", "ignore", "pipe"] });
+  }
+  let log = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) resolve({ url: m[1], stop: () => new Promise((r) => (child.once("exit", r), process.kill(child.pid))) });
+    });
+    child.once("exit", (code) => reject(new Error(`${kind} backend exited ${code}: ${log}`)));
+  });
+}
+
+/** Uploads and downloads through the package with a given presign endpoint. */
+async function roundTripWithPresigner(presignUrl, size) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  await page.goto(`${main.url}/`);
+  const got = await page.evaluate(
+    async ({ presignUrl, size }) => {
+      const s3seal = await import("/pkg/index.js");
+      await s3seal.ready();
+      const presign = s3seal.presignWith(presignUrl);
+      const key = s3seal.Key.generate();
+      const data = new Uint8Array(size);
+      for (let off = 0; off < size; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+      const up = await s3seal.upload(new File([data], "via-presigner.bin"), { key, presign });
+      const { blob, metadata } = await s3seal.download(up.objectName, { key, presign });
+      const back = new Uint8Array(await blob.arrayBuffer());
+      const same = back.length === data.length && back.every((v, i) => v === data[i]);
+      return { same, name: metadata.name, size: up.size };
+    },
+    { presignUrl, size },
+  );
+  await context.close();
+  return got;
+}
+
 function s3check(...args) {
   return execFileSync("python3", [path.join(root, "tests/e2e/s3check.py"), ...args], { encoding: "utf8" }).trim();
 }
@@ -179,6 +238,30 @@ try {
         assert(wrong.error?.includes("does not open"), wrong.error);
         const right = await receiveViaPage(up.link, "correct horse");
         assert(sha256(right.bytes) === sha256(bytes), "opens with the right passphrase");
+      },
+    ],
+    [
+      "uploads through URLs presigned by boto3 (docs/examples/presign_boto3.py) work the same",
+      async () => {
+        const backend = await exampleBackend("boto3");
+        try {
+          const got = await roundTripWithPresigner(backend.url, 20 << 20);
+          assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
+        } finally {
+          await backend.stop();
+        }
+      },
+    ],
+    [
+      "uploads through URLs presigned by the AWS JS SDK v3 (docs/examples/presign-aws-sdk.mjs) work the same",
+      async () => {
+        const backend = await exampleBackend("aws-sdk");
+        try {
+          const got = await roundTripWithPresigner(backend.url, 20 << 20);
+          assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
+        } finally {
+          await backend.stop();
+        }
       },
     ],
     [
