@@ -45,6 +45,12 @@ pub enum Error {
     /// root-key object), or the object uses KDF parameters this version refuses.
     #[error("key mismatch: {0}")]
     KeySource(&'static str),
+    /// SSE-C key material would travel over plain HTTP to a host that is not
+    /// loopback (AWS refuses SSE-C without TLS; s3seal refuses to send it).
+    #[error(
+        "insecure endpoint: SSE-C sends key material, so the URL must use https (plain http only to a loopback host)"
+    )]
+    InsecureEndpoint,
     /// The operating system's random source failed.
     #[error("no randomness available from the operating system")]
     Random,
@@ -65,6 +71,7 @@ impl Error {
             Error::InvalidBase64(_) => "InvalidBase64",
             Error::InvalidInput(_) => "InvalidInput",
             Error::KeySource(_) => "KeySource",
+            Error::InsecureEndpoint => "InsecureEndpoint",
             Error::Random => "Random",
         }
     }

@@ -91,29 +91,32 @@ pub fn sse_kms(key_id: Option<&str>) -> Result<Headers> {
 }
 
 /// Whether SSE-C key material may be sent to `endpoint`: HTTPS, or plain HTTP
-/// to a loopback host (a local test server).
+/// to a loopback host (a local test server). Anything else is
+/// [`Error::InsecureEndpoint`].
 pub fn endpoint_allows_sse_c(endpoint: &str) -> Result<()> {
-    let lower = endpoint.to_ascii_lowercase();
+    let lower = endpoint.trim().to_ascii_lowercase();
     if lower.starts_with("https://") {
         return Ok(());
     }
     let Some(rest) = lower.strip_prefix("http://") else {
-        return Err(Error::InvalidInput("the endpoint must be an http(s) URL"));
+        return Err(Error::InsecureEndpoint);
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // `http://127.0.0.1@evil.example/` goes to evil.example: drop user info.
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    let loopback = host == "localhost"
-        || host == "::1"
-        || host.starts_with("127.") && host.split('.').count() == 4;
-    if loopback {
+    let octets: Vec<&str> = host.split('.').collect();
+    let ipv4_loopback =
+        octets.len() == 4 && octets[0] == "127" && octets.iter().all(|o| o.parse::<u8>().is_ok());
+    if host == "localhost" || host == "::1" || ipv4_loopback {
         Ok(())
     } else {
-        Err(Error::InvalidInput(
-            "SSE-C sends key material: the endpoint must use https (plain http only on loopback)",
-        ))
+        Err(Error::InsecureEndpoint)
     }
 }
 
@@ -167,8 +170,15 @@ mod tests {
             "http://localhost.evil:80",
             "ftp://x",
             "http://10.0.0.1",
+            "http://127.0.0.1@evil:80/",
+            "http://127.0.0.x",
+            "127.0.0.1:3900",
         ] {
-            assert!(endpoint_allows_sse_c(bad).is_err(), "{bad}");
+            assert_eq!(
+                endpoint_allows_sse_c(bad),
+                Err(Error::InsecureEndpoint),
+                "{bad}"
+            );
         }
     }
 }
