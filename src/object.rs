@@ -26,6 +26,49 @@ pub struct Randomness {
 }
 
 impl Randomness {
+    /// Length of [`Randomness::to_bytes`].
+    pub const SIZE: usize = crate::key::OBJECT_ID_SIZE
+        + stream::SALT_SIZE
+        + stream::NONCE_PREFIX_SIZE
+        + METADATA_NONCE_SIZE;
+
+    /// The random choices as bytes (all of them appear in the object: not secret).
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        let parts: [&[u8]; 4] = [
+            &self.object_id.0,
+            &self.header.salt,
+            &self.header.nonce_prefix,
+            &self.metadata_nonce,
+        ];
+        let mut at = 0;
+        for part in parts {
+            out[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        out
+    }
+
+    /// Inverse of [`Randomness::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != Self::SIZE {
+            return Err(Error::InvalidInput(
+                "saved sealing state has the wrong length",
+            ));
+        }
+        let (id, rest) = bytes.split_at(crate::key::OBJECT_ID_SIZE);
+        let (salt, rest) = rest.split_at(stream::SALT_SIZE);
+        let (prefix, nonce) = rest.split_at(stream::NONCE_PREFIX_SIZE);
+        Ok(Self {
+            object_id: ObjectId(id.try_into().expect("sized")),
+            header: Header {
+                salt: salt.try_into().expect("sized"),
+                nonce_prefix: prefix.try_into().expect("sized"),
+            },
+            metadata_nonce: nonce.try_into().expect("sized"),
+        })
+    }
+
     /// Fresh randomness from the operating system.
     pub fn generate() -> Result<Self> {
         Ok(Self {
@@ -40,15 +83,26 @@ fn metadata_cipher(file_key: &FileKey) -> Aes256Gcm {
     Aes256Gcm::new_from_slice(file_key.metadata_key().as_ref()).expect("AES-256 key is 32 bytes")
 }
 
+/// The key source an object sealed with `secret` records. A file key (share)
+/// opens one existing object and seals nothing.
+pub fn sealing_source(secret: &Secret) -> Result<KeySource> {
+    match secret {
+        Secret::Root(_) => Ok(KeySource::Root),
+        Secret::Passphrase(_) => Ok(KeySource::PASSPHRASE_V1),
+        Secret::File(_) => Err(Error::InvalidInput(
+            "seal with a root key or a passphrase, not a file key",
+        )),
+    }
+}
+
 /// Everything fixed once a sealing starts: the preamble, the keys, the cipher.
 /// Seals any run of segments on its own (for multipart uploads: parallel,
 /// byte-identical on retry).
 #[derive(Clone)]
 pub struct Sealer {
     preamble: Vec<u8>,
-    object_id: ObjectId,
+    random: Randomness,
     file_key: FileKey,
-    header: Header,
     cipher: SegmentCipher,
 }
 
@@ -58,24 +112,31 @@ impl Sealer {
         Self::with_randomness(secret, metadata, Randomness::generate()?)
     }
 
-    /// As [`Sealer::new`] with the random choices given (test vectors only:
-    /// reusing randomness across different plaintexts breaks confidentiality).
+    /// As [`Sealer::new`] with the random choices given: for test vectors, and
+    /// for resuming an interrupted upload of the *same* bytes (sealing
+    /// different plaintext with the same randomness breaks confidentiality,
+    /// so callers must check the input is unchanged).
     pub fn with_randomness(
         secret: &Secret,
         metadata: &Metadata,
         random: Randomness,
     ) -> Result<Self> {
-        let source = match secret {
-            Secret::Root(_) => KeySource::Root,
-            Secret::Passphrase(_) => KeySource::PASSPHRASE_V1,
-            Secret::File(_) => {
-                return Err(Error::InvalidInput(
-                    "seal with a root key or a passphrase, not a file key",
-                ));
-            }
-        };
+        let source = sealing_source(secret)?;
+        let file_key = secret.file_key(&random.object_id)?;
+        Self::from_file_key(file_key, source, metadata, random)
+    }
+
+    /// Seals under a file key already derived for `random.object_id` as
+    /// `source` says. Lets a caller that derived it once (a slow passphrase,
+    /// a resumed upload) avoid deriving it again; the same rule on
+    /// randomness applies as for [`Sealer::with_randomness`].
+    pub fn from_file_key(
+        file_key: FileKey,
+        source: KeySource,
+        metadata: &Metadata,
+        random: Randomness,
+    ) -> Result<Self> {
         let object_id = random.object_id;
-        let file_key = secret.file_key(&object_id)?;
         let plaintext = Zeroizing::new(metadata.to_bytes()?);
         let mut preamble = Preamble {
             object_id,
@@ -96,16 +157,20 @@ impl Sealer {
         let cipher = SegmentCipher::new(&file_key.payload_key(), &random.header, &preamble);
         Ok(Self {
             preamble,
-            object_id,
+            random,
             file_key,
-            header: random.header,
             cipher,
         })
     }
 
     /// The object's id.
     pub fn object_id(&self) -> ObjectId {
-        self.object_id
+        self.random.object_id
+    }
+
+    /// The random choices of this sealing (public: they appear in the object).
+    pub fn randomness(&self) -> Randomness {
+        self.random
     }
 
     /// The object's file key (what a share link carries).
@@ -121,7 +186,7 @@ impl Sealer {
     /// The first bytes of the object: preamble ‖ payload header.
     pub fn head(&self) -> Vec<u8> {
         let mut out = self.preamble.clone();
-        out.extend_from_slice(&self.header.to_bytes());
+        out.extend_from_slice(&self.random.header.to_bytes());
         out
     }
 
@@ -148,6 +213,17 @@ impl Sealer {
             .seal_segments(first, plaintext, ends_object, out)
     }
 
+    /// The per-object segment key, for an external AES-GCM engine
+    /// (WebCrypto) that seals segments with [`SegmentCipher::nonce`]'s nonces
+    /// and must produce the same bytes as [`Sealer::segment_cipher`].
+    pub fn segment_key(&self) -> Zeroizing<[u8; crate::key::KEY_SIZE]> {
+        SegmentCipher::derive_key(
+            &self.file_key.payload_key(),
+            &self.random.header,
+            &self.preamble,
+        )
+    }
+
     /// The segment cipher, for callers that manage their own buffers.
     pub fn segment_cipher(&self) -> &SegmentCipher {
         &self.cipher
@@ -157,7 +233,7 @@ impl Sealer {
     pub fn into_stream(self) -> ObjectSealer {
         ObjectSealer {
             preamble: Some(self.preamble),
-            stream: StreamSealer::new(self.cipher, self.header),
+            stream: StreamSealer::new(self.cipher, self.random.header),
         }
     }
 }

@@ -239,12 +239,24 @@ pub struct SegmentCipher {
 }
 
 impl SegmentCipher {
-    /// Derives the per-object key: HKDF-SHA256(payload key, salt, info = associated data).
-    pub fn new(payload_key: &[u8; KEY_SIZE], header: &Header, associated_data: &[u8]) -> Self {
+    /// The per-object AES-256 key: HKDF-SHA256(payload key, salt, info =
+    /// associated data). Public for external AES-GCM engines (WebCrypto in
+    /// the browser), which must produce the same bytes as this one.
+    pub fn derive_key(
+        payload_key: &[u8; KEY_SIZE],
+        header: &Header,
+        associated_data: &[u8],
+    ) -> Zeroizing<[u8; KEY_SIZE]> {
         let mut key = Zeroizing::new([0u8; KEY_SIZE]);
         Hkdf::<Sha256>::new(Some(&header.salt), payload_key)
             .expand(associated_data, key.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
+        key
+    }
+
+    /// Derives the per-object key ([`SegmentCipher::derive_key`]).
+    pub fn new(payload_key: &[u8; KEY_SIZE], header: &Header, associated_data: &[u8]) -> Self {
+        let key = Self::derive_key(payload_key, header, associated_data);
         Self {
             aes: Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 key is 32 bytes"),
             nonce_prefix: header.nonce_prefix,
@@ -421,6 +433,100 @@ impl StreamSealer {
         let nonce = self.cipher.nonce(self.index, true)?;
         self.cipher.seal_to(nonce, &self.pending, out);
         Ok(())
+    }
+}
+
+/// One sealed segment cut out of a payload by [`SegmentSplitter`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct SealedSegment {
+    /// Segment number.
+    pub index: u64,
+    /// Whether it is the payload's last segment (its nonce's last flag).
+    pub last: bool,
+    /// Ciphertext ‖ tag.
+    pub bytes: Vec<u8>,
+}
+
+/// Cuts a payload into sealed segments without decrypting them, for callers
+/// whose AES-GCM engine lives elsewhere (WebCrypto is asynchronous). The
+/// caller opens each segment with [`SegmentCipher::nonce`]`(index, last)` and
+/// must treat failures as [`final_segment_error`] says. Holds at most one
+/// segment: one is only known not to be the last once a byte after it arrives.
+#[derive(Debug, Default)]
+pub struct SegmentSplitter {
+    header: Option<Header>,
+    pending: Vec<u8>,
+    index: u64,
+}
+
+impl SegmentSplitter {
+    /// A splitter at the start of a payload.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The payload header, once its 40 bytes arrived.
+    pub fn header(&self) -> Option<&Header> {
+        self.header.as_ref()
+    }
+
+    /// Takes more payload; appends every segment now known complete and not
+    /// last to `out`.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<SealedSegment>) -> Result<()> {
+        if self.header.is_none() {
+            let take = data.len().min(HEADER_SIZE - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() < HEADER_SIZE {
+                return Ok(());
+            }
+            let bytes: &[u8; HEADER_SIZE] = self.pending[..].try_into().expect("header length");
+            self.header = Some(Header::parse(bytes)?);
+            self.pending.clear();
+        }
+        while !data.is_empty() {
+            let cap = layout::ciphertext_capacity(self.index);
+            if self.pending.len() == cap {
+                // A byte follows this full segment: it is not the last.
+                out.push(SealedSegment {
+                    index: self.index,
+                    last: false,
+                    bytes: core::mem::replace(&mut self.pending, Vec::with_capacity(cap)),
+                });
+                self.index += 1;
+                continue;
+            }
+            let take = data.len().min(cap - self.pending.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// The payload ended: the last segment. `Truncated` if nothing is left
+    /// (no header, or nothing after a segment that was not last).
+    pub fn finish(self) -> Result<SealedSegment> {
+        if self.header.is_none() || self.pending.is_empty() {
+            return Err(Error::Truncated);
+        }
+        Ok(SealedSegment {
+            index: self.index,
+            last: true,
+            bytes: self.pending,
+        })
+    }
+}
+
+/// What a failure to open the last segment means: `Truncated` when the
+/// segment is full-sized and authentic as a *non-final* segment (the object
+/// was cut at a segment boundary: everything so far is genuine), `Corrupt`
+/// otherwise. `opens_as_not_last` is the result of that second attempt; only
+/// full-sized segments need it.
+pub fn final_segment_error(segment: &SealedSegment, opens_as_not_last: bool) -> Error {
+    if segment.bytes.len() == layout::ciphertext_capacity(segment.index) && opens_as_not_last {
+        Error::Truncated
+    } else {
+        Error::Corrupt
     }
 }
 

@@ -358,3 +358,44 @@ fn sse_c_headers_known_answer() {
         ]
     );
 }
+
+/// A resumed upload rebuilds its sealer from saved randomness and a file key
+/// derived once: the same object bytes as the first sealer, segment for
+/// segment; saved state of the wrong length is refused.
+#[test]
+fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
+    use s3seal::object::{Randomness, sealing_source};
+    let secret = root();
+    let plain = data(FIRST_PLAINTEXT_SEGMENT_SIZE + 2 * PLAINTEXT_SEGMENT_SIZE + 99);
+    let first = Sealer::new(&secret, &meta(plain.len())).unwrap();
+    let saved = first.randomness().to_bytes();
+    assert_eq!(saved.len(), Randomness::SIZE);
+    let random = Randomness::from_bytes(&saved).unwrap();
+    let file_key = secret.file_key(&random.object_id).unwrap();
+    let again = Sealer::from_file_key(
+        file_key,
+        sealing_source(&secret).unwrap(),
+        &meta(plain.len()),
+        random,
+    )
+    .unwrap();
+    assert_eq!(first.head(), again.head());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    first
+        .seal_segments(1, &plain[FIRST_PLAINTEXT_SEGMENT_SIZE..], true, &mut a)
+        .unwrap();
+    again
+        .seal_segments(1, &plain[FIRST_PLAINTEXT_SEGMENT_SIZE..], true, &mut b)
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(matches!(
+        Randomness::from_bytes(&saved[1..]),
+        Err(Error::InvalidInput(_))
+    ));
+    // A share (file) key opens but never seals.
+    let share = Secret::File(first.file_key().clone());
+    assert!(matches!(
+        sealing_source(&share),
+        Err(Error::InvalidInput(_))
+    ));
+}

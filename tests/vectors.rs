@@ -444,7 +444,75 @@ fn checked_in_vectors_open_as_the_index_says() {
             expect,
             "{name} (streamed)"
         );
+        // The engine-agnostic path (what the browser runs on WebCrypto):
+        // the splitter cuts segments, a cipher opens them, the final segment
+        // is judged by `final_segment_error`.
+        assert_eq!(
+            open_by_splitting(&secret, &bytes, 777)
+                .err()
+                .map(|e| e.code())
+                .unwrap_or("ok"),
+            expect,
+            "{name} (splitter)"
+        );
     }
+}
+
+/// Opens an object with [`SegmentSplitter`] and [`SegmentCipher`] alone, the
+/// way an asynchronous engine does.
+fn open_by_splitting(secret: &Secret, bytes: &[u8], chunk: usize) -> Result<Vec<u8>, Error> {
+    use s3seal::format::Preamble;
+    use s3seal::stream::{SegmentCipher, SegmentSplitter, final_segment_error};
+    let (preamble, len) = Preamble::parse(bytes)?.ok_or(Error::Truncated)?;
+    let aad = preamble.to_bytes();
+    let opened = object::open_preamble(secret, preamble, len)?;
+    let mut splitter = SegmentSplitter::new();
+    let mut segments = Vec::new();
+    for c in bytes[len..].chunks(chunk) {
+        splitter.push(c, &mut segments)?;
+    }
+    let last = splitter.finish()?;
+    let header = splitter_header(&bytes[len..])?;
+    let cipher = SegmentCipher::new(&opened_payload_key(&opened), &header, &aad);
+    let mut out = Vec::new();
+    for s in &segments {
+        assert!(!s.last);
+        cipher.open_to(cipher.nonce(s.index, false)?, &s.bytes, &mut out)?;
+    }
+    if cipher
+        .open_to(cipher.nonce(last.index, true)?, &last.bytes, &mut out)
+        .is_err()
+    {
+        let probe = cipher.open_to(
+            cipher.nonce(last.index, false)?,
+            &last.bytes,
+            &mut Vec::new(),
+        );
+        return Err(final_segment_error(&last, probe.is_ok()));
+    }
+    if opened.metadata.size.is_some_and(|n| n != out.len() as u64) {
+        return Err(Error::Corrupt);
+    }
+    Ok(out)
+}
+
+fn splitter_header(payload: &[u8]) -> Result<Header, Error> {
+    Header::parse(
+        payload
+            .get(..40)
+            .ok_or(Error::Truncated)?
+            .try_into()
+            .unwrap(),
+    )
+}
+
+/// The payload key, re-derived the way the crate does (HKDF of the file key).
+fn opened_payload_key(opened: &object::Opened) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, opened.file_key.as_bytes())
+        .expand(b"s3seal/v1 payload", &mut key)
+        .unwrap();
+    key
 }
 
 /// The embedded list the wasm tests use covers exactly the files on disk.
