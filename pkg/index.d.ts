@@ -1,8 +1,15 @@
 // Types of the s3seal package. The classes come from the wasm module; their
 // exact signatures are generated into s3seal_wasm.d.ts.
-import { Key, Opener, Sealer } from "./s3seal_wasm.js";
+import { Key, OpenStream, Opener, SealStream, Sealer } from "./s3seal_wasm.js";
 
-export { Key, Opener, Sealer };
+export { Key, OpenStream, Opener, SealStream, Sealer };
+
+/**
+ * The AES-GCM engine: `"auto"` (default) uses WebCrypto where the page is a
+ * secure context (https or localhost; ~10x faster) and the wasm `aes-gcm`
+ * otherwise. Both produce the same bytes.
+ */
+export type Engine = "auto" | "webcrypto" | "wasm";
 
 /** Stable error codes (`err.code`) of every error s3seal throws. */
 export type S3sealErrorCode =
@@ -16,10 +23,12 @@ export type S3sealErrorCode =
   | "InvalidBase64"
   | "InvalidInput"
   | "KeySource"
+  | "InsecureEndpoint"
   | "Random"
   | "Http"
   | "Network"
   | "Presign"
+  | "Expired"
   | "Aborted";
 
 /** An error thrown by s3seal: a real `Error` with `name === "S3sealError"`. */
@@ -27,7 +36,7 @@ export interface S3sealError extends Error {
   /** "AbortError" when cancelled through an AbortSignal (code "Aborted"). */
   name: "S3sealError" | "AbortError";
   code: S3sealErrorCode;
-  /** HTTP status, for `Http` and `Presign` errors. */
+  /** HTTP status, for `Http`, `Expired` and `Presign` errors. */
   status?: number;
   /** Multipart part number, for `Http` errors of one part. */
   partNumber?: number;
@@ -51,7 +60,7 @@ export function sseCHeaders(key: Key, objectName: string): Headers;
 export function sseS3Headers(): Headers;
 /** SSE-KMS headers with an optional key id. */
 export function sseKmsHeaders(keyId?: string | null): Headers;
-/** Throws `InvalidInput` unless SSE-C key material may go to `endpoint` (https, or http on loopback). */
+/** Throws `InsecureEndpoint` unless SSE-C key material may go to `endpoint` (https, or http on loopback). */
 export function checkSseCEndpoint(endpoint: string): void;
 
 /** What the object says about the file it holds (sealed inside it). */
@@ -82,6 +91,7 @@ export interface SealOptions {
   size?: number;
   signal?: AbortSignal;
   onProgress?: (progress: SealProgress) => void;
+  engine?: Engine;
 }
 
 export interface Sealed {
@@ -96,6 +106,8 @@ export interface Sealed {
   sseCHeaders: Headers;
   /** Total sealed size, when the plaintext size is known. */
   size?: number;
+  /** The engine in use. */
+  engine: Promise<"webcrypto" | "wasm">;
 }
 
 export type Source = Blob | ReadableStream<Uint8Array> | Response | ArrayBuffer | ArrayBufferView;
@@ -105,6 +117,7 @@ export function seal(source: Source, options: SealOptions): Sealed;
 
 export interface OpenOptions {
   signal?: AbortSignal;
+  engine?: Engine;
   onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void;
 }
 
@@ -119,7 +132,10 @@ export interface Opened {
 export function open(source: Source, key: Key, options?: OpenOptions): Opened;
 
 /** Seals into a Blob. */
-export function sealBlob(source: Source, options: SealOptions): Promise<Omit<Sealed, "stream"> & { blob: Blob }>;
+export function sealBlob(
+  source: Source,
+  options: SealOptions,
+): Promise<Omit<Sealed, "stream" | "engine"> & { blob: Blob; engine: "webcrypto" | "wasm" }>;
 
 /** Opens into a Blob, all or nothing. */
 export function openBlob(source: Source, key: Key, options?: OpenOptions): Promise<{ blob: Blob; metadata: Metadata }>;
@@ -172,6 +188,11 @@ export type PresignFunction = (request: PresignRequest) => Promise<PresignedRequ
 export function presignWith(endpoint?: string, init?: RequestInit): PresignFunction;
 
 export interface TransferProgress {
+  /**
+   * "uploading"; "verifying" while a resumed upload checks the file against
+   * the parts already sent; "downloading".
+   */
+  phase: "uploading" | "verifying" | "downloading";
   /** Plaintext bytes sealed (upload) or opened (download). */
   bytesSealed: number;
   /** Bytes on the wire so far. */
@@ -191,11 +212,28 @@ export interface UploadOptions {
   partSize?: number;
   /** Parts in flight (default 4). */
   concurrency?: number;
-  /** Attempts per request on 5xx or network errors (default 5). */
+  /** Retries per request on 5xx, 429, expired URLs or network errors (default 4). */
   retries?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;
+  engine?: Engine;
+  /**
+   * Keeps an interrupted multipart upload's state (no secrets) so the same
+   * file with the same key resumes after a reload; a changed file is not
+   * resumed (its old upload is aborted). See `indexedDbStore()`.
+   */
+  resumeStore?: ResumeStore;
 }
+
+/** Key-value storage for upload state; methods may return promises. */
+export interface ResumeStore {
+  get(id: string): Promise<string | null> | string | null;
+  set(id: string, value: string): Promise<unknown> | unknown;
+  delete(id: string): Promise<unknown> | unknown;
+}
+
+/** A ResumeStore in IndexedDB (pages and Workers). */
+export function indexedDbStore(name?: string): ResumeStore;
 
 export interface Uploaded {
   objectName: string;
@@ -204,6 +242,10 @@ export interface Uploaded {
   fileKey: Key;
   /** Bytes stored. */
   size: number;
+  /** Parts that were already on S3 from an interrupted attempt (0 if none). */
+  resumedParts: number;
+  /** The AES-GCM engine that sealed it. */
+  engine: "webcrypto" | "wasm";
 }
 
 /** Seals and uploads through presigned URLs (SSE-C on every request). */
@@ -213,6 +255,7 @@ export interface DownloadOptions {
   key: Key;
   presign?: PresignFunction;
   signal?: AbortSignal;
+  engine?: Engine;
   onProgress?: (progress: TransferProgress) => void;
 }
 

@@ -4,7 +4,9 @@
 
 import initWasm, {
   Key,
+  OpenStream,
   Opener,
+  SealStream,
   Sealer,
   checkSseCEndpoint,
   download as wasmDownload,
@@ -14,7 +16,7 @@ import initWasm, {
   upload as wasmUpload,
 } from "./s3seal_wasm.js";
 
-export { Key, Opener, Sealer, checkSseCEndpoint, sseCHeaders, sseKmsHeaders, sseS3Headers };
+export { Key, OpenStream, Opener, SealStream, Sealer, checkSseCEndpoint, sseCHeaders, sseKmsHeaders, sseS3Headers };
 
 /**
  * A presign function for a backend that speaks the s3seal JSON API
@@ -43,12 +45,42 @@ export function presignWith(endpoint = "/api/presign", init = {}) {
  * Seals `file` and uploads it through presigned URLs: one PUT up to
  * `multipartThreshold` (16 MiB), multipart above (parts of ~`partSize`,
  * `concurrency` in flight, retried on 5xx/network errors, aborted and cleaned
- * up through `signal`). Resolves to `{ objectName, objectId, fileKey, size }`.
+ * up through `signal`). With a `resumeStore`, an interrupted multipart upload
+ * of the same, unchanged file with the same key continues where it stopped.
+ * Resolves to `{ objectName, objectId, fileKey, size, resumedParts }`.
  */
 export function upload(file, options) {
   const { key, ...rest } = options ?? {};
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
   return wasmUpload(file, key, { presign: presignWith(), ...rest });
+}
+
+/**
+ * A resume store in IndexedDB (works in pages and Workers): pass it as
+ * `upload(file, { resumeStore })` to continue an interrupted multipart upload
+ * of the same file with the same key after a reload. It stores no secret.
+ */
+export function indexedDbStore(name = "s3seal-uploads") {
+  const db = new Promise((resolve, reject) => {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("state");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const run = (mode, fn) =>
+    db.then(
+      (d) =>
+        new Promise((resolve, reject) => {
+          const request = fn(d.transaction("state", mode).objectStore("state"));
+          request.onsuccess = () => resolve(request.result ?? null);
+          request.onerror = () => reject(request.error);
+        }),
+    );
+  return {
+    get: (id) => run("readonly", (s) => s.get(id)),
+    set: (id, value) => run("readwrite", (s) => s.put(value, id)),
+    delete: (id) => run("readwrite", (s) => s.delete(id)),
+  };
 }
 
 /**
@@ -112,9 +144,26 @@ function abortError(signal) {
   return signal?.reason instanceof Error ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
 }
 
+/** Bytes read from a Blob at a time: four segments, so most are sealed straight from the read buffer. */
+const READ_SIZE = 4 * 256 * 1024;
+/** Input bytes whose segments may be in the engine at once: enough that it never waits for us. */
+const WINDOW_SIZE = 2 * 1024 * 1024;
+
 function toStream(source) {
   if (source instanceof ReadableStream) return source;
-  if (typeof Blob !== "undefined" && source instanceof Blob) return source.stream();
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    // Blob.stream() yields 64 KiB chunks; larger slices mean fewer copies.
+    let offset = 0;
+    return new ReadableStream({
+      async pull(controller) {
+        if (offset >= source.size) return controller.close();
+        const end = Math.min(offset + READ_SIZE, source.size);
+        const chunk = new Uint8Array(await source.slice(offset, end).arrayBuffer());
+        offset = end;
+        controller.enqueue(chunk);
+      },
+    });
+  }
   if (typeof Response !== "undefined" && source instanceof Response) {
     if (!source.body) throw s3sealError("InvalidInput", "invalid input: the response has no body");
     return source.body;
@@ -132,47 +181,69 @@ function toStream(source) {
   throw s3sealError("InvalidInput", "invalid input: expected a Blob, ReadableStream, Response or bytes");
 }
 
-// A pull-driven transform through a wasm push object: one input chunk at a
-// time, so memory stays bounded by a few segments whatever the size.
-function pump(reader, engine, { onChunk, onEnd, signal, free }) {
-  let done = false;
-  const finish = () => {
-    if (!done) {
-      done = true;
+// A pull-driven transform through a SealStream/OpenStream: each push starts
+// its segments' cipher calls at once and returns a promise of the pieces;
+// up to WINDOW_SIZE input bytes stay in flight so the engine runs back to
+// back, and memory stays bounded whatever the size.
+function pump(reader, engine, { onChunk, onPieces, signal, free }) {
+  const queue = []; // { pieces: Promise<Uint8Array[]>, size }
+  let inFlight = 0;
+  let ended = false;
+  let freed = false;
+  const release = () => {
+    if (!freed) {
+      freed = true;
       free();
     }
+  };
+  const enqueue = (pieces, size) => {
+    pieces.catch(() => {}); // awaited in order below; no unhandled rejections meanwhile
+    queue.push({ pieces, size });
+    inFlight += size;
   };
   return new ReadableStream(
     {
       async pull(controller) {
         try {
-          for (;;) {
-            if (signal?.aborted) throw abortError(signal);
-            const { done: ended, value } = await reader.read();
-            if (ended) {
-              const last = engine.finish();
-              onEnd?.(last);
-              if (last.length) controller.enqueue(last);
-              finish();
-              controller.close();
-              return;
+          // A pull that enqueues nothing is never called again (Streams
+          // spec): loop until something is enqueued or the stream closes.
+          for (let enqueued = 0; enqueued === 0; ) {
+            while (!ended && inFlight < WINDOW_SIZE) {
+              if (signal?.aborted) throw abortError(signal);
+              const { done, value } = await reader.read();
+              if (done) {
+                ended = true;
+                enqueue(engine.finish(), 0);
+                break;
+              }
+              enqueue(engine.push(value), value.length);
+              onChunk?.(value);
             }
-            const out = engine.push(value);
-            onChunk?.(value, out);
-            if (out.length) {
-              controller.enqueue(out);
+            const next = queue.shift();
+            inFlight -= next.size;
+            const pieces = await next.pieces;
+            if (signal?.aborted) throw abortError(signal);
+            onPieces?.(pieces);
+            for (const piece of pieces) {
+              if (piece.length) {
+                controller.enqueue(piece);
+                enqueued++;
+              }
+            }
+            if (ended && queue.length === 0) {
+              release();
+              controller.close();
               return;
             }
           }
         } catch (err) {
-          finish();
+          release();
           reader.cancel(err).catch(() => {});
           controller.error(err);
-          throw err;
         }
       },
       cancel(reason) {
-        finish();
+        release();
         return reader.cancel(reason);
       },
     },
@@ -181,50 +252,54 @@ function pump(reader, engine, { onChunk, onEnd, signal, free }) {
 }
 
 /**
- * Seals a Blob/File or a stream. Returns the object's name and keys at once;
- * the sealed bytes come out of `stream` as it is read.
+ * Seals a Blob/File or a stream on the fastest engine (WebCrypto when
+ * present). Returns the object's name and keys at once; the sealed bytes
+ * come out of `stream` as it is read.
  */
 export function seal(source, options) {
-  const { key, signal, onProgress } = options ?? {};
+  const { key, signal, onProgress, engine } = options ?? {};
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
   const file = typeof Blob !== "undefined" && source instanceof Blob ? source : undefined;
   const size = options.size ?? file?.size;
-  const sealer = new Sealer(key, {
-    name: options.name ?? (typeof File !== "undefined" && file instanceof File ? file.name : ""),
-    type: options.type ?? file?.type ?? "",
-    size,
-  });
+  const sealer = new SealStream(
+    key,
+    {
+      name: options.name ?? (typeof File !== "undefined" && file instanceof File ? file.name : ""),
+      type: options.type ?? file?.type ?? "",
+      size,
+    },
+    { engine },
+  );
   const objectName = sealer.objectName;
   const objectId = sealer.objectId;
   const fileKey = sealer.fileKey();
   const sseC = sealer.sseCHeaders();
   const sealedSize = size === undefined ? undefined : sealer.objectLength(size);
+  const engineName = sealer.engine();
+  engineName.catch(() => {});
   let bytesIn = 0;
   let bytesOut = 0;
   const stream = pump(toStream(source).getReader(), sealer, {
     signal,
     free: () => sealer.free(),
-    onChunk: (input, out) => {
-      bytesIn += input.length;
-      bytesOut += out.length;
-      onProgress?.({ bytesIn, bytesOut, total: size });
-    },
-    onEnd: (last) => {
-      bytesOut += last.length;
+    onChunk: (input) => (bytesIn += input.length),
+    onPieces: (pieces) => {
+      for (const p of pieces) bytesOut += p.length;
       onProgress?.({ bytesIn, bytesOut, total: size });
     },
   });
-  return { stream, objectName, objectId, fileKey, sseCHeaders: sseC, size: sealedSize };
+  return { stream, objectName, objectId, fileKey, sseCHeaders: sseC, size: sealedSize, engine: engineName };
 }
 
 /**
- * Opens a sealed object from a Blob, stream, Response or bytes. Plaintext
- * comes out of `stream` segment by segment, each only after it verified; a
- * failure later errors the stream. For all-or-nothing use `openBlob`.
+ * Opens a sealed object from a Blob, stream, Response or bytes, on the
+ * fastest engine. Plaintext comes out of `stream` segment by segment, each
+ * only after it verified; a failure later errors the stream. For
+ * all-or-nothing use `openBlob`.
  */
 export function open(source, key, options = {}) {
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: the key must be a Key");
-  const opener = new Opener(key);
+  const opener = new OpenStream(key, { engine: options.engine });
   let resolveMeta;
   let rejectMeta;
   const metadata = new Promise((resolve, reject) => {
@@ -235,26 +310,28 @@ export function open(source, key, options = {}) {
   let bytesIn = 0;
   let bytesOut = 0;
   let known = false;
+  const learn = () => {
+    if (!known) {
+      const meta = opener.metadata;
+      if (meta) {
+        known = true;
+        resolveMeta(meta);
+      }
+    }
+  };
   const reader = toStream(source).getReader();
   const inner = pump(reader, opener, {
     signal: options.signal,
     free: () => {
-      if (!known) {
-        const meta = opener.metadata;
-        if (meta) resolveMeta(meta);
-      }
+      learn();
       opener.free();
     },
-    onChunk: (input, out) => {
+    onChunk: (input) => {
       bytesIn += input.length;
-      bytesOut += out.length;
-      if (!known) {
-        const meta = opener.metadata;
-        if (meta) {
-          known = true;
-          resolveMeta(meta);
-        }
-      }
+      learn();
+    },
+    onPieces: (pieces) => {
+      for (const p of pieces) bytesOut += p.length;
       options.onProgress?.({ bytesIn, bytesOut });
     },
   });
@@ -264,8 +341,10 @@ export function open(source, key, options = {}) {
     async pull(controller) {
       try {
         const { done, value } = await innerReader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          rejectMeta(s3sealError("Truncated", "the object is truncated: it ends before its final segment"));
+          controller.close();
+        } else controller.enqueue(value);
       } catch (err) {
         rejectMeta(err);
         controller.error(err);
@@ -279,13 +358,22 @@ export function open(source, key, options = {}) {
   return { stream, metadata };
 }
 
+/** Pieces are folded into a Blob every this many bytes: the browser keeps large Blobs out of the JS heap. */
+const FOLD_SIZE = 32 * 1024 * 1024;
+
 async function collect(stream, type) {
-  const parts = [];
+  let parts = [];
+  let pending = 0;
   const reader = stream.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     parts.push(value);
+    pending += value.length;
+    if (pending >= FOLD_SIZE) {
+      parts = [new Blob(parts)];
+      pending = 0;
+    }
   }
   return new Blob(parts, { type });
 }
@@ -294,7 +382,7 @@ async function collect(stream, type) {
 export async function sealBlob(source, options) {
   const sealed = seal(source, options);
   const blob = await collect(sealed.stream, "application/octet-stream");
-  return { ...sealed, stream: undefined, blob };
+  return { ...sealed, stream: undefined, blob, engine: await sealed.engine };
 }
 
 /**

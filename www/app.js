@@ -102,6 +102,8 @@ $("upload").addEventListener("click", async () => {
       $("root-key").value = result.rootKey;
       $("root-key-download").href = URL.createObjectURL(new Blob([`${result.rootKey}\n`], { type: "text/plain" }));
     }
+    $("resumed").hidden = !result.resumedParts;
+    $("resumed").textContent = `Resumed an interrupted upload: ${result.resumedParts} part(s) were already stored.`;
     $("result").hidden = false;
     $("status").textContent = "Done.";
   } catch (err) {

@@ -2,7 +2,10 @@
 // Messages in: { op: "upload", file, mode, passphrase } | { op: "download",
 // objectName, keyText?, passphrase? } | { op: "abort" }.
 // Messages out: { progress } | { result } | { error: { code, message, status } }.
-import { Key, download, ready, upload } from "/pkg/index.js";
+import { Key, download, indexedDbStore, ready, upload } from "/pkg/index.js";
+
+// Interrupted uploads resume after a reload (same file, same passphrase).
+const resumeStore = indexedDbStore();
 
 let controller = null;
 
@@ -22,10 +25,11 @@ self.addEventListener("message", async ({ data }) => {
     await ready();
     if (data.op === "upload") {
       key = data.mode === "passphrase" ? Key.fromPassphrase(data.passphrase) : Key.generate();
-      const uploaded = await upload(data.file, { key, signal: controller.signal, onProgress });
+      const uploaded = await upload(data.file, { key, signal: controller.signal, onProgress, resumeStore });
       const result = {
         objectName: uploaded.objectName,
         size: uploaded.size,
+        resumedParts: uploaded.resumedParts,
         // A share link carries the file key only for random keys; with a
         // passphrase the link names the object and the reader types it.
         fileKey: data.mode === "passphrase" ? null : uploaded.fileKey.toText(),

@@ -38,11 +38,55 @@ impl Presigned {
     }
 }
 
+/// A request body held in JS memory (wasm memory may grow, and move, while
+/// a request runs): bytes or a Blob (e.g. a part made of sealed segments).
+pub struct Body {
+    value: JsValue,
+    len: f64,
+    /// Whether it is object data (counted in progress) or a control
+    /// document (the multipart completion list).
+    pub payload: bool,
+}
+
+impl Body {
+    /// A control document: a copy of `bytes` in JS memory.
+    pub fn control(bytes: &[u8]) -> Self {
+        Self {
+            value: Uint8Array::from(bytes).into(),
+            len: bytes.len() as f64,
+            payload: false,
+        }
+    }
+
+    /// Object data in a Blob, sent as it is.
+    pub fn payload(blob: web_sys::Blob) -> Self {
+        let len = blob.size();
+        Self {
+            value: blob.into(),
+            len,
+            payload: true,
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> f64 {
+        self.len
+    }
+}
+
 /// What came back.
 pub struct Reply {
     pub status: u16,
     pub etag: Option<String>,
     pub text: String,
+}
+
+impl Reply {
+    /// S3 refused a presigned URL because it expired: AWS answers 403
+    /// "Request has expired", Garage 400 with "expired" in the message.
+    pub fn expired(&self) -> bool {
+        matches!(self.status, 400 | 403) && self.text.to_ascii_lowercase().contains("expired")
+    }
 }
 
 /// How a request failed before an HTTP status arrived.
@@ -56,7 +100,7 @@ pub enum Failure {
 /// Sends `body` with XHR, reporting bytes sent to `on_progress`.
 pub async fn send(
     req: &Presigned,
-    body: Option<&[u8]>,
+    body: Option<&Body>,
     signal: Option<&AbortSignal>,
     on_progress: Option<Rc<dyn Fn(f64)>>,
 ) -> Result<Result<Reply, Failure>, JsValue> {
@@ -107,8 +151,10 @@ pub async fn send(
         s.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref())?;
     }
     match body {
-        // A copy in JS memory: wasm memory may grow while the request runs.
-        Some(bytes) => xhr.send_with_opt_buffer_source(Some(&Uint8Array::from(bytes)))?,
+        Some(b) => match b.value.dyn_ref::<web_sys::Blob>() {
+            Some(blob) => xhr.send_with_opt_blob(Some(blob))?,
+            None => xhr.send_with_opt_buffer_source(Some(b.value.unchecked_ref()))?,
+        },
         None => xhr.send()?,
     }
     let _ = JsFuture::from(promise).await;

@@ -4,15 +4,30 @@
 //! Errors reach JS as real `Error` objects with `name = "S3sealError"` and a
 //! stable `code` (the core's [`crate::Error::code`]); the package's `.d.ts`
 //! lists the codes as a union.
+//!
+//! - [`key`], [`sse`], [`stream`]: keys, SSE header sets, the synchronous
+//!   push sealer/opener on the wasm `aes-gcm`;
+//! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
+//!   promise-based `SealStream`/`OpenStream` over it;
+//! - [`upload`], [`download`], with [`job`], [`http`] and [`resume`]:
+//!   transfers through presigned URLs.
 
+mod download;
+pub mod engine;
 mod error;
+mod field;
 mod http;
+mod job;
 mod key;
+mod pipeline;
+mod resume;
 mod sse;
 mod stream;
-mod transfer;
+mod upload;
 
+pub use download::download;
 pub use key::Key;
+pub use pipeline::{OpenStream, SealStream};
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, Sealer};
-pub use transfer::{download, upload};
+pub use upload::upload;

@@ -11,7 +11,7 @@ fn get(obj: &JsValue, field: &str) -> JsValue {
     js_sys::Reflect::get(obj, &field.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
+pub(crate) fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
     let text = |field: &str| -> JsResult<String> {
         let v = get(options, field);
         match v.as_string() {

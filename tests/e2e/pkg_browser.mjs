@@ -124,10 +124,48 @@ try {
           });
           return { codes, released };
         });
-        const want = { wrongKey: "WrongKey", tampered: "Corrupt", truncated: "Truncated", notSealed: "NotSealed", badBase64: "InvalidBase64", badLength: "InvalidKey", httpEndpoint: "InvalidInput", streamTampered: "Corrupt" };
+        const want = { wrongKey: "WrongKey", tampered: "Corrupt", truncated: "Truncated", notSealed: "NotSealed", badBase64: "InvalidBase64", badLength: "InvalidKey", httpEndpoint: "InsecureEndpoint", streamTampered: "Corrupt" };
         for (const [k, v] of Object.entries(want)) assert(got.codes[k] === v, `${k}: ${got.codes[k]}`);
         // Segments 0 and 1 verified; the tampered last one (600000 - 524216 bytes) never appears.
         assert(got.released === 262088 + 262128, `released only the verified segments (${got.released})`);
+      },
+    ],
+    [
+      "seal() and open() streams fed in small chunks, on both engines (pushes that complete no segment)",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const { Key, seal, open } = window.s3seal;
+          const key = Key.generate();
+          const size = 3_000_000;
+          const data = new Uint8Array(size).map((_, i) => (i * 7) & 0xff);
+          // 1000-byte chunks: most pushes complete no segment and yield nothing.
+          const trickle = (bytes) =>
+            new ReadableStream({
+              start(c) {
+                for (let at = 0; at < bytes.length; at += 1000) c.enqueue(bytes.slice(at, at + 1000));
+                c.close();
+              },
+            });
+          const drain = async (stream) => new Uint8Array(await new Response(stream).arrayBuffer());
+          const within = (p) => Promise.race([p, new Promise((_, r) => setTimeout(() => r(new Error("stalled")), 20000))]);
+          const out = {};
+          for (const engine of ["webcrypto", "wasm"]) {
+            const sealed = seal(trickle(data), { key, size, engine });
+            const bytes = await within(drain(sealed.stream));
+            const opened = open(trickle(bytes), key, { engine });
+            const plain = await within(drain(opened.stream));
+            out[engine] = {
+              engine: await sealed.engine,
+              same: plain.length === size && plain.every((v, i) => v === data[i]),
+              name: (await opened.metadata).size,
+            };
+          }
+          return out;
+        });
+        for (const engine of ["webcrypto", "wasm"]) {
+          assert(got[engine].engine === engine, JSON.stringify(got));
+          assert(got[engine].same && got[engine].name === 3_000_000, JSON.stringify(got));
+        }
       },
     ],
     [

@@ -4,7 +4,7 @@
 // by PID; the fault proxy injects a bounded number of failures.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { request as httpRequest, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -43,7 +43,9 @@ function serve(extraEnv = {}) {
 
 /** A loopback proxy to Garage that can fail or delay part uploads (bounded). */
 async function faultProxy() {
-  const state = { failParts: 0, injected: 0, delayMs: 0 };
+  // `active`: part requests not yet answered (a reloaded page leaves some behind).
+  // `maxPart`: the highest part number stored since the last reset (the part count).
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0 };
   const server = createServer((req, res) => {
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
     if (isPart && state.failParts > 0) {
@@ -53,19 +55,34 @@ async function faultProxy() {
       req.on("end", () => res.writeHead(503, { "access-control-allow-origin": "*" }).end("injected"));
       return;
     }
+    let gone = false; // the client hung up before its answer
+    let up = null;
+    res.on("close", () => {
+      gone = !res.writableFinished;
+      // The page went away mid-request: drop the upstream request too, or
+      // Garage waits for the rest of a body that never comes.
+      if (gone) up?.destroy();
+      if (isPart) state.active--;
+    });
+    if (isPart) state.active++;
     const forward = () => {
-      const up = httpRequest({ host: endpoint.hostname, port: endpoint.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      if (gone) return;
+      up = httpRequest({ host: endpoint.hostname, port: endpoint.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        if (isPart && r.statusCode === 200) {
+          state.partsForwarded++;
+          state.maxPart = Math.max(state.maxPart, Number(/[?&]partNumber=(\d+)/.exec(req.url)[1]));
+        }
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
       });
-      up.on("error", () => res.writeHead(502).end());
+      up.on("error", () => res.headersSent || res.writeHead(502).end());
       req.pipe(up);
     };
     if (isPart && state.delayMs) setTimeout(forward, state.delayMs);
     else forward();
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => server.close(r)) };
+  return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
 }
 
 /** A presign backend from docs/examples (boto3 or the AWS JS SDK) on a free port. */
@@ -169,6 +186,47 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs } = {
   return out;
 }
 
+/** Starts an upload of the file at `file` (a path, so it keeps its mtime), reloads mid-way, then uploads again. */
+async function interruptedThenAgain(file, passphrase, beforeSecond) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  const start = async () => {
+    await page.setInputFiles("#file", file);
+    await page.check('input[value="passphrase"]');
+    await page.fill("#passphrase", passphrase);
+    await page.click("#upload");
+  };
+  await page.goto(`${faulty.url}/`);
+  proxy.state.delayMs = 400;
+  proxy.state.partsForwarded = 0;
+  proxy.state.maxPart = 0;
+  await start();
+  const deadline = Date.now() + 60000;
+  while (proxy.state.partsForwarded < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await page.reload(); // the Worker dies mid-upload, as in a closed tab
+  proxy.state.delayMs = 0;
+  // Parts the old page had in flight settle (delayed, then dropped) before counting anew.
+  for (let i = 0; i < 100 && proxy.state.active > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const firstRun = proxy.state.partsForwarded;
+  await beforeSecond?.();
+  proxy.state.partsForwarded = 0;
+  await start();
+  await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(error);
+  const resumed = await page.$eval("#resumed", (e) => (e.hidden ? "" : e.textContent));
+  const out = {
+    firstRun,
+    secondRun: proxy.state.partsForwarded,
+    parts: proxy.state.maxPart,
+    resumed,
+    resumedParts: Number(/(\d+) part/.exec(resumed)?.[1] ?? 0),
+    link: await page.inputValue("#share-link"),
+  };
+  await context.close();
+  return out;
+}
+
 /** Opens a share link in a fresh context; returns { bytes, name } or { error }. */
 async function receiveViaPage(link, passphrase) {
   const context = await chrome.newContext();
@@ -262,6 +320,42 @@ try {
         } finally {
           await backend.stop();
         }
+      },
+    ],
+    [
+      "an upload interrupted by a page reload resumes with the same file and passphrase",
+      async () => {
+        const file = path.join(work, "resume.bin");
+        const bytes = random(40 << 20);
+        writeFileSync(file, bytes);
+        const out = await interruptedThenAgain(file, "resume me");
+        assert(out.firstRun >= 2, `parts before the reload: ${out.firstRun}`);
+        assert(/Resumed an interrupted upload/.test(out.resumed), `resumed: ${out.resumed}`);
+        assert(out.resumedParts >= 1 && out.resumedParts <= out.firstRun, JSON.stringify(out));
+        assert(out.secondRun === out.parts - out.resumedParts, `the second run sent only the missing parts: ${JSON.stringify(out)}`);
+        const got = await receiveViaPage(out.link, "resume me");
+        assert(!got.error && sha256(got.bytes) === sha256(bytes), "the resumed object opens byte-identical");
+      },
+    ],
+    [
+      "a file changed between attempts is not resumed, and its old upload is cleaned up",
+      async () => {
+        const before = s3check("pending", "uploads/");
+        const file = path.join(work, "changed.bin");
+        const bytes = random(40 << 20);
+        writeFileSync(file, bytes);
+        const { mtime } = statSync(file);
+        const changed = Buffer.from(bytes);
+        changed[10] ^= 0xff;
+        const out = await interruptedThenAgain(file, "resume me", async () => {
+          writeFileSync(file, changed); // same name, size and date; other bytes
+          utimesSync(file, mtime, mtime);
+        });
+        assert(out.resumed === "", `not resumed: ${out.resumed}`);
+        assert(out.parts >= 5 && out.secondRun === out.parts, `a fresh upload of all parts: ${JSON.stringify(out)}`);
+        const got = await receiveViaPage(out.link, "resume me");
+        assert(sha256(got.bytes) === sha256(changed), "the object holds the changed file");
+        assert(s3check("pending", "uploads/") === before, "the interrupted upload was aborted");
       },
     ],
     [

@@ -115,9 +115,142 @@ fn bad_keys_and_inputs_get_specific_codes() {
     assert_eq!(code(&Sealer::new(&key, meta.into()).err().unwrap()), "InvalidInput");
     let share = Key::from_text(&key.file_key(&"00".repeat(16)).unwrap().to_text().unwrap()).unwrap();
     assert_eq!(code(&Sealer::new(&share, JsValue::UNDEFINED).err().unwrap()), "InvalidInput");
-    assert_eq!(code(&s3seal::wasm::check_sse_c_endpoint("http://example.com").unwrap_err()), "InvalidInput");
+    assert_eq!(code(&s3seal::wasm::check_sse_c_endpoint("http://example.com").unwrap_err()), "InsecureEndpoint");
     assert!(s3seal::wasm::check_sse_c_endpoint("http://127.0.0.1:3900").is_ok());
     let text = key.to_text().unwrap();
     let back = Key::from_text(&text).unwrap();
     assert_eq!(back.to_text().unwrap(), text);
+}
+
+// --- The two AES-GCM engines (WebCrypto and wasm aes-gcm) ------------------
+
+use s3seal::wasm::engine::{Choice, Engine};
+use s3seal::wasm::{OpenStream, SealStream};
+use wasm_bindgen_futures::JsFuture;
+
+fn secret_for(case: &serde_json::Value) -> s3seal::key::Secret {
+    match (case.get("key"), case.get("passphrase")) {
+        (Some(k), _) => s3seal::key::Secret::from_key_text(k.as_str().unwrap()).unwrap(),
+        (_, Some(p)) => s3seal::key::Secret::passphrase(p.as_str().unwrap()),
+        _ => panic!("no key"),
+    }
+}
+
+fn engine_options(name: &str) -> JsValue {
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"engine".into(), &name.into()).unwrap();
+    o.into()
+}
+
+async fn pieces(promise: js_sys::Promise) -> Result<Vec<u8>, JsValue> {
+    let mut out = Vec::new();
+    for piece in js_sys::Array::from(&JsFuture::from(promise).await?).iter() {
+        out.extend(piece.unchecked_into::<js_sys::Uint8Array>().to_vec());
+    }
+    Ok(out)
+}
+
+/// Reseals every positive vector with the randomness it records, one segment
+/// at a time through each engine: both must give the checked-in bytes.
+#[wasm_bindgen_test]
+async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
+    use s3seal::format::Preamble;
+    use s3seal::object::{self, Randomness, Sealer as CoreSealer};
+    use s3seal::stream::{HEADER_SIZE, Header, layout};
+    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
+    let mut checked = 0;
+    for case in index.as_array().unwrap() {
+        let secret = secret_for(case);
+        if case["expect"] != "ok" || matches!(secret, s3seal::key::Secret::File(_)) {
+            continue;
+        }
+        let name = case["name"].as_str().unwrap();
+        let bytes = vectors::file(case["file"].as_str().unwrap());
+        let (preamble, len) = Preamble::parse(bytes).unwrap().unwrap();
+        let header = Header::parse(bytes[len..len + HEADER_SIZE].try_into().unwrap()).unwrap();
+        let (meta, plain) = object::open(&secret, bytes).unwrap();
+        let random = Randomness {
+            object_id: preamble.object_id,
+            header,
+            metadata_nonce: preamble.metadata_box[..12].try_into().unwrap(),
+        };
+        let sealer = CoreSealer::with_randomness(&secret, &meta, random).unwrap();
+        let cipher = sealer.segment_cipher();
+        let count = layout::segment_count(plain.len() as u64);
+        for (choice, expect) in [(Choice::WebCrypto, "webcrypto"), (Choice::Wasm, "wasm")] {
+            let engine = Engine::new(choice, sealer.segment_key(), cipher.clone()).await.unwrap();
+            assert_eq!(engine.name(), expect);
+            let mut out = sealer.head();
+            for i in 0..count {
+                let start = layout::plaintext_offset(i) as usize;
+                let end = (start + layout::plaintext_capacity(i)).min(plain.len());
+                let view = js_sys::Uint8Array::from(&plain[start..end]);
+                let sealed = engine.seal(cipher.nonce(i, i + 1 == count).unwrap(), &view).await.unwrap();
+                out.extend(sealed.to_vec());
+            }
+            assert!(out == bytes, "{name}: the {expect} engine sealed other bytes");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6, "positive vectors checked: {checked}");
+}
+
+/// `OpenStream` on each engine opens every vector as the index says,
+/// negative ones included, whatever the chunking.
+#[wasm_bindgen_test]
+async fn open_stream_on_both_engines_agrees_with_the_index() {
+    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
+    for engine in ["webcrypto", "wasm"] {
+        for case in index.as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let bytes = vectors::file(case["file"].as_str().unwrap());
+            let expect = case["expect"].as_str().unwrap();
+            let len = case["plaintext_len"].as_u64().unwrap() as usize;
+            let key = key_for(case);
+            let outcome: Result<Vec<u8>, JsValue> = async {
+                let mut opener = OpenStream::new(&key, engine_options(engine))?;
+                let mut out = Vec::new();
+                for piece in bytes.chunks(100_000) {
+                    out.extend(pieces(opener.push(piece)?).await?);
+                }
+                out.extend(pieces(opener.finish()?).await?);
+                Ok(out)
+            }
+            .await;
+            match (outcome, expect) {
+                (Ok(plain), "ok") => assert!(plain == vectors::plaintext(len), "{engine} {name}"),
+                (Err(e), want) => assert_eq!(code(&e), want, "{engine} {name}"),
+                (Ok(_), want) => panic!("{engine} {name}: opened, expected {want}"),
+            }
+        }
+    }
+}
+
+/// What `SealStream` seals on one engine, the other engine and the
+/// synchronous `Opener` open, across chunk sizes that split segments.
+#[wasm_bindgen_test]
+async fn seal_stream_output_opens_everywhere() {
+    let key = Key::generate().unwrap();
+    let plain = vectors::plaintext(900_001);
+    for (seal_engine, open_engine) in [("webcrypto", "wasm"), ("wasm", "webcrypto")] {
+        for chunk in [1usize << 20, 65_536, 262_088, 300_000] {
+            let meta = js_sys::Object::new();
+            Reflect::set(&meta, &"size".into(), &JsValue::from_f64(plain.len() as f64)).unwrap();
+            let mut sealer = SealStream::new(&key, meta.into(), engine_options(seal_engine)).unwrap();
+            let used = JsFuture::from(sealer.engine()).await.unwrap();
+            assert_eq!(used.as_string().unwrap(), seal_engine);
+            let mut sealed = Vec::new();
+            for piece in plain.chunks(chunk) {
+                sealed.extend(pieces(sealer.push(js_sys::Uint8Array::from(piece)).unwrap()).await.unwrap());
+            }
+            sealed.extend(pieces(sealer.finish().unwrap()).await.unwrap());
+            assert_eq!(sealed.len() as f64, sealer.object_length(plain.len() as f64));
+            let (opened, _) = open_all(&key, &sealed, 70_000).unwrap();
+            assert!(opened == plain, "sync opener, {seal_engine} chunk {chunk}");
+            let mut opener = OpenStream::new(&key, engine_options(open_engine)).unwrap();
+            let mut out = pieces(opener.push(&sealed).unwrap()).await.unwrap();
+            out.extend(pieces(opener.finish().unwrap()).await.unwrap());
+            assert!(out == plain, "{open_engine} opener, {seal_engine} chunk {chunk}");
+        }
+    }
 }

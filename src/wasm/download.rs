@@ -1,0 +1,230 @@
+//! Download through a presigned GET: the SSE-C key is derived before the
+//! request (S3 refuses even a HEAD without it), the body is opened while it
+//! streams, several segments in the engine at once, and the plaintext is
+//! handed over only when every segment verified.
+
+use std::collections::VecDeque;
+
+use futures_util::future::LocalBoxFuture;
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use web_sys::Blob;
+
+use super::engine::Choice;
+use super::error::{js, with_code};
+use super::field::{get, set};
+use super::job::{Job, Progress, abort_error, http_error, request, sse_c_object};
+use super::key::Key;
+use super::pipeline::OpenStream;
+use super::stream::metadata_to_js;
+use crate::key::{ObjectId, Secret};
+
+/// Pushes whose segments may be in the engine at once.
+const PUSHES_IN_FLIGHT: usize = 4;
+/// Verified plaintext is folded into a Blob every this many bytes, so the
+/// JS heap holds at most this much of it (the browser keeps large Blobs
+/// out of the heap, on disk if need be).
+const FOLD_SIZE: f64 = (32 << 20) as f64;
+
+/// Downloads an object through a presigned GET and opens it, verifying as it
+/// streams; resolves to `{ blob, metadata, engine }` only if everything
+/// verified.
+#[wasm_bindgen]
+pub fn download(object_name: &str, key: &Key, options: JsValue) -> Promise {
+    let secret = key.secret.clone();
+    let name = object_name.to_owned();
+    future_to_promise(async move { download_inner(name, secret, options).await })
+}
+
+/// What S3's refusal of a GET means. S3 checks the SSE-C key before anything
+/// else: a wrong key is refused (Garage: 400, AWS: 403 naming the
+/// encryption key), so it is reported as `WrongKey`.
+fn refusal(status: u16, text: &str) -> JsValue {
+    let lower = text.to_ascii_lowercase();
+    if matches!(status, 400 | 403) && lower.contains("expired") {
+        return http_error("Expired", status, None, "download");
+    }
+    if status == 404 {
+        return http_error("Http", status, None, "download (no such object)");
+    }
+    let key_refused = matches!(status, 400 | 403)
+        && (lower.contains("encryption") || lower.contains("sse-c") || lower.contains("customer"));
+    if key_refused || status == 400 {
+        return with_code(
+            "WrongKey",
+            "wrong key: the storage server refused this object's SSE-C key (wrong key or passphrase)",
+        );
+    }
+    http_error("Http", status, None, "download")
+}
+
+async fn call_method(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &name.into())?.dyn_into()?;
+    JsFuture::from(f.call0(target)?.unchecked_into::<Promise>()).await
+}
+
+/// Verified plaintext, folded into a Blob as it grows.
+struct Collected {
+    blob: Option<Blob>,
+    pieces: Array,
+    pending: f64,
+}
+
+impl Collected {
+    fn new() -> Self {
+        Self {
+            blob: None,
+            pieces: Array::new(),
+            pending: 0.0,
+        }
+    }
+
+    fn add(&mut self, pieces: &JsValue) -> Result<f64, JsValue> {
+        let mut n = 0.0;
+        for piece in Array::from(pieces).iter() {
+            n += f64::from(piece.unchecked_ref::<Uint8Array>().length());
+            self.pieces.push(&piece);
+        }
+        self.pending += n;
+        if self.pending >= FOLD_SIZE {
+            self.fold()?;
+        }
+        Ok(n)
+    }
+
+    fn fold(&mut self) -> Result<(), JsValue> {
+        if let Some(b) = self.blob.take() {
+            self.pieces.unshift(&b);
+        }
+        self.blob = Some(Blob::new_with_blob_sequence(&self.pieces)?);
+        self.pieces = Array::new();
+        self.pending = 0.0;
+        Ok(())
+    }
+
+    fn into_blob(mut self, media_type: &str) -> Result<Blob, JsValue> {
+        if let Some(b) = self.blob.take() {
+            self.pieces.unshift(&b);
+        }
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(media_type);
+        Blob::new_with_blob_sequence_and_options(&self.pieces, &options)
+    }
+}
+
+async fn download_inner(
+    object_name: String,
+    secret: Secret,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let presign: Function = get(&options, "presign").dyn_into().map_err(|_| {
+        with_code(
+            "InvalidInput",
+            "invalid input: options.presign must be a function",
+        )
+    })?;
+    let choice = Choice::from_options(&options)?;
+    let id = js(ObjectId::from_object_name(&object_name))?;
+    // Reaching the SSE-C key may run Argon2id (passphrase): before the request.
+    let file_key = js(secret.file_key(&id))?;
+    let job = Job {
+        presign,
+        object: id.object_name(),
+        sse_c: sse_c_object(&file_key.sse_c_key()),
+        signal: get(&options, "signal").dyn_into().ok(),
+        attempts: 1,
+        progress: Progress::new(&options, "downloading", 0.0),
+    };
+    let get_request = request("get");
+    set(&get_request, "sseC", job.sse_c.clone());
+    let presigned = job.presign(&get_request).await?;
+    let init = Object::new();
+    set(&init, "method", presigned.method.as_str());
+    set(&init, "headers", presigned.headers.clone());
+    if let Some(s) = &job.signal {
+        set(&init, "signal", s.clone());
+    }
+    let global = js_sys::global();
+    let fetch: Function = Reflect::get(&global, &"fetch".into())?.dyn_into()?;
+    let aborted = |e: JsValue| if job.aborted() { abort_error() } else { e };
+    let response = JsFuture::from(
+        fetch
+            .call2(&global, &presigned.url.as_str().into(), &init)?
+            .unchecked_into::<Promise>(),
+    )
+    .await
+    .map_err(aborted)?;
+    let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    if !(200..300).contains(&status) {
+        let text = call_method(&response, "text")
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default();
+        return Err(refusal(status, &text));
+    }
+    let headers = get(&response, "headers");
+    let length = Reflect::get(&headers, &"get".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call1(&headers, &"content-length".into()).ok())
+        .and_then(|v| v.as_string())
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|n| n as f64)
+        .unwrap_or(0.0);
+    job.progress.borrow_mut().total = length;
+    let body = get(&response, "body");
+    let reader = Reflect::get(&body, &"getReader".into())?
+        .dyn_into::<Function>()?
+        .call0(&body)?;
+    let mut opener = OpenStream::with_secret(Secret::File(file_key), choice);
+    let mut in_flight: VecDeque<LocalBoxFuture<'static, Result<JsValue, JsValue>>> =
+        VecDeque::new();
+    let mut collected = Collected::new();
+    let mut meta = None;
+    let result: Result<(), JsValue> = async {
+        loop {
+            let chunk = call_method(&reader, "read").await.map_err(aborted)?;
+            if get(&chunk, "done").as_bool().unwrap_or(true) {
+                break;
+            }
+            let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
+            job.progress.borrow_mut().sent += bytes.len() as f64;
+            let segments = opener.cut(&bytes)?;
+            if let Some(opening) = opener.open_segments(segments) {
+                in_flight.push_back(opening);
+            }
+            while in_flight.len() >= PUSHES_IN_FLIGHT {
+                let pieces = in_flight.pop_front().expect("non-empty").await?;
+                job.progress.borrow_mut().sealed += collected.add(&pieces)?;
+            }
+            job.report();
+        }
+        while let Some(opening) = in_flight.pop_front() {
+            let pieces = opening.await?;
+            job.progress.borrow_mut().sealed += collected.add(&pieces)?;
+        }
+        meta = opener.metadata_rs().cloned();
+        let last = opener.finish_rs()?.await?;
+        job.progress.borrow_mut().sealed += collected.add(&last)?;
+        job.report();
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        // Stop the transfer; nothing verified so far is handed out.
+        let _ = Reflect::get(&reader, &"cancel".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .map(|f| f.call0(&reader));
+        return Err(e);
+    }
+    let meta = meta.ok_or_else(|| super::error::to_js(crate::Error::Truncated))?;
+    let blob = collected.into_blob(&meta.media_type)?;
+    let result = Object::new();
+    set(&result, "blob", blob);
+    set(&result, "metadata", metadata_to_js(&meta));
+    Ok(result.into())
+}

@@ -1,0 +1,43 @@
+//! Small readers and writers of plain JS objects (options, requests, results).
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
+
+/// `obj[field]`, or `undefined`.
+pub fn get(obj: &JsValue, field: &str) -> JsValue {
+    Reflect::get(obj, &field.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[field]` if it is a positive number, else `default`.
+pub fn number(obj: &JsValue, field: &str, default: f64) -> f64 {
+    get(obj, field)
+        .as_f64()
+        .filter(|n| *n > 0.0 && n.is_finite())
+        .unwrap_or(default)
+}
+
+/// `obj[field]` if it is a string.
+pub fn text(obj: &JsValue, field: &str) -> Option<String> {
+    get(obj, field).as_string()
+}
+
+/// `obj[field] = value`.
+pub fn set(obj: &Object, field: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &field.into(), &value.into());
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Inverse of [`hex`]; `None` for anything that is not even-length hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,514 @@
+//! Upload through presigned URLs: one PUT up to a threshold, multipart above
+//! it. Parts are made of whole segments ([`crate::part::plan`]) and sealed on
+//! demand, in order, one part at a time with several segments in the engine
+//! at once, while earlier parts upload; so memory stays bounded by the parts
+//! in flight and the engine never waits for the network. Requests are
+//! retried byte-identically, cancelled through an AbortSignal (then
+//! AbortMultipartUpload), and resumed after a reload ([`super::resume`]).
+
+use futures_util::StreamExt;
+use futures_util::lock::Mutex;
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::Blob;
+
+use super::engine::{Choice, Engine};
+use super::error::{js, with_code};
+use super::field::{get, hex, number, set, text};
+use super::http::Body;
+use std::cell::RefCell;
+
+use super::job::{self, Cancel, Job, Progress, abort_error, read_js, request, sse_c_object};
+use super::key::Key;
+use super::resume::{self, Saved, Store, Tracker};
+use crate::format::Metadata;
+use crate::key::Secret;
+use crate::object::{self, Randomness};
+use crate::part::{self, Part};
+use crate::stream::{TAG_SIZE, layout};
+
+/// Files up to this size go up in one PUT, in bytes of plaintext.
+pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
+/// Default target part size, in bytes.
+pub const PART_SIZE: u64 = 8 << 20;
+/// Default parts uploading at once.
+pub const CONCURRENCY: usize = 4;
+/// Segments in the engine at once: WebCrypto runs one call at a time, but a
+/// queued call lets it start the next segment without waiting for us.
+pub const SEGMENTS_IN_FLIGHT: usize = 4;
+
+/// A part sealed and ready to send.
+struct SealedPart {
+    pieces: Array,
+    fingerprint: String,
+}
+
+/// Seals `part` of `file`: its plaintext is read once into JS memory and
+/// each segment goes through the engine, several at a time, in order.
+async fn seal_part(
+    engine: &Engine,
+    sealer: &object::Sealer,
+    file: &Blob,
+    part: &Part,
+    on_sealed: &dyn Fn(f64),
+) -> Result<SealedPart, JsValue> {
+    let plaintext = read_js(file, part.plaintext.start, part.plaintext.end).await?;
+    let cipher = sealer.segment_cipher();
+    let base = part.plaintext.start;
+    let last_segment = part.segments.end - 1;
+    let mut sealing = futures_util::stream::iter(part.segments.clone().map(|index| {
+        let start = layout::plaintext_offset(index) - base;
+        let end = if part.last && index == last_segment {
+            part.plaintext.end - base
+        } else {
+            start + layout::plaintext_capacity(index) as u64
+        };
+        let view = plaintext.subarray(start as u32, end as u32);
+        let nonce = cipher.nonce(index, part.last && index == last_segment);
+        async move {
+            let sealed = engine.seal(js(nonce)?, &view).await?;
+            Ok::<_, JsValue>((sealed, end - start))
+        }
+    }))
+    .buffered(SEGMENTS_IN_FLIGHT);
+    let pieces = Array::new();
+    if part.number == 1 {
+        pieces.push(&Uint8Array::from(&sealer.head()[..]));
+    }
+    let mut tags = Vec::with_capacity((part.segments.end - part.segments.start) as usize);
+    while let Some(result) = sealing.next().await {
+        let (sealed, plain_len) = result?;
+        let len = sealed.length();
+        let mut tag = [0u8; TAG_SIZE];
+        sealed
+            .subarray(len - TAG_SIZE as u32, len)
+            .copy_to(&mut tag);
+        tags.push(tag);
+        pieces.push(&sealed);
+        on_sealed(plain_len as f64);
+    }
+    Ok(SealedPart {
+        pieces,
+        fingerprint: resume::fingerprint(tags.iter().map(|t| &t[..])),
+    })
+}
+
+fn body_of(pieces: &Array) -> Result<Body, JsValue> {
+    Ok(Body::payload(Blob::new_with_u8_array_sequence(pieces)?))
+}
+
+/// Seals `file` and uploads it through presigned URLs. Resolves to
+/// `{ objectName, objectId, fileKey, size, resumedParts, engine }`.
+#[wasm_bindgen]
+pub fn upload(file: Blob, key: &Key, options: JsValue) -> Promise {
+    let secret = key.secret.clone();
+    future_to_promise(async move { upload_inner(file, secret, options).await })
+}
+
+struct Settings {
+    threshold: u64,
+    part_size: u64,
+    concurrency: usize,
+    attempts: u32,
+    engine: Choice,
+}
+
+impl Settings {
+    fn from_options(options: &JsValue) -> Result<Self, JsValue> {
+        Ok(Self {
+            threshold: number(options, "multipartThreshold", MULTIPART_THRESHOLD as f64) as u64,
+            part_size: number(options, "partSize", PART_SIZE as f64) as u64,
+            concurrency: (number(options, "concurrency", CONCURRENCY as f64) as usize).max(1),
+            attempts: get(options, "retries")
+                .as_f64()
+                .filter(|n| *n >= 0.0 && n.is_finite())
+                .map_or(job::ATTEMPTS, |n| (n as u32).saturating_add(1)),
+            engine: Choice::from_options(options)?,
+        })
+    }
+}
+
+/// A sealer, its engine and, when resuming, the verified saved state.
+struct Prepared {
+    sealer: object::Sealer,
+    engine: Engine,
+    prior: Option<Saved>,
+}
+
+async fn engine_for(choice: Choice, sealer: &object::Sealer) -> Result<Engine, JsValue> {
+    Engine::new(
+        choice,
+        sealer.segment_key(),
+        sealer.segment_cipher().clone(),
+    )
+    .await
+}
+
+/// Whether the parts fingerprinted in `saved` still seal to the same bytes
+/// (see [`super::resume`]): checked locally, nothing is sent.
+async fn unchanged(
+    engine: &Engine,
+    sealer: &object::Sealer,
+    file: &Blob,
+    plan: &[Part],
+    saved: &Saved,
+    progress: &RefCell<Progress>,
+) -> Result<bool, JsValue> {
+    // Every finished part must have been fingerprinted before it was sent.
+    if !saved
+        .parts
+        .iter()
+        .all(|(n, _)| saved.sealed.iter().any(|(m, _)| m == n))
+    {
+        return Ok(false);
+    }
+    let on_sealed = |n: f64| {
+        let mut p = progress.borrow_mut();
+        p.sealed += n;
+        p.report();
+    };
+    for (n, fingerprint) in &saved.sealed {
+        let Some(part) = plan.get(usize::from(*n).wrapping_sub(1)) else {
+            return Ok(false);
+        };
+        let again = seal_part(engine, sealer, file, part, &on_sealed).await?;
+        if &again.fingerprint != fingerprint {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Builds the sealer: from the saved state if it is this file with this key
+/// and unchanged, else fresh (after aborting the stale upload).
+async fn prepare(
+    secret: &Secret,
+    meta: &Metadata,
+    file: &Blob,
+    settings: &Settings,
+    store: Option<&Store>,
+    presign: &Function,
+    progress: &RefCell<Progress>,
+) -> Result<Prepared, JsValue> {
+    let source = js(object::sealing_source(secret))?;
+    let saved = match store {
+        Some(s) => s.load().await,
+        None => None,
+    };
+    if let Some(saved) = saved {
+        let id = saved.random.object_id;
+        let file_key = js(secret.file_key(&id))?;
+        let same_key = hex(&file_key.commitment(&id)) == saved.commitment;
+        if same_key && saved.part_size == settings.part_size as f64 {
+            let sealer = js(object::Sealer::from_file_key(
+                file_key,
+                source,
+                meta,
+                saved.random,
+            ))?;
+            let engine = engine_for(settings.engine, &sealer).await?;
+            let size = file.size() as u64;
+            let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
+            if unchanged(&engine, &sealer, file, &plan, &saved, progress).await? {
+                return Ok(Prepared {
+                    sealer,
+                    engine,
+                    prior: Some(saved),
+                });
+            }
+        }
+        // Another file, another key, or changed bytes: the old upload is
+        // garbage. Abort it (best effort) and seal afresh.
+        let old = Job {
+            presign: presign.clone(),
+            object: saved.object.clone(),
+            sse_c: Object::new(),
+            signal: None,
+            attempts: 1,
+            progress: Progress::new(&JsValue::UNDEFINED, "", 0.0),
+        };
+        let req = request("abortMultipart");
+        set(&req, "uploadId", saved.upload_id.as_str());
+        old.send_once(&req).await;
+        if let Some(s) = store {
+            s.forget().await;
+        }
+    }
+    let random = js(Randomness::generate())?;
+    let file_key = js(secret.file_key(&random.object_id))?;
+    let sealer = js(object::Sealer::from_file_key(
+        file_key, source, meta, random,
+    ))?;
+    let engine = engine_for(settings.engine, &sealer).await?;
+    Ok(Prepared {
+        sealer,
+        engine,
+        prior: None,
+    })
+}
+
+async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<JsValue, JsValue> {
+    let presign: Function = get(&options, "presign").dyn_into().map_err(|_| {
+        with_code(
+            "InvalidInput",
+            "invalid input: options.presign must be a function",
+        )
+    })?;
+    let settings = Settings::from_options(&options)?;
+    let size = file.size() as u64;
+    let meta = Metadata {
+        name: text(&options, "name")
+            .or_else(|| text(&file, "name"))
+            .unwrap_or_default(),
+        media_type: text(&options, "type").unwrap_or_else(|| file.type_()),
+        size: Some(size),
+    };
+    let multipart = size > settings.threshold;
+    let store = if multipart {
+        Store::from_options(&options, &file)
+    } else {
+        None
+    };
+    let verifying = Progress::new(&options, "verifying", size as f64);
+    let Prepared {
+        sealer,
+        engine,
+        prior,
+    } = prepare(
+        &secret,
+        &meta,
+        &file,
+        &settings,
+        store.as_ref(),
+        &presign,
+        &verifying,
+    )
+    .await?;
+    let total = sealer.object_len(size);
+    let cancel = Cancel::new(get(&options, "signal").dyn_into().ok())?;
+    let job = Job {
+        presign,
+        object: sealer.object_id().object_name(),
+        sse_c: sse_c_object(&sealer.sse_c_key()),
+        signal: Some(cancel.signal()),
+        attempts: settings.attempts,
+        progress: Progress::new(&options, "uploading", total as f64),
+    };
+    let resumed = prior.as_ref().map_or(0, |p| p.parts.len());
+    let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
+    if multipart {
+        run_multipart(
+            &job, &cancel, &engine, &sealer, &file, plan, &settings, store, prior,
+        )
+        .await?;
+    } else {
+        // One part holding every segment, sent with a plain PUT.
+        let whole = Part {
+            number: 1,
+            segments: 0..layout::segment_count(size),
+            plaintext: 0..size,
+            size: total,
+            last: true,
+        };
+        let sealed = seal_part(&engine, &sealer, &file, &whole, &|n| job.sealed(n)).await?;
+        let body = body_of(&sealed.pieces)?;
+        let len = body.len();
+        job.send(
+            || {
+                let r = request("put");
+                set(&r, "sseC", job.sse_c.clone());
+                set(&r, "size", len);
+                r
+            },
+            Some(&body),
+            None,
+            "upload",
+        )
+        .await?;
+    }
+    let result = Object::new();
+    set(&result, "objectName", job.object.as_str());
+    set(&result, "objectId", sealer.object_id().to_hex());
+    set(
+        &result,
+        "fileKey",
+        Key {
+            secret: Secret::File(sealer.file_key().clone()),
+        },
+    );
+    set(&result, "size", total as f64);
+    set(&result, "resumedParts", resumed as f64);
+    set(&result, "engine", engine.name());
+    Ok(result.into())
+}
+
+fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_multipart(
+    job: &Job,
+    cancel: &Cancel,
+    engine: &Engine,
+    sealer: &object::Sealer,
+    file: &Blob,
+    plan: Vec<Part>,
+    settings: &Settings,
+    store: Option<Store>,
+    prior: Option<Saved>,
+) -> Result<(), JsValue> {
+    let total = sealer.object_len(file.size() as u64) as f64;
+    let saved = match prior {
+        Some(saved) => saved,
+        None => {
+            let created = job
+                .send(
+                    || {
+                        let r = request("createMultipart");
+                        set(&r, "sseC", job.sse_c.clone());
+                        set(&r, "size", total);
+                        r
+                    },
+                    None,
+                    None,
+                    "CreateMultipartUpload",
+                )
+                .await?;
+            let upload_id = xml_tag(&created.text, "UploadId")
+                .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?
+                .to_owned();
+            let id = sealer.object_id();
+            Saved {
+                object: job.object.clone(),
+                random: sealer.randomness(),
+                commitment: hex(&sealer.file_key().commitment(&id)),
+                upload_id,
+                part_size: settings.part_size as f64,
+                sealed: Vec::new(),
+                parts: Vec::new(),
+            }
+        }
+    };
+    let upload_id = saved.upload_id.clone();
+    let finished = saved.parts.clone();
+    let tracker = Tracker::new(store, saved);
+    {
+        // Parts already on S3 from an earlier page load.
+        let mut p = job.progress.borrow_mut();
+        for part in plan
+            .iter()
+            .filter(|p| finished.iter().any(|(n, _)| *n == p.number))
+        {
+            p.sealed += (part.plaintext.end - part.plaintext.start) as f64;
+            p.sent += part.size as f64;
+        }
+    }
+    job.report();
+
+    // Parts are sealed one at a time, in order (the engine is fastest fed
+    // back to back), and upload `concurrency` at a time behind the sealing.
+    let sealing = Mutex::new(());
+    let upload_part = |p: Part| {
+        let (upload_id, tracker, sealing) = (upload_id.clone(), &tracker, &sealing);
+        async move {
+            let sealed = {
+                let _turn = sealing.lock().await;
+                if job.aborted() {
+                    return Err(abort_error());
+                }
+                seal_part(engine, sealer, file, &p, &|n| job.sealed(n)).await?
+            };
+            // Recorded before the part leaves: see `resume` on nonce reuse.
+            tracker.sealed(p.number, sealed.fingerprint).await?;
+            let body = body_of(&sealed.pieces)?;
+            drop(sealed.pieces);
+            let len = body.len();
+            let reply = job
+                .send(
+                    || {
+                        let r = request("uploadPart");
+                        set(&r, "sseC", job.sse_c.clone());
+                        set(&r, "size", len);
+                        set(&r, "uploadId", upload_id.as_str());
+                        set(&r, "partNumber", p.number);
+                        r
+                    },
+                    Some(&body),
+                    Some(p.number),
+                    "UploadPart",
+                )
+                .await?;
+            let etag = reply.etag.ok_or_else(|| {
+                with_code(
+                    "Http",
+                    "UploadPart returned no ETag: expose it in the bucket's CORS (ExposeHeaders: ETag)",
+                )
+            })?;
+            tracker.finished(p.number, etag.clone()).await;
+            Ok::<_, JsValue>((p.number, etag))
+        }
+    };
+    let mut done: Vec<(u16, String)> = finished.clone();
+    let todo = plan
+        .into_iter()
+        .filter(|p| !finished.iter().any(|(n, _)| *n == p.number));
+    let mut failure = None;
+    let mut parts =
+        futures_util::stream::iter(todo.map(upload_part)).buffer_unordered(settings.concurrency);
+    while let Some(result) = parts.next().await {
+        match result {
+            Ok(part) => done.push(part),
+            // Stop the other parts, but let every request settle first.
+            Err(e) => {
+                cancel.controller.abort();
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    drop(parts);
+    if let Some(err) = failure {
+        // Cancelled by the user, or not resumable: clean up so nothing is
+        // left in the bucket. Otherwise keep the upload for the next attempt.
+        if cancel.user_aborted() || !tracker.resumable() {
+            let r = request("abortMultipart");
+            set(&r, "uploadId", upload_id.as_str());
+            job.send_once(&r).await;
+            tracker.forget().await;
+        }
+        return Err(err);
+    }
+    done.sort_unstable_by_key(|(n, _)| *n);
+    let mut xml = String::from("<CompleteMultipartUpload>");
+    for (n, etag) in &done {
+        xml.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        ));
+    }
+    xml.push_str("</CompleteMultipartUpload>");
+    let body = Body::control(xml.as_bytes());
+    let reply = job
+        .send(
+            || {
+                let r = request("completeMultipart");
+                set(&r, "uploadId", upload_id.as_str());
+                r
+            },
+            Some(&body),
+            None,
+            "CompleteMultipartUpload",
+        )
+        .await;
+    // Done, or the saved parts were not what S3 has: start afresh next time.
+    tracker.forget().await;
+    let reply = reply?;
+    // S3 may answer 200 with an error document.
+    if reply.text.contains("<Error>") {
+        return Err(with_code("Http", "CompleteMultipartUpload failed"));
+    }
+    Ok(())
+}
