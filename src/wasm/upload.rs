@@ -45,16 +45,20 @@ struct SealedPart {
     fingerprint: String,
 }
 
-/// Seals `part` of `file`: its plaintext is read once into JS memory and
-/// each segment goes through the engine, several at a time, in order.
+/// Reads `part`'s plaintext into JS memory.
+async fn read_part(file: &Blob, part: &Part) -> Result<Uint8Array, JsValue> {
+    read_js(file, part.plaintext.start, part.plaintext.end).await
+}
+
+/// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes
+/// through the engine, several at a time, in order.
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
-    file: &Blob,
+    plaintext: Uint8Array,
     part: &Part,
     on_sealed: &dyn Fn(f64),
 ) -> Result<SealedPart, JsValue> {
-    let plaintext = read_js(file, part.plaintext.start, part.plaintext.end).await?;
     let cipher = sealer.segment_cipher();
     let base = part.plaintext.start;
     let last_segment = part.segments.end - 1;
@@ -173,7 +177,8 @@ async fn unchanged(
         let Some(part) = plan.get(usize::from(*n).wrapping_sub(1)) else {
             return Ok(false);
         };
-        let again = seal_part(engine, sealer, file, part, &on_sealed).await?;
+        let plaintext = read_part(file, part).await?;
+        let again = seal_part(engine, sealer, plaintext, part, &on_sealed).await?;
         if &again.fingerprint != fingerprint {
             return Ok(false);
         }
@@ -312,7 +317,8 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
             size: total,
             last: true,
         };
-        let sealed = seal_part(&engine, &sealer, &file, &whole, &|n| job.sealed(n)).await?;
+        let plaintext = read_part(&file, &whole).await?;
+        let sealed = seal_part(&engine, &sealer, plaintext, &whole, &|n| job.sealed(n)).await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
         job.send(
@@ -416,12 +422,15 @@ async fn run_multipart(
     let upload_part = |p: Part| {
         let (upload_id, tracker, sealing) = (upload_id.clone(), &tracker, &sealing);
         async move {
+            // Reading runs outside the turn: the next parts' plaintext
+            // arrives (from the browser's blob store) while this one seals.
+            let plaintext = read_part(file, &p).await?;
             let sealed = {
                 let _turn = sealing.lock().await;
                 if job.aborted() {
                     return Err(abort_error());
                 }
-                seal_part(engine, sealer, file, &p, &|n| job.sealed(n)).await?
+                seal_part(engine, sealer, plaintext, &p, &|n| job.sealed(n)).await?
             };
             // Recorded before the part leaves: see `resume` on nonce reuse.
             tracker.sealed(p.number, sealed.fingerprint).await?;
