@@ -13,7 +13,7 @@ help:
 	@echo "make test    everything: lints, native/property/vector/CLI tests, Tink interop, wasm tests"
 	@echo "             in Node and headless Chromium, the npm package in a browser and in a Vite+TS app"
 	@echo "make pkg     build the npm package into pkg/"
-	@echo "make bench   native and browser throughput, memory, wasm size -> bench/results.*"
+	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size -> bench/results.*"
 
 setup:
 	@scripts/setup.sh
@@ -67,10 +67,11 @@ pkg:
 vectors:
 	S3SEAL_WRITE_VECTORS=1 $(CARGO) test --test vectors
 
+# Native core and CLI, then the browser side by side against the local Garage.
 bench: pkg
 	scripts/setup.sh bench
 	python3 bench/native.py
-	$(TOOLS) node bench/wasm.mjs
+	$(TOOLS) scripts/with-garage.sh node bench/browser.mjs
 
 demo: setup pkg
 	scripts/demo.sh

@@ -1,0 +1,214 @@
+// `make bench`, browser part (issue 5), one run in headless Chromium against
+// the local Garage (scripts/with-garage.sh sets the S3 environment):
+//   (a) raw WebCrypto AES-256-GCM over the format's segment size;
+//   (b) s3seal seal on the wasm aes-gcm engine;
+//   (c) s3seal seal on the default engine (WebCrypto), in a Worker;
+//   (d) wall time of a 256 MiB upload: plain presigned multipart vs sealed +
+//       SSE-C through s3seal (same presigner, part size and concurrency);
+//   (e) Chromium's memory growth (PSS of all its processes) while sealing and
+//       uploading a 2 GiB file.
+// Merges into bench/results.json and writes the browser table of results.md.
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomFillSync } from "node:crypto";
+import { gzipSync } from "node:zlib";
+
+import { body, browser, serve } from "../tests/e2e/lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const MIB = 1 << 20;
+const CIPHER_SIZE = 64 * MIB;
+const CIPHER_RUNS = 5;
+const UPLOAD_SIZE = 256 * MIB;
+const UPLOAD_RUNS = 3;
+const MEMORY_SIZE = 2048 * MIB;
+/** Memory sampling period while the 2 GiB upload runs. */
+const SAMPLE_MS = 200;
+
+const tools = process.env.S3SEAL_TOOLS ?? path.join(process.env.HOME, ".cache/s3seal-tools");
+const require = createRequire(path.join(tools, "node_modules", "noop.js"));
+const sdk = require("@aws-sdk/client-s3");
+const { getSignedUrl } = require("@aws-sdk/s3-request-presigner");
+
+const bucket = process.env.S3SEAL_BUCKET ?? "s3seal";
+const s3 = new sdk.S3Client({
+  endpoint: process.env.S3SEAL_ENDPOINT,
+  region: process.env.S3SEAL_REGION ?? "us-east-1",
+  forcePathStyle: true,
+  requestChecksumCalculation: "WHEN_REQUIRED",
+});
+const COMMANDS = {
+  put: "PutObjectCommand",
+  createMultipart: "CreateMultipartUploadCommand",
+  uploadPart: "UploadPartCommand",
+  completeMultipart: "CompleteMultipartUploadCommand",
+  abortMultipart: "AbortMultipartUploadCommand",
+};
+const METHODS = { put: "PUT", createMultipart: "POST", uploadPart: "PUT", completeMultipart: "POST", abortMultipart: "DELETE" };
+
+/** The s3seal presign JSON API with the AWS JS SDK presigner, for both uploads
+ * of (d): SSE-C when the request carries it, none for the plain baseline. */
+async function presign(req) {
+  const key = req.object.endsWith(".s3seal") ? `uploads/${req.object}` : `bench/${req.object}`;
+  const input = { Bucket: bucket, Key: key };
+  const headers = {};
+  if (req.sseC) {
+    Object.assign(input, { SSECustomerAlgorithm: "AES256", SSECustomerKey: req.sseC.key, SSECustomerKeyMD5: req.sseC.keyMd5 });
+    headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+    headers["x-amz-server-side-encryption-customer-key"] = req.sseC.key;
+    headers["x-amz-server-side-encryption-customer-key-MD5"] = req.sseC.keyMd5;
+  }
+  if (req.uploadId) input.UploadId = req.uploadId;
+  if (req.partNumber) input.PartNumber = req.partNumber;
+  const url = await getSignedUrl(s3, new sdk[COMMANDS[req.op]](input), { expiresIn: 600 });
+  return { method: METHODS[req.op], url, headers };
+}
+
+async function remove(key) {
+  await s3.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** A file of random bytes (Garage deduplicates blocks: no repeated pattern). */
+function randomFile(file, size) {
+  const fd = openSync(file, "w");
+  const chunk = Buffer.alloc(4 * MIB);
+  for (let done = 0; done < size; done += chunk.length) writeSync(fd, randomFillSync(chunk));
+  closeSync(fd);
+}
+
+/** PSS in bytes of every process below this one (Chromium's browser,
+ * renderer, GPU and utility processes; Garage is not ours). */
+function chromiumPss() {
+  const parent = new Map();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {}
+  }
+  const ours = (pid) => {
+    for (let p = pid, hops = 0; p && p !== "0" && hops < 64; p = parent.get(p), hops++) if (p === String(process.pid)) return true;
+    return false;
+  };
+  let total = 0;
+  for (const pid of parent.keys()) {
+    if (pid === String(process.pid) || !ours(pid)) continue;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {}
+  }
+  return total;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const work = mkdtempSync(path.join(tmpdir(), "s3seal-bench-"));
+const server = await serve(root, {
+  "POST /presign": async (req, res) => {
+    try {
+      const out = await presign(JSON.parse(await body(req)));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out));
+    } catch (err) {
+      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: String(err) } }));
+    }
+  },
+});
+const chrome = await browser();
+const results = {};
+try {
+  const page = await chrome.newPage();
+  await page.goto(`${server.url}/bench/page.html`);
+  await page.waitForFunction(() => document.title === "ready", null, { timeout: 30000 });
+  results.browser = await page.evaluate(() => navigator.userAgent.match(/Chrom(e|ium)\/[\d.]+/)?.[0] ?? navigator.userAgent);
+  const bench = (op, args) => page.evaluate(([op, args]) => window.bench(op, args), [op, args]);
+  const presignUrl = `${server.url}/presign`;
+
+  console.error(`(a)-(c): ${CIPHER_SIZE / MIB} MiB, ${CIPHER_RUNS} runs`);
+  const cipher = await bench("cipher", { size: CIPHER_SIZE, runs: CIPHER_RUNS });
+  const round = (x) => Math.round(x);
+  results.raw_webcrypto_serial_mbps = round(cipher.raw_serial.median);
+  results.raw_webcrypto_window4_mbps = round(cipher.raw_window4.median);
+  results.raw_webcrypto_mbps = Math.max(results.raw_webcrypto_serial_mbps, results.raw_webcrypto_window4_mbps);
+  results.seal_wasm_engine_mbps = round(cipher.seal_wasm.median);
+  results.seal_webcrypto_mbps = round(cipher.seal_webcrypto.median);
+  results.open_webcrypto_mbps = round(cipher.open_webcrypto.median);
+  results.seal_vs_raw = +(results.seal_webcrypto_mbps / results.raw_webcrypto_mbps).toFixed(3);
+  results.cipher_runs = cipher;
+
+  console.error(`(d): ${UPLOAD_SIZE / MIB} MiB uploads, ${UPLOAD_RUNS} of each`);
+  const file = path.join(work, "upload.bin");
+  randomFile(file, UPLOAD_SIZE);
+  await page.setInputFiles("#file", file);
+  const plain = [];
+  const sealed = [];
+  for (let run = 0; run < UPLOAD_RUNS; run++) {
+    const object = `plain-${run}.bin`;
+    plain.push((await bench("uploadPlain", { file: true, presignUrl, object })).ms);
+    await remove(`bench/${object}`);
+    const s = await bench("uploadSealed", { file: true, presignUrl });
+    if (s.engine !== "webcrypto") throw new Error(`sealed with ${s.engine}`);
+    sealed.push(s.ms);
+    await remove(`uploads/${s.objectName}`);
+  }
+  results.upload_plain_seconds = +(median(plain) / 1000).toFixed(2);
+  results.upload_sealed_seconds = +(median(sealed) / 1000).toFixed(2);
+  results.upload_ratio = +(median(sealed) / median(plain)).toFixed(3);
+  results.upload_runs_ms = { plain: plain.map(round), sealed: sealed.map(round) };
+
+  console.error(`(e): ${MEMORY_SIZE / MIB} MiB sealed upload, memory sampled every ${SAMPLE_MS} ms`);
+  rmSync(file);
+  const big = path.join(work, "big.bin");
+  randomFile(big, MEMORY_SIZE);
+  await page.setInputFiles("#file", big);
+  await new Promise((r) => setTimeout(r, 1000));
+  const baseline = chromiumPss();
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, chromiumPss())), SAMPLE_MS);
+  const t = Date.now();
+  const s = await bench("uploadSealed", { file: true, presignUrl });
+  clearInterval(sampler);
+  peak = Math.max(peak, chromiumPss());
+  results.upload_2gib_seconds = +((Date.now() - t) / 1000).toFixed(1);
+  results.memory_baseline_mib = round(baseline / MIB);
+  results.memory_growth_mib = round((peak - baseline) / MIB);
+  await remove(`uploads/${s.objectName}`);
+} finally {
+  await chrome.close();
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+}
+const wasm = readFileSync(path.join(root, "pkg/s3seal_wasm_bg.wasm"));
+results.wasm_bytes = wasm.length;
+results.wasm_gzip_bytes = gzipSync(wasm, { level: 9 }).length;
+results.cores = Number(execFileSync("nproc").toString().trim());
+
+const jsonPath = path.join(root, "bench/results.json");
+let all = {};
+try {
+  all = JSON.parse(readFileSync(jsonPath, "utf8"));
+} catch {}
+delete all.wasm; // the figures of the wasm-only build, superseded
+all.browser = results;
+writeFileSync(jsonPath, JSON.stringify(all, null, 2) + "\n");
+
+const r = results;
+const md = [
+  "",
+  `| browser figure (headless ${r.browser}, ${r.cores} cores; medians) | value | goal |`,
+  "|---|---|---|",
+  `| (a) raw WebCrypto AES-256-GCM, 256 KiB calls, 64 MiB (1 / 4 in flight) | ${r.raw_webcrypto_serial_mbps} / ${r.raw_webcrypto_window4_mbps} MB/s | ceiling |`,
+  `| (b) s3seal seal on the wasm aes-gcm engine | ${r.seal_wasm_engine_mbps} MB/s | fallback |`,
+  `| (c) s3seal seal in a Worker (WebCrypto engine) | ${r.seal_webcrypto_mbps} MB/s (${r.seal_vs_raw}x of (a)) | >= 0.9x (a), >= 1200 MB/s |`,
+  `| s3seal open in a Worker (WebCrypto engine) | ${r.open_webcrypto_mbps} MB/s | |`,
+  `| (d) 256 MiB upload to Garage: plain multipart / s3seal sealed + SSE-C | ${r.upload_plain_seconds} s / ${r.upload_sealed_seconds} s (ratio ${r.upload_ratio}) | ratio <= 1.10 |`,
+  `| (e) Chromium memory growth, 2 GiB sealed upload (${r.upload_2gib_seconds} s) | ${r.memory_growth_mib} MiB over ${r.memory_baseline_mib} MiB | < 256 MiB |`,
+  `| .wasm size | ${(r.wasm_bytes / 1024).toFixed(1)} KiB, ${(r.wasm_gzip_bytes / 1024).toFixed(1)} KiB gzipped | < 150 KiB gz |`,
+];
+const mdPath = path.join(root, "bench/results.md");
+const native = readFileSync(mdPath, "utf8").split("\n\n")[0];
+writeFileSync(mdPath, `${native.trimEnd()}\n${md.join("\n")}\n`);
+console.log(md.join("\n"));

@@ -1,0 +1,125 @@
+// `make bench`, in a module Worker (where the host page seals): the engine's
+// ceiling, both engines through the s3seal format, and timed uploads.
+import { Key, open, presignWith, ready, seal, upload } from "/pkg/index.js";
+
+/** Plaintext bytes per segment of the format (256 KiB ciphertext segments). */
+const SEGMENT_PLAINTEXT_SIZE = 256 * 1024 - 16;
+/** Plain multipart: the same part size and concurrency s3seal uses by default. */
+const PART_SIZE = 8 << 20;
+const CONCURRENCY = 4;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mbps = (bytes, ms) => bytes / ms / 1000;
+
+function randomBytes(size) {
+  const data = new Uint8Array(size);
+  for (let off = 0; off < size; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
+  return data;
+}
+
+async function drain(stream) {
+  const reader = stream.getReader();
+  let n = 0;
+  const parts = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { n, parts };
+    n += value.length;
+    parts.push(value);
+  }
+}
+
+/** Raw WebCrypto AES-256-GCM over segment-sized calls, `window` calls in flight. */
+async function rawWebCrypto(data, window) {
+  const key = await crypto.subtle.importKey("raw", randomBytes(32), "AES-GCM", false, ["encrypt"]);
+  const t = performance.now();
+  const inFlight = [];
+  let counter = 0;
+  for (let off = 0; off < data.length; off += SEGMENT_PLAINTEXT_SIZE) {
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setUint32(8, counter++);
+    inFlight.push(crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, data.subarray(off, off + SEGMENT_PLAINTEXT_SIZE)));
+    if (inFlight.length >= window) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  return performance.now() - t;
+}
+
+const OPS = {
+  async cipher({ size, runs }) {
+    const data = randomBytes(size);
+    const blob = new Blob([data]);
+    const key = Key.generate();
+    const out = { raw_serial: [], raw_window4: [], seal_webcrypto: [], seal_wasm: [], open_webcrypto: [] };
+    let sealedParts;
+    for (let run = 0; run < runs; run++) {
+      out.raw_serial.push(mbps(size, await rawWebCrypto(data, 1)));
+      out.raw_window4.push(mbps(size, await rawWebCrypto(data, 4)));
+      let t = performance.now();
+      const sealed = seal(blob, { key });
+      const got = await drain(sealed.stream);
+      out.seal_webcrypto.push(mbps(size, performance.now() - t));
+      if ((await sealed.engine) !== "webcrypto") throw new Error("auto did not pick WebCrypto");
+      sealedParts = got.parts;
+      t = performance.now();
+      const opened = await drain(open(new Blob(sealedParts), key).stream);
+      out.open_webcrypto.push(mbps(size, performance.now() - t));
+      if (opened.n !== size) throw new Error("open returned the wrong size");
+    }
+    // The wasm engine is ~15x slower: fewer runs keep the bench short.
+    for (let run = 0; run < Math.min(runs, 3); run++) {
+      const t = performance.now();
+      const sealed = seal(blob, { key, engine: "wasm" });
+      await drain(sealed.stream);
+      out.seal_wasm.push(mbps(size, performance.now() - t));
+    }
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { median: median(v), runs: v }]));
+  },
+
+  async uploadSealed({ file, presignUrl }) {
+    const key = Key.generate();
+    const t = performance.now();
+    const r = await upload(file, { key, presign: presignWith(presignUrl) });
+    return { ms: performance.now() - t, objectName: r.objectName, engine: r.engine, size: r.size };
+  },
+
+  /** A plain multipart upload (no encryption at all), the baseline of (d). */
+  async uploadPlain({ file, presignUrl, object }) {
+    const presign = presignWith(presignUrl);
+    const send = async (req, body) => {
+      const p = await presign({ object, ...req });
+      const r = await fetch(p.url, { method: p.method, headers: p.headers, body });
+      if (!r.ok) throw new Error(`${req.op}: HTTP ${r.status} ${await r.text()}`);
+      return r;
+    };
+    const t = performance.now();
+    const created = await (await send({ op: "createMultipart" })).text();
+    const uploadId = created.match(/<UploadId>([^<]+)<\/UploadId>/)[1];
+    const count = Math.ceil(file.size / PART_SIZE);
+    const etags = new Array(count);
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        const body = file.slice(i * PART_SIZE, Math.min(file.size, (i + 1) * PART_SIZE));
+        const r = await send({ op: "uploadPart", uploadId, partNumber: i + 1 }, body);
+        etags[i] = r.headers.get("etag");
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+    const done = await (await send({ op: "completeMultipart", uploadId }, xml)).text();
+    if (done.includes("<Error>")) throw new Error(done);
+    return { ms: performance.now() - t };
+  },
+};
+
+await ready();
+self.postMessage({ ready: true });
+self.addEventListener("message", async ({ data }) => {
+  try {
+    self.postMessage({ id: data.id, result: await OPS[data.op](data) });
+  } catch (err) {
+    self.postMessage({ id: data.id, error: String(err?.stack ?? err) });
+  }
+});
