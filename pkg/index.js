@@ -71,9 +71,12 @@ export function indexedDbStore(name = "s3seal-uploads") {
     db.then(
       (d) =>
         new Promise((resolve, reject) => {
-          const request = fn(d.transaction("state", mode).objectStore("state"));
-          request.onsuccess = () => resolve(request.result ?? null);
-          request.onerror = () => reject(request.error);
+          // Resolve on the transaction's commit, not the request's success:
+          // a part is sent only once its fingerprint is durably stored.
+          const tx = d.transaction("state", mode);
+          const request = fn(tx.objectStore("state"));
+          tx.oncomplete = () => resolve(request.result ?? null);
+          tx.onerror = tx.onabort = () => reject(tx.error ?? request.error);
         }),
     );
   return {
