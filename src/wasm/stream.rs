@@ -3,13 +3,10 @@
 use wasm_bindgen::prelude::*;
 
 use super::error::{JsResult, js, with_code};
+use super::field::get;
 use super::key::Key;
 use crate::format::Metadata;
 use crate::object::{self, ObjectSealer};
-
-fn get(obj: &JsValue, field: &str) -> JsValue {
-    js_sys::Reflect::get(obj, &field.into()).unwrap_or(JsValue::UNDEFINED)
-}
 
 pub(crate) fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
     let text = |field: &str| -> JsResult<String> {
