@@ -436,6 +436,21 @@ impl StreamSealer {
     }
 }
 
+/// Gathers the payload header from the front of `data` into `pending`
+/// (which must hold only header bytes so far); once complete, parses it,
+/// clears `pending` and returns it, with `data` advanced past it.
+fn read_header(pending: &mut Vec<u8>, data: &mut &[u8]) -> Result<Option<Header>> {
+    let take = data.len().min(HEADER_SIZE - pending.len());
+    pending.extend_from_slice(&data[..take]);
+    *data = &data[take..];
+    if pending.len() < HEADER_SIZE {
+        return Ok(None);
+    }
+    let header = Header::parse(pending[..].try_into().expect("header length"))?;
+    pending.clear();
+    Ok(Some(header))
+}
+
 /// One sealed segment cut out of a payload by [`SegmentSplitter`].
 #[derive(Debug, PartialEq, Eq)]
 pub struct SealedSegment {
@@ -474,15 +489,10 @@ impl SegmentSplitter {
     /// last to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<SealedSegment>) -> Result<()> {
         if self.header.is_none() {
-            let take = data.len().min(HEADER_SIZE - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.pending.len() < HEADER_SIZE {
-                return Ok(());
+            match read_header(&mut self.pending, &mut data)? {
+                Some(header) => self.header = Some(header),
+                None => return Ok(()),
             }
-            let bytes: &[u8; HEADER_SIZE] = self.pending[..].try_into().expect("header length");
-            self.header = Some(Header::parse(bytes)?);
-            self.pending.clear();
         }
         while !data.is_empty() {
             let cap = layout::ciphertext_capacity(self.index);
@@ -517,17 +527,24 @@ impl SegmentSplitter {
     }
 }
 
-/// What a failure to open the last segment means: `Truncated` when the
-/// segment is full-sized and authentic as a *non-final* segment (the object
-/// was cut at a segment boundary: everything so far is genuine), `Corrupt`
-/// otherwise. `opens_as_not_last` is the result of that second attempt; only
-/// full-sized segments need it.
-pub fn final_segment_error(segment: &SealedSegment, opens_as_not_last: bool) -> Error {
-    if segment.bytes.len() == layout::ciphertext_capacity(segment.index) && opens_as_not_last {
+/// What a failure to open the last segment (number `index`, `len` bytes)
+/// means: `Truncated` when the segment is full-sized and authentic as a
+/// *non-final* segment (the object was cut at a segment boundary: everything
+/// so far is genuine), `Corrupt` otherwise. `opens_as_not_last` is the result
+/// of that second attempt; only full-sized segments need it
+/// ([`final_segment_needs_probe`]).
+pub fn final_segment_error(index: u64, len: usize, opens_as_not_last: bool) -> Error {
+    if final_segment_needs_probe(index, len) && opens_as_not_last {
         Error::Truncated
     } else {
         Error::Corrupt
     }
+}
+
+/// Whether a last segment that failed to open is worth a second attempt as
+/// a non-final one: only a full-sized segment can be a cut at a boundary.
+pub fn final_segment_needs_probe(index: u64, len: usize) -> bool {
+    len == layout::ciphertext_capacity(index)
 }
 
 /// Push adapter: payload in, verified plaintext out. Holds at most one
@@ -556,19 +573,14 @@ impl StreamOpener {
     /// completes and verifies to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if self.cipher.is_none() {
-            let take = data.len().min(HEADER_SIZE - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.pending.len() < HEADER_SIZE {
+            let Some(header) = read_header(&mut self.pending, &mut data)? else {
                 return Ok(());
-            }
-            let header = Header::parse(self.pending[..].try_into().expect("header length"))?;
+            };
             self.cipher = Some(SegmentCipher::new(
                 &self.payload_key,
                 &header,
                 &self.associated_data,
             ));
-            self.pending.clear();
         }
         let cipher = self.cipher.as_ref().expect("set above");
         while !data.is_empty() {
@@ -605,20 +617,14 @@ impl StreamOpener {
         match cipher.open_to(cipher.nonce(self.index, true)?, &self.pending, out) {
             Ok(()) => Ok(()),
             Err(_) => {
-                // An authentic non-final segment with nothing after it is a
-                // truncation at a boundary; anything else is corruption.
+                let len = self.pending.len();
                 let mut probe = Vec::new();
-                let cap = layout::ciphertext_capacity(self.index);
-                if self.pending.len() == cap
+                let opens_as_not_last = final_segment_needs_probe(self.index, len)
                     && cipher
                         .open_to(cipher.nonce(self.index, false)?, &self.pending, &mut probe)
-                        .is_ok()
-                {
-                    zeroize::Zeroize::zeroize(&mut probe);
-                    Err(Error::Truncated)
-                } else {
-                    Err(Error::Corrupt)
-                }
+                        .is_ok();
+                zeroize::Zeroize::zeroize(&mut probe);
+                Err(final_segment_error(self.index, len, opens_as_not_last))
             }
         }
     }

@@ -471,8 +471,8 @@ fn open_by_splitting(secret: &Secret, bytes: &[u8], chunk: usize) -> Result<Vec<
     for c in bytes[len..].chunks(chunk) {
         splitter.push(c, &mut segments)?;
     }
+    let header = *splitter.header().ok_or(Error::Truncated)?;
     let last = splitter.finish()?;
-    let header = splitter_header(&bytes[len..])?;
     let cipher = SegmentCipher::new(&opened_payload_key(&opened), &header, &aad);
     let mut out = Vec::new();
     for s in &segments {
@@ -488,22 +488,16 @@ fn open_by_splitting(secret: &Secret, bytes: &[u8], chunk: usize) -> Result<Vec<
             &last.bytes,
             &mut Vec::new(),
         );
-        return Err(final_segment_error(&last, probe.is_ok()));
+        return Err(final_segment_error(
+            last.index,
+            last.bytes.len(),
+            probe.is_ok(),
+        ));
     }
     if opened.metadata.size.is_some_and(|n| n != out.len() as u64) {
         return Err(Error::Corrupt);
     }
     Ok(out)
-}
-
-fn splitter_header(payload: &[u8]) -> Result<Header, Error> {
-    Header::parse(
-        payload
-            .get(..40)
-            .ok_or(Error::Truncated)?
-            .try_into()
-            .unwrap(),
-    )
 }
 
 /// The payload key, re-derived the way the crate does (HKDF of the file key).

@@ -22,7 +22,8 @@ use crate::format::{MAX_PREAMBLE_SIZE, Metadata, Preamble};
 use crate::key::Secret;
 use crate::object;
 use crate::stream::{
-    Nonce, SealedSegment, SegmentCipher, SegmentSplitter, TAG_SIZE, final_segment_error, layout,
+    Nonce, SealedSegment, SegmentCipher, SegmentSplitter, TAG_SIZE, final_segment_error,
+    final_segment_needs_probe, layout,
 };
 
 /// An engine being made (WebCrypto's key import is asynchronous), shared by
@@ -260,8 +261,7 @@ async fn run_finish(
     let plain = match opened {
         Ok(plain) => plain,
         Err(_) => {
-            let full = last.bytes.len() == layout::ciphertext_capacity(last.index);
-            let probe = if full {
+            let probe = if final_segment_needs_probe(last.index, last.bytes.len()) {
                 engine
                     .open(js(cipher.nonce(last.index, false))?, &last.bytes)
                     .await
@@ -271,7 +271,11 @@ async fn run_finish(
             if let Ok(p) = &probe {
                 p.fill(0, 0, p.length());
             }
-            return Err(to_js(final_segment_error(&last, probe.is_ok())));
+            return Err(to_js(final_segment_error(
+                last.index,
+                last.bytes.len(),
+                probe.is_ok(),
+            )));
         }
     };
     let total = produced + u64::from(plain.length());
