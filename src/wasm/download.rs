@@ -15,7 +15,7 @@ use web_sys::Blob;
 use super::engine::Choice;
 use super::error::{js, with_code};
 use super::field::{get, set};
-use super::job::{Job, Progress, abort_error, http_error, request, sse_c_object};
+use super::job::{Job, Progress, abort_error, http_error, presign_option, request, sse_c_object};
 use super::key::Key;
 use super::pipeline::OpenStream;
 use super::stream::metadata_to_js;
@@ -119,12 +119,7 @@ async fn download_inner(
     secret: Secret,
     options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let presign: Function = get(&options, "presign").dyn_into().map_err(|_| {
-        with_code(
-            "InvalidInput",
-            "invalid input: options.presign must be a function",
-        )
-    })?;
+    let presign = presign_option(&options)?;
     let choice = Choice::from_options(&options)?;
     let id = js(ObjectId::from_object_name(&object_name))?;
     // Reaching the SSE-C key may run Argon2id (passphrase): before the request.

@@ -149,6 +149,16 @@ impl Drop for Cancel {
     }
 }
 
+/// `options.presign`, the caller's presign function.
+pub fn presign_option(options: &JsValue) -> Result<Function, JsValue> {
+    get(options, "presign").dyn_into().map_err(|_| {
+        with_code(
+            "InvalidInput",
+            "invalid input: options.presign must be a function",
+        )
+    })
+}
+
 /// A presign request `{ op }`.
 pub fn request(op: &str) -> Object {
     let r = Object::new();
@@ -239,6 +249,14 @@ impl Job {
         if let Ok(p) = self.presign(request).await {
             let _ = http::send(&p, None, None, None).await;
         }
+    }
+
+    /// Aborts multipart upload `upload_id` of this object, once and best
+    /// effort (see [`Job::send_once`]).
+    pub async fn abort_multipart(&self, upload_id: &str) {
+        let r = request("abortMultipart");
+        set(&r, "uploadId", upload_id);
+        self.send_once(&r).await;
     }
 
     /// Presigns and sends, retrying 5xx, 429, 408, expired URLs and network

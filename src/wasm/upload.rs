@@ -20,7 +20,9 @@ use super::field::{get, hex, number, set, text};
 use super::http::Body;
 use std::cell::RefCell;
 
-use super::job::{self, Cancel, Job, Progress, abort_error, read_js, request, sse_c_object};
+use super::job::{
+    self, Cancel, Job, Progress, abort_error, presign_option, read_js, request, sse_c_object,
+};
 use super::key::Key;
 use super::resume::{self, Saved, Store, Tracker};
 use crate::format::Metadata;
@@ -234,9 +236,7 @@ async fn prepare(
             attempts: 1,
             progress: Progress::new(&JsValue::UNDEFINED, "", 0.0),
         };
-        let req = request("abortMultipart");
-        set(&req, "uploadId", saved.upload_id.as_str());
-        old.send_once(&req).await;
+        old.abort_multipart(&saved.upload_id).await;
         if let Some(s) = store {
             s.forget().await;
         }
@@ -255,12 +255,7 @@ async fn prepare(
 }
 
 async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<JsValue, JsValue> {
-    let presign: Function = get(&options, "presign").dyn_into().map_err(|_| {
-        with_code(
-            "InvalidInput",
-            "invalid input: options.presign must be a function",
-        )
-    })?;
+    let presign = presign_option(&options)?;
     let settings = Settings::from_options(&options)?;
     let size = file.size() as u64;
     let meta = Metadata {
@@ -484,9 +479,7 @@ async fn run_multipart(
         // Cancelled by the user, or not resumable: clean up so nothing is
         // left in the bucket. Otherwise keep the upload for the next attempt.
         if cancel.user_aborted() || !tracker.resumable() {
-            let r = request("abortMultipart");
-            set(&r, "uploadId", upload_id.as_str());
-            job.send_once(&r).await;
+            job.abort_multipart(&upload_id).await;
             tracker.forget().await;
         }
         return Err(err);

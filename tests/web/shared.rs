@@ -22,6 +22,33 @@ fn key_for(case: &serde_json::Value) -> Key {
     }
 }
 
+/// One entry of the vectors' index.json, with its file.
+struct Case {
+    name: &'static str,
+    bytes: &'static [u8],
+    /// `"ok"` or the expected error code.
+    expect: &'static str,
+    plaintext_len: usize,
+    entry: &'static serde_json::Value,
+}
+
+fn cases() -> Vec<Case> {
+    static INDEX: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| serde_json::from_str(vectors::INDEX_JSON).unwrap());
+    index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| Case {
+            name: entry["name"].as_str().unwrap(),
+            bytes: vectors::file(entry["file"].as_str().unwrap()),
+            expect: entry["expect"].as_str().unwrap(),
+            plaintext_len: entry["plaintext_len"].as_u64().unwrap() as usize,
+            entry,
+        })
+        .collect()
+}
+
 fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
     let mut opener = Opener::new(key);
     let mut out = Vec::new();
@@ -34,13 +61,8 @@ fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue),
 
 #[wasm_bindgen_test]
 fn vectors_open_as_the_index_says() {
-    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
-    for case in index.as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let bytes = vectors::file(case["file"].as_str().unwrap());
-        let expect = case["expect"].as_str().unwrap();
-        let len = case["plaintext_len"].as_u64().unwrap() as usize;
-        let key = key_for(case);
+    for Case { name, bytes, expect, plaintext_len: len, entry } in cases() {
+        let key = key_for(entry);
         match (open_all(&key, bytes, 65_536), expect) {
             (Ok((plain, meta)), "ok") => {
                 assert!(plain == vectors::plaintext(len), "{name}: plaintext differs");
@@ -157,15 +179,12 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
     use s3seal::format::Preamble;
     use s3seal::object::{self, Randomness, Sealer as CoreSealer};
     use s3seal::stream::{HEADER_SIZE, Header, layout};
-    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
     let mut checked = 0;
-    for case in index.as_array().unwrap() {
-        let secret = secret_for(case);
-        if case["expect"] != "ok" || matches!(secret, s3seal::key::Secret::File(_)) {
+    for Case { name, bytes, expect, entry, .. } in cases() {
+        let secret = secret_for(entry);
+        if expect != "ok" || matches!(secret, s3seal::key::Secret::File(_)) {
             continue;
         }
-        let name = case["name"].as_str().unwrap();
-        let bytes = vectors::file(case["file"].as_str().unwrap());
         let (preamble, len) = Preamble::parse(bytes).unwrap().unwrap();
         let header = Header::parse(bytes[len..len + HEADER_SIZE].try_into().unwrap()).unwrap();
         let (meta, plain) = object::open(&secret, bytes).unwrap();
@@ -199,14 +218,9 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
 /// negative ones included, whatever the chunking.
 #[wasm_bindgen_test]
 async fn open_stream_on_both_engines_agrees_with_the_index() {
-    let index: serde_json::Value = serde_json::from_str(vectors::INDEX_JSON).unwrap();
     for engine in ["webcrypto", "wasm"] {
-        for case in index.as_array().unwrap() {
-            let name = case["name"].as_str().unwrap();
-            let bytes = vectors::file(case["file"].as_str().unwrap());
-            let expect = case["expect"].as_str().unwrap();
-            let len = case["plaintext_len"].as_u64().unwrap() as usize;
-            let key = key_for(case);
+        for Case { name, bytes, expect, plaintext_len: len, entry } in cases() {
+            let key = key_for(entry);
             let outcome: Result<Vec<u8>, JsValue> = async {
                 let mut opener = OpenStream::new(&key, engine_options(engine))?;
                 let mut out = Vec::new();
