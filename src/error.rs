@@ -51,6 +51,10 @@ pub enum Error {
         "insecure endpoint: SSE-C sends key material, so the URL must use https (plain http only to a loopback host)"
     )]
     InsecureEndpoint,
+    /// The object is not the one its name in the bucket says: its preamble
+    /// carries another object id or encapsulated key (renamed or moved).
+    #[error("the object's name does not match its contents (renamed or moved?)")]
+    NameMismatch,
     /// The operating system's random source failed.
     #[error("no randomness available from the operating system")]
     Random,
@@ -72,6 +76,7 @@ impl Error {
             Error::InvalidInput(_) => "InvalidInput",
             Error::KeySource(_) => "KeySource",
             Error::InsecureEndpoint => "InsecureEndpoint",
+            Error::NameMismatch => "NameMismatch",
             Error::Random => "Random",
         }
     }

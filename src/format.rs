@@ -16,7 +16,8 @@
 //! All integers are big-endian.
 
 use crate::error::{Error, Result};
-use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId};
+use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId, ObjectName};
+use crate::recipient::{EncapsulatedKey, X25519_KEY_SIZE};
 
 /// The first six bytes of every object.
 pub const MAGIC: &[u8; 6] = b"S3SEAL";
@@ -36,6 +37,7 @@ pub const MAX_PREAMBLE_SIZE: usize = 4096;
 
 const SOURCE_ROOT: u8 = 0x01;
 const SOURCE_PASSPHRASE: u8 = 0x02;
+const SOURCE_RECIPIENT: u8 = 0x03;
 
 /// How the file key of an object was derived: recorded so an object found
 /// years later says what it needs. Anything a reader needs *before* the first
@@ -53,6 +55,12 @@ pub enum KeySource {
         iterations: u32,
         /// Degree of parallelism.
         lanes: u32,
+    },
+    /// Sealed to a recipient's public key with HPKE; the encapsulated key
+    /// is also in the object's name.
+    Recipient {
+        /// HPKE's `enc`.
+        encapsulated: EncapsulatedKey,
     },
 }
 
@@ -81,6 +89,11 @@ impl KeySource {
                 out.extend_from_slice(&iterations.to_be_bytes());
                 out.extend_from_slice(&lanes.to_be_bytes());
             }
+            KeySource::Recipient { encapsulated } => {
+                out.extend_from_slice(&(1 + X25519_KEY_SIZE as u16).to_be_bytes());
+                out.push(SOURCE_RECIPIENT);
+                out.extend_from_slice(&encapsulated.0);
+            }
         }
     }
 
@@ -93,7 +106,12 @@ impl KeySource {
                 iterations: u32_at(5),
                 lanes: u32_at(9),
             }),
-            [SOURCE_ROOT | SOURCE_PASSPHRASE, ..] => {
+            [SOURCE_RECIPIENT, rest @ ..] if rest.len() == X25519_KEY_SIZE => {
+                Ok(KeySource::Recipient {
+                    encapsulated: EncapsulatedKey(rest.try_into().expect("32 bytes")),
+                })
+            }
+            [SOURCE_ROOT | SOURCE_PASSPHRASE | SOURCE_RECIPIENT, ..] => {
                 Err(Error::Malformed("key source has the wrong length"))
             }
             _ => Err(Error::Malformed("unknown key source")),
@@ -115,6 +133,29 @@ pub struct Preamble {
 }
 
 impl Preamble {
+    /// The name this object must have: its id and, for a recipient-mode
+    /// object, its encapsulated key.
+    pub fn object_name(&self) -> ObjectName {
+        ObjectName {
+            id: self.object_id,
+            encapsulated: match self.source {
+                KeySource::Recipient { encapsulated } => Some(encapsulated),
+                _ => None,
+            },
+        }
+    }
+
+    /// `NameMismatch` unless this is the object `name` names (same id and,
+    /// in recipient mode, same encapsulated key): catches an object renamed
+    /// or copied under another's name.
+    pub fn check_name(&self, name: &ObjectName) -> Result<()> {
+        if self.object_name() == *name {
+            Ok(())
+        } else {
+            Err(Error::NameMismatch)
+        }
+    }
+
     /// Everything up to and including the metadata box length: the associated
     /// data of the metadata box.
     pub fn head_bytes(&self) -> Vec<u8> {

@@ -21,6 +21,7 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::recipient::{EncapsulatedKey, Identity};
 
 /// Length of every symmetric key in the hierarchy, in bytes.
 pub const KEY_SIZE: usize = 32;
@@ -91,38 +92,86 @@ impl ObjectId {
 
     /// The id as 32 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&self.0)
     }
 
-    /// Parses 32 hex digits.
+    /// Parses 32 lowercase hex digits.
     pub fn from_hex(text: &str) -> Result<Self> {
-        let text = text.as_bytes();
-        if text.len() != 2 * OBJECT_ID_SIZE {
-            return Err(Error::InvalidInput("an object id is 32 hex digits"));
+        from_hex(text, "an object id is 32 lowercase hex digits").map(Self)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
+    let text = text.as_bytes();
+    if text.len() != 2 * N {
+        return Err(Error::InvalidInput(what));
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in text.chunks(2).enumerate() {
+        // Lower case only: a name has exactly one spelling.
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(h), Some(l)) => out[i] = h * 16 + l,
+            _ => return Err(Error::InvalidInput(what)),
         }
-        let mut out = [0u8; OBJECT_ID_SIZE];
-        for (i, pair) in text.chunks(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16);
-            let lo = (pair[1] as char).to_digit(16);
-            match (hi, lo) {
-                (Some(h), Some(l)) => out[i] = (h * 16 + l) as u8,
-                _ => return Err(Error::InvalidInput("an object id is 32 hex digits")),
-            }
+    }
+    Ok(out)
+}
+
+/// What an object's name tells a reader before the first request: its id
+/// and, for an object sealed to a recipient, HPKE's encapsulated key. Both are
+/// public; with the reader's secret they give the SSE-C key.
+///
+/// Written `<id hex>.s3seal` or `<id hex>.<encapsulated key hex>.s3seal`
+/// (lower case), after any prefix of the caller's choosing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ObjectName {
+    /// The object id.
+    pub id: ObjectId,
+    /// The encapsulated key of a recipient-mode object.
+    pub encapsulated: Option<EncapsulatedKey>,
+}
+
+impl ObjectName {
+    /// The name of an object sealed with a root key or passphrase.
+    pub fn keyed(id: ObjectId) -> Self {
+        Self {
+            id,
+            encapsulated: None,
         }
-        Ok(Self(out))
     }
 
-    /// The object's name in the bucket (without any prefix): `<hex id>.s3seal`.
-    pub fn object_name(&self) -> String {
-        format!("{}{OBJECT_NAME_SUFFIX}", self.to_hex())
-    }
-
-    /// Recovers the id from an object name or key such as
-    /// `uploads/0123…cdef.s3seal`: the last path component, suffix optional.
-    pub fn from_object_name(name: &str) -> Result<Self> {
+    /// Parses an object name or key such as `uploads/0123…cdef.s3seal`: the
+    /// last path component, suffix optional.
+    pub fn parse(name: &str) -> Result<Self> {
+        const WHAT: &str = "an object name is <32 hex digits>[.<64 hex digits>].s3seal";
         let last = name.rsplit('/').next().unwrap_or(name);
         let stem = last.strip_suffix(OBJECT_NAME_SUFFIX).unwrap_or(last);
-        Self::from_hex(stem)
+        match stem.split_once('.') {
+            None => Ok(Self::keyed(ObjectId(from_hex(stem, WHAT)?))),
+            Some((id, enc)) => Ok(Self {
+                id: ObjectId(from_hex(id, WHAT)?),
+                encapsulated: Some(EncapsulatedKey(from_hex(enc, WHAT)?)),
+            }),
+        }
+    }
+}
+
+impl core::fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.id.to_hex())?;
+        if let Some(enc) = &self.encapsulated {
+            write!(f, ".{}", hex(&enc.0))?;
+        }
+        f.write_str(OBJECT_NAME_SUFFIX)
     }
 }
 
@@ -288,18 +337,29 @@ pub enum Secret {
     Passphrase(Zeroizing<String>),
     /// The file key of one object (a share link).
     File(FileKey),
+    /// A recipient's private key: opens every object sealed to it.
+    Identity(Identity),
 }
 
 impl Secret {
-    /// The file key of the object with this id. For a passphrase this runs
-    /// Argon2id (deliberately slow).
-    pub fn file_key(&self, object_id: &ObjectId) -> Result<FileKey> {
-        match self {
-            Secret::Root(root) => Ok(root.file_key(object_id)),
-            Secret::Passphrase(pass) => {
+    /// The file key of the object with this name. For a passphrase this runs
+    /// Argon2id (deliberately slow). Only what the name says is used: this is
+    /// what a reader can do before the first request.
+    pub fn file_key(&self, name: &ObjectName) -> Result<FileKey> {
+        let object_id = &name.id;
+        match (self, &name.encapsulated) {
+            (Secret::Root(root), None) => Ok(root.file_key(object_id)),
+            (Secret::Passphrase(pass), None) => {
                 Ok(RootKey::from_passphrase(pass.as_bytes(), object_id)?.file_key(object_id))
             }
-            Secret::File(file) => Ok(file.clone()),
+            (Secret::File(file), _) => Ok(file.clone()),
+            (Secret::Identity(identity), Some(enc)) => identity.decapsulate(object_id, enc),
+            (Secret::Identity(_), None) => Err(Error::KeySource(
+                "this object was sealed with a key or passphrase, not to a recipient",
+            )),
+            (Secret::Root(_) | Secret::Passphrase(_), Some(_)) => Err(Error::KeySource(
+                "this object was sealed to a recipient: open it with the identity",
+            )),
         }
     }
 
@@ -308,16 +368,19 @@ impl Secret {
         Secret::Passphrase(Zeroizing::new(text.to_owned()))
     }
 
-    /// Parses a key in text form: a root key or a file key, told apart by prefix.
+    /// Parses a key in text form: a root key, a file key or an identity, told
+    /// apart by prefix.
     pub fn from_key_text(text: &str) -> Result<Self> {
         let text = text.trim();
         if text.starts_with(ROOT_KEY_PREFIX) {
             RootKey::from_text(text).map(Secret::Root)
         } else if text.starts_with(FILE_KEY_PREFIX) {
             FileKey::from_text(text).map(Secret::File)
+        } else if text.to_ascii_uppercase().starts_with("S3SEAL-SECRET-KEY-1") {
+            Identity::from_text(text).map(Secret::Identity)
         } else {
             Err(Error::InvalidKey(
-                "expected a key starting with \"s3seal-root-\" or \"s3seal-file-\"",
+                "expected a key starting with \"s3seal-root-\", \"s3seal-file-\" or \"S3SEAL-SECRET-KEY-1\"",
             ))
         }
     }
@@ -329,6 +392,7 @@ impl core::fmt::Debug for Secret {
             Secret::Root(_) => "Secret::Root(<redacted>)",
             Secret::Passphrase(_) => "Secret::Passphrase(<redacted>)",
             Secret::File(_) => "Secret::File(<redacted>)",
+            Secret::Identity(_) => "Secret::Identity(<redacted>)",
         })
     }
 }
@@ -374,13 +438,37 @@ mod tests {
 
     #[test]
     fn object_names_round_trip() {
-        let id = ObjectId([0x01; 16]);
-        assert_eq!(id.object_name(), "01010101010101010101010101010101.s3seal");
+        let name = ObjectName::keyed(ObjectId([0x01; 16]));
+        assert_eq!(name.to_string(), "01010101010101010101010101010101.s3seal");
         assert_eq!(
-            ObjectId::from_object_name("up/loads/01010101010101010101010101010101.s3seal").unwrap(),
-            id
+            ObjectName::parse("up/loads/01010101010101010101010101010101.s3seal").unwrap(),
+            name
         );
-        assert!(ObjectId::from_object_name("nothex").is_err());
+        let sealed_to = ObjectName {
+            id: ObjectId([0xab; 16]),
+            encapsulated: Some(EncapsulatedKey([0xcd; 32])),
+        };
+        let text = sealed_to.to_string();
+        assert_eq!(
+            text,
+            format!("{}.{}.s3seal", "ab".repeat(16), "cd".repeat(32))
+        );
+        assert_eq!(
+            ObjectName::parse(&format!("forms/{text}")).unwrap(),
+            sealed_to
+        );
+        for bad in [
+            "nothex",
+            "0101010101010101010101010101010.s3seal",
+            "01010101010101010101010101010101.cdcd.s3seal",
+            "ABABABABABABABABABABABABABABABAB.s3seal",
+            "01010101010101010101010101010101..s3seal",
+        ] {
+            assert!(
+                matches!(ObjectName::parse(bad), Err(Error::InvalidInput(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`object`]: whole objects — push sealer/opener, one-shot helpers,
 //!   random access, independent segment runs for multipart uploads;
 //! - [`part`]: multipart planning (parts of whole segments);
+//! - [`recipient`]: sealing to a public key (HPKE), identities;
 //! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
@@ -33,6 +34,7 @@ pub mod format;
 pub mod key;
 pub mod object;
 pub mod part;
+pub mod recipient;
 pub mod sse;
 pub mod stream;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
-use crate::key::{FileKey, ObjectId, Secret, SseCKey};
+use crate::key::{FileKey, ObjectId, ObjectName, Secret, SseCKey};
+use crate::recipient::{Recipient, X25519_KEY_SIZE};
 use crate::stream::{self, Header, SegmentCipher, StreamOpener, StreamSealer, TAG_SIZE, layout};
 
 /// The random choices of one sealing. [`Randomness::generate`] in real use;
@@ -84,13 +85,17 @@ fn metadata_cipher(file_key: &FileKey) -> Aes256Gcm {
 }
 
 /// The key source an object sealed with `secret` records. A file key (share)
-/// opens one existing object and seals nothing.
+/// opens one existing object and seals nothing; an identity opens, and seals
+/// through its public key ([`Sealer::for_recipient`]).
 pub fn sealing_source(secret: &Secret) -> Result<KeySource> {
     match secret {
         Secret::Root(_) => Ok(KeySource::Root),
         Secret::Passphrase(_) => Ok(KeySource::PASSPHRASE_V1),
         Secret::File(_) => Err(Error::InvalidInput(
             "seal with a root key or a passphrase, not a file key",
+        )),
+        Secret::Identity(_) => Err(Error::InvalidInput(
+            "seal to the identity's recipient (public key), not with the identity",
         )),
     }
 }
@@ -101,6 +106,7 @@ pub fn sealing_source(secret: &Secret) -> Result<KeySource> {
 #[derive(Clone)]
 pub struct Sealer {
     preamble: Vec<u8>,
+    source: KeySource,
     random: Randomness,
     file_key: FileKey,
     cipher: SegmentCipher,
@@ -122,8 +128,38 @@ impl Sealer {
         random: Randomness,
     ) -> Result<Self> {
         let source = sealing_source(secret)?;
-        let file_key = secret.file_key(&random.object_id)?;
+        let file_key = secret.file_key(&ObjectName::keyed(random.object_id))?;
         Self::from_file_key(file_key, source, metadata, random)
+    }
+
+    /// Starts sealing one object to `recipient`: only the matching identity
+    /// can open it; the sealer forgets the file key when dropped.
+    pub fn for_recipient(recipient: &Recipient, metadata: &Metadata) -> Result<Self> {
+        let random = Randomness::generate()?;
+        let (enc, file_key) = recipient.encapsulate(&random.object_id)?;
+        Self::from_file_key(
+            file_key,
+            KeySource::Recipient { encapsulated: enc },
+            metadata,
+            random,
+        )
+    }
+
+    /// As [`Sealer::for_recipient`] with every random choice given, the HPKE
+    /// ephemeral key included: for test vectors only.
+    pub fn for_recipient_with(
+        recipient: &Recipient,
+        metadata: &Metadata,
+        random: Randomness,
+        ephemeral_seed: &[u8; X25519_KEY_SIZE],
+    ) -> Result<Self> {
+        let (enc, file_key) = recipient.encapsulate_with_seed(&random.object_id, ephemeral_seed)?;
+        Self::from_file_key(
+            file_key,
+            KeySource::Recipient { encapsulated: enc },
+            metadata,
+            random,
+        )
     }
 
     /// Seals under a file key already derived for `random.object_id` as
@@ -157,6 +193,7 @@ impl Sealer {
         let cipher = SegmentCipher::new(&file_key.payload_key(), &random.header, &preamble);
         Ok(Self {
             preamble,
+            source,
             random,
             file_key,
             cipher,
@@ -166,6 +203,22 @@ impl Sealer {
     /// The object's id.
     pub fn object_id(&self) -> ObjectId {
         self.random.object_id
+    }
+
+    /// The object's name (id, and encapsulated key in recipient mode).
+    pub fn object_name(&self) -> ObjectName {
+        ObjectName {
+            id: self.random.object_id,
+            encapsulated: match self.source {
+                KeySource::Recipient { encapsulated } => Some(encapsulated),
+                _ => None,
+            },
+        }
+    }
+
+    /// How the file key was derived.
+    pub fn source(&self) -> KeySource {
+        self.source
     }
 
     /// The random choices of this sealing (public: they appear in the object).
@@ -293,7 +346,9 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
         }
         _ => {}
     }
-    let file_key = secret.file_key(&preamble.object_id)?;
+    // The preamble says everything the name says; `Secret::file_key` gives
+    // the remaining source mismatches (identity vs key) their messages.
+    let file_key = secret.file_key(&preamble.object_name())?;
     let expected = file_key.commitment(&preamble.object_id);
     if !bool::from(expected.ct_eq(&preamble.commitment)) {
         return Err(Error::WrongKey);
@@ -322,6 +377,7 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
 /// after its tag verified.
 pub struct Opener {
     secret: Secret,
+    expected_name: Option<ObjectName>,
     state: OpenerState,
     produced: u64,
 }
@@ -344,9 +400,17 @@ impl Opener {
     pub fn new(secret: Secret) -> Self {
         Self {
             secret,
+            expected_name: None,
             state: OpenerState::Preamble(Vec::new()),
             produced: 0,
         }
+    }
+
+    /// Also checks that the object is the one its name in the bucket says
+    /// (`NameMismatch` otherwise): a reader that fetched it by name should.
+    /// Call before the first push.
+    pub fn expect_name(&mut self, name: ObjectName) {
+        self.expected_name = Some(name);
     }
 
     /// The sealed metadata, once the preamble has been read and verified.
@@ -387,6 +451,9 @@ impl Opener {
             let rest = buf.split_off(len);
             data = &data[take..];
             let aad = preamble.to_bytes();
+            if let Some(name) = &self.expected_name {
+                preamble.check_name(name)?;
+            }
             let opened = open_preamble(&self.secret, preamble, len)?;
             let stream = StreamOpener::new(opened.file_key.payload_key(), aad);
             self.state = OpenerState::Payload(Box::new(PayloadState {

@@ -319,3 +319,197 @@ fn sse_c_prints_the_three_headers_for_a_name_or_a_file() {
     );
     assert_eq!(o.stdout, b"x");
 }
+
+#[test]
+fn identities_seal_open_and_catch_typos() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // --identity needs a file to write the private part to.
+    let o = run(d, &["keygen", "--identity"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let public = stdout(&o).trim().to_owned();
+    assert!(
+        public.starts_with("s3seal1") && public.len() == 65,
+        "{public}"
+    );
+    let file = std::fs::read_to_string(d.join("org.identity")).unwrap();
+    let first = file.lines().next().unwrap();
+    assert!(first.starts_with("# s3seal identity"), "{first}");
+    assert!(file.contains(&format!("# public key: {public}")));
+    assert!(!stdout(&o).contains("SECRET") && !stderr(&o).contains("SECRET"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("org.identity"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(d.join("org.identity")).unwrap(),
+        file
+    );
+
+    // Seal to the public key: no key needed or printed; open with the identity.
+    std::fs::write(d.join("scan.pdf"), vec![7u8; 300_000]).unwrap();
+    let o = run(
+        d,
+        &[
+            "seal",
+            "scan.pdf",
+            "--recipient",
+            &public,
+            "-o",
+            "obj",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = stdout(&o).trim().to_owned();
+    assert!(
+        name.len() == 32 + 1 + 64 + 7 && name.ends_with(".s3seal"),
+        "{name}"
+    );
+    // Sealed to a recipient, the sealer keeps no key to print.
+    let o = run(
+        d,
+        &[
+            "seal",
+            "scan.pdf",
+            "--recipient",
+            &public,
+            "--print-file-key",
+            "-o",
+            "obj2",
+            "-q",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!d.join("obj2").exists());
+    let o = run(d, &["inspect", "obj"], &[]);
+    assert!(stdout(&o).contains("recipient"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&name),
+        "inspect prints the name readers need"
+    );
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "-o",
+            "back.pdf",
+            "--identity",
+            "org.identity",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(d.join("back.pdf")).unwrap(),
+        vec![7u8; 300_000]
+    );
+    // The identity file also works through --key-file (comments skipped).
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "-o",
+            "back2.pdf",
+            "--key-file",
+            "org.identity",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A wrong identity: WrongKey, exit 3, no output file.
+    run(d, &["keygen", "--identity", "-o", "other.identity"], &[]);
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "-o",
+            "nope.pdf",
+            "--identity",
+            "other.identity",
+            "-q",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wrong key"));
+    assert!(!d.join("nope.pdf").exists());
+    // A root key for a recipient object: KeySource, exit 3, says what to use.
+    run(d, &["keygen", "-o", "root.key"], &[]);
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "-o",
+            "nope.pdf",
+            "--key-file",
+            "root.key",
+            "-q",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("identity"), "{}", stderr(&o));
+
+    // A mistyped public key is caught by its checksum: exit 6, nothing written.
+    let mut typo = public.clone();
+    let c = if &typo[30..31] == "q" { "p" } else { "q" };
+    typo.replace_range(30..31, c);
+    let o = run(
+        d,
+        &["seal", "scan.pdf", "--recipient", &typo, "-o", "bad", "-q"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
+    assert!(!d.join("bad").exists());
+    // Sealing with a key and a recipient at once is a usage error.
+    let o = run(
+        d,
+        &[
+            "seal",
+            "scan.pdf",
+            "--recipient",
+            &public,
+            "--key-file",
+            "root.key",
+            "-o",
+            "bad",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // Secret key text never lands on stdout/stderr of any of these.
+    let secret_line = file
+        .lines()
+        .find(|l| l.starts_with("S3SEAL-SECRET-KEY-1"))
+        .unwrap();
+    for args in [
+        &["inspect", "obj"][..],
+        &["open", "obj", "-o", "-", "--identity", "org.identity"][..],
+    ] {
+        let o = run(d, args, &[]);
+        assert!(
+            !stderr(&o).contains(secret_line)
+                && !String::from_utf8_lossy(&o.stdout).contains(secret_line)
+        );
+    }
+}

@@ -62,3 +62,48 @@ proptest! {
         let _ = RangeOpener::new(&secret(), &bytes, bytes.len() as u64);
     }
 }
+
+fn identity() -> s3seal::recipient::Identity {
+    s3seal::recipient::Identity::from_bytes([6; 32])
+}
+
+fn valid_to_recipient() -> Vec<u8> {
+    let meta = Metadata {
+        name: "f".into(),
+        media_type: "t".into(),
+        size: Some(300),
+    };
+    let sealer = object::Sealer::for_recipient(&identity().recipient(), &meta).unwrap();
+    let mut out = Vec::new();
+    let mut stream = sealer.into_stream();
+    stream.push(&[2u8; 300], &mut out).unwrap();
+    stream.finish(&mut out).unwrap();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Recipient-mode preambles (HPKE's encapsulated key included) and names
+    /// reject every edit without panicking.
+    #[test]
+    fn mutated_recipient_objects_and_names_are_rejected_without_panics(
+        edits in prop::collection::vec((0usize..200, any::<u8>()), 1..4),
+        name in "[0-9a-f.]{0,110}(\\.s3seal)?",
+    ) {
+        let original = valid_to_recipient();
+        let mut bytes = original.clone();
+        for (at, value) in edits {
+            let i = at.min(bytes.len() - 1);
+            bytes[i] = value;
+        }
+        let secret = Secret::Identity(identity());
+        if bytes != original {
+            prop_assert!(object::open(&secret, &bytes).is_err());
+        }
+        if let Ok(parsed) = s3seal::key::ObjectName::parse(&name) {
+            let _ = secret.file_key(&parsed);
+            prop_assert_eq!(s3seal::key::ObjectName::parse(&parsed.to_string()).unwrap(), parsed);
+        }
+    }
+}

@@ -371,7 +371,9 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
     let saved = first.randomness().to_bytes();
     assert_eq!(saved.len(), Randomness::SIZE);
     let random = Randomness::from_bytes(&saved).unwrap();
-    let file_key = secret.file_key(&random.object_id).unwrap();
+    let file_key = secret
+        .file_key(&s3seal::key::ObjectName::keyed(random.object_id))
+        .unwrap();
     let again = Sealer::from_file_key(
         file_key,
         sealing_source(&secret).unwrap(),

@@ -14,8 +14,9 @@ mod common;
 
 use s3seal::Error;
 use s3seal::format::Metadata;
-use s3seal::key::{FileKey, ObjectId, RootKey, Secret};
+use s3seal::key::{FileKey, ObjectId, ObjectName, RootKey, Secret};
 use s3seal::object::{self, Randomness, Sealer};
+use s3seal::recipient::Identity;
 use s3seal::stream::{FIRST_PLAINTEXT_SEGMENT_SIZE, Header, PLAINTEXT_SEGMENT_SIZE, layout};
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -26,6 +27,14 @@ fn root_a() -> RootKey {
 
 fn root_b() -> RootKey {
     RootKey::from_bytes(core::array::from_fn(|i| 0xff - i as u8))
+}
+
+fn identity_a() -> Identity {
+    Identity::from_bytes(core::array::from_fn(|i| 0x40 + i as u8))
+}
+
+fn identity_b() -> Identity {
+    Identity::from_bytes(core::array::from_fn(|i| 0x80 + i as u8))
 }
 
 /// Plaintext of every vector: byte i is (31·i + 7) mod 256.
@@ -44,13 +53,29 @@ fn randomness(seed: u8) -> Randomness {
     }
 }
 
-fn sealer(secret: &Secret, len: usize, declared: Option<u64>, seed: u8) -> Sealer {
-    let meta = Metadata {
+fn vector_metadata(len: usize, declared: Option<u64>) -> Metadata {
+    Metadata {
         name: format!("vector-{len}.bin"),
         media_type: "application/octet-stream".into(),
         size: declared,
-    };
-    Sealer::with_randomness(secret, &meta, randomness(seed)).unwrap()
+    }
+}
+
+fn sealer(secret: &Secret, len: usize, declared: Option<u64>, seed: u8) -> Sealer {
+    Sealer::with_randomness(secret, &vector_metadata(len, declared), randomness(seed)).unwrap()
+}
+
+/// Sealed to identity A's recipient, the HPKE ephemeral key fixed by `seed`.
+fn seal_to_a(len: usize, seed: u8) -> (Vec<u8>, ObjectName) {
+    let sealer = Sealer::for_recipient_with(
+        &identity_a().recipient(),
+        &vector_metadata(len, Some(len as u64)),
+        randomness(seed),
+        &[seed ^ 0x77; 32],
+    )
+    .unwrap();
+    let name = sealer.object_name();
+    (seal_with(sealer, len), name)
 }
 
 fn seal_with(sealer: Sealer, len: usize) -> Vec<u8> {
@@ -72,6 +97,8 @@ struct Case {
     key: KeyDesc,
     expect: &'static str,
     len: usize,
+    /// The name the object is opened by (readers check it matches).
+    object_name: Option<ObjectName>,
 }
 
 #[derive(Clone)]
@@ -79,6 +106,7 @@ enum KeyDesc {
     Root(RootKey),
     File(FileKey),
     Passphrase(&'static str),
+    Identity(Identity),
 }
 
 impl KeyDesc {
@@ -87,6 +115,7 @@ impl KeyDesc {
             KeyDesc::Root(k) => format!("\"key\": \"{}\"", k.to_text().as_str()),
             KeyDesc::File(k) => format!("\"key\": \"{}\"", k.to_text().as_str()),
             KeyDesc::Passphrase(p) => format!("\"passphrase\": \"{p}\""),
+            KeyDesc::Identity(k) => format!("\"key\": \"{}\"", k.to_text().as_str()),
         }
     }
 }
@@ -113,6 +142,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
             key,
             expect,
             len,
+            object_name: None,
         });
     };
 
@@ -322,6 +352,32 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         1000,
     );
 
+    // Recipient mode: sealed to identity A's public key with HPKE.
+    let ia = || KeyDesc::Identity(identity_a());
+    const R1: usize = FIRST_PLAINTEXT_SEGMENT_SIZE + 1;
+    let (r1, r1_name) = seal_to_a(R1, 9);
+    add(
+        &mut files,
+        "recipient_one_segment_plus_one",
+        r1,
+        ia(),
+        "ok",
+        R1,
+    );
+    let (r2, r2_name) = seal_to_a(1, 10);
+    add(&mut files, "recipient_one_byte", r2.clone(), ia(), "ok", 1);
+    let mut b = r2;
+    // Key source: kind at 58, then the 32-byte encapsulated key.
+    b[58 + 1 + 5] ^= 0x01;
+    add(
+        &mut files,
+        "recipient_encapsulated_key_tampered",
+        b,
+        ia(),
+        "WrongKey",
+        1,
+    );
+
     // Cases that reuse a file with another key.
     let file_key = root_a().file_key(&ObjectId([2; 16]));
     cases.push(Case {
@@ -330,6 +386,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::File(file_key),
         expect: "ok",
         len: 1,
+        object_name: None,
     });
     let other_file_key = root_a().file_key(&ObjectId([1; 16]));
     cases.push(Case {
@@ -338,6 +395,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::File(other_file_key),
         expect: "WrongKey",
         len: 1,
+        object_name: None,
     });
     cases.push(Case {
         name: "key_wrong_root",
@@ -345,6 +403,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::Root(root_b()),
         expect: "WrongKey",
         len: 1,
+        object_name: None,
     });
     cases.push(Case {
         name: "key_wrong_passphrase",
@@ -352,6 +411,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::Passphrase("correct horse battery stapler"),
         expect: "WrongKey",
         len: 100,
+        object_name: None,
     });
     cases.push(Case {
         name: "key_passphrase_for_root_object",
@@ -359,7 +419,70 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::Passphrase(PASSPHRASE),
         expect: "KeySource",
         len: 1,
+        object_name: None,
     });
+
+    let case = |name, file, key, expect, len, object_name| Case {
+        name,
+        file,
+        key,
+        expect,
+        len,
+        object_name,
+    };
+    cases.extend([
+        case(
+            "recipient_wrong_identity",
+            "recipient_one_byte",
+            KeyDesc::Identity(identity_b()),
+            "WrongKey",
+            1,
+            None,
+        ),
+        case(
+            "recipient_root_key_for_recipient_object",
+            "recipient_one_byte",
+            ra(),
+            "KeySource",
+            1,
+            None,
+        ),
+        case(
+            "recipient_identity_for_root_object",
+            "one_byte",
+            ia(),
+            "KeySource",
+            1,
+            None,
+        ),
+        case(
+            "recipient_opened_by_its_name",
+            "recipient_one_byte",
+            ia(),
+            "ok",
+            1,
+            Some(r2_name),
+        ),
+        case(
+            "recipient_renamed_to_other_encapsulated_key",
+            "recipient_one_byte",
+            ia(),
+            "NameMismatch",
+            1,
+            Some(ObjectName {
+                encapsulated: r1_name.encapsulated,
+                ..r2_name
+            }),
+        ),
+        case(
+            "key_renamed_to_other_object_id",
+            "one_byte",
+            ra(),
+            "NameMismatch",
+            1,
+            Some(ObjectName::keyed(ObjectId([1; 16]))),
+        ),
+    ]);
     (files, cases)
 }
 
@@ -371,8 +494,12 @@ fn manifest(cases: &[Case]) -> String {
     let rows: Vec<String> = cases
         .iter()
         .map(|c| {
+            let object_name = c
+                .object_name
+                .map(|n| format!(", \"object_name\": \"{n}\""))
+                .unwrap_or_default();
             format!(
-                "  {{\"name\": \"{}\", \"file\": \"{}.s3seal\", {}, \"expect\": \"{}\", \"plaintext_len\": {}}}",
+                "  {{\"name\": \"{}\", \"file\": \"{}.s3seal\", {}, \"expect\": \"{}\", \"plaintext_len\": {}{object_name}}}",
                 c.name, c.file, c.key.json(), c.expect, c.len
             )
         })
@@ -422,7 +549,13 @@ fn checked_in_vectors_open_as_the_index_says() {
         };
         let expect = case["expect"].as_str().unwrap();
         let len = case["plaintext_len"].as_u64().unwrap() as usize;
-        let got = object::open(&secret, &bytes);
+        let object_name = case
+            .get("object_name")
+            .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap());
+        let got = match object_name {
+            None => object::open(&secret, &bytes),
+            Some(n) => open_named(&secret, n, &bytes),
+        };
         match (&got, expect) {
             (Ok((meta, plain)), "ok") => {
                 assert!(*plain == plaintext(len), "{name}: plaintext differs");
@@ -434,6 +567,9 @@ fn checked_in_vectors_open_as_the_index_says() {
         }
         // Streaming in 1000-byte pushes gives the same verdict.
         let mut opener = object::Opener::new(secret.clone());
+        if let Some(n) = object_name {
+            opener.expect_name(n);
+        }
         let mut out = Vec::new();
         let streamed = bytes
             .chunks(1000)
@@ -447,6 +583,9 @@ fn checked_in_vectors_open_as_the_index_says() {
         // The engine-agnostic path (what the browser runs on WebCrypto):
         // the splitter cuts segments, a cipher opens them, the final segment
         // is judged by `final_segment_error`.
+        if object_name.is_some() {
+            continue; // the splitter path below has no name to check
+        }
         assert_eq!(
             open_by_splitting(&secret, &bytes, 777)
                 .err()
@@ -456,6 +595,20 @@ fn checked_in_vectors_open_as_the_index_says() {
             "{name} (splitter)"
         );
     }
+}
+
+/// One-shot open of an object fetched by `name`.
+fn open_named(
+    secret: &Secret,
+    name: ObjectName,
+    bytes: &[u8],
+) -> Result<(Metadata, Vec<u8>), Error> {
+    let mut opener = object::Opener::new(secret.clone());
+    opener.expect_name(name);
+    let mut out = Vec::new();
+    opener.push(bytes, &mut out)?;
+    let meta = opener.finish(&mut out)?;
+    Ok((meta, out))
 }
 
 /// Opens an object with [`SegmentSplitter`] and [`SegmentCipher`] alone, the

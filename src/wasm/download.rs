@@ -19,7 +19,7 @@ use super::job::{Job, Progress, abort_error, http_error, presign_option, request
 use super::key::Key;
 use super::pipeline::OpenStream;
 use super::stream::metadata_to_js;
-use crate::key::{ObjectId, Secret};
+use crate::key::{ObjectName, Secret};
 
 /// Pushes whose segments may be in the engine at once.
 const PUSHES_IN_FLIGHT: usize = 4;
@@ -121,12 +121,12 @@ async fn download_inner(
 ) -> Result<JsValue, JsValue> {
     let presign = presign_option(&options)?;
     let choice = Choice::from_options(&options)?;
-    let id = js(ObjectId::from_object_name(&object_name))?;
+    let name = js(ObjectName::parse(&object_name))?;
     // Reaching the SSE-C key may run Argon2id (passphrase): before the request.
-    let file_key = js(secret.file_key(&id))?;
+    let file_key = js(secret.file_key(&name))?;
     let job = Job {
         presign,
-        object: id.object_name(),
+        object: name.to_string(),
         sse_c: sse_c_object(&file_key.sse_c_key()),
         signal: get(&options, "signal").dyn_into().ok(),
         attempts: 1,
@@ -175,6 +175,7 @@ async fn download_inner(
         .dyn_into::<Function>()?
         .call0(&body)?;
     let mut opener = OpenStream::with_secret(Secret::File(file_key), choice);
+    opener.expect_name(&object_name)?;
     let mut in_flight: VecDeque<LocalBoxFuture<'static, Result<JsValue, JsValue>>> =
         VecDeque::new();
     let mut collected = Collected::new();

@@ -1,10 +1,10 @@
-//! `Key`: a root key, a file key (share) or a passphrase, held in wasm memory
-//! and zeroized when freed.
+//! `Key`: a root key, a file key (share), a passphrase or an identity, held
+//! in wasm memory and zeroized when freed; `Recipient`: a public key to seal to.
 
 use wasm_bindgen::prelude::*;
 
 use super::error::{JsResult, js, with_code};
-use crate::key::{ObjectId, RootKey, Secret};
+use crate::key::{ObjectName, RootKey, Secret};
 
 /// A secret that opens objects: `Key.generate()`, `Key.fromText(…)` or
 /// `Key.fromPassphrase(…)`. Call `free()` when done to wipe it.
@@ -22,7 +22,8 @@ impl Key {
         })
     }
 
-    /// Parses `s3seal-root-…` (root key) or `s3seal-file-…` (one object's key).
+    /// Parses `s3seal-root-…` (root key), `s3seal-file-…` (one object's key)
+    /// or `S3SEAL-SECRET-KEY-1…` (an identity, for recipient-mode objects).
     #[wasm_bindgen(js_name = fromText)]
     pub fn from_text(text: &str) -> JsResult<Key> {
         Ok(Key {
@@ -44,13 +45,14 @@ impl Key {
         })
     }
 
-    /// `"root"`, `"file"` or `"passphrase"`.
+    /// `"root"`, `"file"`, `"passphrase"` or `"identity"`.
     #[wasm_bindgen(getter)]
     pub fn kind(&self) -> String {
         match self.secret {
             Secret::Root(_) => "root",
             Secret::File(_) => "file",
             Secret::Passphrase(_) => "passphrase",
+            Secret::Identity(_) => "identity",
         }
         .into()
     }
@@ -61,6 +63,7 @@ impl Key {
         match &self.secret {
             Secret::Root(k) => Ok(k.to_text().to_string()),
             Secret::File(k) => Ok(k.to_text().to_string()),
+            Secret::Identity(k) => Ok(k.to_text().to_string()),
             Secret::Passphrase(_) => Err(with_code(
                 "InvalidKey",
                 "invalid key: a passphrase has no text form",
@@ -71,17 +74,41 @@ impl Key {
     /// The key of one object (what a share link carries), from its name or id.
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self, object_name: &str) -> JsResult<Key> {
-        let id = js(ObjectId::from_object_name(object_name))?;
+        let name = js(ObjectName::parse(object_name))?;
         Ok(Key {
-            secret: Secret::File(js(self.secret.file_key(&id))?),
+            secret: Secret::File(js(self.secret.file_key(&name))?),
         })
     }
 
     /// The SSE-C headers of one object, from its name or id.
     #[wasm_bindgen(js_name = sseCHeaders)]
     pub fn sse_c_headers(&self, object_name: &str) -> JsResult<js_sys::Object> {
-        let id = js(ObjectId::from_object_name(object_name))?;
-        let key = js(self.secret.file_key(&id))?.sse_c_key();
+        let name = js(ObjectName::parse(object_name))?;
+        let key = js(self.secret.file_key(&name))?.sse_c_key();
         Ok(super::sse::headers_object(&crate::sse::sse_c(&key)))
+    }
+}
+
+/// An organisation's public key (`s3seal1…`): objects sealed to it open only
+/// with the matching identity, so the uploader keeps no key.
+#[wasm_bindgen]
+pub struct Recipient {
+    pub(crate) inner: crate::recipient::Recipient,
+}
+
+#[wasm_bindgen]
+impl Recipient {
+    /// Parses `s3seal1…`; a mistyped key fails its checksum (`InvalidKey`).
+    #[wasm_bindgen(js_name = fromText)]
+    pub fn from_text(text: &str) -> JsResult<Recipient> {
+        Ok(Recipient {
+            inner: js(crate::recipient::Recipient::from_text(text))?,
+        })
+    }
+
+    /// The text form, `s3seal1…`.
+    #[wasm_bindgen(js_name = toText)]
+    pub fn to_text(&self) -> String {
+        self.inner.to_text()
     }
 }

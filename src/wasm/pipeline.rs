@@ -16,10 +16,10 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::engine::{Choice, Engine};
 use super::error::{JsResult, js, to_js, with_code};
-use super::key::Key;
+use super::key::{Key, Recipient};
 use super::stream::{metadata_from_js, metadata_to_js};
 use crate::format::{MAX_PREAMBLE_SIZE, Metadata, Preamble};
-use crate::key::Secret;
+use crate::key::{ObjectName, Secret};
 use crate::object;
 use crate::stream::{
     Nonce, SealedSegment, SegmentCipher, SegmentSplitter, TAG_SIZE, final_segment_error,
@@ -75,6 +75,8 @@ async fn run_seal(engine: EngineFuture, jobs: Vec<Job>) -> Result<JsValue, JsVal
 #[wasm_bindgen]
 pub struct SealStream {
     sealer: object::Sealer,
+    /// False when sealed to a recipient: the sealer keeps no key to hand out.
+    shareable: bool,
     engine: EngineFuture,
     pending: Zeroizing<Vec<u8>>,
     index: u64,
@@ -91,19 +93,20 @@ impl SealStream {
     pub fn new(key: &Key, metadata: JsValue, options: JsValue) -> JsResult<SealStream> {
         let meta = metadata_from_js(&metadata)?;
         let sealer = js(object::Sealer::new(&key.secret, &meta))?;
-        let engine = engine_future(
-            Choice::from_options(&options)?,
-            sealer.segment_key(),
-            sealer.segment_cipher().clone(),
-        );
-        Ok(SealStream {
-            sealer,
-            engine,
-            pending: Zeroizing::new(Vec::new()),
-            index: 0,
-            started: false,
-            finished: false,
-        })
+        Self::with_sealer(sealer, true, &options)
+    }
+
+    /// Starts sealing to `recipient` (recipient mode): only its identity
+    /// opens the object, and `fileKey()` refuses.
+    #[wasm_bindgen(js_name = toRecipient)]
+    pub fn to_recipient(
+        recipient: &Recipient,
+        metadata: JsValue,
+        options: JsValue,
+    ) -> JsResult<SealStream> {
+        let meta = metadata_from_js(&metadata)?;
+        let sealer = js(object::Sealer::for_recipient(&recipient.inner, &meta))?;
+        Self::with_sealer(sealer, false, &options)
     }
 
     /// The object's id (32 hex digits).
@@ -115,15 +118,21 @@ impl SealStream {
     /// The object's name in the bucket.
     #[wasm_bindgen(getter, js_name = objectName)]
     pub fn object_name(&self) -> String {
-        self.sealer.object_id().object_name()
+        self.sealer.object_name().to_string()
     }
 
-    /// This object's own key (a share key).
+    /// This object's own key (a share key). Refused in recipient mode.
     #[wasm_bindgen(js_name = fileKey)]
-    pub fn file_key(&self) -> Key {
-        Key {
-            secret: Secret::File(self.sealer.file_key().clone()),
+    pub fn file_key(&self) -> JsResult<Key> {
+        if !self.shareable {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: an object sealed to a recipient has no share key",
+            ));
         }
+        Ok(Key {
+            secret: Secret::File(self.sealer.file_key().clone()),
+        })
     }
 
     /// The SSE-C headers for this object.
@@ -287,6 +296,29 @@ async fn run_finish(
     Ok(Array::of1(&plain).into())
 }
 
+impl SealStream {
+    fn with_sealer(
+        sealer: object::Sealer,
+        shareable: bool,
+        options: &JsValue,
+    ) -> JsResult<SealStream> {
+        let engine = engine_future(
+            Choice::from_options(options)?,
+            sealer.segment_key(),
+            sealer.segment_cipher().clone(),
+        );
+        Ok(SealStream {
+            sealer,
+            shareable,
+            engine,
+            pending: Zeroizing::new(Vec::new()),
+            index: 0,
+            started: false,
+            finished: false,
+        })
+    }
+}
+
 /// Opens one object on the fastest engine: `push(chunk)` and `finish()`
 /// return promises of verified plaintext pieces (`Uint8Array[]`), each
 /// released only after its segment's tag verified. A wrong key fails
@@ -294,6 +326,7 @@ async fn run_finish(
 #[wasm_bindgen]
 pub struct OpenStream {
     secret: Secret,
+    expected_name: Option<ObjectName>,
     choice: Choice,
     state: State,
 }
@@ -328,6 +361,15 @@ impl OpenStream {
         })
     }
 
+    /// Also check that the object is the one `objectName` names (its id and,
+    /// for a recipient-mode object, its encapsulated key): a renamed object
+    /// then fails with `NameMismatch`. Call before the first push.
+    #[wasm_bindgen(js_name = expectName)]
+    pub fn expect_name(&mut self, object_name: &str) -> JsResult<()> {
+        self.expected_name = Some(js(ObjectName::parse(object_name))?);
+        Ok(())
+    }
+
     /// The object ended: resolves to the last verified plaintext, or rejects
     /// (`Truncated`, `Corrupt`).
     pub fn finish(&mut self) -> JsResult<Promise> {
@@ -339,6 +381,7 @@ impl OpenStream {
     pub(crate) fn with_secret(secret: Secret, choice: Choice) -> Self {
         Self {
             secret,
+            expected_name: None,
             choice,
             state: State::Preamble(Vec::new()),
         }
@@ -364,6 +407,9 @@ impl OpenStream {
             };
             let rest = buf.split_off(len);
             let aad = preamble.to_bytes();
+            if let Some(name) = &self.expected_name {
+                js(preamble.check_name(name))?;
+            }
             let opened = js(object::open_preamble(&self.secret, preamble, len))?;
             self.state = State::Payload(Box::new(Payload {
                 splitter: SegmentSplitter::new(),

@@ -87,7 +87,7 @@ impl Sealer {
     /// The object's name in the bucket (`<id>.s3seal`; add any prefix).
     #[wasm_bindgen(getter, js_name = objectName)]
     pub fn object_name(&self) -> String {
-        self.sealer.object_id().object_name()
+        self.sealer.object_name().to_string()
     }
 
     /// This object's own key (a share key: opens this object only).
@@ -194,6 +194,17 @@ impl Opener {
             .as_ref()
             .or_else(|| self.opener.as_ref().and_then(|o| o.metadata()));
         meta.map_or(JsValue::UNDEFINED, |m| metadata_to_js(m).into())
+    }
+
+    /// Also check that the object is the one `objectName` names
+    /// (`NameMismatch` otherwise). Call before the first push.
+    #[wasm_bindgen(js_name = expectName)]
+    pub fn expect_name(&mut self, object_name: &str) -> JsResult<()> {
+        let name = js(crate::key::ObjectName::parse(object_name))?;
+        if let Some(o) = self.opener.as_mut() {
+            o.expect_name(name);
+        }
+        Ok(())
     }
 
     /// Takes object bytes, returns the verified plaintext they complete.

@@ -7,7 +7,6 @@
 //! AbortMultipartUpload), and resumed after a reload ([`super::resume`]).
 
 use futures_util::StreamExt;
-use futures_util::lock::Mutex;
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -23,13 +22,15 @@ use std::cell::RefCell;
 use super::job::{
     self, Cancel, Job, Progress, abort_error, presign_option, read_js, request, sse_c_object,
 };
-use super::key::Key;
+use super::key::{Key, Recipient};
 use super::resume::{self, Saved, Store, Tracker};
 use crate::format::Metadata;
-use crate::key::Secret;
+use crate::key::{ObjectName, Secret};
 use crate::object::{self, Randomness};
 use crate::part::{self, Part};
 use crate::stream::{TAG_SIZE, layout};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
 
 /// Files up to this size go up in one PUT, in bytes of plaintext.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
@@ -52,15 +53,39 @@ async fn read_part(file: &Blob, part: &Part) -> Result<Uint8Array, JsValue> {
     read_js(file, part.plaintext.start, part.plaintext.end).await
 }
 
+/// Bytes of plaintext copied into wasm memory at a time for the receipt's
+/// SHA-256 (the engine reads the JS bytes directly; only the hash needs a copy).
+const DIGEST_CHUNK_SIZE: u32 = 1 << 20;
+
+/// Feeds `plaintext` to `digest` through a bounded buffer.
+fn digest_js(digest: &RefCell<Sha256>, plaintext: &Uint8Array) {
+    let mut buf = vec![0u8; DIGEST_CHUNK_SIZE.min(plaintext.length()) as usize];
+    let mut digest = digest.borrow_mut();
+    let mut at = 0;
+    while at < plaintext.length() {
+        let end = (at + DIGEST_CHUNK_SIZE).min(plaintext.length());
+        let piece = &mut buf[..(end - at) as usize];
+        plaintext.subarray(at, end).copy_to(piece);
+        digest.update(&*piece);
+        at = end;
+    }
+    buf.zeroize();
+}
+
 /// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes
-/// through the engine, several at a time, in order.
+/// through the engine, several at a time, in order. Parts arrive here in
+/// order, so `digest` (the receipt's SHA-256) sees the whole file in order.
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
     plaintext: Uint8Array,
     part: &Part,
     on_sealed: &dyn Fn(f64),
+    digest: Option<&RefCell<Sha256>>,
 ) -> Result<SealedPart, JsValue> {
+    if let Some(d) = digest {
+        digest_js(d, &plaintext);
+    }
     let cipher = sealer.segment_cipher();
     let base = part.plaintext.start;
     let last_segment = part.segments.end - 1;
@@ -109,8 +134,26 @@ fn body_of(pieces: &Array) -> Result<Body, JsValue> {
 /// `{ objectName, objectId, fileKey, size, resumedParts, engine }`.
 #[wasm_bindgen]
 pub fn upload(file: Blob, key: &Key, options: JsValue) -> Promise {
-    let secret = key.secret.clone();
-    future_to_promise(async move { upload_inner(file, secret, options).await })
+    let target = Target::Secret(key.secret.clone());
+    future_to_promise(async move { upload_inner(file, target, options).await })
+}
+
+/// Seals `file` to `recipient` and uploads it (recipient mode, an upload
+/// form): the uploader keeps no key. Resolves to the receipt `{ objectName,
+/// objectId, size, plaintextSize, sha256, engine }`; `sha256` is of the
+/// plaintext, for the uploader to keep and the recipient to check.
+#[wasm_bindgen(js_name = uploadToRecipient)]
+pub fn upload_to_recipient(file: Blob, recipient: &Recipient, options: JsValue) -> Promise {
+    let target = Target::Recipient(recipient.inner.clone());
+    future_to_promise(async move { upload_inner(file, target, options).await })
+}
+
+/// Whom an upload is sealed for.
+enum Target {
+    /// A root key or passphrase the uploader holds.
+    Secret(Secret),
+    /// A recipient's public key: the uploader holds nothing afterwards.
+    Recipient(crate::recipient::Recipient),
 }
 
 struct Settings {
@@ -180,7 +223,7 @@ async fn unchanged(
             return Ok(false);
         };
         let plaintext = read_part(file, part).await?;
-        let again = seal_part(engine, sealer, plaintext, part, &on_sealed).await?;
+        let again = seal_part(engine, sealer, plaintext, part, &on_sealed, None).await?;
         if &again.fingerprint != fingerprint {
             return Ok(false);
         }
@@ -191,7 +234,7 @@ async fn unchanged(
 /// Builds the sealer: from the saved state if it is this file with this key
 /// and unchanged, else fresh (after aborting the stale upload).
 async fn prepare(
-    secret: &Secret,
+    target: &Target,
     meta: &Metadata,
     file: &Blob,
     settings: &Settings,
@@ -199,6 +242,20 @@ async fn prepare(
     presign: &Function,
     progress: &RefCell<Progress>,
 ) -> Result<Prepared, JsValue> {
+    let secret = match target {
+        Target::Secret(secret) => secret,
+        // Resuming would mean storing the file key in the browser; a
+        // recipient-mode upload starts afresh instead.
+        Target::Recipient(recipient) => {
+            let sealer = js(object::Sealer::for_recipient(recipient, meta))?;
+            let engine = engine_for(settings.engine, &sealer).await?;
+            return Ok(Prepared {
+                sealer,
+                engine,
+                prior: None,
+            });
+        }
+    };
     let source = js(object::sealing_source(secret))?;
     let saved = match store {
         Some(s) => s.load().await,
@@ -206,7 +263,7 @@ async fn prepare(
     };
     if let Some(saved) = saved {
         let id = saved.random.object_id;
-        let file_key = js(secret.file_key(&id))?;
+        let file_key = js(secret.file_key(&ObjectName::keyed(id)))?;
         let same_key = hex(&file_key.commitment(&id)) == saved.commitment;
         if same_key && saved.part_size == settings.part_size as f64 {
             let sealer = js(object::Sealer::from_file_key(
@@ -242,7 +299,7 @@ async fn prepare(
         }
     }
     let random = js(Randomness::generate())?;
-    let file_key = js(secret.file_key(&random.object_id))?;
+    let file_key = js(secret.file_key(&ObjectName::keyed(random.object_id)))?;
     let sealer = js(object::Sealer::from_file_key(
         file_key, source, meta, random,
     ))?;
@@ -254,7 +311,7 @@ async fn prepare(
     })
 }
 
-async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<JsValue, JsValue> {
+async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<JsValue, JsValue> {
     let presign = presign_option(&options)?;
     let settings = Settings::from_options(&options)?;
     let size = file.size() as u64;
@@ -266,7 +323,9 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
         size: Some(size),
     };
     let multipart = size > settings.threshold;
-    let store = if multipart {
+    let recipient_mode = matches!(target, Target::Recipient(_));
+    let digest = recipient_mode.then(|| RefCell::new(Sha256::new()));
+    let store = if multipart && !recipient_mode {
         Store::from_options(&options, &file)
     } else {
         None
@@ -277,7 +336,7 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
         engine,
         prior,
     } = prepare(
-        &secret,
+        &target,
         &meta,
         &file,
         &settings,
@@ -290,7 +349,7 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
     let cancel = Cancel::new(get(&options, "signal").dyn_into().ok())?;
     let job = Job {
         presign,
-        object: sealer.object_id().object_name(),
+        object: sealer.object_name().to_string(),
         sse_c: sse_c_object(&sealer.sse_c_key()),
         signal: Some(cancel.signal()),
         attempts: settings.attempts,
@@ -300,7 +359,16 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
     let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
     if multipart {
         run_multipart(
-            &job, &cancel, &engine, &sealer, &file, plan, &settings, store, prior,
+            &job,
+            &cancel,
+            &engine,
+            &sealer,
+            &file,
+            plan,
+            &settings,
+            store,
+            prior,
+            digest.as_ref(),
         )
         .await?;
     } else {
@@ -313,7 +381,15 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
             last: true,
         };
         let plaintext = read_part(&file, &whole).await?;
-        let sealed = seal_part(&engine, &sealer, plaintext, &whole, &|n| job.sealed(n)).await?;
+        let sealed = seal_part(
+            &engine,
+            &sealer,
+            plaintext,
+            &whole,
+            &|n| job.sealed(n),
+            digest.as_ref(),
+        )
+        .await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
         job.send(
@@ -332,13 +408,19 @@ async fn upload_inner(file: Blob, secret: Secret, options: JsValue) -> Result<Js
     let result = Object::new();
     set(&result, "objectName", job.object.as_str());
     set(&result, "objectId", sealer.object_id().to_hex());
-    set(
-        &result,
-        "fileKey",
-        Key {
-            secret: Secret::File(sealer.file_key().clone()),
-        },
-    );
+    match digest {
+        Some(digest) => {
+            set(&result, "plaintextSize", size as f64);
+            set(&result, "sha256", hex(&digest.into_inner().finalize()));
+        }
+        None => set(
+            &result,
+            "fileKey",
+            Key {
+                secret: Secret::File(sealer.file_key().clone()),
+            },
+        ),
+    }
     set(&result, "size", total as f64);
     set(&result, "resumedParts", resumed as f64);
     set(&result, "engine", engine.name());
@@ -362,6 +444,7 @@ async fn run_multipart(
     settings: &Settings,
     store: Option<Store>,
     prior: Option<Saved>,
+    digest: Option<&RefCell<Sha256>>,
 ) -> Result<(), JsValue> {
     let total = sealer.object_len(file.size() as u64) as f64;
     let saved = match prior {
@@ -412,20 +495,23 @@ async fn run_multipart(
     job.report();
 
     // Parts are sealed one at a time, in order (the engine is fastest fed
-    // back to back), and upload `concurrency` at a time behind the sealing.
-    let sealing = Mutex::new(());
-    let upload_part = |p: Part| {
-        let (upload_id, tracker, sealing) = (upload_id.clone(), &tracker, &sealing);
+    // back to back, and the receipt's digest needs the file in order), and
+    // upload `concurrency` at a time behind the sealing.
+    let turns = Turns::default();
+    let upload_part = |(turn, p): (usize, Part)| {
+        let (upload_id, tracker, turns) = (upload_id.clone(), &tracker, &turns);
         async move {
             // Reading runs outside the turn: the next parts' plaintext
             // arrives (from the browser's blob store) while this one seals.
-            let plaintext = read_part(file, &p).await?;
+            let plaintext = read_part(file, &p).await;
             let sealed = {
-                let _turn = sealing.lock().await;
+                // Taken even when the read failed, so later turns still come.
+                let _turn = turns.wait(turn).await;
+                let plaintext = plaintext?;
                 if job.aborted() {
                     return Err(abort_error());
                 }
-                seal_part(engine, sealer, plaintext, &p, &|n| job.sealed(n)).await?
+                seal_part(engine, sealer, plaintext, &p, &|n| job.sealed(n), digest).await?
             };
             // Recorded before the part leaves: see `resume` on nonce reuse.
             tracker.sealed(p.number, sealed.fingerprint).await?;
@@ -460,7 +546,8 @@ async fn run_multipart(
     let mut done: Vec<(u16, String)> = finished.clone();
     let todo = plan
         .into_iter()
-        .filter(|p| !finished.iter().any(|(n, _)| *n == p.number));
+        .filter(|p| !finished.iter().any(|(n, _)| *n == p.number))
+        .enumerate();
     let mut failure = None;
     let mut parts =
         futures_util::stream::iter(todo.map(upload_part)).buffer_unordered(settings.concurrency);
@@ -513,4 +600,38 @@ async fn run_multipart(
         return Err(with_code("Http", "CompleteMultipartUpload failed"));
     }
     Ok(())
+}
+
+/// Hands out sealing turns in a fixed order: turn `n` starts when turn `n-1`
+/// ended (its guard dropped, success or not). An async mutex would not do:
+/// it wakes waiters in no promised order.
+#[derive(Default)]
+struct Turns {
+    next: std::cell::Cell<usize>,
+    waiting: RefCell<Vec<std::task::Waker>>,
+}
+
+struct Turn<'a>(&'a Turns);
+
+impl Turns {
+    async fn wait(&self, turn: usize) -> Turn<'_> {
+        std::future::poll_fn(|cx| {
+            if self.next.get() == turn {
+                std::task::Poll::Ready(Turn(self))
+            } else {
+                self.waiting.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.next.set(self.0.next.get() + 1);
+        for waker in self.0.waiting.take() {
+            waker.wake();
+        }
+    }
 }

@@ -105,6 +105,18 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../vectors/preamble_unsupported_version.s3seal"),
     ),
     (
+        "recipient_encapsulated_key_tampered.s3seal",
+        include_bytes!("../vectors/recipient_encapsulated_key_tampered.s3seal"),
+    ),
+    (
+        "recipient_one_byte.s3seal",
+        include_bytes!("../vectors/recipient_one_byte.s3seal"),
+    ),
+    (
+        "recipient_one_segment_plus_one.s3seal",
+        include_bytes!("../vectors/recipient_one_segment_plus_one.s3seal"),
+    ),
+    (
         "three_segments.s3seal",
         include_bytes!("../vectors/three_segments.s3seal"),
     ),

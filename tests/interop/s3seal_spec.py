@@ -1,7 +1,8 @@
 """An independent implementation of docs/FORMAT.md, written from the spec.
 
 It uses Google Tink for the payload, `cryptography` for HKDF and the metadata
-box, and argon2-cffi for passphrases; nothing here comes from the Rust crate.
+box, argon2-cffi for passphrases, pyhpke (RFC 9180) and the Bech32 reference
+code for recipient mode; nothing here comes from the Rust crate.
 """
 
 import hashlib
@@ -16,6 +17,8 @@ from tink import streaming_aead
 from tink.proto import aes_gcm_hkdf_streaming_pb2, common_pb2, tink_pb2
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import argon2.low_level
+import bech32
+from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
 streaming_aead.register()
 
@@ -23,6 +26,8 @@ MAGIC = b"S3SEAL"
 SEGMENT_SIZE = 256 * 1024
 SOURCE_ROOT = 0x01
 SOURCE_PASSPHRASE = 0x02
+SOURCE_RECIPIENT = 0x03
+HPKE = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.EXPORT_ONLY)
 ARGON2 = dict(memory_cost=64 * 1024, time_cost=3, parallelism=1)
 
 
@@ -110,18 +115,61 @@ class Preamble:
         self.raw = data[: self.length]
 
 
+def bech32_key(text: str, hrp: str) -> bytes:
+    got_hrp, data = bech32.bech32_decode(text.strip())
+    if got_hrp != hrp or data is None:
+        raise ValueError("InvalidKey")
+    key = bytes(bech32.convertbits(data, 5, 8, False))
+    if len(key) != 32:
+        raise ValueError("InvalidKey")
+    return key
+
+
+def recipient_info(object_id: bytes) -> bytes:
+    return b"s3seal/v1 recipient" + object_id
+
+
+def file_key_from_identity(identity_text: str, object_id: bytes, enc: bytes) -> bytes:
+    """Section 3, recipient mode: HPKE base mode, export-only, bound to the object id."""
+    sk = HPKE.kem.deserialize_private_key(bech32_key(identity_text, "s3seal-secret-key-"))
+    ctx = HPKE.create_recipient_context(enc, sk, info=recipient_info(object_id))
+    return ctx.export(b"s3seal/v1 file", 32)
+
+
+def parse_object_name(name: str) -> tuple[bytes, bytes | None]:
+    """(object id, encapsulated key or None) from `…/<id hex>[.<enc hex>].s3seal`."""
+    stem = name.rsplit("/", 1)[-1].removesuffix(".s3seal")
+    parts = stem.split(".")
+    if len(parts) == 1:
+        return bytes.fromhex(parts[0]), None
+    return bytes.fromhex(parts[0]), bytes.fromhex(parts[1])
+
+
 def file_key_for(preamble: Preamble, key_text: str | None, passphrase: str | None) -> bytes:
+    if key_text is not None and key_text.upper().startswith("S3SEAL-SECRET-KEY-1"):
+        if preamble.source[:1] != bytes([SOURCE_RECIPIENT]) or len(preamble.source) != 33:
+            raise ValueError("KeySource")
+        return file_key_from_identity(key_text, preamble.object_id, preamble.source[1:])
     if passphrase is not None:
-        assert preamble.source == bytes([SOURCE_PASSPHRASE]) + struct.pack(">III", 64 * 1024, 3, 1)
+        if preamble.source != bytes([SOURCE_PASSPHRASE]) + struct.pack(">III", 64 * 1024, 3, 1):
+            raise ValueError("KeySource")
         return file_key_from_root(root_from_passphrase(passphrase, preamble.object_id), preamble.object_id)
     if key_text.startswith("s3seal-root-"):
+        if preamble.source != bytes([SOURCE_ROOT]):
+            raise ValueError("KeySource")
         return file_key_from_root(b64url_key(key_text, "s3seal-root-"), preamble.object_id)
     return b64url_key(key_text, "s3seal-file-")
 
 
-def open_object(data: bytes, key_text: str | None = None, passphrase: str | None = None):
-    """Returns (name, media_type, size, plaintext); raises on any failure."""
+def open_object(data: bytes, key_text: str | None = None, passphrase: str | None = None, object_name: str | None = None):
+    """Returns (name, media_type, size, plaintext); raises on any failure.
+    With `object_name`, also checks the object is the one its name says."""
     preamble = Preamble(data)
+    if object_name is not None:
+        object_id, enc = parse_object_name(object_name)
+        preamble_enc = preamble.source[1:] if preamble.source[:1] == bytes([SOURCE_RECIPIENT]) else None
+        if (object_id, enc) != (preamble.object_id, preamble_enc):
+            raise ValueError("NameMismatch")
     file_key = file_key_for(preamble, key_text, passphrase)
     commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + preamble.object_id)
     if not hmac.compare_digest(commitment, preamble.commitment):
@@ -160,6 +208,28 @@ def seal_object(root: bytes, object_id: bytes, name: str, media_type: str, plain
     with primitive.new_encrypting_stream(_NoClose(out), preamble) as stream:
         stream.write(plaintext)
     return preamble + out.getvalue()
+
+
+def seal_to_recipient(recipient_text: str, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> tuple[str, bytes]:
+    """Seals to a recipient with pyhpke + Tink; returns (object name, object)."""
+    pk = HPKE.kem.deserialize_public_key(bech32_key(recipient_text, "s3seal"))
+    enc, ctx = HPKE.create_sender_context(pk, info=recipient_info(object_id))
+    file_key = ctx.export(b"s3seal/v1 file", 32)
+    source = bytes([SOURCE_RECIPIENT]) + enc
+    commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + object_id)
+    meta = (
+        struct.pack(">H", len(name.encode())) + name.encode()
+        + struct.pack(">H", len(media_type)) + media_type.encode()
+        + b"\x01" + struct.pack(">Q", len(plaintext))
+    )
+    box_len = 12 + len(meta) + 16
+    head = MAGIC + b"\x01\x00" + object_id + commitment + struct.pack(">H", len(source)) + source + struct.pack(">H", box_len)
+    nonce = hashlib.sha256(object_id).digest()[:12]
+    preamble = head + nonce + AESGCM(subkey(file_key, b"s3seal/v1 metadata")).encrypt(nonce, meta, head)
+    out = io.BytesIO()
+    with tink_primitive(subkey(file_key, b"s3seal/v1 payload")).new_encrypting_stream(_NoClose(out), preamble) as stream:
+        stream.write(plaintext)
+    return f"{object_id.hex()}.{enc.hex()}.s3seal", preamble + out.getvalue()
 
 
 class _NoClose(io.BytesIO):

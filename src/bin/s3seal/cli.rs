@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{inspect, keygen, open, seal, serve, sse_c};
+use crate::{inspect, keygen, open, pull, seal, serve, sse_c};
 
 /// Exit codes a script can rely on (also in the README).
 pub mod exit {
@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a new random root key.
+    /// Generate a new random root key, or an identity (--identity).
     Keygen(keygen::KeygenArgs),
     /// Seal a file (or stdin) into an s3seal object.
     Seal(seal::SealArgs),
@@ -48,12 +48,14 @@ enum Command {
     SseC(sse_c::SseCArgs),
     /// Serve the host page and a presign backend for an S3-compatible server.
     Serve(serve::ServeArgs),
+    /// Download and open every object under a bucket prefix (AWS_* environment).
+    Pull(pull::PullArgs),
 }
 
 /// Where the key comes from. Never a plain argument unless asked for by name.
 #[derive(Args, Debug, Default)]
 pub struct KeyArgs {
-    /// Read the key (s3seal-root-… or s3seal-file-…) from this file.
+    /// Read the key (s3seal-root-…, s3seal-file-… or an identity) from this file.
     #[arg(long, value_name = "PATH", group = "key_source")]
     pub key_file: Option<PathBuf>,
     /// Read the key from this environment variable [default when set: S3SEAL_KEY].
@@ -68,6 +70,10 @@ pub struct KeyArgs {
     /// Read the passphrase from this environment variable.
     #[arg(long, value_name = "VAR", group = "key_source")]
     pub passphrase_env: Option<String>,
+    /// Read an identity (private key, S3SEAL-SECRET-KEY-1…) from this file:
+    /// opens objects sealed to its public key.
+    #[arg(short = 'i', long, value_name = "PATH", group = "key_source")]
+    pub identity: Option<PathBuf>,
     /// The key itself on the command line (visible to other users in `ps`).
     #[arg(long, value_name = "KEY", group = "key_source")]
     pub insecure_key: Option<String>,
@@ -82,6 +88,7 @@ pub fn run() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::SseC(args) => sse_c::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Pull(args) => pull::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,7 +111,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     }
     match err.downcast_ref::<s3seal::Error>() {
         Some(E::WrongKey | E::KeySource(_)) => exit::WRONG_KEY,
-        Some(E::Corrupt | E::Truncated) => exit::INTEGRITY,
+        Some(E::Corrupt | E::Truncated | E::NameMismatch) => exit::INTEGRITY,
         Some(E::NotSealed | E::UnsupportedVersion(_) | E::Malformed(_)) => exit::NOT_READABLE,
         Some(E::InvalidKey(_) | E::InvalidBase64(_) | E::InvalidInput(_)) => exit::BAD_INPUT,
         _ => exit::FAILURE,

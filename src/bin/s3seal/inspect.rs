@@ -34,6 +34,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
         } => {
             format!("passphrase (Argon2id m={memory_kib} KiB, t={iterations}, p={lanes})")
         }
+        KeySource::Recipient { .. } => "recipient (HPKE X25519; open with an identity)".to_owned(),
     };
     let payload_len = object_len.saturating_sub(preamble_len as u64);
     let plaintext = layout::plaintext_len(payload_len).ok();
@@ -44,7 +45,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             "{{\"version\":{},\"object_id\":\"{}\",\"object_name\":\"{}\",\"key_source\":\"{}\",\"preamble_bytes\":{},\"object_bytes\":{},\"plaintext_bytes\":{},\"segments\":{},\"segment_bytes\":{}}}",
             s3seal::format::VERSION,
             preamble.object_id.to_hex(),
-            preamble.object_id.object_name(),
+            preamble.object_name(),
             source,
             preamble_len,
             object_len,
@@ -55,7 +56,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
     } else {
         println!("format:      s3seal v{}", s3seal::format::VERSION);
         println!("object id:   {}", preamble.object_id.to_hex());
-        println!("object name: {}", preamble.object_id.object_name());
+        println!("object name: {}", preamble.object_name());
         println!("key source:  {source}");
         println!("preamble:    {preamble_len} bytes (filename, type and size sealed inside)");
         println!("object:      {object_len} bytes");

@@ -1,11 +1,12 @@
-//! `s3seal keygen`: a new random root key.
+//! `s3seal keygen`: a new random root key, or a new identity (key pair).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use s3seal::key::RootKey;
+use s3seal::recipient::Identity;
 
 #[derive(Args)]
 pub struct KeygenArgs {
@@ -13,9 +14,28 @@ pub struct KeygenArgs {
     /// instead of standard output.
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
+    /// Make an identity (X25519 key pair) for recipient mode instead of a root
+    /// key: the private part goes to the file, the public key (s3seal1…) to
+    /// standard output for the upload form.
+    #[arg(long, requires = "output")]
+    identity: bool,
+}
+
+fn create_private(path: &Path) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
 }
 
 pub fn run(args: KeygenArgs) -> Result<()> {
+    if args.identity {
+        let path = args.output.expect("clap requires --output with --identity");
+        return identity(&path);
+    }
     let key = RootKey::generate()?;
     let text = key.to_text();
     match args.output {
@@ -24,13 +44,7 @@ pub fn run(args: KeygenArgs) -> Result<()> {
             writeln!(out, "{}", text.as_str())?;
         }
         Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
+            let mut file = create_private(&path)?;
             writeln!(file, "{}", text.as_str())?;
             file.sync_all()?;
             eprintln!(
@@ -39,5 +53,27 @@ pub fn run(args: KeygenArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn identity(path: &Path) -> Result<()> {
+    let identity = Identity::generate()?;
+    let public = identity.recipient().to_text();
+    let mut file = create_private(path)?;
+    // The header says what the file is to whoever finds it; the public key
+    // in it lets staff re-print the form's key without the private part.
+    writeln!(
+        file,
+        "# s3seal identity (X25519 private key). Keep this file secret: it opens every\n\
+         # file uploaded to its public key. Never put it on the web server.\n\
+         # public key: {public}\n{}",
+        identity.to_text().as_str()
+    )?;
+    file.sync_all()?;
+    println!("{public}");
+    eprintln!(
+        "s3seal: wrote a new identity to {} (mode 0600); give the public key above to the upload form",
+        path.display()
+    );
     Ok(())
 }

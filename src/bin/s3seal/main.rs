@@ -6,6 +6,7 @@ mod inspect;
 mod keygen;
 mod open;
 mod presign;
+mod pull;
 mod seal;
 mod secret;
 mod serve;

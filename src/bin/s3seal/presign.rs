@@ -150,11 +150,12 @@ impl Presigner {
 
     /// Checks the request against the policy and signs it.
     pub fn presign(&self, req: &Request) -> Result<Response, Refused> {
-        let id = s3seal::key::ObjectId::from_object_name(&req.object).map_err(|_| {
-            Refused("object must be an s3seal object name: <32 hex digits>.s3seal".into())
-        })?;
-        if req.object != id.object_name() {
-            return refuse("object must be an s3seal object name: <32 hex digits>.s3seal");
+        const NAME_RULE: &str =
+            "object must be an s3seal object name: <32 hex digits>[.<64 hex digits>].s3seal";
+        let name =
+            s3seal::key::ObjectName::parse(&req.object).map_err(|_| Refused(NAME_RULE.into()))?;
+        if req.object != name.to_string() {
+            return refuse(NAME_RULE);
         }
         let key = format!("{}{}", self.config.prefix, req.object);
         let mut headers: Vec<(String, String)> = Vec::new();

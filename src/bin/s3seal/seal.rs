@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use s3seal::format::Metadata;
 use s3seal::object::Sealer;
+use s3seal::recipient::Recipient;
 
 use crate::cli::KeyArgs;
 use crate::file::{Input, Output, READ_SIZE, progress};
@@ -32,6 +33,10 @@ pub struct SealArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Seal to this public key (s3seal1…) instead of a key or passphrase:
+    /// only its identity opens the object.
+    #[arg(long, value_name = "PUBLIC_KEY", conflicts_with_all = ["key_file", "key_env", "passphrase", "passphrase_file", "passphrase_env", "insecure_key", "identity", "print_file_key"])]
+    recipient: Option<String>,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -75,9 +80,14 @@ pub fn run(args: SealArgs) -> Result<()> {
         media_type,
         size: input.size,
     };
-    let secret = crate::secret::resolve(&args.key, true)?;
-    let sealer = Sealer::new(&secret, &metadata)?;
-    let object_name = sealer.object_id().object_name();
+    let sealer = match &args.recipient {
+        Some(text) => Sealer::for_recipient(
+            &Recipient::from_text(text).context("--recipient")?,
+            &metadata,
+        )?,
+        None => Sealer::new(&crate::secret::resolve(&args.key, true)?, &metadata)?,
+    };
+    let object_name = sealer.object_name().to_string();
     let file_key = sealer.file_key().to_text();
     let output_path = args.output.unwrap_or_else(|| PathBuf::from(&object_name));
     let to_stdout = output_path == std::path::Path::new("-");

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 use s3seal::key::Secret;
+use s3seal::recipient::Identity;
 use zeroize::Zeroizing;
 
 use crate::cli::{KeyArgs, UsageError};
@@ -24,6 +25,26 @@ fn first_line(path: &std::path::Path) -> Result<Zeroizing<String>> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
     );
     Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
+}
+
+/// The first line of a key file that is not blank or a `#` comment (identity
+/// files start with comments).
+fn key_line(path: &std::path::Path) -> Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    Ok(Zeroizing::new(line.to_owned()))
+}
+
+/// Reads an identity file.
+pub fn identity_file(path: &std::path::Path) -> Result<Identity> {
+    Identity::from_text(&key_line(path)?)
+        .with_context(|| format!("identity file {}", path.display()))
 }
 
 fn passphrase(text: &str) -> Result<Secret> {
@@ -53,9 +74,11 @@ fn prompt(confirm: bool) -> Result<Secret> {
 /// a prompt if there is a terminal.
 pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
     let key_text = |text: &str| Secret::from_key_text(text).map_err(anyhow::Error::from);
+    if let Some(path) = &args.identity {
+        return identity_file(path).map(Secret::Identity);
+    }
     if let Some(path) = &args.key_file {
-        return key_text(&first_line(path)?)
-            .with_context(|| format!("key file {}", path.display()));
+        return key_text(&key_line(path)?).with_context(|| format!("key file {}", path.display()));
     }
     if let Some(var) = &args.key_env {
         return key_text(&env_var(var)?).with_context(|| format!("environment variable {var}"));

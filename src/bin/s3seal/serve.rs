@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// KMS key id for sse-kms.
     #[arg(long, env = "S3SEAL_KMS_KEY_ID")]
     kms_key_id: Option<String>,
+    /// Form mode: the public key (s3seal1…) the page seals every upload to.
+    /// Visitors then hold no key; only the identity opens the files.
+    #[arg(long, env = "S3SEAL_RECIPIENT", value_name = "PUBLIC_KEY")]
+    recipient: Option<String>,
+    /// Append every API request body this backend receives, verbatim, to
+    /// this file (JSON lines): a record for audits that it never receives
+    /// anything that opens content. It holds SSE-C keys: keep it private.
+    #[arg(long, env = "S3SEAL_AUDIT_LOG", value_name = "PATH")]
+    audit_log: Option<PathBuf>,
     /// Worker threads.
     #[arg(long, default_value_t = 8)]
     threads: usize,
@@ -94,14 +103,38 @@ struct App {
     presigner: Presigner,
     www: PathBuf,
     pkg: PathBuf,
+    /// Canonical text of the form's recipient, when in form mode.
+    recipient: Option<String>,
+    audit: Option<std::sync::Mutex<std::fs::File>>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let presigner = Presigner::new(config(&args)?)?;
+    // Checked here so a mistyped key stops the server, not every upload.
+    let recipient = match &args.recipient {
+        Some(text) => Some(
+            s3seal::recipient::Recipient::from_text(text)
+                .context("--recipient / S3SEAL_RECIPIENT")?
+                .to_text(),
+        ),
+        None => None,
+    };
+    let audit = match &args.audit_log {
+        Some(path) => Some(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the audit log {}", path.display()))?,
+        )),
+        None => None,
+    };
     let app = Arc::new(App {
         presigner,
         www: args.www.clone(),
         pkg: args.pkg.clone(),
+        recipient,
+        audit,
     });
     let server = Arc::new(
         Server::http(args.listen)
@@ -156,6 +189,7 @@ fn handle(app: &App, mut request: Request) {
                     "bucket": c.bucket, "prefix": c.prefix, "maxSize": c.max_size,
                     "expiresIn": c.expiry.as_secs(), "sse": c.sse,
                     "minPartSize": presign::MIN_PART_SIZE, "maxParts": presign::MAX_PARTS,
+                    "recipient": app.recipient,
                 })
                 .to_string(),
             )
@@ -177,6 +211,12 @@ fn presign(app: &App, request: &mut Request) -> Response<std::io::Cursor<Vec<u8>
         .is_err()
     {
         return error(400, "BadRequest", "the body must be UTF-8 JSON");
+    }
+    if let Some(audit) = &app.audit {
+        use std::io::Write;
+        let line = serde_json::json!({ "path": "/api/presign", "body": body }).to_string();
+        let mut file = audit.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(file, "{line}");
     }
     let req: presign::Request = match serde_json::from_str(&body) {
         Ok(r) => r,

@@ -6,13 +6,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Args;
 use s3seal::format::{MAX_PREAMBLE_SIZE, Preamble};
-use s3seal::key::ObjectId;
+use s3seal::key::ObjectName;
 
 use crate::cli::KeyArgs;
 
 #[derive(Args)]
 pub struct SseCArgs {
-    /// The object: a sealed file, an object name (`…/<id>.s3seal`) or its 32-hex-digit id.
+    /// The object: a sealed file or an object name (`…/<id>[.<enc>].s3seal`).
     object: String,
     /// Print JSON (an object of header name -> value).
     #[arg(long)]
@@ -21,7 +21,7 @@ pub struct SseCArgs {
     key: KeyArgs,
 }
 
-fn object_id(object: &str) -> Result<ObjectId> {
+fn object_name(object: &str) -> Result<ObjectName> {
     let path = Path::new(object);
     if path.is_file() {
         let mut head = Vec::new();
@@ -30,15 +30,15 @@ fn object_id(object: &str) -> Result<ObjectId> {
             .take(MAX_PREAMBLE_SIZE as u64)
             .read_to_end(&mut head)?;
         let (preamble, _) = Preamble::parse(&head)?.ok_or(s3seal::Error::Truncated)?;
-        return Ok(preamble.object_id);
+        return Ok(preamble.object_name());
     }
-    Ok(ObjectId::from_object_name(object)?)
+    Ok(ObjectName::parse(object)?)
 }
 
 pub fn run(args: SseCArgs) -> Result<()> {
-    let id = object_id(&args.object)?;
+    let name = object_name(&args.object)?;
     let secret = crate::secret::resolve(&args.key, false)?;
-    let headers = s3seal::sse::sse_c(&secret.file_key(&id)?.sse_c_key());
+    let headers = s3seal::sse::sse_c(&secret.file_key(&name)?.sse_c_key());
     if args.json {
         let body: Vec<String> = headers
             .iter()

@@ -1,0 +1,311 @@
+//! `s3seal pull`: list a bucket prefix, download and open every object the
+//! key (usually an identity) opens, keep going past failures.
+//!
+//! Each object lands in `OUT/<object id>/<sealed filename>`, written under a
+//! staging directory and renamed into place only after it verified; an
+//! object whose directory exists is skipped. The SSE-C key of each object is
+//! derived here from its name, so the only things that leave this machine are
+//! signed requests and SSE-C keys (which open nothing).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use rusty_s3::actions::{GetObject, ListObjectsV2};
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+use s3seal::key::{ObjectName, Secret};
+use s3seal::object::Opener;
+use sha2::Digest;
+
+use crate::cli::KeyArgs;
+use crate::file::{Output, READ_SIZE};
+
+/// Lifetime of the URLs pull signs for itself, in seconds.
+const URL_EXPIRY_SECS: u64 = 300;
+/// Attempts per request on 5xx and network errors.
+const MAX_ATTEMPTS: u32 = 4;
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Bucket to read.
+    #[arg(long, env = "S3SEAL_BUCKET")]
+    bucket: String,
+    /// Only objects whose key starts with this prefix.
+    #[arg(long, env = "S3SEAL_PREFIX", default_value = "uploads/")]
+    prefix: String,
+    /// Directory to write into (created if missing).
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Virtual-host-style URLs even with a custom endpoint.
+    #[arg(long)]
+    virtual_host: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// Endpoint and credentials from the usual AWS environment variables.
+struct Target {
+    bucket: Bucket,
+    credentials: Credentials,
+}
+
+fn env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+fn target(args: &PullArgs) -> Result<Target> {
+    let access = env(&["AWS_ACCESS_KEY_ID"]).context("set AWS_ACCESS_KEY_ID")?;
+    let secret = env(&["AWS_SECRET_ACCESS_KEY"]).context("set AWS_SECRET_ACCESS_KEY")?;
+    let region = env(&["AWS_REGION", "AWS_DEFAULT_REGION"]).unwrap_or_else(|| "us-east-1".into());
+    let custom = env(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+    let endpoint = custom
+        .clone()
+        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    // The SSE-C key travels with every GET.
+    s3seal::sse::endpoint_allows_sse_c(&endpoint)
+        .map_err(|e| anyhow!("{e} (endpoint {endpoint})"))?;
+    let style = if custom.is_some() && !args.virtual_host {
+        UrlStyle::Path
+    } else {
+        UrlStyle::VirtualHost
+    };
+    let url = endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?;
+    let credentials = match env(&["AWS_SESSION_TOKEN"]) {
+        Some(token) => Credentials::new_with_token(access, secret, token),
+        None => Credentials::new(access, secret),
+    };
+    Ok(Target {
+        bucket: Bucket::new(url, style, args.bucket.clone(), region)?,
+        credentials,
+    })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A short description of an S3 error response (its `<Code>`), never headers.
+fn s3_error(status: u16, body: &str) -> anyhow::Error {
+    let code = body
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_default();
+    anyhow!("S3 answered {status} {code}")
+}
+
+/// Sends a signed GET, retrying 5xx and network errors with backoff.
+fn get(
+    agent: &ureq::Agent,
+    url: &url::Url,
+    headers: &[(&str, String)],
+) -> Result<ureq::http::Response<ureq::Body>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = agent.get(url.as_str());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let retry = match request.call() {
+            Ok(resp) if resp.status().is_server_error() => {
+                anyhow!("S3 answered {}", resp.status().as_u16())
+            }
+            Ok(mut resp) if !resp.status().is_success() => {
+                let status = resp.status().as_u16();
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_string()
+                    .unwrap_or_default();
+                return Err(s3_error(status, &body));
+            }
+            Ok(resp) => return Ok(resp),
+            Err(e) => anyhow!("{e}"),
+        };
+        if attempt >= MAX_ATTEMPTS {
+            return Err(retry.context(format!("giving up after {attempt} attempts")));
+        }
+        std::thread::sleep(Duration::from_millis(250 << attempt));
+    }
+}
+
+fn list(agent: &ureq::Agent, target: &Target, prefix: &str) -> Result<Vec<(String, u64)>> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut action = ListObjectsV2::new(&target.bucket, Some(&target.credentials));
+        action.with_prefix(prefix);
+        if let Some(t) = &token {
+            action.with_continuation_token(t.clone());
+        }
+        let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
+        let body = get(agent, &url, &[])
+            .context("listing the bucket")?
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()?;
+        let page = ListObjectsV2::parse_response(&body)
+            .map_err(|e| anyhow!("unreadable ListObjectsV2 answer: {e}"))?;
+        keys.extend(page.contents.into_iter().map(|c| (c.key, c.size)));
+        match page.next_continuation_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(keys),
+        }
+    }
+}
+
+enum Outcome {
+    Pulled {
+        path: PathBuf,
+        size: u64,
+        sha256: String,
+    },
+    AlreadyHere(PathBuf),
+}
+
+fn pull_one(
+    agent: &ureq::Agent,
+    target: &Target,
+    secret: &Secret,
+    key: &str,
+    name: &ObjectName,
+    out: &Path,
+) -> Result<Outcome> {
+    let done = out.join(name.id.to_hex());
+    if done.exists() {
+        return Ok(Outcome::AlreadyHere(done));
+    }
+    let file_key = secret.file_key(name)?;
+    let mut action = GetObject::new(&target.bucket, Some(&target.credentials), key);
+    let headers = s3seal::sse::sse_c(&file_key.sse_c_key());
+    for (n, v) in &headers {
+        action.headers_mut().insert(*n, v.clone());
+    }
+    let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
+    let mut body = get(agent, &url, &headers)?.into_body().into_reader();
+
+    // Staged so a failure never leaves a file that looks pulled.
+    let stage = out.join(format!(".partial-{}", name.id.to_hex()));
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage).context("removing an old partial download")?;
+    }
+    std::fs::create_dir_all(&stage)?;
+    let result = (|| -> Result<(PathBuf, u64, String)> {
+        let mut opener = Opener::new(Secret::File(file_key.clone()));
+        opener.expect_name(*name);
+        let mut output: Option<(Output, PathBuf)> = None;
+        let mut buf = vec![0u8; READ_SIZE];
+        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + (1 << 18)));
+        let mut hash = sha2::Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let n = body.read(&mut buf).context("downloading")?;
+            if n == 0 {
+                break;
+            }
+            opener.push(&buf[..n], &mut plain)?;
+            if output.is_none() {
+                if let Some(meta) = opener.metadata() {
+                    let file =
+                        crate::open::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
+                    output = Some((
+                        Output::create(&stage.join(&file), false)?,
+                        PathBuf::from(file),
+                    ));
+                }
+            }
+            if let Some((o, _)) = output.as_mut() {
+                o.write_all(&plain)?;
+                hash.update(&plain[..]);
+                size += plain.len() as u64;
+            }
+            plain.clear();
+        }
+        let Some((mut o, file)) = output else {
+            return Err(s3seal::Error::Truncated.into());
+        };
+        opener.finish(&mut plain)?;
+        o.write_all(&plain)?;
+        hash.update(&plain[..]);
+        size += plain.len() as u64;
+        o.commit()?;
+        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok((file, size, digest))
+    })();
+    match result {
+        Ok((file, size, sha256)) => {
+            std::fs::rename(&stage, &done).context("moving the file into place")?;
+            Ok(Outcome::Pulled {
+                path: done.join(file),
+                size,
+                sha256,
+            })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&stage);
+            Err(e)
+        }
+    }
+}
+
+pub fn run(args: PullArgs) -> Result<()> {
+    let secret = crate::secret::resolve(&args.key, false)?;
+    let target = target(&args)?;
+    let agent = agent();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let keys = list(&agent, &target, &args.prefix)?;
+    let recipient_mode = matches!(secret, Secret::Identity(_));
+    let (mut pulled, mut here, mut other, mut failed) = (0, 0, 0, 0);
+    let mut stdout = std::io::stdout().lock();
+    for (key, _) in &keys {
+        let Ok(name) = ObjectName::parse(key) else {
+            continue; // not an s3seal object
+        };
+        if !key.ends_with(s3seal::key::OBJECT_NAME_SUFFIX) {
+            continue;
+        }
+        // Objects sealed the other way (key vs recipient) are not ours to open.
+        if name.encapsulated.is_some() != recipient_mode {
+            other += 1;
+            continue;
+        }
+        match pull_one(&agent, &target, &secret, key, &name, &args.out) {
+            Ok(Outcome::Pulled { path, size, sha256 }) => {
+                pulled += 1;
+                writeln!(
+                    stdout,
+                    "pulled {key} -> {} ({size} bytes, sha256 {sha256})",
+                    path.display()
+                )?;
+            }
+            Ok(Outcome::AlreadyHere(path)) => {
+                here += 1;
+                writeln!(stdout, "skipped {key} (already in {})", path.display())?;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("s3seal: {key}: {e:#}");
+            }
+        }
+    }
+    eprintln!(
+        "s3seal pull: {pulled} pulled, {here} already here, {failed} failed, {other} sealed another way ({} listed)",
+        keys.len()
+    );
+    if failed > 0 {
+        bail!("{failed} object(s) could not be pulled (see above)");
+    }
+    Ok(())
+}
