@@ -1,8 +1,21 @@
 // Types of the s3seal package. The classes come from the wasm module; their
 // exact signatures are generated into s3seal_wasm.d.ts.
-import { Key, OpenStream, Opener, SealStream, Sealer } from "./s3seal_wasm.js";
+import { Key, OpenStream, Opener, Recipient, SealStream, Sealer } from "./s3seal_wasm.js";
 
-export { Key, OpenStream, Opener, SealStream, Sealer };
+export { Key, OpenStream, Opener, Recipient, SealStream, Sealer };
+
+/**
+ * Who a sealing is for: exactly one of a `Key` (root key), a passphrase, or
+ * a recipient's public key (`Recipient` or its `"s3seal1…"` text; the sealer
+ * then keeps no key at all).
+ */
+export type SealFor =
+  | { key: Key; passphrase?: never; recipient?: never }
+  | { passphrase: string; key?: never; recipient?: never }
+  | { recipient: Recipient | string; key?: never; passphrase?: never };
+
+/** Who opens: a `Key` (root, file or identity) or a passphrase. */
+export type OpenWith = { key: Key; passphrase?: never } | { passphrase: string; key?: never };
 
 /**
  * The AES-GCM engine: `"auto"` (default) uses WebCrypto where the page is a
@@ -24,6 +37,7 @@ export type S3sealErrorCode =
   | "InvalidInput"
   | "KeySource"
   | "InsecureEndpoint"
+  | "NameMismatch"
   | "Random"
   | "Http"
   | "Network"
@@ -80,9 +94,7 @@ export interface SealProgress {
   total?: number;
 }
 
-export interface SealOptions {
-  /** A root key or passphrase `Key` (a file key cannot seal new objects). */
-  key: Key;
+export interface SealCommon {
   /** Filename to seal [default: the File's name]. */
   name?: string;
   /** Media type to seal [default: the Blob's type]. */
@@ -94,10 +106,17 @@ export interface SealOptions {
   engine?: Engine;
 }
 
+/** `key` must be a root key or passphrase `Key` (a file key cannot seal new objects). */
+export type SealOptions = SealCommon & SealFor;
+
 export interface Sealed {
   /** The sealed bytes, produced as they are read. */
   stream: ReadableStream<Uint8Array>;
-  /** Object name for the bucket: `<object id>.s3seal` (add a prefix if you like). */
+  /**
+   * Object name for the bucket: `<object id>.s3seal`, or
+   * `<object id>.<encapsulated key>.s3seal` when sealed to a recipient (add
+   * a prefix if you like; keep the name, readers need it).
+   */
   objectName: string;
   objectId: string;
   /** This object's own key (a share key). Call `free()` when done. */
@@ -112,8 +131,15 @@ export interface Sealed {
 
 export type Source = Blob | ReadableStream<Uint8Array> | Response | ArrayBuffer | ArrayBufferView;
 
+/** Sealed to a recipient: the same, without a key for the sealer. */
+export type SealedToRecipient = Omit<Sealed, "fileKey">;
+
+type ToRecipient = SealCommon & { recipient: Recipient | string };
+type WithKey = SealCommon & ({ key: Key; passphrase?: never } | { passphrase: string; key?: never });
+
 /** Seals a Blob/File or stream; memory stays bounded whatever the size. */
-export function seal(source: Source, options: SealOptions): Sealed;
+export function seal(source: Source, options: ToRecipient): SealedToRecipient;
+export function seal(source: Source, options: WithKey): Sealed;
 
 export interface OpenOptions {
   signal?: AbortSignal;
@@ -134,7 +160,11 @@ export function open(source: Source, key: Key, options?: OpenOptions): Opened;
 /** Seals into a Blob. */
 export function sealBlob(
   source: Source,
-  options: SealOptions,
+  options: ToRecipient,
+): Promise<Omit<SealedToRecipient, "stream" | "engine"> & { blob: Blob; engine: "webcrypto" | "wasm" }>;
+export function sealBlob(
+  source: Source,
+  options: WithKey,
 ): Promise<Omit<Sealed, "stream" | "engine"> & { blob: Blob; engine: "webcrypto" | "wasm" }>;
 
 /** Opens into a Blob, all or nothing. */
@@ -144,8 +174,8 @@ export interface WorkerSealResult {
   blob: Blob;
   objectName: string;
   objectId: string;
-  /** `s3seal-file-…`: the share key of this object. */
-  fileKey: string;
+  /** `s3seal-file-…`: the share key of this object (null when sealed to a recipient). */
+  fileKey: string | null;
   sseCHeaders: Headers;
 }
 
@@ -154,7 +184,15 @@ export class WorkerClient {
   constructor(worker: Worker);
   seal(
     file: Blob,
-    options: { keyText?: string; passphrase?: string; name?: string; type?: string; onProgress?: (p: SealProgress) => void },
+    options: {
+      keyText?: string;
+      passphrase?: string;
+      /** Seal to this public key (`s3seal1…`) instead. */
+      recipient?: string;
+      name?: string;
+      type?: string;
+      onProgress?: (p: SealProgress) => void;
+    },
   ): Promise<WorkerSealResult>;
   open(
     blob: Blob,
@@ -200,8 +238,7 @@ export interface TransferProgress {
   total: number;
 }
 
-export interface UploadOptions {
-  key: Key;
+export interface UploadCommon {
   /** Default: presignWith("/api/presign"). */
   presign?: PresignFunction;
   name?: string;
@@ -220,10 +257,13 @@ export interface UploadOptions {
   /**
    * Keeps an interrupted multipart upload's state (no secrets) so the same
    * file with the same key resumes after a reload; a changed file is not
-   * resumed (its old upload is aborted). See `indexedDbStore()`.
+   * resumed (its old upload is aborted). See `indexedDbStore()`. Not used
+   * with a recipient (it would mean keeping the file key in the browser).
    */
   resumeStore?: ResumeStore;
 }
+
+export type UploadOptions = UploadCommon & SealFor;
 
 /** Key-value storage for upload state; methods may return promises. */
 export interface ResumeStore {
@@ -248,11 +288,33 @@ export interface Uploaded {
   engine: "webcrypto" | "wasm";
 }
 
-/** Seals and uploads through presigned URLs (SSE-C on every request). */
-export function upload(file: Blob, options: UploadOptions): Promise<Uploaded>;
+/**
+ * What an uploader sealing to a recipient gets: no key, a receipt. The
+ * recipient's `s3seal pull` prints the same SHA-256 for the file.
+ */
+export interface Receipt {
+  /** `<object id>.<encapsulated key>.s3seal` */
+  objectName: string;
+  objectId: string;
+  /** Bytes stored. */
+  size: number;
+  /** Bytes of the file before sealing. */
+  plaintextSize: number;
+  /** SHA-256 of the file before sealing, lowercase hex. */
+  sha256: string;
+  engine: "webcrypto" | "wasm";
+}
 
-export interface DownloadOptions {
-  key: Key;
+/** Seals and uploads through presigned URLs (SSE-C on every request). */
+export function upload(file: Blob, options: UploadCommon & { recipient: Recipient | string; key?: never; passphrase?: never }): Promise<Receipt>;
+export function upload(
+  file: Blob,
+  options: UploadCommon & ({ key: Key; passphrase?: never } | { passphrase: string; key?: never }),
+): Promise<Uploaded>;
+
+export type DownloadOptions = DownloadCommon & OpenWith;
+
+export interface DownloadCommon {
   presign?: PresignFunction;
   signal?: AbortSignal;
   engine?: Engine;

@@ -6,6 +6,7 @@ import initWasm, {
   Key,
   OpenStream,
   Opener,
+  Recipient,
   SealStream,
   Sealer,
   checkSseCEndpoint,
@@ -14,9 +15,45 @@ import initWasm, {
   sseKmsHeaders,
   sseS3Headers,
   upload as wasmUpload,
+  uploadToRecipient as wasmUploadToRecipient,
 } from "./s3seal_wasm.js";
 
-export { Key, OpenStream, Opener, SealStream, Sealer, checkSseCEndpoint, sseCHeaders, sseKmsHeaders, sseS3Headers };
+export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, sseCHeaders, sseKmsHeaders, sseS3Headers };
+
+// Who an operation is for: exactly one of `key` (a Key), `passphrase` (a
+// string) or, for sealing, `recipient` (a Recipient or "s3seal1…" text).
+// Returns { key } or { recipient } plus a release() for what was made here.
+function target(options, { sealing }) {
+  const { key, passphrase, recipient } = options ?? {};
+  const given = [key, passphrase, recipient].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw s3sealError("InvalidInput", `invalid input: give exactly one of key, passphrase${sealing ? " or recipient" : ""}`);
+  }
+  if (recipient !== undefined) {
+    if (!sealing) throw s3sealError("InvalidInput", "invalid input: a recipient seals; open with its identity (a Key)");
+    if (recipient instanceof Recipient) return { recipient, release() {} };
+    const made = Recipient.fromText(String(recipient));
+    return { recipient: made, release: () => made.free() };
+  }
+  if (passphrase !== undefined) {
+    const made = Key.fromPassphrase(String(passphrase));
+    return { key: made, release: () => made.free() };
+  }
+  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
+  return { key, release() {} };
+}
+
+// Runs `start()` (a promise) and releases what `target` made once it settles.
+function releasing(made, start) {
+  let promise;
+  try {
+    promise = start();
+  } catch (err) {
+    made.release();
+    throw err;
+  }
+  return promise.finally(() => made.release());
+}
 
 /**
  * A presign function for a backend that speaks the s3seal JSON API
@@ -47,12 +84,18 @@ export function presignWith(endpoint = "/api/presign", init = {}) {
  * `concurrency` in flight, retried on 5xx/network errors, aborted and cleaned
  * up through `signal`). With a `resumeStore`, an interrupted multipart upload
  * of the same, unchanged file with the same key continues where it stopped.
- * Resolves to `{ objectName, objectId, fileKey, size, resumedParts }`.
+ * With `{ key }` or `{ passphrase }` resolves to `{ objectName, objectId,
+ * fileKey, size, resumedParts }`; with `{ recipient }` (an upload form) the
+ * uploader keeps no key and gets a receipt `{ objectName, objectId, size,
+ * plaintextSize, sha256 }`.
  */
 export function upload(file, options) {
-  const { key, ...rest } = options ?? {};
-  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
-  return wasmUpload(file, key, { presign: presignWith(), ...rest });
+  const made = target(options, { sealing: true });
+  const { key, passphrase, recipient, ...rest } = options;
+  const wasmOptions = { presign: presignWith(), ...rest };
+  return releasing(made, () =>
+    made.recipient ? wasmUploadToRecipient(file, made.recipient, wasmOptions) : wasmUpload(file, made.key, wasmOptions),
+  );
 }
 
 /**
@@ -91,9 +134,9 @@ export function indexedDbStore(name = "s3seal-uploads") {
  * it streams. Resolves to `{ blob, metadata }` only if everything verified.
  */
 export function download(objectName, options) {
-  const { key, ...rest } = options ?? {};
-  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
-  return wasmDownload(objectName, key, { presign: presignWith(), ...rest });
+  const made = target(options, { sealing: false });
+  const { key, passphrase, ...rest } = options;
+  return releasing(made, () => wasmDownload(objectName, made.key, { presign: presignWith(), ...rest }));
 }
 
 /**
@@ -109,7 +152,7 @@ export function shareLink(base, objectName, fileKey) {
 /** Parses a share link's fragment: `{ objectName, fileKey }` (a Key), or null. */
 export function parseShareLink(link) {
   const hash = new URL(link).hash.replace(/^#/, "");
-  const match = /^([0-9a-f]{32}\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})$/.exec(hash);
+  const match = /^([0-9a-f]{32}(?:\.[0-9a-f]{64})?\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})$/.exec(hash);
   if (!match) return null;
   return { objectName: match[1], fileKey: Key.fromText(match[2]) };
 }
@@ -244,26 +287,33 @@ function pump(reader, engine, { onChunk, onPieces, signal, free }) {
 
 /**
  * Seals a Blob/File or a stream on the fastest engine (WebCrypto when
- * present). Returns the object's name and keys at once; the sealed bytes
- * come out of `stream` as it is read.
+ * present), for `{ key }`, `{ passphrase }` or `{ recipient }`. Returns the
+ * object's name and keys at once (no `fileKey` when sealed to a recipient);
+ * the sealed bytes come out of `stream` as it is read.
  */
 export function seal(source, options) {
-  const { key, signal, onProgress, engine } = options ?? {};
-  if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: options.key must be a Key");
+  const { signal, onProgress, engine } = options ?? {};
+  const made = target(options, { sealing: true });
   const file = typeof Blob !== "undefined" && source instanceof Blob ? source : undefined;
   const size = options.size ?? file?.size;
-  const sealer = new SealStream(
-    key,
-    {
-      name: options.name ?? (typeof File !== "undefined" && file instanceof File ? file.name : ""),
-      type: options.type ?? file?.type ?? "",
-      size,
-    },
-    { engine },
-  );
+  const metadata = {
+    name: options.name ?? (typeof File !== "undefined" && file instanceof File ? file.name : ""),
+    type: options.type ?? file?.type ?? "",
+    size,
+  };
+  let sealer;
+  try {
+    sealer = made.recipient
+      ? SealStream.toRecipient(made.recipient, metadata, { engine })
+      : new SealStream(made.key, metadata, { engine });
+  } finally {
+    // The sealer has derived what it needs; a passphrase Key made here is done.
+    made.release();
+  }
   const objectName = sealer.objectName;
   const objectId = sealer.objectId;
-  const fileKey = sealer.fileKey();
+  // Sealed to a recipient, the object has no share key for the sealer.
+  const fileKey = made.recipient ? undefined : sealer.fileKey();
   const sseC = sealer.sseCHeaders();
   const sealedSize = size === undefined ? undefined : sealer.objectLength(size);
   const engineName = sealer.engine();
@@ -417,9 +467,9 @@ export class WorkerClient {
     });
   }
 
-  /** Seals `file` with a key text (`s3seal-root-…`) or a passphrase. */
-  seal(file, { keyText, passphrase, name, type, onProgress } = {}) {
-    return this.#call({ op: "seal", file, keyText, passphrase, name, type }, onProgress);
+  /** Seals `file` with a key text (`s3seal-root-…`), a passphrase, or to a recipient (`s3seal1…`). */
+  seal(file, { keyText, passphrase, recipient, name, type, onProgress } = {}) {
+    return this.#call({ op: "seal", file, keyText, passphrase, recipient, name, type }, onProgress);
   }
 
   /** Opens a sealed Blob with a key text or passphrase, all or nothing. */

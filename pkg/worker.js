@@ -7,23 +7,30 @@ function keyFrom({ keyText, passphrase }) {
   return Key.fromPassphrase(passphrase ?? "");
 }
 
+// Sealing targets: a recipient's public key, or a key/passphrase.
+function sealFor(data) {
+  return data.recipient ? { recipient: data.recipient } : { key: keyFrom(data) };
+}
+
 self.addEventListener("message", async (event) => {
   const { id, op } = event.data ?? {};
   let key;
   try {
     await ready();
-    key = keyFrom(event.data);
     const onProgress = (progress) => self.postMessage({ id, progress });
     if (op === "seal") {
       const { file, name, type } = event.data;
-      const sealed = await sealBlob(file, { key, name, type, onProgress });
-      const fileKey = sealed.fileKey.toText();
-      sealed.fileKey.free();
+      const target = sealFor(event.data);
+      key = target.key;
+      const sealed = await sealBlob(file, { ...target, name, type, onProgress });
+      const fileKey = sealed.fileKey?.toText() ?? null;
+      sealed.fileKey?.free();
       self.postMessage({
         id,
         result: { blob: sealed.blob, objectName: sealed.objectName, objectId: sealed.objectId, fileKey, sseCHeaders: sealed.sseCHeaders },
       });
     } else if (op === "open") {
+      key = keyFrom(event.data);
       const { blob, metadata } = await openBlob(event.data.blob, key, { onProgress });
       self.postMessage({ id, result: { blob, metadata } });
     } else {

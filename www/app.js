@@ -50,6 +50,7 @@ const MESSAGES = {
   Network: "The network failed repeatedly; please try again.",
   Presign: "The server refused to authorise the transfer.",
   InvalidKey: "That key is not valid.",
+  NameMismatch: "The stored file is not the one this link names; nothing of it was kept.",
 };
 
 function showError(err) {
@@ -82,9 +83,61 @@ for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => ($("passphrase").hidden = radio.value !== "passphrase" || !radio.checked));
 }
 
+// Form mode: a recipient public key from the page (data-recipient on <body>)
+// or from the server (`s3seal serve --recipient`). Uploads are sealed to it.
+let recipient = document.body.dataset.recipient || null;
+const configured = fetch("/api/config")
+  .then((r) => (r.ok ? r.json() : {}))
+  .then((config) => {
+    recipient ||= config.recipient || null;
+    if (recipient) {
+      $("key-choice").hidden = true;
+      $("form-note").hidden = false;
+      $("form-recipient").textContent = recipient;
+      if (document.body.dataset.recipientName) $("form-recipient-name").textContent = document.body.dataset.recipientName;
+      $("upload").textContent = "Seal and send";
+    }
+  })
+  .catch(() => {});
+
+function showReceipt(result) {
+  $("receipt-object").textContent = result.objectName;
+  $("receipt-file").textContent = result.name || "(unnamed)";
+  $("receipt-size").textContent = `${human(result.plaintextSize)}, ${result.plaintextSize} bytes`;
+  $("receipt-sha256").textContent = result.sha256;
+  const text = [
+    "s3seal upload receipt",
+    `object:  ${result.objectName}`,
+    `file:    ${result.name}`,
+    `size:    ${result.plaintextSize} bytes`,
+    `sha256:  ${result.sha256}`,
+    `sent:    ${new Date().toISOString()}`,
+    "",
+  ].join("\n");
+  $("receipt-download").href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  $("receipt").hidden = false;
+}
+
 $("upload").addEventListener("click", async () => {
   reset();
   $("result").hidden = true;
+  $("receipt").hidden = true;
+  await configured;
+  if (recipient) {
+    $("upload").disabled = true;
+    $("progress").hidden = false;
+    try {
+      const result = await run({ op: "upload", file: picked, mode: "recipient", recipient }, progressReporter("Sealed and sent"));
+      showReceipt(result);
+      $("status").textContent = "Done.";
+    } catch (err) {
+      showError(err);
+    } finally {
+      $("upload").disabled = !picked;
+      $("progress").hidden = true;
+    }
+    return;
+  }
   const mode = document.querySelector('input[name="mode"]:checked').value;
   const passphrase = $("passphrase").value;
   if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
@@ -117,7 +170,7 @@ $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("shar
 $("abort").addEventListener("click", () => worker.postMessage({ op: "abort" }));
 
 // --- receive view ---
-const shared = /^#([0-9a-f]{32}\.s3seal)(?:\.(s3seal-file-[A-Za-z0-9_-]{43}))?$/.exec(location.hash);
+const shared = /^#([0-9a-f]{32}(?:\.[0-9a-f]{64})?\.s3seal)(?:\.(s3seal-file-[A-Za-z0-9_-]{43}))?$/.exec(location.hash);
 if (shared) {
   $("receive").hidden = false;
   $("receive-name").textContent = shared[1];

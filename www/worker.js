@@ -1,5 +1,5 @@
 // Runs sealing, uploading, downloading and opening off the main thread.
-// Messages in: { op: "upload", file, mode, passphrase } | { op: "download",
+// Messages in: { op: "upload", file, mode, passphrase, recipient } | { op: "download",
 // objectName, keyText?, passphrase? } | { op: "abort" }.
 // Messages out: { progress } | { result } | { error: { code, message, status } }.
 import { Key, download, indexedDbStore, ready, upload } from "/pkg/index.js";
@@ -23,7 +23,11 @@ self.addEventListener("message", async ({ data }) => {
   let key;
   try {
     await ready();
-    if (data.op === "upload") {
+    if (data.op === "upload" && data.mode === "recipient") {
+      // Form mode: sealed to the organisation's public key; nothing to keep but a receipt.
+      const receipt = await upload(data.file, { recipient: data.recipient, signal: controller.signal, onProgress });
+      self.postMessage({ result: { ...receipt, name: data.file.name } });
+    } else if (data.op === "upload") {
       key = data.mode === "passphrase" ? Key.fromPassphrase(data.passphrase) : Key.generate();
       const uploaded = await upload(data.file, { key, signal: controller.signal, onProgress, resumeStore });
       const result = {
