@@ -72,7 +72,9 @@ export async function browser() {
 export async function run(tests) {
   let passed = 0;
   let failed = 0;
-  for (const [name, fn] of tests) {
+  // S3SEAL_E2E_ONLY=text runs only the tests whose name contains it (for development).
+  const only = process.env.S3SEAL_E2E_ONLY;
+  for (const [name, fn] of tests.filter(([name]) => !only || name.includes(only))) {
     const started = Date.now();
     try {
       await fn();

@@ -83,6 +83,52 @@ try {
       },
     ],
     [
+      "recipient mode both ways: browser-sealed to a public key opens with `s3seal open --identity`, CLI-sealed opens with the identity in the browser",
+      async () => {
+        const idFile = path.join(work, "org.identity");
+        const pub = execFileSync(bin, ["keygen", "--identity", "-o", idFile], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        const size = 1_000_003;
+        const name = await page.evaluate(
+          async ({ pub, size }) => {
+            const { sealBlob } = window.s3seal;
+            const data = new Uint8Array(size).map((_, i) => (31 * i + 7) & 0xff);
+            const sealed = await sealBlob(new File([data], "form.bin"), { recipient: pub });
+            if (sealed.fileKey !== undefined) throw new Error("a recipient sealing handed out a key");
+            await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
+            return sealed.objectName;
+          },
+          { pub, size },
+        );
+        assert(/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(name), name);
+        const obj = path.join(work, name);
+        writeFileSync(obj, uploads.get(name));
+        const out = path.join(work, "form.out");
+        execFileSync(bin, ["open", obj, "-o", out, "--identity", idFile], { stdio: ["ignore", "pipe", "pipe"] });
+        assert(sha256(readFileSync(out)) === sha256(pattern(size)), "the CLI's identity opened the browser's object");
+
+        const plain = pattern(700_000);
+        writeFileSync(path.join(work, "contract.txt"), plain);
+        execFileSync(bin, ["seal", path.join(work, "contract.txt"), "-o", path.join(work, "cli.s3seal"), "--recipient", pub, "-q"]);
+        const identityText = readFileSync(idFile, "utf8").split("\n").find((l) => l.startsWith("S3SEAL-SECRET-KEY-1"));
+        const got = await page.evaluate(async (identityText) => {
+          const { Key, openBlob, isS3sealError } = window.s3seal;
+          const identity = Key.fromText(identityText);
+          const { blob, metadata } = await openBlob(await fetch("/cli-object"), identity);
+          const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+          let wrong = "no error";
+          try {
+            await openBlob(await fetch("/cli-object"), Key.generate());
+          } catch (e) {
+            wrong = isS3sealError(e) ? e.code : String(e);
+          }
+          identity.free();
+          return { kind: "identity", metadata, wrong, hash: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+        }, identityText);
+        assert(got.hash === sha256(plain) && got.metadata.name === "contract.txt", JSON.stringify(got));
+        assert(got.wrong === "KeySource", `a root key for a recipient object: ${got.wrong}`);
+      },
+    ],
+    [
       "errors are Error objects with stable codes; nothing unverified is released",
       async () => {
         const got = await page.evaluate(async () => {

@@ -2,14 +2,42 @@
   s3check.py get KEY SSE_C_KEY_B64 OUT   object bytes (with the SSE-C key) -> OUT
   s3check.py get-without-key KEY         prints the HTTP status S3 answers
   s3check.py pending PREFIX              prints the number of incomplete multipart uploads
+  s3check.py put KEY SSE_C_KEY_B64 FILE   stores FILE under KEY with that SSE-C key
+  s3check.py keys NAME IDENTITY_FILE      JSON of the keys that open a recipient-mode
+                                         object, derived by the independent spec code
 Credentials and endpoint from the environment (scripts/garage.sh env)."""
 import base64
+import json
 import os
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+if sys.argv[1] == "keys":
+    import s3seal_spec as spec
+
+    identity = next(l for l in Path(sys.argv[3]).read_text().splitlines() if l and not l.startswith("#"))
+    object_id, enc = spec.parse_object_name(sys.argv[2])
+    file_key = spec.file_key_from_identity(identity, object_id, enc)
+    keys = {
+        "file": file_key,
+        "payload": spec.subkey(file_key, b"s3seal/v1 payload"),
+        "metadata": spec.subkey(file_key, b"s3seal/v1 metadata"),
+        "identity": spec.bech32_key(identity, "s3seal-secret-key-"),
+    }
+    # Every spelling a leak could take.
+    print(json.dumps({
+        "identityText": identity,
+        "sseC": spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"],
+        "secrets": {name: [k.hex(), base64.b64encode(k).decode(), base64.urlsafe_b64encode(k).decode().rstrip("=")]
+                    for name, k in keys.items()},
+    }))
+    sys.exit(0)
 
 s3 = boto3.client(
     "s3",
@@ -31,3 +59,6 @@ elif cmd == "get-without-key":
         print(err.response["ResponseMetadata"]["HTTPStatusCode"])
 elif cmd == "pending":
     print(len(s3.list_multipart_uploads(Bucket=bucket, Prefix=sys.argv[2]).get("Uploads", [])))
+elif cmd == "put":
+    s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",
+                  SSECustomerKey=base64.b64decode(sys.argv[3]))

@@ -2,9 +2,9 @@
 // and a real S3 (local Garage), all on 127.0.0.1. Run inside
 // scripts/with-garage.sh (make test-e2e). Servers started here are stopped
 // by PID; the fault proxy injects a bounded number of failures.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { request as httpRequest, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -186,6 +186,32 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs } = {
     objectName: await page.textContent("#object-name"),
     rootKey: await page.$eval("#root-key-box", (b) => (b.hidden ? null : document.querySelector("#root-key").value)),
   };
+  await context.close();
+  return out;
+}
+
+/** Uploads through the page in form mode; returns the receipt it shows and whether any key showed. */
+async function uploadViaForm(base, name, bytes) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`${base}/`);
+  await page.waitForSelector("#form-note:not([hidden])", { timeout: 10000 });
+  const dir = mkdtempSync(path.join(work, "form-"));
+  writeFileSync(path.join(dir, name), bytes);
+  await page.setInputFiles("#file", path.join(dir, name));
+  await page.click("#upload");
+  await page.waitForSelector("#receipt:not([hidden]), #error:not([hidden])", { timeout: 180000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(`form upload failed: ${error}`);
+  const out = await page.evaluate(() => ({
+    objectName: document.querySelector("#receipt-object").textContent,
+    sha256: document.querySelector("#receipt-sha256").textContent,
+    keyChoiceHidden: document.querySelector("#key-choice").hidden,
+    shareCardHidden: document.querySelector("#result").hidden,
+    // Everything the visitor can see or copy, inputs included.
+    visible: document.documentElement.outerHTML + [...document.querySelectorAll("input")].map((i) => i.value).join(" "),
+  }));
   await context.close();
   return out;
 }
@@ -381,6 +407,85 @@ try {
         assert(proxy.state.injected === 2, `injected ${proxy.state.injected}`);
         const got = await receiveViaPage(up.link);
         assert(sha256(got.bytes) === sha256(bytes), "intact after retries");
+      },
+    ],
+    [
+      "form mode: uploads sealed to a public key leave the visitor a receipt, and only `s3seal pull --identity` opens them",
+      async () => {
+        const identity = path.join(work, "org.identity");
+        const pub = execFileSync(bin, ["keygen", "--identity", "-o", identity], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        const prefix = `forms-${Date.now()}/`; // a fresh prefix: the bucket outlives runs
+        const audit = path.join(work, "audit.jsonl");
+        const form = await serve({ S3SEAL_RECIPIENT: pub, S3SEAL_PREFIX: prefix, S3SEAL_AUDIT_LOG: audit });
+        const files = [
+          ["contract.pdf", random(300_000)], // one PUT
+          ["scan.tiff", random(20 << 20)], // multipart: 3 parts
+        ];
+        const receipts = [];
+        try {
+          for (const [name, bytes] of files) {
+            const r = await uploadViaForm(form.url, name, bytes);
+            assert(r.keyChoiceHidden && r.shareCardHidden, "form mode offers no key and no share link");
+            assert(!/s3seal-(root|file)-|S3SEAL-SECRET/i.test(r.visible), "no key is shown to the visitor");
+            assert(r.sha256 === sha256(bytes), `the receipt's SHA-256 is the file's: ${r.sha256}`);
+            assert(/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(r.objectName), r.objectName);
+            receipts.push({ ...r, name, bytes });
+          }
+        } finally {
+          await form.stop();
+        }
+
+        // Two objects pull must report and skip past: one sealed to another
+        // organisation, one renamed under another object's encapsulated key.
+        const other = path.join(work, "other.identity");
+        const otherPub = execFileSync(bin, ["keygen", "--identity", "-o", other], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        writeFileSync(path.join(work, "note.txt"), "for someone else");
+        const foreign = path.join(work, "foreign.s3seal");
+        const foreignName = execFileSync(bin, ["seal", path.join(work, "note.txt"), "--recipient", otherPub, "-o", foreign, "-q"], { encoding: "utf8" }).trim();
+        const sseFor = (name, id) => JSON.parse(execFileSync(bin, ["sse-c", name, "--json", "--identity", id], { encoding: "utf8" }))["x-amz-server-side-encryption-customer-key"];
+        s3check("put", `${prefix}${foreignName}`, sseFor(foreignName, other), foreign);
+        const first = receipts[0].objectName;
+        const stored = path.join(work, "first.stored");
+        s3check("get", `${prefix}${first}`, sseFor(first, identity), stored);
+        const renamed = `${first.slice(0, 33)}${foreignName.slice(33)}`;
+        s3check("put", `${prefix}${renamed}`, sseFor(renamed, identity), stored);
+
+        const out = path.join(work, "pulled");
+        const env = { ...process.env, AWS_ENDPOINT_URL: process.env.S3SEAL_ENDPOINT, AWS_REGION: process.env.S3SEAL_REGION };
+        const pull = (...extra) =>
+          spawnSync(bin, ["pull", "--identity", identity, "--bucket", process.env.S3SEAL_BUCKET, "--prefix", prefix, "--out", out, ...extra], { env, encoding: "utf8", timeout: 120000 });
+        const firstPull = pull();
+        assert(firstPull.status === 1, `exit 1 when some objects failed: ${firstPull.status} ${firstPull.stderr}`);
+        for (const r of receipts) {
+          const id = r.objectName.slice(0, 32);
+          const line = firstPull.stdout.split("\n").find((l) => l.startsWith(`pulled ${prefix}${r.objectName}`));
+          assert(line?.includes(`sha256 ${r.sha256}`), `pull prints the receipt's SHA-256: ${firstPull.stdout} ${firstPull.stderr}`);
+          assert(sha256(readFileSync(path.join(out, id, r.name))) === sha256(r.bytes), `${r.name} recovered byte-identical`);
+        }
+        assert(firstPull.stderr.includes(`${prefix}${foreignName}: S3 answered 4`), `a foreign object is reported: ${firstPull.stderr}`);
+        assert(firstPull.stderr.includes(`${prefix}${renamed}: the object's name does not match`), `a renamed object is reported: ${firstPull.stderr}`);
+        assert(/2 pulled, 0 already here, 2 failed/.test(firstPull.stderr), firstPull.stderr);
+        assert(!readdirSync(out).some((d) => d.startsWith(".partial")), "failed objects leave nothing behind");
+        const again = pull("--page-size", "1"); // one key per ListObjectsV2 page: continuation tokens
+        assert(/\(4 listed\)/.test(again.stderr), again.stderr);
+        assert((again.stdout.match(/^skipped /gm) ?? []).length === 2, `the second pull skips what it has: ${again.stdout}`);
+        assert(/0 pulled, 2 already here, 2 failed/.test(again.stderr), again.stderr);
+
+        // The presign backend logged every request body it received: it saw
+        // the SSE-C keys (which open nothing) and nothing that opens content.
+        const log = readFileSync(audit, "utf8");
+        const ops = log.trim().split("\n").map((l) => JSON.parse(JSON.parse(l).body).op);
+        for (const op of ["put", "createMultipart", "uploadPart", "completeMultipart"]) assert(ops.includes(op), `audit log has ${op}: ${ops}`);
+        for (const r of receipts) {
+          const keys = JSON.parse(s3check("keys", r.objectName, identity));
+          assert(log.includes(keys.sseC), "the audit log records the key material the backend receives");
+          for (const [what, spellings] of Object.entries(keys.secrets)) {
+            for (const s of spellings) assert(!log.includes(s), `the backend never received the ${what} key`);
+          }
+          assert(!log.includes(keys.identityText), "nor the identity");
+          assert(!log.includes(r.bytes.subarray(1000, 1032).toString("base64")), "nor file contents");
+          assert(!form.log().includes(keys.sseC), "its stderr log carries no key material at all");
+        }
       },
     ],
     [

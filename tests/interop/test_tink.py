@@ -54,6 +54,29 @@ class SpecDocument(unittest.TestCase):
         self.assertEqual((name, media_type, size, plain), ("vector-1.bin", "application/octet-stream", 1, b"\x07"))
 
 
+    def test_recipient_worked_example_matches_the_vector_and_pyhpke(self):
+        text = (ROOT / "docs" / "FORMAT.md").read_text()
+        block = text.split("### 8.1 Worked example, recipient mode", 1)[1].split("```")[1]
+        facts = {}
+        for line in block.strip().splitlines():
+            key, value = line[:14].strip(), line[14:].strip()
+            facts[key] = value
+        data = (VECTORS / "recipient_one_byte.s3seal").read_bytes()
+        object_id, enc = spec.parse_object_name(facts["object name"])
+        self.assertEqual(enc.hex(), facts["enc"])
+        # The ephemeral key is DeriveKeyPair(7d x 32), as pyhpke computes it.
+        pair = spec.HPKE.kem.derive_key_pair(bytes([0x7D]) * 32)
+        self.assertEqual(pair.public_key.to_public_bytes(), enc)
+        file_key = spec.file_key_from_identity(facts["identity"], object_id, enc)
+        self.assertEqual(file_key.hex(), facts["file key"])
+        self.assertEqual(spec.subkey(file_key, b"s3seal/v1 sse-c").hex(), facts["SSE-C key"])
+        self.assertEqual(spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"], facts["key header"])
+        self.assertEqual(spec.Preamble(data).commitment.hex(), facts["commitment"])
+        self.assertEqual(spec.bech32_key(facts["recipient"], "s3seal").hex(), facts["pkR"])
+        _, _, _, plain = spec.open_object(data, facts["identity"], object_name=facts["object name"])
+        self.assertEqual(plain, b"\x07")
+
+
 class FreshObjects(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()

@@ -62,6 +62,9 @@ try {
           assert(got.code === "WrongKey", text);
           assert(/^[0-9a-f]{32}\.s3seal$/.test(got.objectName), text);
           assert(got.sse === "AES256", text);
+          assert(got.recipientText === "for the organisation", text);
+          assert(/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(got.recipientObjectName), text);
+          assert(got.typo === "InvalidKey", text);
         } finally {
           await chrome.close();
           await server.close();

@@ -2,8 +2,8 @@
 //! key (usually an identity) opens, keep going past failures.
 //!
 //! Each object lands in `OUT/<object id>/<sealed filename>`, written under a
-//! staging directory and renamed into place only after it verified; an
-//! object whose directory exists is skipped. The SSE-C key of each object is
+//! staging directory and renamed into place only after it verified, with a
+//! marker naming the object; an object whose marker is there is skipped. The SSE-C key of each object is
 //! derived here from its name, so the only things that leave this machine are
 //! signed requests and SSE-C keys (which open nothing).
 
@@ -26,6 +26,10 @@ use crate::file::{Output, READ_SIZE};
 const URL_EXPIRY_SECS: u64 = 300;
 /// Attempts per request on 5xx and network errors.
 const MAX_ATTEMPTS: u32 = 4;
+/// File in each object's directory naming the object it came from: what
+/// "already pulled" is judged by (the id alone could be claimed by a renamed
+/// object).
+const MARKER: &str = ".s3seal-object";
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -41,6 +45,10 @@ pub struct PullArgs {
     /// Virtual-host-style URLs even with a custom endpoint.
     #[arg(long)]
     virtual_host: bool,
+    /// Keys per ListObjectsV2 page (S3's maximum is 1000); small pages let
+    /// tests walk the continuation tokens.
+    #[arg(long, default_value_t = 1000, hide = true)]
+    page_size: usize,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -106,14 +114,14 @@ fn s3_error(status: u16, body: &str) -> anyhow::Error {
 fn get(
     agent: &ureq::Agent,
     url: &url::Url,
-    headers: &[(&str, String)],
+    headers: &[(String, String)],
 ) -> Result<ureq::http::Response<ureq::Body>> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let mut request = agent.get(url.as_str());
         for (name, value) in headers {
-            request = request.header(*name, value);
+            request = request.header(name, value);
         }
         let retry = match request.call() {
             Ok(resp) if resp.status().is_server_error() => {
@@ -139,12 +147,18 @@ fn get(
     }
 }
 
-fn list(agent: &ureq::Agent, target: &Target, prefix: &str) -> Result<Vec<(String, u64)>> {
+fn list(
+    agent: &ureq::Agent,
+    target: &Target,
+    prefix: &str,
+    page_size: usize,
+) -> Result<Vec<(String, u64)>> {
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let mut action = ListObjectsV2::new(&target.bucket, Some(&target.credentials));
         action.with_prefix(prefix);
+        action.with_max_keys(page_size.clamp(1, 1000));
         if let Some(t) = &token {
             action.with_continuation_token(t.clone());
         }
@@ -183,14 +197,18 @@ fn pull_one(
     out: &Path,
 ) -> Result<Outcome> {
     let done = out.join(name.id.to_hex());
-    if done.exists() {
+    if std::fs::read_to_string(done.join(MARKER)).is_ok_and(|m| m.trim() == name.to_string()) {
         return Ok(Outcome::AlreadyHere(done));
     }
     let file_key = secret.file_key(name)?;
     let mut action = GetObject::new(&target.bucket, Some(&target.credentials), key);
-    let headers = s3seal::sse::sse_c(&file_key.sse_c_key());
+    // SigV4 canonical header names are lower case; rusty-s3 signs them as given.
+    let headers: Vec<(String, String)> = s3seal::sse::sse_c(&file_key.sse_c_key())
+        .into_iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v))
+        .collect();
     for (n, v) in &headers {
-        action.headers_mut().insert(*n, v.clone());
+        action.headers_mut().insert(n.clone(), v.clone());
     }
     let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
     let mut body = get(agent, &url, &headers)?.into_body().into_reader();
@@ -240,11 +258,19 @@ fn pull_one(
         hash.update(&plain[..]);
         size += plain.len() as u64;
         o.commit()?;
+        std::fs::write(stage.join(MARKER), format!("{name}\n"))?;
         let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok((file, size, digest))
     })();
     match result {
         Ok((file, size, sha256)) => {
+            if done.exists() {
+                let _ = std::fs::remove_dir_all(&stage);
+                bail!(
+                    "{} already holds another object with this id; not replacing it",
+                    done.display()
+                );
+            }
             std::fs::rename(&stage, &done).context("moving the file into place")?;
             Ok(Outcome::Pulled {
                 path: done.join(file),
@@ -265,7 +291,7 @@ pub fn run(args: PullArgs) -> Result<()> {
     let agent = agent();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let keys = list(&agent, &target, &args.prefix)?;
+    let keys = list(&agent, &target, &args.prefix, args.page_size)?;
     let recipient_mode = matches!(secret, Secret::Identity(_));
     let (mut pulled, mut here, mut other, mut failed) = (0, 0, 0, 0);
     let mut stdout = std::io::stdout().lock();
