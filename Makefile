@@ -9,6 +9,7 @@ TOOLS := source scripts/tools.sh &&
 
 help:
 	@echo "make demo    the upload page on a local Garage S3: open the printed URL (Ctrl-C stops)"
+	@echo "make demo-form the same page as an upload form sealed to a public key (identity in .demo/)"
 	@echo "make demo-cli  seal, inspect and open a file with the CLI"
 	@echo "make test    everything: lints, native/property/vector/CLI tests, Tink interop, wasm tests"
 	@echo "             in Node and headless Chromium, the npm package in a browser and in a Vite+TS app"
@@ -77,6 +78,9 @@ bench: pkg
 
 demo: setup pkg
 	scripts/demo.sh
+
+demo-form: setup pkg
+	scripts/demo.sh form
 
 demo-cli: setup
 	scripts/demo-cli.sh

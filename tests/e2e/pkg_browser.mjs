@@ -108,7 +108,7 @@ try {
 
         const plain = pattern(700_000);
         writeFileSync(path.join(work, "contract.txt"), plain);
-        execFileSync(bin, ["seal", path.join(work, "contract.txt"), "-o", path.join(work, "cli.s3seal"), "--recipient", pub, "-q"]);
+        execFileSync(bin, ["seal", path.join(work, "contract.txt"), "-o", path.join(work, "cli.s3seal"), "--force", "--recipient", pub, "-q"]);
         const identityText = readFileSync(idFile, "utf8").split("\n").find((l) => l.startsWith("S3SEAL-SECRET-KEY-1"));
         const got = await page.evaluate(async (identityText) => {
           const { Key, openBlob, isS3sealError } = window.s3seal;

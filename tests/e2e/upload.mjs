@@ -204,16 +204,17 @@ async function uploadViaForm(base, name, bytes) {
   await page.waitForSelector("#receipt:not([hidden]), #error:not([hidden])", { timeout: 180000 });
   const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
   if (error) throw new Error(`form upload failed: ${error}`);
+  // What the visitor sees, as rendered (an attribute can be overridden by CSS).
+  const keyChoiceHidden = !(await page.isVisible("#key-choice"));
+  const shareCardHidden = !(await page.isVisible("#result"));
   const out = await page.evaluate(() => ({
     objectName: document.querySelector("#receipt-object").textContent,
     sha256: document.querySelector("#receipt-sha256").textContent,
-    keyChoiceHidden: document.querySelector("#key-choice").hidden,
-    shareCardHidden: document.querySelector("#result").hidden,
     // Everything the visitor can see or copy, inputs included.
     visible: document.documentElement.outerHTML + [...document.querySelectorAll("input")].map((i) => i.value).join(" "),
   }));
   await context.close();
-  return out;
+  return { ...out, keyChoiceHidden, shareCardHidden };
 }
 
 /** Starts an upload of the file at `file` (a path, so it keeps its mtime), reloads mid-way, then uploads again. */
