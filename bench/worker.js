@@ -2,6 +2,8 @@
 // ceiling, both engines through the s3seal format, and timed uploads.
 import { Key, open, presignWith, ready, seal, upload } from "/pkg/index.js";
 
+/** The public key of the checked-in vectors (docs/FORMAT.md §8.1), for form-mode uploads. */
+const RECIPIENT = "s3seal10xnrrmk7r0uunrcjqvkdatwsu7s8jwv0c7rt3rxggmkgntu955dql6lxpk";
 /** Plaintext bytes per segment of the format (256 KiB ciphertext segments). */
 const SEGMENT_PLAINTEXT_SIZE = 256 * 1024 - 16;
 /** Plain multipart: the same part size and concurrency s3seal uses by default. */
@@ -88,6 +90,13 @@ const OPS = {
     const key = Key.generate();
     const t = performance.now();
     const r = await upload(file, { key, presign: presignWith(presignUrl) });
+    return { ms: performance.now() - t, objectName: r.objectName, engine: r.engine, size: r.size };
+  },
+
+  /** Form mode: sealed to a public key, with the receipt's SHA-256 of the plaintext. */
+  async uploadToRecipient({ file, presignUrl }) {
+    const t = performance.now();
+    const r = await upload(file, { recipient: RECIPIENT, presign: presignWith(presignUrl) });
     return { ms: performance.now() - t, objectName: r.objectName, engine: r.engine, size: r.size };
   },
 

@@ -74,7 +74,9 @@ fn digest_js(digest: &RefCell<Sha256>, plaintext: &Uint8Array) {
 
 /// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes
 /// through the engine, several at a time, in order. Parts arrive here in
-/// order, so `digest` (the receipt's SHA-256) sees the whole file in order.
+/// order, so `digest` (the receipt's SHA-256) sees the whole file in order;
+/// each segment is hashed as its cipher call is queued, so the hashing runs
+/// while WebCrypto works on the segments before it.
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
@@ -83,9 +85,6 @@ async fn seal_part(
     on_sealed: &dyn Fn(f64),
     digest: Option<&RefCell<Sha256>>,
 ) -> Result<SealedPart, JsValue> {
-    if let Some(d) = digest {
-        digest_js(d, &plaintext);
-    }
     let cipher = sealer.segment_cipher();
     let base = part.plaintext.start;
     let last_segment = part.segments.end - 1;
@@ -98,6 +97,10 @@ async fn seal_part(
         };
         let view = plaintext.subarray(start as u32, end as u32);
         let nonce = cipher.nonce(index, part.last && index == last_segment);
+        // `buffered` asks for segments in order, a few ahead of the engine.
+        if let Some(d) = digest {
+            digest_js(d, &view);
+        }
         async move {
             let sealed = engine.seal(js(nonce)?, &view).await?;
             Ok::<_, JsValue>((sealed, end - start))
