@@ -513,3 +513,55 @@ fn identities_seal_open_and_catch_typos() {
         );
     }
 }
+
+#[test]
+fn serve_refuses_a_mistyped_form_recipient_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
+    let mut typo = stdout(&o).trim().to_owned();
+    let c = if &typo[40..41] == "q" { "p" } else { "q" };
+    typo.replace_range(40..41, c);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "GK000"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("S3SEAL_LISTEN", "127.0.0.1:0"),
+        ("S3SEAL_RECIPIENT", typo.as_str()),
+    ];
+    let o = run(d, &["serve"], &env);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("S3SEAL_RECIPIENT") && stderr(&o).contains("checksum"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("listening"));
+}
+
+#[test]
+fn pull_never_sends_sse_c_keys_over_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "GK000"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_ENDPOINT_URL", "http://s3.example.com"),
+    ];
+    let o = run(
+        d,
+        &[
+            "pull",
+            "--identity",
+            "org.identity",
+            "--bucket",
+            "b",
+            "-o",
+            "inbox",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("insecure endpoint"), "{}", stderr(&o));
+    assert!(!d.join("inbox").exists(), "refused before doing anything");
+}
