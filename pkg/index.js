@@ -190,6 +190,9 @@ function abortError(signal) {
   return signal?.reason instanceof Error ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
 }
 
+/** Bytes per chunk when the source is already in memory. */
+const CHUNK_SIZE = 1024 * 1024;
+
 /** Input bytes whose segments may be in the engine at once: enough that it never waits for us. */
 const WINDOW_SIZE = 2 * 1024 * 1024;
 
@@ -205,10 +208,15 @@ function toStream(source) {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
   if (ArrayBuffer.isView(source)) {
     const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    // Views of CHUNK_SIZE (no copies): one huge chunk would queue every
+    // segment's cipher call at once instead of a window of them.
+    let at = 0;
     return new ReadableStream({
       pull(controller) {
-        controller.enqueue(bytes);
-        controller.close();
+        const end = Math.min(at + CHUNK_SIZE, bytes.length);
+        controller.enqueue(bytes.subarray(at, end));
+        at = end;
+        if (at >= bytes.length) controller.close();
       },
     });
   }
