@@ -376,7 +376,7 @@ impl Secret {
             RootKey::from_text(text).map(Secret::Root)
         } else if text.starts_with(FILE_KEY_PREFIX) {
             FileKey::from_text(text).map(Secret::File)
-        } else if text.to_ascii_uppercase().starts_with("S3SEAL-SECRET-KEY-1") {
+        } else if crate::recipient::has_prefix(text, crate::recipient::IDENTITY_PREFIX) {
             Identity::from_text(text).map(Secret::Identity)
         } else {
             Err(Error::InvalidKey(

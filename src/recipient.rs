@@ -32,6 +32,10 @@ pub const X25519_KEY_SIZE: usize = 32;
 pub const RECIPIENT_HRP: &str = "s3seal";
 /// Human-readable part of an identity's text form (`S3SEAL-SECRET-KEY-1…`, Bech32).
 pub const IDENTITY_HRP: &str = "s3seal-secret-key-";
+/// How a recipient's text form starts (the HRP and Bech32's separator).
+pub const RECIPIENT_PREFIX: &str = "s3seal1";
+/// How an identity's text form starts (upper case, as written).
+pub const IDENTITY_PREFIX: &str = "S3SEAL-SECRET-KEY-1";
 
 const LABEL_RECIPIENT_INFO: &[u8] = b"s3seal/v1 recipient";
 const LABEL_FILE: &[u8] = b"s3seal/v1 file";
@@ -57,11 +61,25 @@ fn bech32_encode(hrp: &str, data: &[u8; X25519_KEY_SIZE], upper: bool) -> String
     .expect("a 32-byte key is far below Bech32's length limit")
 }
 
+/// Whether `text` starts like a key of the kind whose text form starts with
+/// `prefix`, in either case.
+pub(crate) fn has_prefix(text: &str, prefix: &str) -> bool {
+    text.trim()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+}
+
+/// Decodes the text form whose human-readable part is `hrp` (written with
+/// `prefix`); `what` says what such a key looks like.
 fn bech32_decode(
     text: &str,
     hrp: &str,
+    prefix: &str,
     what: &'static str,
 ) -> Result<Zeroizing<[u8; X25519_KEY_SIZE]>> {
+    if !has_prefix(text, prefix) {
+        return Err(Error::InvalidKey(what));
+    }
     // The checksum is what catches a mistyped or truncated key.
     let parsed = CheckedHrpstring::new::<Bech32>(text.trim()).map_err(|_| {
         Error::InvalidKey("the key's checksum does not match (mistyped or cut short?)")
@@ -102,15 +120,10 @@ impl Recipient {
 
     /// Parses the text form (either case).
     pub fn from_text(text: &str) -> Result<Self> {
-        let text = text.trim();
-        if !text.to_ascii_lowercase().starts_with("s3seal1") {
-            return Err(Error::InvalidKey(
-                "a recipient (public key) starts with \"s3seal1\"",
-            ));
-        }
         bech32_decode(
             text,
             RECIPIENT_HRP,
+            RECIPIENT_PREFIX,
             "a recipient (public key) starts with \"s3seal1\"",
         )
         .map(|bytes| Self(*bytes))
@@ -186,15 +199,10 @@ impl Identity {
 
     /// Parses the text form (either case).
     pub fn from_text(text: &str) -> Result<Self> {
-        let text = text.trim();
-        if !text.to_ascii_uppercase().starts_with("S3SEAL-SECRET-KEY-1") {
-            return Err(Error::InvalidKey(
-                "an identity starts with \"S3SEAL-SECRET-KEY-1\"",
-            ));
-        }
         bech32_decode(
             text,
             IDENTITY_HRP,
+            IDENTITY_PREFIX,
             "an identity starts with \"S3SEAL-SECRET-KEY-1\"",
         )
         .map(|bytes| Self(*bytes))
