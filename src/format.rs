@@ -72,6 +72,14 @@ impl KeySource {
         lanes: crate::key::PASSPHRASE_LANES,
     };
 
+    /// HPKE's encapsulated key, for an object sealed to a recipient.
+    pub fn encapsulated(&self) -> Option<EncapsulatedKey> {
+        match self {
+            KeySource::Recipient { encapsulated } => Some(*encapsulated),
+            _ => None,
+        }
+    }
+
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             KeySource::Root => {
@@ -138,10 +146,7 @@ impl Preamble {
     pub fn object_name(&self) -> ObjectName {
         ObjectName {
             id: self.object_id,
-            encapsulated: match self.source {
-                KeySource::Recipient { encapsulated } => Some(encapsulated),
-                _ => None,
-            },
+            encapsulated: self.source.encapsulated(),
         }
     }
 

@@ -209,10 +209,7 @@ impl Sealer {
     pub fn object_name(&self) -> ObjectName {
         ObjectName {
             id: self.random.object_id,
-            encapsulated: match self.source {
-                KeySource::Recipient { encapsulated } => Some(encapsulated),
-                _ => None,
-            },
+            encapsulated: self.source.encapsulated(),
         }
     }
 

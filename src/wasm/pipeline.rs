@@ -75,8 +75,6 @@ async fn run_seal(engine: EngineFuture, jobs: Vec<Job>) -> Result<JsValue, JsVal
 #[wasm_bindgen]
 pub struct SealStream {
     sealer: object::Sealer,
-    /// False when sealed to a recipient: the sealer keeps no key to hand out.
-    shareable: bool,
     engine: EngineFuture,
     pending: Zeroizing<Vec<u8>>,
     index: u64,
@@ -93,7 +91,7 @@ impl SealStream {
     pub fn new(key: &Key, metadata: JsValue, options: JsValue) -> JsResult<SealStream> {
         let meta = metadata_from_js(&metadata)?;
         let sealer = js(object::Sealer::new(&key.secret, &meta))?;
-        Self::with_sealer(sealer, true, &options)
+        Self::with_sealer(sealer, &options)
     }
 
     /// Starts sealing to `recipient` (recipient mode): only its identity
@@ -106,7 +104,7 @@ impl SealStream {
     ) -> JsResult<SealStream> {
         let meta = metadata_from_js(&metadata)?;
         let sealer = js(object::Sealer::for_recipient(&recipient.inner, &meta))?;
-        Self::with_sealer(sealer, false, &options)
+        Self::with_sealer(sealer, &options)
     }
 
     /// The object's id (32 hex digits).
@@ -124,7 +122,8 @@ impl SealStream {
     /// This object's own key (a share key). Refused in recipient mode.
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self) -> JsResult<Key> {
-        if !self.shareable {
+        // Sealed to a recipient, the sealer hands out no key.
+        if self.sealer.source().encapsulated().is_some() {
             return Err(with_code(
                 "InvalidInput",
                 "invalid input: an object sealed to a recipient has no share key",
@@ -297,11 +296,7 @@ async fn run_finish(
 }
 
 impl SealStream {
-    fn with_sealer(
-        sealer: object::Sealer,
-        shareable: bool,
-        options: &JsValue,
-    ) -> JsResult<SealStream> {
+    fn with_sealer(sealer: object::Sealer, options: &JsValue) -> JsResult<SealStream> {
         let engine = engine_future(
             Choice::from_options(options)?,
             sealer.segment_key(),
@@ -309,7 +304,6 @@ impl SealStream {
         );
         Ok(SealStream {
             sealer,
-            shareable,
             engine,
             pending: Zeroizing::new(Vec::new()),
             index: 0,
