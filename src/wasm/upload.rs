@@ -30,7 +30,6 @@ use crate::object::{self, Randomness};
 use crate::part::{self, Part};
 use crate::stream::{TAG_SIZE, layout};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroize;
 
 /// Files up to this size go up in one PUT, in bytes of plaintext.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
@@ -53,23 +52,12 @@ async fn read_part(file: &Blob, part: &Part) -> Result<Uint8Array, JsValue> {
     read_js(file, part.plaintext.start, part.plaintext.end).await
 }
 
-/// Bytes of plaintext copied into wasm memory at a time for the receipt's
-/// SHA-256 (the engine reads the JS bytes directly; only the hash needs a copy).
-const DIGEST_CHUNK_SIZE: u32 = 1 << 20;
-
-/// Feeds `plaintext` to `digest` through a bounded buffer.
-fn digest_js(digest: &RefCell<Sha256>, plaintext: &Uint8Array) {
-    let mut buf = vec![0u8; DIGEST_CHUNK_SIZE.min(plaintext.length()) as usize];
-    let mut digest = digest.borrow_mut();
-    let mut at = 0;
-    while at < plaintext.length() {
-        let end = (at + DIGEST_CHUNK_SIZE).min(plaintext.length());
-        let piece = &mut buf[..(end - at) as usize];
-        plaintext.subarray(at, end).copy_to(piece);
-        digest.update(&*piece);
-        at = end;
-    }
-    buf.zeroize();
+/// Feeds one segment's plaintext to `digest`. The engine reads the JS bytes
+/// directly; only the hash needs them in wasm memory, one segment (at most
+/// 256 KiB) at a time, wiped afterwards.
+fn digest_js(digest: &RefCell<Sha256>, segment: &Uint8Array) {
+    let bytes = zeroize::Zeroizing::new(segment.to_vec());
+    digest.borrow_mut().update(&bytes[..]);
 }
 
 /// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes

@@ -152,7 +152,7 @@ fn list(
     target: &Target,
     prefix: &str,
     page_size: usize,
-) -> Result<Vec<(String, u64)>> {
+) -> Result<Vec<String>> {
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -171,7 +171,7 @@ fn list(
             .read_to_string()?;
         let page = ListObjectsV2::parse_response(&body)
             .map_err(|e| anyhow!("unreadable ListObjectsV2 answer: {e}"))?;
-        keys.extend(page.contents.into_iter().map(|c| (c.key, c.size)));
+        keys.extend(page.contents.into_iter().map(|c| c.key));
         match page.next_continuation_token {
             Some(t) if !t.is_empty() => token = Some(t),
             _ => return Ok(keys),
@@ -295,7 +295,7 @@ pub fn run(args: PullArgs) -> Result<()> {
     let recipient_mode = matches!(secret, Secret::Identity(_));
     let (mut pulled, mut here, mut other, mut failed) = (0, 0, 0, 0);
     let mut stdout = std::io::stdout().lock();
-    for (key, _) in &keys {
+    for key in &keys {
         let Ok(name) = ObjectName::parse(key) else {
             continue; // not an s3seal object
         };
