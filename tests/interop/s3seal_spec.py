@@ -189,33 +189,9 @@ def open_object(data: bytes, key_text: str | None = None, passphrase: str | None
     return name, media_type, (size if known else None), plaintext
 
 
-def seal_object(root: bytes, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> bytes:
-    """Seals with Tink doing the payload: the reverse direction of the interop test."""
-    file_key = file_key_from_root(root, object_id)
-    commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + object_id)
-    meta = (
-        struct.pack(">H", len(name.encode())) + name.encode()
-        + struct.pack(">H", len(media_type)) + media_type.encode()
-        + b"\x01" + struct.pack(">Q", len(plaintext))
-    )
-    box_len = 12 + len(meta) + 16
-    head = MAGIC + b"\x01\x00" + object_id + commitment + struct.pack(">H", 1) + bytes([SOURCE_ROOT]) + struct.pack(">H", box_len)
-    nonce = hashlib.sha256(object_id).digest()[:12]
-    box = nonce + AESGCM(subkey(file_key, b"s3seal/v1 metadata")).encrypt(nonce, meta, head)
-    preamble = head + box
-    out = io.BytesIO()
-    primitive = tink_primitive(subkey(file_key, b"s3seal/v1 payload"))
-    with primitive.new_encrypting_stream(_NoClose(out), preamble) as stream:
-        stream.write(plaintext)
-    return preamble + out.getvalue()
-
-
-def seal_to_recipient(recipient_text: str, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> tuple[str, bytes]:
-    """Seals to a recipient with pyhpke + Tink; returns (object name, object)."""
-    pk = HPKE.kem.deserialize_public_key(bech32_key(recipient_text, "s3seal"))
-    enc, ctx = HPKE.create_sender_context(pk, info=recipient_info(object_id))
-    file_key = ctx.export(b"s3seal/v1 file", 32)
-    source = bytes([SOURCE_RECIPIENT]) + enc
+def seal_with_file_key(file_key: bytes, source: bytes, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> bytes:
+    """Seals under `file_key` recording key source `source` (kind ‖ parameters),
+    with Tink doing the payload."""
     commitment = hkdf_sha256(file_key, None, b"s3seal/v1 commitment" + object_id)
     meta = (
         struct.pack(">H", len(name.encode())) + name.encode()
@@ -229,7 +205,22 @@ def seal_to_recipient(recipient_text: str, object_id: bytes, name: str, media_ty
     out = io.BytesIO()
     with tink_primitive(subkey(file_key, b"s3seal/v1 payload")).new_encrypting_stream(_NoClose(out), preamble) as stream:
         stream.write(plaintext)
-    return f"{object_id.hex()}.{enc.hex()}.s3seal", preamble + out.getvalue()
+    return preamble + out.getvalue()
+
+
+def seal_object(root: bytes, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> bytes:
+    """Seals with a root key: the reverse direction of the interop test."""
+    file_key = file_key_from_root(root, object_id)
+    return seal_with_file_key(file_key, bytes([SOURCE_ROOT]), object_id, name, media_type, plaintext)
+
+
+def seal_to_recipient(recipient_text: str, object_id: bytes, name: str, media_type: str, plaintext: bytes) -> tuple[str, bytes]:
+    """Seals to a recipient with pyhpke + Tink; returns (object name, object)."""
+    pk = HPKE.kem.deserialize_public_key(bech32_key(recipient_text, "s3seal"))
+    enc, ctx = HPKE.create_sender_context(pk, info=recipient_info(object_id))
+    file_key = ctx.export(b"s3seal/v1 file", 32)
+    sealed = seal_with_file_key(file_key, bytes([SOURCE_RECIPIENT]) + enc, object_id, name, media_type, plaintext)
+    return f"{object_id.hex()}.{enc.hex()}.s3seal", sealed
 
 
 class _NoClose(io.BytesIO):
