@@ -118,46 +118,42 @@ function showReceipt(result) {
   $("receipt").hidden = false;
 }
 
+function showShareCard(result) {
+  const link = new URL(location.href);
+  link.hash = result.fileKey ? `${result.objectName}.${result.fileKey}` : result.objectName;
+  $("object-name").textContent = result.objectName;
+  $("object-size").textContent = human(result.size);
+  $("share-link").value = link.toString();
+  $("root-key-box").hidden = !result.rootKey;
+  if (result.rootKey) {
+    $("root-key").value = result.rootKey;
+    $("root-key-download").href = URL.createObjectURL(new Blob([`${result.rootKey}\n`], { type: "text/plain" }));
+  }
+  $("resumed").hidden = !result.resumedParts;
+  $("resumed").textContent = `Resumed an interrupted upload: ${result.resumedParts} part(s) were already stored.`;
+  $("result").hidden = false;
+}
+
 $("upload").addEventListener("click", async () => {
   reset();
   $("result").hidden = true;
   $("receipt").hidden = true;
   await configured;
-  if (recipient) {
-    $("upload").disabled = true;
-    $("progress").hidden = false;
-    try {
-      const result = await run({ op: "upload", file: picked, mode: "recipient", recipient }, progressReporter("Sealed and sent"));
-      showReceipt(result);
-      $("status").textContent = "Done.";
-    } catch (err) {
-      showError(err);
-    } finally {
-      $("upload").disabled = !picked;
-      $("progress").hidden = true;
-    }
-    return;
+  // Form mode seals to the recipient and shows a receipt; otherwise a key or
+  // passphrase, and a share card.
+  let message = { op: "upload", file: picked, mode: "recipient", recipient };
+  let show = showReceipt;
+  if (!recipient) {
+    const mode = document.querySelector('input[name="mode"]:checked').value;
+    const passphrase = $("passphrase").value;
+    if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
+    message = { op: "upload", file: picked, mode, passphrase };
+    show = showShareCard;
   }
-  const mode = document.querySelector('input[name="mode"]:checked').value;
-  const passphrase = $("passphrase").value;
-  if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
   $("upload").disabled = true;
   $("progress").hidden = false;
   try {
-    const result = await run({ op: "upload", file: picked, mode, passphrase }, progressReporter("Sealed and sent"));
-    const link = new URL(location.href);
-    link.hash = result.fileKey ? `${result.objectName}.${result.fileKey}` : result.objectName;
-    $("object-name").textContent = result.objectName;
-    $("object-size").textContent = human(result.size);
-    $("share-link").value = link.toString();
-    $("root-key-box").hidden = !result.rootKey;
-    if (result.rootKey) {
-      $("root-key").value = result.rootKey;
-      $("root-key-download").href = URL.createObjectURL(new Blob([`${result.rootKey}\n`], { type: "text/plain" }));
-    }
-    $("resumed").hidden = !result.resumedParts;
-    $("resumed").textContent = `Resumed an interrupted upload: ${result.resumedParts} part(s) were already stored.`;
-    $("result").hidden = false;
+    show(await run(message, progressReporter("Sealed and sent")));
     $("status").textContent = "Done.";
   } catch (err) {
     showError(err);
