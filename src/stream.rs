@@ -369,12 +369,106 @@ impl SegmentCipher {
     }
 }
 
+/// Where segment boundaries fall in a stream of chunks. Pure arithmetic, so
+/// every push adapter cuts the same way wherever its bytes live (wasm
+/// memory here, JS memory for WebCrypto). A full segment is released only
+/// once a byte after it arrives: whether it is the last is part of its
+/// nonce, so the last one stays held until the stream ends.
+#[derive(Debug, Clone)]
+pub struct Cutter {
+    capacity: fn(u64) -> usize,
+    index: u64,
+    held: usize,
+}
+
+/// One step of a [`Cutter`] through a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Append the chunk's next `len` bytes to the held segment, at `offset`.
+    Hold {
+        /// Where they go in the held segment.
+        offset: usize,
+        /// How many.
+        len: usize,
+    },
+    /// The held segment (`len` bytes) is segment `index`, complete and not
+    /// the last; nothing is held any more.
+    Release {
+        /// Segment number.
+        index: u64,
+        /// Its length.
+        len: usize,
+    },
+    /// The chunk's next `len` bytes are all of segment `index`, not the last
+    /// (nothing was held): use them in place.
+    Whole {
+        /// Segment number.
+        index: u64,
+        /// Its length.
+        len: usize,
+    },
+}
+
+impl Cutter {
+    /// Cuts plaintext into the segments of a payload.
+    pub fn plaintext() -> Self {
+        Self::with_capacity(layout::plaintext_capacity)
+    }
+
+    /// Cuts a payload (after its header) into sealed segments.
+    pub fn ciphertext() -> Self {
+        Self::with_capacity(layout::ciphertext_capacity)
+    }
+
+    fn with_capacity(capacity: fn(u64) -> usize) -> Self {
+        Self {
+            capacity,
+            index: 0,
+            held: 0,
+        }
+    }
+
+    /// Number of the segment held (at the end: of the last segment), which
+    /// is also the number of segments released so far.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// Bytes held.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// The next step with `remaining` bytes of the chunk left; `None` once
+    /// the chunk is used up.
+    pub fn next(&mut self, remaining: usize) -> Option<Cut> {
+        if remaining == 0 {
+            return None;
+        }
+        let cap = (self.capacity)(self.index);
+        let index = self.index;
+        Some(if self.held == cap {
+            self.held = 0;
+            self.index += 1;
+            Cut::Release { index, len: cap }
+        } else if self.held == 0 && remaining > cap {
+            self.index += 1;
+            Cut::Whole { index, len: cap }
+        } else {
+            let offset = self.held;
+            let len = remaining.min(cap - offset);
+            self.held += len;
+            Cut::Hold { offset, len }
+        })
+    }
+}
+
 /// Push adapter: plaintext in, payload out. Holds at most one segment.
 pub struct StreamSealer {
     cipher: SegmentCipher,
     header: Header,
     pending: Zeroizing<Vec<u8>>,
-    index: u64,
+    cutter: Cutter,
     started: bool,
 }
 
@@ -385,14 +479,14 @@ impl StreamSealer {
             cipher,
             header,
             pending: Zeroizing::new(Vec::with_capacity(SEGMENT_SIZE)),
-            index: 0,
+            cutter: Cutter::plaintext(),
             started: false,
         }
     }
 
     /// Number of segments sealed so far.
     pub fn segments_sealed(&self) -> u64 {
-        self.index
+        self.cutter.index()
     }
 
     /// Takes more plaintext and appends whatever payload it completes to `out`.
@@ -403,26 +497,24 @@ impl StreamSealer {
             out.extend_from_slice(&self.header.to_bytes());
             self.started = true;
         }
-        while !data.is_empty() {
-            let cap = layout::plaintext_capacity(self.index);
-            if self.pending.is_empty() && data.len() > cap {
-                // Fast path: seal straight from the caller's buffer, one copy.
-                let nonce = self.cipher.nonce(self.index, false)?;
-                self.cipher.seal_to(nonce, &data[..cap], out);
-                self.index += 1;
-                data = &data[cap..];
-                continue;
+        while let Some(cut) = self.cutter.next(data.len()) {
+            match cut {
+                Cut::Whole { index, len } => {
+                    // Straight from the caller's buffer, one copy.
+                    let nonce = self.cipher.nonce(index, false)?;
+                    self.cipher.seal_to(nonce, &data[..len], out);
+                    data = &data[len..];
+                }
+                Cut::Release { index, .. } => {
+                    let nonce = self.cipher.nonce(index, false)?;
+                    self.cipher.seal_to(nonce, &self.pending, out);
+                    self.pending.clear();
+                }
+                Cut::Hold { len, .. } => {
+                    self.pending.extend_from_slice(&data[..len]);
+                    data = &data[len..];
+                }
             }
-            if self.pending.len() == cap {
-                let nonce = self.cipher.nonce(self.index, false)?;
-                self.cipher.seal_to(nonce, &self.pending, out);
-                self.pending.clear();
-                self.index += 1;
-                continue;
-            }
-            let take = data.len().min(cap - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
         }
         Ok(())
     }
@@ -430,7 +522,7 @@ impl StreamSealer {
     /// Seals the last segment and appends it to `out`.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
         self.push(&[], out)?;
-        let nonce = self.cipher.nonce(self.index, true)?;
+        let nonce = self.cipher.nonce(self.cutter.index(), true)?;
         self.cipher.seal_to(nonce, &self.pending, out);
         Ok(())
     }
@@ -467,17 +559,27 @@ pub struct SealedSegment {
 /// caller opens each segment with [`SegmentCipher::nonce`]`(index, last)` and
 /// must treat failures as [`final_segment_error`] says. Holds at most one
 /// segment: one is only known not to be the last once a byte after it arrives.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SegmentSplitter {
     header: Option<Header>,
     pending: Vec<u8>,
-    index: u64,
+    cutter: Cutter,
+}
+
+impl Default for SegmentSplitter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SegmentSplitter {
     /// A splitter at the start of a payload.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            header: None,
+            pending: Vec::new(),
+            cutter: Cutter::ciphertext(),
+        }
     }
 
     /// The payload header, once its 40 bytes arrived.
@@ -494,21 +596,26 @@ impl SegmentSplitter {
                 None => return Ok(()),
             }
         }
-        while !data.is_empty() {
-            let cap = layout::ciphertext_capacity(self.index);
-            if self.pending.len() == cap {
-                // A byte follows this full segment: it is not the last.
-                out.push(SealedSegment {
-                    index: self.index,
+        while let Some(cut) = self.cutter.next(data.len()) {
+            match cut {
+                Cut::Whole { index, len } => {
+                    out.push(SealedSegment {
+                        index,
+                        last: false,
+                        bytes: data[..len].to_vec(),
+                    });
+                    data = &data[len..];
+                }
+                Cut::Release { index, len } => out.push(SealedSegment {
+                    index,
                     last: false,
-                    bytes: core::mem::replace(&mut self.pending, Vec::with_capacity(cap)),
-                });
-                self.index += 1;
-                continue;
+                    bytes: core::mem::replace(&mut self.pending, Vec::with_capacity(len)),
+                }),
+                Cut::Hold { len, .. } => {
+                    self.pending.extend_from_slice(&data[..len]);
+                    data = &data[len..];
+                }
             }
-            let take = data.len().min(cap - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
         }
         Ok(())
     }
@@ -520,7 +627,7 @@ impl SegmentSplitter {
             return Err(Error::Truncated);
         }
         Ok(SealedSegment {
-            index: self.index,
+            index: self.cutter.index(),
             last: true,
             bytes: self.pending,
         })
@@ -554,7 +661,7 @@ pub struct StreamOpener {
     associated_data: Vec<u8>,
     cipher: Option<SegmentCipher>,
     pending: Vec<u8>,
-    index: u64,
+    cutter: Cutter,
 }
 
 impl StreamOpener {
@@ -565,7 +672,7 @@ impl StreamOpener {
             associated_data,
             cipher: None,
             pending: Vec::with_capacity(SEGMENT_SIZE + 1),
-            index: 0,
+            cutter: Cutter::ciphertext(),
         }
     }
 
@@ -583,24 +690,21 @@ impl StreamOpener {
             ));
         }
         let cipher = self.cipher.as_ref().expect("set above");
-        while !data.is_empty() {
-            let cap = layout::ciphertext_capacity(self.index);
-            // Only a segment followed by more bytes is known not to be the last.
-            if self.pending.is_empty() && data.len() > cap {
-                cipher.open_to(cipher.nonce(self.index, false)?, &data[..cap], out)?;
-                self.index += 1;
-                data = &data[cap..];
-                continue;
+        while let Some(cut) = self.cutter.next(data.len()) {
+            match cut {
+                Cut::Whole { index, len } => {
+                    cipher.open_to(cipher.nonce(index, false)?, &data[..len], out)?;
+                    data = &data[len..];
+                }
+                Cut::Release { index, .. } => {
+                    cipher.open_to(cipher.nonce(index, false)?, &self.pending, out)?;
+                    self.pending.clear();
+                }
+                Cut::Hold { len, .. } => {
+                    self.pending.extend_from_slice(&data[..len]);
+                    data = &data[len..];
+                }
             }
-            if self.pending.len() == cap {
-                cipher.open_to(cipher.nonce(self.index, false)?, &self.pending, out)?;
-                self.pending.clear();
-                self.index += 1;
-                continue;
-            }
-            let take = data.len().min(cap - self.pending.len());
-            self.pending.extend_from_slice(&data[..take]);
-            data = &data[take..];
         }
         Ok(())
     }
@@ -614,17 +718,18 @@ impl StreamOpener {
             // Nothing after a segment that verified as "not last" (or nothing at all).
             return Err(Error::Truncated);
         }
-        match cipher.open_to(cipher.nonce(self.index, true)?, &self.pending, out) {
+        let index = self.cutter.index();
+        match cipher.open_to(cipher.nonce(index, true)?, &self.pending, out) {
             Ok(()) => Ok(()),
             Err(_) => {
                 let len = self.pending.len();
                 let mut probe = Vec::new();
-                let opens_as_not_last = final_segment_needs_probe(self.index, len)
+                let opens_as_not_last = final_segment_needs_probe(index, len)
                     && cipher
-                        .open_to(cipher.nonce(self.index, false)?, &self.pending, &mut probe)
+                        .open_to(cipher.nonce(index, false)?, &self.pending, &mut probe)
                         .is_ok();
                 zeroize::Zeroize::zeroize(&mut probe);
-                Err(final_segment_error(self.index, len, opens_as_not_last))
+                Err(final_segment_error(index, len, opens_as_not_last))
             }
         }
     }
