@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 
-use futures_util::future::LocalBoxFuture;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -176,8 +175,7 @@ async fn download_inner(
         .call0(&body)?;
     let mut opener = OpenStream::with_secret(Secret::File(file_key), choice);
     opener.expect_name(&object_name)?;
-    let mut in_flight: VecDeque<LocalBoxFuture<'static, Result<JsValue, JsValue>>> =
-        VecDeque::new();
+    let mut in_flight = VecDeque::new();
     let mut collected = Collected::new();
     let mut meta = None;
     let result: Result<(), JsValue> = async {
@@ -186,12 +184,9 @@ async fn download_inner(
             if get(&chunk, "done").as_bool().unwrap_or(true) {
                 break;
             }
-            let bytes = Uint8Array::new(&get(&chunk, "value")).to_vec();
-            job.progress.borrow_mut().sent += bytes.len() as f64;
-            let segments = opener.cut(&bytes)?;
-            if let Some(opening) = opener.open_segments(segments) {
-                in_flight.push_back(opening);
-            }
+            let bytes = Uint8Array::new(&get(&chunk, "value"));
+            job.progress.borrow_mut().sent += f64::from(bytes.length());
+            in_flight.push_back(JsFuture::from(opener.push(bytes)?));
             while in_flight.len() >= PUSHES_IN_FLIGHT {
                 let pieces = in_flight.pop_front().expect("non-empty").await?;
                 job.progress.borrow_mut().sealed += collected.add(&pieces)?;
@@ -203,7 +198,7 @@ async fn download_inner(
             job.progress.borrow_mut().sealed += collected.add(&pieces)?;
         }
         meta = opener.metadata_rs().cloned();
-        let last = opener.finish_rs()?.await?;
+        let last = JsFuture::from(opener.finish()?).await?;
         job.progress.borrow_mut().sealed += collected.add(&last)?;
         job.report();
         Ok(())

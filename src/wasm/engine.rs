@@ -6,8 +6,8 @@
 //! nonces, segment boundaries) is decided in the core, the engine only runs
 //! AES-256-GCM with empty associated data and a 16-byte tag.
 //!
-//! Segments stay in JS memory on the WebCrypto path (a Blob slice in, an
-//! ArrayBuffer out), so sealing never copies them through wasm memory.
+//! Segments stay in JS memory on the WebCrypto path (a view or a reused
+//! buffer in, an ArrayBuffer out): no byte goes through wasm memory.
 
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -145,32 +145,23 @@ impl Engine {
         }
     }
 
-    /// Starts sealing one segment whose plaintext is in wasm memory (WebCrypto
-    /// copies it before this returns, so the caller may reuse the buffer).
-    pub fn seal_slice(&self, nonce: Nonce, plaintext: &[u8]) -> Result<Promise, JsValue> {
-        match self {
-            Engine::WebCrypto { subtle, key } => Ok(as_bytes(
-                subtle.encrypt_with_object_and_u8_array(&gcm_params(&nonce), key, plaintext)?,
-            )),
-            Engine::Wasm(cipher) => Ok(Self::sealed_now(cipher, nonce, plaintext)),
-        }
-    }
-
     fn sealed_now(cipher: &SegmentCipher, nonce: Nonce, plaintext: &[u8]) -> Promise {
         let mut out = Vec::with_capacity(plaintext.len() + crate::stream::TAG_SIZE);
         cipher.seal_to(nonce, plaintext, &mut out);
         Promise::resolve(&JsValue::from(Uint8Array::from(&out[..])))
     }
 
-    /// Starts opening one sealed segment (in wasm memory; copied before this
-    /// returns). The promise resolves to the plaintext, or rejects with the
-    /// opaque `Corrupt` error if the tag does not verify; nothing of a
-    /// failing segment is ever returned.
-    pub fn open_slice(&self, nonce: Nonce, sealed: &[u8]) -> Result<Promise, JsValue> {
+    /// Starts opening one sealed segment in JS memory. The promise resolves
+    /// to the plaintext, or rejects with the opaque `Corrupt` error if the
+    /// tag does not verify; nothing of a failing segment is ever returned.
+    pub fn open_js(&self, nonce: Nonce, sealed: &Uint8Array) -> Result<Promise, JsValue> {
         match self {
             Engine::WebCrypto { subtle, key } => {
-                let started =
-                    subtle.decrypt_with_object_and_u8_array(&gcm_params(&nonce), key, sealed)?;
+                let started = subtle.decrypt_with_object_and_buffer_source(
+                    &gcm_params(&nonce),
+                    key,
+                    sealed,
+                )?;
                 Ok(future_to_promise(async move {
                     match JsFuture::from(started).await {
                         Ok(buffer) => Ok(Uint8Array::new(&buffer).into()),
@@ -180,8 +171,9 @@ impl Engine {
                 }))
             }
             Engine::Wasm(cipher) => {
+                let sealed = sealed.to_vec();
                 let mut out = Vec::with_capacity(sealed.len());
-                Ok(match cipher.open_to(nonce, sealed, &mut out) {
+                Ok(match cipher.open_to(nonce, &sealed, &mut out) {
                     Ok(()) => {
                         let bytes = Uint8Array::from(&out[..]);
                         zeroize::Zeroize::zeroize(&mut out);
@@ -201,8 +193,8 @@ impl Engine {
     }
 
     /// Opens one sealed segment; `Corrupt` if its tag does not verify.
-    pub async fn open(&self, nonce: Nonce, sealed: &[u8]) -> Result<Uint8Array, JsValue> {
-        Ok(JsFuture::from(self.open_slice(nonce, sealed)?)
+    pub async fn open(&self, nonce: Nonce, sealed: &Uint8Array) -> Result<Uint8Array, JsValue> {
+        Ok(JsFuture::from(self.open_js(nonce, sealed)?)
             .await?
             .unchecked_into())
     }

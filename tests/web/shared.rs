@@ -240,7 +240,7 @@ async fn open_stream_on_both_engines_agrees_with_the_index() {
                 }
                 let mut out = Vec::new();
                 for piece in bytes.chunks(100_000) {
-                    out.extend(pieces(opener.push(piece)?).await?);
+                    out.extend(pieces(opener.push(js_sys::Uint8Array::from(piece))?).await?);
                 }
                 out.extend(pieces(opener.finish()?).await?);
                 Ok(out)
@@ -277,7 +277,7 @@ async fn seal_stream_output_opens_everywhere() {
             let (opened, _) = open_all(&key, &sealed, 70_000).unwrap();
             assert!(opened == plain, "sync opener, {seal_engine} chunk {chunk}");
             let mut opener = OpenStream::new(&key, engine_options(open_engine)).unwrap();
-            let mut out = pieces(opener.push(&sealed).unwrap()).await.unwrap();
+            let mut out = pieces(opener.push(js_sys::Uint8Array::from(&sealed[..])).unwrap()).await.unwrap();
             out.extend(pieces(opener.finish().unwrap()).await.unwrap());
             assert!(out == plain, "{open_engine} opener, {seal_engine} chunk {chunk}");
         }
@@ -289,6 +289,53 @@ async fn seal_stream_output_opens_everywhere() {
 /// Sealed to a recipient through `SealStream`: the identity opens it (by
 /// name too), another identity gets `WrongKey`, a root key `KeySource`, and
 /// the sealer hands out no share key.
+/// Pushes every chunk of `bytes` without awaiting, overwriting each with
+/// garbage as soon as its push returned.
+fn push_then_overwrite(
+    mut push: impl FnMut(js_sys::Uint8Array) -> js_sys::Promise,
+    bytes: &[u8],
+    chunk: usize,
+) -> Vec<js_sys::Promise> {
+    let mut started = Vec::new();
+    for piece in bytes.chunks(chunk) {
+        let buffer = js_sys::Uint8Array::from(piece);
+        started.push(push(buffer.clone()));
+        buffer.fill(0xa5, 0, buffer.length());
+    }
+    started
+}
+
+async fn settled(started: Vec<js_sys::Promise>, finish: js_sys::Promise) -> Vec<u8> {
+    let mut out = Vec::new();
+    for promise in started.into_iter().chain([finish]) {
+        out.extend(pieces(promise).await.unwrap());
+    }
+    out
+}
+
+/// `SealStream` and `OpenStream` are done with the caller's chunk (and with
+/// their own reused segment buffer) when `push` returns: before the engine
+/// is ready (the first pushes) and after, on both engines.
+#[wasm_bindgen_test]
+async fn streams_need_no_chunk_once_push_returned() {
+    let key = Key::generate().unwrap();
+    let plain = vectors::plaintext(600_007);
+    for engine in ["webcrypto", "wasm"] {
+        for chunk in [65_536usize, 100_000, 262_128] {
+            let mut sealer = SealStream::new(&key, JsValue::UNDEFINED, engine_options(engine)).unwrap();
+            let started = push_then_overwrite(|c| sealer.push(c).unwrap(), &plain, chunk);
+            let sealed = settled(started, sealer.finish().unwrap()).await;
+            let (opened, _) = open_all(&key, &sealed, 70_000).unwrap();
+            assert!(opened == plain, "{engine} sealer, chunk {chunk}");
+
+            let mut opener = OpenStream::new(&key, engine_options(engine)).unwrap();
+            let started = push_then_overwrite(|c| opener.push(c).unwrap(), &sealed, chunk);
+            let out = settled(started, opener.finish().unwrap()).await;
+            assert!(out == plain, "{engine} opener, chunk {chunk}");
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn seal_stream_to_a_recipient_opens_only_with_its_identity() {
     use s3seal::wasm::Recipient;
