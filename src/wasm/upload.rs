@@ -30,6 +30,7 @@ use crate::object::{self, Randomness};
 use crate::part::{self, Part};
 use crate::stream::{TAG_SIZE, layout};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 /// Files up to this size go up in one PUT, in bytes of plaintext.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
@@ -52,12 +53,33 @@ async fn read_part(file: &Blob, part: &Part) -> Result<Uint8Array, JsValue> {
     read_js(file, part.plaintext.start, part.plaintext.end).await
 }
 
-/// Feeds one segment's plaintext to `digest`. The engine reads the JS bytes
-/// directly; only the hash needs them in wasm memory, one segment (at most
-/// 256 KiB) at a time, wiped afterwards.
-fn digest_js(digest: &RefCell<Sha256>, segment: &Uint8Array) {
-    let bytes = zeroize::Zeroizing::new(segment.to_vec());
-    digest.borrow_mut().update(&bytes[..]);
+/// The receipt's SHA-256 of the plaintext. The engine reads the JS bytes
+/// directly; only the hash needs them in wasm memory, one segment at a time
+/// through one scratch buffer, wiped once at the end (wiping every segment
+/// byte by byte cost about as much as hashing it).
+struct Receipt {
+    sha256: Sha256,
+    scratch: Zeroizing<Vec<u8>>,
+}
+
+impl Receipt {
+    fn new() -> Self {
+        Self {
+            sha256: Sha256::new(),
+            scratch: Zeroizing::new(Vec::new()),
+        }
+    }
+
+    /// Feeds one segment's plaintext.
+    fn update(&mut self, segment: &Uint8Array) {
+        self.scratch.resize(segment.length() as usize, 0);
+        segment.copy_to(&mut self.scratch);
+        self.sha256.update(&self.scratch[..]);
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        self.sha256.finalize().into()
+    }
 }
 
 /// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes
@@ -71,7 +93,7 @@ async fn seal_part(
     plaintext: Uint8Array,
     part: &Part,
     on_sealed: &dyn Fn(f64),
-    digest: Option<&RefCell<Sha256>>,
+    digest: Option<&RefCell<Receipt>>,
 ) -> Result<SealedPart, JsValue> {
     let cipher = sealer.segment_cipher();
     let base = part.plaintext.start;
@@ -87,7 +109,7 @@ async fn seal_part(
         let nonce = cipher.nonce(index, part.last && index == last_segment);
         // `buffered` asks for segments in order, a few ahead of the engine.
         if let Some(d) = digest {
-            digest_js(d, &view);
+            d.borrow_mut().update(&view);
         }
         async move {
             let sealed = engine.seal(js(nonce)?, &view).await?;
@@ -315,7 +337,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     };
     let multipart = size > settings.threshold;
     let recipient_mode = matches!(target, Target::Recipient(_));
-    let digest = recipient_mode.then(|| RefCell::new(Sha256::new()));
+    let digest = recipient_mode.then(|| RefCell::new(Receipt::new()));
     let store = if multipart && !recipient_mode {
         Store::from_options(&options, &file)
     } else {
@@ -435,7 +457,7 @@ async fn run_multipart(
     settings: &Settings,
     store: Option<Store>,
     prior: Option<Saved>,
-    digest: Option<&RefCell<Sha256>>,
+    digest: Option<&RefCell<Receipt>>,
 ) -> Result<(), JsValue> {
     let total = sealer.object_len(file.size() as u64) as f64;
     let saved = match prior {
