@@ -28,6 +28,7 @@ const UPLOAD_RUNS = 3;
 const MEMORY_SIZE = 2048 * MIB;
 /** Memory sampling period while the 2 GiB upload runs. */
 const SAMPLE_MS = 200;
+const CORES = Number(execFileSync("nproc").toString().trim());
 
 const tools = process.env.S3SEAL_TOOLS ?? path.join(process.env.HOME, ".cache/s3seal-tools");
 const require = createRequire(path.join(tools, "node_modules", "noop.js"));
@@ -201,6 +202,10 @@ try {
     sealed: { chromium: cpuMedian("sealed", "chromium"), garage: cpuMedian("sealed", "garage") },
     recipient: { chromium: cpuMedian("recipient", "chromium"), garage: cpuMedian("recipient", "garage") },
   };
+  // The ratio even perfect overlap could not beat: the sealed upload's CPU
+  // seconds spread over every core, against the plain upload's wall time.
+  const sealedCpu = results.upload_cpu_seconds.sealed;
+  results.upload_ratio_cpu_floor = +((sealedCpu.chromium + sealedCpu.garage) / CORES / (median(plain) / 1000)).toFixed(3);
   results.upload_recipient_seconds = +(median(toRecipient) / 1000).toFixed(2);
   results.upload_recipient_ratio = +(median(toRecipient) / median(plain)).toFixed(3);
   results.upload_plain_seconds = +(median(plain) / 1000).toFixed(2);
@@ -233,7 +238,7 @@ try {
 const wasm = readFileSync(path.join(root, "pkg/s3seal_wasm_bg.wasm"));
 results.wasm_bytes = wasm.length;
 results.wasm_gzip_bytes = gzipSync(wasm, { level: 9 }).length;
-results.cores = Number(execFileSync("nproc").toString().trim());
+results.cores = CORES;
 
 const jsonPath = path.join(root, "bench/results.json");
 let all = {};
@@ -256,7 +261,7 @@ const md = [
   `| reading that Blob alone (Blob.stream(), no sealing) | ${r.read_blob_mbps} MB/s | bound of the line above |`,
   `| s3seal open in a Worker (WebCrypto engine): sealed bytes in memory / from a Blob | ${r.open_bytes_mbps} / ${r.open_webcrypto_mbps} MB/s | |`,
   `| (d) 256 MiB upload to Garage: plain multipart / s3seal sealed + SSE-C | ${r.upload_plain_seconds} s / ${r.upload_sealed_seconds} s (ratio ${r.upload_ratio}) | ratio <= 1.10 |`,
-  `| (d) CPU seconds during those uploads, Chromium + Garage: plain / sealed | ${r.upload_cpu_seconds.plain.chromium} + ${r.upload_cpu_seconds.plain.garage} / ${r.upload_cpu_seconds.sealed.chromium} + ${r.upload_cpu_seconds.sealed.garage} | (2 cores: what bounds the ratio) |`,
+  `| (d) CPU seconds during those uploads, Chromium + Garage: plain / sealed | ${r.upload_cpu_seconds.plain.chromium} + ${r.upload_cpu_seconds.plain.garage} / ${r.upload_cpu_seconds.sealed.chromium} + ${r.upload_cpu_seconds.sealed.garage} | CPU floor of the ratio on ${r.cores} cores: ${r.upload_ratio_cpu_floor} |`,
   `| (d') 256 MiB form-mode upload (sealed to a public key + SHA-256 receipt) | ${r.upload_recipient_seconds} s (ratio ${r.upload_recipient_ratio}; CPU ${r.upload_cpu_seconds.recipient.chromium} + ${r.upload_cpu_seconds.recipient.garage} s) | (no goal set) |`,
   `| (e) Chromium memory growth, 2 GiB sealed upload (${r.upload_2gib_seconds} s) | ${r.memory_growth_mib} MiB over ${r.memory_baseline_mib} MiB | < 256 MiB |`,
   `| .wasm size | ${(r.wasm_bytes / 1024).toFixed(1)} KiB, ${(r.wasm_gzip_bytes / 1024).toFixed(1)} KiB gzipped | < 150 KiB gz |`,
