@@ -9,17 +9,17 @@
 //! Segments stay in JS memory on the WebCrypto path (a view or a reused
 //! buffer in, an ArrayBuffer out): no byte goes through wasm memory.
 
-use js_sys::{Object, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 use zeroize::Zeroizing;
 
 use super::error::{to_js, with_code};
 use super::field::set;
 use crate::key::KEY_SIZE;
-use crate::stream::{Nonce, SegmentCipher};
+use crate::stream::{Nonce, SegmentCipher, TAG_SIZE};
 
 /// Which engine to use (`options.engine`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,21 +55,34 @@ fn subtle() -> Option<SubtleCrypto> {
     subtle.dyn_into::<SubtleCrypto>().ok()
 }
 
-/// `promise.then(buffer => new Uint8Array(buffer))`: both engines hand out
-/// `Uint8Array`s. (The cipher call has already started.)
-fn as_bytes(promise: Promise) -> Promise {
-    future_to_promise(async move {
-        let buffer = JsFuture::from(promise).await?;
-        Ok(Uint8Array::new(&buffer).into())
-    })
+/// A cipher call's result as bytes: WebCrypto resolves to an `ArrayBuffer`
+/// (viewed, not copied), the wasm engine to a `Uint8Array`.
+pub fn to_bytes(value: JsValue) -> Uint8Array {
+    if value.is_instance_of::<ArrayBuffer>() {
+        Uint8Array::new(&value)
+    } else {
+        value.unchecked_into()
+    }
 }
 
-fn gcm_params(nonce: &Nonce) -> Object {
-    let params = Object::new();
-    set(&params, "name", "AES-GCM");
-    set(&params, "iv", Uint8Array::from(&nonce.to_bytes()[..]));
-    set(&params, "tagLength", 128);
-    params
+/// Which cipher call, and what its failure means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Seal a segment.
+    Seal,
+    /// Open a segment; any failure is the opaque `Corrupt` (WebCrypto says
+    /// OperationError and nothing else).
+    Open,
+}
+
+impl Op {
+    /// Maps a failed call of this kind to the error callers get.
+    pub fn error(self, err: JsValue) -> JsValue {
+        match self {
+            Op::Seal => err,
+            Op::Open => to_js(crate::Error::Corrupt),
+        }
+    }
 }
 
 /// A per-object segment engine.
@@ -80,6 +93,12 @@ pub enum Engine {
         subtle: SubtleCrypto,
         /// The segment key, imported non-extractable.
         key: CryptoKey,
+        /// `{ name: "AES-GCM", iv, tagLength: 128 }`, shared by every call:
+        /// WebCrypto copies the algorithm's members when called (its
+        /// "normalize an algorithm" step), so only `iv`'s bytes change.
+        params: Object,
+        /// The `iv` of `params`.
+        iv: Uint8Array,
     },
     /// RustCrypto `aes-gcm` in wasm.
     Wasm(Box<SegmentCipher>),
@@ -111,7 +130,17 @@ impl Engine {
         match imported {
             Ok(promise) => {
                 let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
-                Ok(Engine::WebCrypto { subtle, key })
+                let iv = Uint8Array::from(&[0u8; 12][..]);
+                let params = Object::new();
+                set(&params, "name", "AES-GCM");
+                set(&params, "iv", iv.clone());
+                set(&params, "tagLength", 128);
+                Ok(Engine::WebCrypto {
+                    subtle,
+                    key,
+                    params,
+                    iv,
+                })
             }
             // Some contexts expose `subtle` but refuse; fall back unless told not to.
             Err(e) if choice == Choice::WebCrypto => Err(e),
@@ -127,75 +156,59 @@ impl Engine {
         }
     }
 
-    /// Starts sealing one segment whose plaintext is in JS memory; the
-    /// promise resolves to ciphertext ‖ tag (a `Uint8Array`).
-    pub fn seal_js(&self, nonce: Nonce, plaintext: &Uint8Array) -> Result<Promise, JsValue> {
+    /// Starts `op` on one segment in JS memory (copied before this
+    /// returns). The promise resolves to the result, an `ArrayBuffer` or a
+    /// `Uint8Array` ([`to_bytes`] takes both); a failed open rejects, and
+    /// nothing of a failing segment is ever returned.
+    pub fn start(&self, op: Op, nonce: Nonce, input: &Uint8Array) -> Result<Promise, JsValue> {
         match self {
-            Engine::WebCrypto { subtle, key } => {
-                Ok(as_bytes(subtle.encrypt_with_object_and_buffer_source(
-                    &gcm_params(&nonce),
-                    key,
-                    plaintext,
-                )?))
+            Engine::WebCrypto {
+                subtle,
+                key,
+                params,
+                iv,
+            } => {
+                iv.copy_from(&nonce.to_bytes());
+                match op {
+                    Op::Seal => subtle.encrypt_with_object_and_buffer_source(params, key, input),
+                    Op::Open => subtle.decrypt_with_object_and_buffer_source(params, key, input),
+                }
             }
             Engine::Wasm(cipher) => {
-                let plain = Zeroizing::new(plaintext.to_vec());
-                Ok(Self::sealed_now(cipher, nonce, &plain))
-            }
-        }
-    }
-
-    fn sealed_now(cipher: &SegmentCipher, nonce: Nonce, plaintext: &[u8]) -> Promise {
-        let mut out = Vec::with_capacity(plaintext.len() + crate::stream::TAG_SIZE);
-        cipher.seal_to(nonce, plaintext, &mut out);
-        Promise::resolve(&JsValue::from(Uint8Array::from(&out[..])))
-    }
-
-    /// Starts opening one sealed segment in JS memory. The promise resolves
-    /// to the plaintext, or rejects with the opaque `Corrupt` error if the
-    /// tag does not verify; nothing of a failing segment is ever returned.
-    pub fn open_js(&self, nonce: Nonce, sealed: &Uint8Array) -> Result<Promise, JsValue> {
-        match self {
-            Engine::WebCrypto { subtle, key } => {
-                let started = subtle.decrypt_with_object_and_buffer_source(
-                    &gcm_params(&nonce),
-                    key,
-                    sealed,
-                )?;
-                Ok(future_to_promise(async move {
-                    match JsFuture::from(started).await {
-                        Ok(buffer) => Ok(Uint8Array::new(&buffer).into()),
-                        // WebCrypto says OperationError; callers get the core's error.
-                        Err(_) => Err(to_js(crate::Error::Corrupt)),
+                // One side is plaintext: both copies are wiped (a few % of
+                // this engine's time).
+                let input = Zeroizing::new(input.to_vec());
+                let mut out = Zeroizing::new(Vec::with_capacity(input.len() + TAG_SIZE));
+                let done = match op {
+                    Op::Seal => {
+                        cipher.seal_to(nonce, &input, &mut out);
+                        Ok(())
                     }
-                }))
-            }
-            Engine::Wasm(cipher) => {
-                let sealed = sealed.to_vec();
-                let mut out = Vec::with_capacity(sealed.len());
-                Ok(match cipher.open_to(nonce, &sealed, &mut out) {
-                    Ok(()) => {
-                        let bytes = Uint8Array::from(&out[..]);
-                        zeroize::Zeroize::zeroize(&mut out);
-                        Promise::resolve(&JsValue::from(bytes))
-                    }
+                    Op::Open => cipher.open_to(nonce, &input, &mut out),
+                };
+                Ok(match done {
+                    Ok(()) => Promise::resolve(&JsValue::from(Uint8Array::from(&out[..]))),
                     Err(e) => Promise::reject(&to_js(e)),
                 })
             }
         }
     }
 
+    /// Runs `op` on one segment; resolves to its bytes.
+    async fn run(&self, op: Op, nonce: Nonce, input: &Uint8Array) -> Result<Uint8Array, JsValue> {
+        match JsFuture::from(self.start(op, nonce, input)?).await {
+            Ok(value) => Ok(to_bytes(value)),
+            Err(e) => Err(op.error(e)),
+        }
+    }
+
     /// Seals one segment; resolves to ciphertext ‖ tag.
     pub async fn seal(&self, nonce: Nonce, plaintext: &Uint8Array) -> Result<Uint8Array, JsValue> {
-        Ok(JsFuture::from(self.seal_js(nonce, plaintext)?)
-            .await?
-            .unchecked_into())
+        self.run(Op::Seal, nonce, plaintext).await
     }
 
     /// Opens one sealed segment; `Corrupt` if its tag does not verify.
     pub async fn open(&self, nonce: Nonce, sealed: &Uint8Array) -> Result<Uint8Array, JsValue> {
-        Ok(JsFuture::from(self.open_js(nonce, sealed)?)
-            .await?
-            .unchecked_into())
+        self.run(Op::Open, nonce, sealed).await
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use zeroize::Zeroizing;
 
-use super::engine::{Choice, Engine};
+use super::engine::{Choice, Engine, Op, to_bytes};
 use super::error::{JsResult, js, to_js, with_code};
 use super::key::{Key, Recipient};
 use super::stream::{metadata_from_js, metadata_to_js};
@@ -39,9 +39,6 @@ pub(crate) fn engine_future(
         .boxed_local()
         .shared()
 }
-
-/// A cipher call of an [`Engine`] on one segment in JS memory.
-type Op = fn(&Engine, Nonce, &Uint8Array) -> Result<Promise, JsValue>;
 
 /// The pieces one push produces, in order. Once the engine is ready (every
 /// push after the first), cipher calls start as the segments are cut:
@@ -77,7 +74,7 @@ impl Pieces {
     fn segment(&mut self, nonce: Nonce, segment: Uint8Array) -> JsResult<()> {
         match self {
             Pieces::Started(op, engine, started) => {
-                let call = op(engine, nonce, &segment)?;
+                let call = engine.start(*op, nonce, &segment)?;
                 started.push(&call);
             }
             Pieces::Deferred(_, _, jobs) => jobs.push((Some(nonce), Uint8Array::new(&segment))),
@@ -87,7 +84,17 @@ impl Pieces {
 
     fn promise(self) -> Promise {
         match self {
-            Pieces::Started(_, _, started) => Promise::all(&started),
+            // One conversion per push, not a future per segment.
+            Pieces::Started(op, _, started) => future_to_promise(async move {
+                let done = JsFuture::from(Promise::all(&started))
+                    .await
+                    .map_err(|e| op.error(e))?;
+                let pieces = Array::from(&done);
+                for i in 0..pieces.length() {
+                    pieces.set(i, to_bytes(pieces.get(i)).into());
+                }
+                Ok(pieces.into())
+            }),
             Pieces::Deferred(op, engine, jobs) => future_to_promise(async move {
                 let mut started = Pieces::Started(op, engine.await?, Array::new());
                 for (nonce, bytes) in jobs {
@@ -253,7 +260,7 @@ impl SealStream {
     /// Takes plaintext; resolves to the object bytes it completes.
     pub fn push(&mut self, chunk: Uint8Array) -> JsResult<Promise> {
         self.not_finished()?;
-        let mut pieces = Pieces::new(Engine::seal_js, &self.engine);
+        let mut pieces = Pieces::new(Op::Seal, &self.engine);
         if !self.started {
             self.started = true;
             pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
@@ -269,7 +276,7 @@ impl SealStream {
     pub fn finish(&mut self) -> JsResult<Promise> {
         self.not_finished()?;
         self.finished = true;
-        let mut pieces = Pieces::new(Engine::seal_js, &self.engine);
+        let mut pieces = Pieces::new(Op::Seal, &self.engine);
         if !self.started {
             pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
         }
@@ -515,7 +522,7 @@ impl OpenStream {
         p.segments.cut(&chunk, |index, segment| {
             *produced += u64::from(segment.length()) - TAG_SIZE as u64;
             pieces
-                .get_or_insert_with(|| Pieces::new(Engine::open_js, engine))
+                .get_or_insert_with(|| Pieces::new(Op::Open, engine))
                 .segment(js(cipher.nonce(index, false))?, segment)
         })
     }
