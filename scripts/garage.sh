@@ -32,6 +32,13 @@ install() {
 
 g() { garage -c "$CONFIG" "$@"; }
 
+# Runs a command until it succeeds, at most 50 times 0.2 s apart; the last
+# attempt's error is shown.
+retry() {
+  for _ in $(seq 49); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  "$@" >/dev/null
+}
+
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 s3() { # s3 METHOD PATH [curl args…]: a SigV4-signed request to the local node
@@ -70,14 +77,21 @@ TOML
     for _ in $(seq 50); do g status >/dev/null 2>&1 && break; sleep 0.2; done
     g status >/dev/null || { log "Garage did not start; see $GARAGE_DIR/garage.log"; exit 1; }
   fi
-  if g layout show 2>/dev/null | grep -q "No nodes currently have a role"; then
+  # `layout show` can fail for a moment after `status` answers; reading it
+  # as "has a role" then left the node without a layout (seen in CI).
+  local layout=
+  for _ in $(seq 50); do layout=$(g layout show 2>/dev/null) && break; sleep 0.2; done
+  [ -n "$layout" ] || layout=$(g layout show)
+  if grep -q "No nodes currently have a role" <<<"$layout"; then
     node=$(g node id -q | cut -d@ -f1)
-    g layout assign -z dc1 -c 1G "$node" >/dev/null
-    g layout apply --version 1 >/dev/null
+    retry g layout assign -z dc1 -c 1G "$node"
+    retry g layout apply --version 1
   fi
-  g key info "$KEY_ID" >/dev/null 2>&1 || g key import --yes -n s3seal-dev "$KEY_ID" "$SECRET" >/dev/null
-  g bucket info "$BUCKET" >/dev/null 2>&1 || g bucket create "$BUCKET" >/dev/null
-  g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID" >/dev/null
+  # Right after the layout is applied Garage may answer "Layout not ready"
+  # for a moment (seen once in CI): retry, bounded, then fail loudly.
+  g key info "$KEY_ID" >/dev/null 2>&1 || retry g key import --yes -n s3seal-dev "$KEY_ID" "$SECRET"
+  g bucket info "$BUCKET" >/dev/null 2>&1 || retry g bucket create "$BUCKET"
+  retry g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID"
   # The S3 API may answer 503 for a moment after the layout is applied.
   for _ in $(seq 50); do s3 GET "/$BUCKET?list-type=2" -o /dev/null 2>/dev/null && break; sleep 0.2; done
   # CORS so the browser can PUT/GET with SSE-C headers and read ETag.

@@ -7,7 +7,8 @@ started=
 if ! [ -f "${GARAGE_DIR:-$here/../.garage}/garage.pid" ] || ! kill -0 "$(cat "${GARAGE_DIR:-$here/../.garage}/garage.pid")" 2>/dev/null; then
   started=1
 fi
-"$here/garage.sh" start
+# Trap first: a start that fails half-way must not leave Garage running.
 [ -n "$started" ] && trap '"$here/garage.sh" stop' EXIT
+"$here/garage.sh" start
 eval "$("$here/garage.sh" env)"
 "$@"
