@@ -461,6 +461,34 @@ impl Cutter {
             Cut::Hold { offset, len }
         })
     }
+
+    /// Cuts `data` for an adapter that holds partial segments in `held`:
+    /// `segment(index, bytes)` gets every segment known complete and not
+    /// last, straight from `data` when it lies within it.
+    pub fn cut_slice(
+        &mut self,
+        mut data: &[u8],
+        held: &mut Vec<u8>,
+        mut segment: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        while let Some(cut) = self.next(data.len()) {
+            match cut {
+                Cut::Whole { index, len } => {
+                    segment(index, &data[..len])?;
+                    data = &data[len..];
+                }
+                Cut::Release { index, .. } => {
+                    segment(index, held)?;
+                    held.clear();
+                }
+                Cut::Hold { len, .. } => {
+                    held.extend_from_slice(&data[..len]);
+                    data = &data[len..];
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Push adapter: plaintext in, payload out. Holds at most one segment.
@@ -492,31 +520,18 @@ impl StreamSealer {
     /// Takes more plaintext and appends whatever payload it completes to `out`.
     /// A segment is sealed only once a byte beyond it arrives, because whether
     /// it is the last one is part of its nonce.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if !self.started {
             out.extend_from_slice(&self.header.to_bytes());
             self.started = true;
         }
-        while let Some(cut) = self.cutter.next(data.len()) {
-            match cut {
-                Cut::Whole { index, len } => {
-                    // Straight from the caller's buffer, one copy.
-                    let nonce = self.cipher.nonce(index, false)?;
-                    self.cipher.seal_to(nonce, &data[..len], out);
-                    data = &data[len..];
-                }
-                Cut::Release { index, .. } => {
-                    let nonce = self.cipher.nonce(index, false)?;
-                    self.cipher.seal_to(nonce, &self.pending, out);
-                    self.pending.clear();
-                }
-                Cut::Hold { len, .. } => {
-                    self.pending.extend_from_slice(&data[..len]);
-                    data = &data[len..];
-                }
-            }
-        }
-        Ok(())
+        // A segment within `data` is sealed straight from it, one copy.
+        let cipher = &self.cipher;
+        self.cutter
+            .cut_slice(data, &mut self.pending, |index, plaintext| {
+                cipher.seal_to(cipher.nonce(index, false)?, plaintext, out);
+                Ok(())
+            })
     }
 
     /// Seals the last segment and appends it to `out`.
@@ -596,28 +611,15 @@ impl SegmentSplitter {
                 None => return Ok(()),
             }
         }
-        while let Some(cut) = self.cutter.next(data.len()) {
-            match cut {
-                Cut::Whole { index, len } => {
-                    out.push(SealedSegment {
-                        index,
-                        last: false,
-                        bytes: data[..len].to_vec(),
-                    });
-                    data = &data[len..];
-                }
-                Cut::Release { index, len } => out.push(SealedSegment {
+        self.cutter
+            .cut_slice(data, &mut self.pending, |index, bytes| {
+                out.push(SealedSegment {
                     index,
                     last: false,
-                    bytes: core::mem::replace(&mut self.pending, Vec::with_capacity(len)),
-                }),
-                Cut::Hold { len, .. } => {
-                    self.pending.extend_from_slice(&data[..len]);
-                    data = &data[len..];
-                }
-            }
-        }
-        Ok(())
+                    bytes: bytes.to_vec(),
+                });
+                Ok(())
+            })
     }
 
     /// The payload ended: the last segment. `Truncated` if nothing is left
@@ -690,23 +692,10 @@ impl StreamOpener {
             ));
         }
         let cipher = self.cipher.as_ref().expect("set above");
-        while let Some(cut) = self.cutter.next(data.len()) {
-            match cut {
-                Cut::Whole { index, len } => {
-                    cipher.open_to(cipher.nonce(index, false)?, &data[..len], out)?;
-                    data = &data[len..];
-                }
-                Cut::Release { index, .. } => {
-                    cipher.open_to(cipher.nonce(index, false)?, &self.pending, out)?;
-                    self.pending.clear();
-                }
-                Cut::Hold { len, .. } => {
-                    self.pending.extend_from_slice(&data[..len]);
-                    data = &data[len..];
-                }
-            }
-        }
-        Ok(())
+        self.cutter
+            .cut_slice(data, &mut self.pending, |index, sealed| {
+                cipher.open_to(cipher.nonce(index, false)?, sealed, out)
+            })
     }
 
     /// The payload has ended: verifies the last segment and appends its plaintext.
