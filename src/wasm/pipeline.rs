@@ -444,6 +444,16 @@ impl OpenStream {
     }
 }
 
+/// Moves bytes from the front of `chunk` into `buf` until it holds `limit`
+/// (the preamble and payload header are parsed in wasm memory).
+fn fill(buf: &mut Vec<u8>, limit: usize, chunk: &mut Uint8Array) {
+    let start = buf.len();
+    let take = (chunk.length() as usize).min(limit - start);
+    buf.resize(start + take, 0);
+    chunk.subarray(0, take as u32).copy_to(&mut buf[start..]);
+    *chunk = chunk.subarray(take as u32, chunk.length());
+}
+
 impl OpenStream {
     pub(crate) fn with_secret(secret: Secret, choice: Choice) -> Self {
         Self {
@@ -467,11 +477,7 @@ impl OpenStream {
     /// commitment, and reading the payload header, when they arrive).
     fn cut(&mut self, mut chunk: Uint8Array, pieces: &mut Option<Pieces>) -> JsResult<()> {
         if let State::Preamble(buf) = &mut self.state {
-            let start = buf.len();
-            let take = (chunk.length() as usize).min(MAX_PREAMBLE_SIZE - start);
-            buf.resize(start + take, 0);
-            chunk.subarray(0, take as u32).copy_to(&mut buf[start..]);
-            chunk = chunk.subarray(take as u32, chunk.length());
+            fill(buf, MAX_PREAMBLE_SIZE, &mut chunk);
             let Some((preamble, len)) = js(Preamble::parse(buf))? else {
                 return Ok(());
             };
@@ -501,13 +507,7 @@ impl OpenStream {
             ));
         };
         if p.cipher.is_none() {
-            let start = p.header.len();
-            let take = (chunk.length() as usize).min(HEADER_SIZE - start);
-            p.header.resize(start + take, 0);
-            chunk
-                .subarray(0, take as u32)
-                .copy_to(&mut p.header[start..]);
-            chunk = chunk.subarray(take as u32, chunk.length());
+            fill(&mut p.header, HEADER_SIZE, &mut chunk);
             let Ok(bytes) = <&[u8; HEADER_SIZE]>::try_from(&p.header[..]) else {
                 return Ok(());
             };
