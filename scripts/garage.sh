@@ -74,14 +74,13 @@ TOML
   if ! running; then
     garage -c "$CONFIG" server > "$GARAGE_DIR/garage.log" 2>&1 &
     echo $! > "$PIDFILE"
-    for _ in $(seq 50); do g status >/dev/null 2>&1 && break; sleep 0.2; done
-    g status >/dev/null || { log "Garage did not start; see $GARAGE_DIR/garage.log"; exit 1; }
+    retry g status || { log "Garage did not start; see $GARAGE_DIR/garage.log"; exit 1; }
   fi
   # `layout show` can fail for a moment after `status` answers; reading it
   # as "has a role" then left the node without a layout (seen in CI).
-  local layout=
-  for _ in $(seq 50); do layout=$(g layout show 2>/dev/null) && break; sleep 0.2; done
-  [ -n "$layout" ] || layout=$(g layout show)
+  retry g layout show
+  local layout
+  layout=$(g layout show)
   if grep -q "No nodes currently have a role" <<<"$layout"; then
     node=$(g node id -q | cut -d@ -f1)
     retry g layout assign -z dc1 -c 1G "$node"
@@ -93,7 +92,7 @@ TOML
   g bucket info "$BUCKET" >/dev/null 2>&1 || retry g bucket create "$BUCKET"
   retry g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID"
   # The S3 API may answer 503 for a moment after the layout is applied.
-  for _ in $(seq 50); do s3 GET "/$BUCKET?list-type=2" -o /dev/null 2>/dev/null && break; sleep 0.2; done
+  retry s3 GET "/$BUCKET?list-type=2" -o /dev/null 2>/dev/null || true
   # CORS so the browser can PUT/GET with SSE-C headers and read ETag.
   # (`?cors=`: a bare `?cors` mis-signs with curl 7.88.)
   local cors='<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>'
