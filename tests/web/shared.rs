@@ -173,6 +173,21 @@ fn engine_options(name: &str) -> JsValue {
     o.into()
 }
 
+/// Lets the page run its own tasks for a moment. The wasm engine's promises
+/// settle as microtasks, so a loop over it never yields by itself, and the
+/// test runner's WebDriver calls fail after 30 s of a page that never
+/// yields (seen twice in this suite); each async test yields per case.
+async fn next_task() {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let set_timeout: js_sys::Function = Reflect::get(&global, &"setTimeout".into())
+            .expect("setTimeout")
+            .unchecked_into();
+        set_timeout.call2(&global, &resolve, &0.into()).expect("setTimeout");
+    });
+    JsFuture::from(timer).await.expect("a timer resolves");
+}
+
 async fn pieces(promise: js_sys::Promise) -> Result<Vec<u8>, JsValue> {
     let mut out = Vec::new();
     for piece in js_sys::Array::from(&JsFuture::from(promise).await?).iter() {
@@ -190,6 +205,7 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
     use s3seal::stream::{HEADER_SIZE, Header, layout};
     let mut checked = 0;
     for Case { name, bytes, expect, entry, .. } in cases() {
+        next_task().await;
         let secret = secret_for(entry);
         if expect != "ok" {
             continue;
@@ -232,6 +248,7 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
 async fn open_stream_on_both_engines_agrees_with_the_index() {
     for engine in ["webcrypto", "wasm"] {
         for Case { name, bytes, expect, plaintext_len: len, entry } in cases() {
+            next_task().await;
             let key = key_for(entry);
             let outcome: Result<Vec<u8>, JsValue> = async {
                 let mut opener = OpenStream::new(&key, engine_options(engine))?;
@@ -263,6 +280,7 @@ async fn seal_stream_output_opens_everywhere() {
     let plain = vectors::plaintext(900_001);
     for (seal_engine, open_engine) in [("webcrypto", "wasm"), ("wasm", "webcrypto")] {
         for chunk in [1usize << 20, 65_536, 262_088, 300_000] {
+            next_task().await;
             let meta = js_sys::Object::new();
             Reflect::set(&meta, &"size".into(), &JsValue::from_f64(plain.len() as f64)).unwrap();
             let mut sealer = SealStream::new(&key, meta.into(), engine_options(seal_engine)).unwrap();
@@ -322,6 +340,7 @@ async fn streams_need_no_chunk_once_push_returned() {
     let plain = vectors::plaintext(600_007);
     for engine in ["webcrypto", "wasm"] {
         for chunk in [65_536usize, 100_000, 262_128] {
+            next_task().await;
             let mut sealer = SealStream::new(&key, JsValue::UNDEFINED, engine_options(engine)).unwrap();
             let started = push_then_overwrite(|c| sealer.push(c).unwrap(), &plain, chunk);
             let sealed = settled(started, sealer.finish().unwrap()).await;
@@ -348,6 +367,7 @@ async fn seal_stream_to_a_recipient_opens_only_with_its_identity() {
     Reflect::set(&meta, &"name".into(), &"scan.pdf".into()).unwrap();
     Reflect::set(&meta, &"size".into(), &JsValue::from_f64(plain.len() as f64)).unwrap();
     for engine in ["webcrypto", "wasm"] {
+        next_task().await;
         let mut sealer = SealStream::to_recipient(&recipient, meta.clone().into(), engine_options(engine)).unwrap();
         let name = sealer.object_name();
         assert!(name.len() == 32 + 1 + 64 + 7 && name.ends_with(".s3seal"), "{name}");
