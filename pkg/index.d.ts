@@ -1,8 +1,8 @@
 // Types of the s3seal package. The classes come from the wasm module; their
 // exact signatures are generated into s3seal_wasm.d.ts.
-import { Key, OpenStream, Opener, Recipient, SealStream, Sealer } from "./s3seal_wasm.js";
+import { Key, OpenStream, Opener, Recipient, SealStream, Sealer, segmentOffset } from "./s3seal_wasm.js";
 
-export { Key, OpenStream, Opener, Recipient, SealStream, Sealer };
+export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, segmentOffset };
 
 /**
  * Who a sealing is for: exactly one of a `Key` (root key), a passphrase, or

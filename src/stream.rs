@@ -439,6 +439,12 @@ impl Cutter {
         self.held
     }
 
+    /// Whether the held segment is complete: it is released by the next
+    /// byte, or is the last.
+    pub fn held_complete(&self) -> bool {
+        self.held == (self.capacity)(self.index)
+    }
+
     /// The next step with `remaining` bytes of the chunk left; `None` once
     /// the chunk is used up.
     pub fn next(&mut self, remaining: usize) -> Option<Cut> {
@@ -727,6 +733,25 @@ impl StreamOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cutter_holds_a_segment_that_ends_its_chunk_until_more_comes() {
+        let mut cutter = Cutter::plaintext();
+        let first = FIRST_PLAINTEXT_SEGMENT_SIZE;
+        // Complete, but the chunk ends with it: it may be the last.
+        assert_eq!(cutter.next(first), Some(Cut::Hold { offset: 0, len: first }));
+        assert!(cutter.held_complete());
+        assert_eq!(cutter.next(0), None);
+        // One more byte makes it not the last.
+        assert_eq!(cutter.next(1), Some(Cut::Release { index: 0, len: first }));
+        assert!(!cutter.held_complete());
+        assert_eq!(cutter.next(1), Some(Cut::Hold { offset: 0, len: 1 }));
+        assert!(!cutter.held_complete());
+        // A chunk longer than the segment is cut in place.
+        let mut cutter = Cutter::plaintext();
+        assert_eq!(cutter.next(first + 1), Some(Cut::Whole { index: 0, len: first }));
+        assert_eq!(cutter.index(), 1);
+    }
 
     #[test]
     fn nonce_layout_and_rules() {

@@ -27,7 +27,7 @@ mod upload;
 
 pub use download::download;
 pub use key::{Key, Recipient};
-pub use pipeline::{OpenStream, SealStream};
+pub use pipeline::{OpenStream, SealStream, segment_offset};
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, Sealer};
 pub use upload::{upload, upload_to_recipient};

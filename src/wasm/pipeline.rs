@@ -118,6 +118,9 @@ impl Pieces {
 struct JsCutter {
     cutter: Cutter,
     held: Uint8Array,
+    /// A complete segment that ends a lent chunk, held as a view of it
+    /// instead of a copy in `held`.
+    kept: Option<Uint8Array>,
 }
 
 impl JsCutter {
@@ -125,14 +128,20 @@ impl JsCutter {
         Self {
             cutter,
             held: Uint8Array::new_with_length(SEGMENT_SIZE as u32),
+            kept: None,
         }
     }
 
     /// Cuts `chunk`: `release(index, bytes)` gets every segment now known
-    /// complete and not last, to be used before it returns.
+    /// complete and not last, to be used before it returns. A `lent` chunk
+    /// stays unchanged until the next cut or [`Self::rest`], so a complete
+    /// segment that ends it is held as a view: a chunk cut on segment
+    /// boundaries is then never copied (copying the held segment measured
+    /// ~10 µs a segment, ~3% of sealing).
     fn cut(
         &mut self,
         chunk: &Uint8Array,
+        lent: bool,
         mut release: impl FnMut(u64, Uint8Array) -> JsResult<()>,
     ) -> JsResult<()> {
         let len = chunk.length() as usize;
@@ -145,10 +154,18 @@ impl JsCutter {
                     at += n;
                 }
                 Cut::Release { index, len: n } => {
-                    release(index, self.held.subarray(0, n as u32))?;
+                    let segment = self
+                        .kept
+                        .take()
+                        .unwrap_or_else(|| self.held.subarray(0, n as u32));
+                    release(index, segment)?;
                 }
                 Cut::Hold { offset, len: n } => {
-                    self.held.set(&view(at, n), offset as u32);
+                    if lent && offset == 0 && self.cutter.held_complete() {
+                        self.kept = Some(view(at, n));
+                    } else {
+                        self.held.set(&view(at, n), offset as u32);
+                    }
                     at += n;
                 }
             }
@@ -158,10 +175,11 @@ impl JsCutter {
 
     /// The segment held (at the end: the last one), and its number.
     fn rest(&self) -> (u64, Uint8Array) {
-        (
-            self.cutter.index(),
-            self.held.subarray(0, self.cutter.held() as u32),
-        )
+        let last = match &self.kept {
+            Some(kept) => kept.clone(),
+            None => self.held.subarray(0, self.cutter.held() as u32),
+        };
+        (self.cutter.index(), last)
     }
 }
 
@@ -257,19 +275,18 @@ impl SealStream {
         Ok(())
     }
 
-    /// Takes plaintext; resolves to the object bytes it completes.
+    /// Takes plaintext; resolves to the object bytes it completes. The
+    /// chunk may be reused as soon as this returns.
     pub fn push(&mut self, chunk: Uint8Array) -> JsResult<Promise> {
-        self.not_finished()?;
-        let mut pieces = Pieces::new(Op::Seal, &self.engine);
-        if !self.started {
-            self.started = true;
-            pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
-        }
-        let cipher = self.sealer.segment_cipher();
-        self.segments.cut(&chunk, |index, segment| {
-            pieces.segment(js(cipher.nonce(index, false))?, segment)
-        })?;
-        Ok(pieces.promise())
+        self.cut(chunk, false)
+    }
+
+    /// As `push`, but the chunk is lent: it must stay unchanged until the
+    /// next `push`, `pushLent` or `finish` call returns. Chunks that end on
+    /// segment boundaries (see `segmentOffset`) are then never copied.
+    #[wasm_bindgen(js_name = pushLent)]
+    pub fn push_lent(&mut self, chunk: Uint8Array) -> JsResult<Promise> {
+        self.cut(chunk, true)
     }
 
     /// Ends the object; resolves to its last bytes.
@@ -344,6 +361,20 @@ async fn run_finish(
 }
 
 impl SealStream {
+    fn cut(&mut self, chunk: Uint8Array, lent: bool) -> JsResult<Promise> {
+        self.not_finished()?;
+        let mut pieces = Pieces::new(Op::Seal, &self.engine);
+        if !self.started {
+            self.started = true;
+            pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
+        }
+        let cipher = self.sealer.segment_cipher();
+        self.segments.cut(&chunk, lent, |index, segment| {
+            pieces.segment(js(cipher.nonce(index, false))?, segment)
+        })?;
+        Ok(pieces.promise())
+    }
+
     fn with_sealer(sealer: object::Sealer, options: &JsValue) -> JsResult<SealStream> {
         let engine = engine_future(
             Choice::from_options(options)?,
@@ -358,6 +389,13 @@ impl SealStream {
             finished: false,
         })
     }
+}
+
+/// Where plaintext segment `index` starts: chunks that end at these
+/// offsets are cut without copies (`SealStream.pushLent`).
+#[wasm_bindgen(js_name = segmentOffset)]
+pub fn segment_offset(index: f64) -> f64 {
+    crate::stream::layout::plaintext_offset(index as u64) as f64
 }
 
 /// Opens one object on the fastest engine: `push(chunk)` and `finish()`
@@ -519,7 +557,7 @@ impl OpenStream {
         }
         let (cipher, engine) = p.cipher.as_ref().expect("set above");
         let produced = &mut p.produced;
-        p.segments.cut(&chunk, |index, segment| {
+        p.segments.cut(&chunk, false, |index, segment| {
             *produced += u64::from(segment.length()) - TAG_SIZE as u64;
             pieces
                 .get_or_insert_with(|| Pieces::new(Op::Open, engine))

@@ -355,6 +355,46 @@ async fn streams_need_no_chunk_once_push_returned() {
     }
 }
 
+/// `SealStream.pushLent` uses a lent chunk until the next call returns,
+/// and no longer: each chunk is overwritten right after the call that
+/// follows its own. Chunks on segment boundaries (a complete segment ends
+/// each, held as a view) and off them, objects that end on a boundary (the
+/// last segment is a view at `finish`) and off one, both engines.
+#[wasm_bindgen_test]
+async fn lent_chunks_are_needed_only_until_the_next_call_returns() {
+    use s3seal::wasm::segment_offset;
+    let key = Key::generate().unwrap();
+    let boundary = |k: u64| segment_offset(k as f64) as usize;
+    for engine in ["webcrypto", "wasm"] {
+        for len in [boundary(8), boundary(8) + 1_000] {
+            let plain = vectors::plaintext(len);
+            let aligned: Vec<usize> = (1..).map(|k| boundary(2 * k).min(len)).take_while(|&e| e < len).chain([len]).collect();
+            let unaligned: Vec<usize> = (1..).map(|k| (k * 300_000).min(len)).take_while(|&e| e < len).chain([len]).collect();
+            for ends in [aligned, unaligned] {
+                next_task().await;
+                let mut sealer = SealStream::new(&key, JsValue::UNDEFINED, engine_options(engine)).unwrap();
+                let mut started = Vec::new();
+                let mut lent: Option<js_sys::Uint8Array> = None;
+                let mut at = 0;
+                for end in &ends {
+                    let chunk = js_sys::Uint8Array::from(&plain[at..*end]);
+                    started.push(sealer.push_lent(chunk.clone()).unwrap());
+                    if let Some(previous) = lent.replace(chunk) {
+                        previous.fill(0xa5, 0, previous.length());
+                    }
+                    at = *end;
+                }
+                let finish = sealer.finish().unwrap();
+                let last = lent.unwrap();
+                last.fill(0xa5, 0, last.length());
+                let sealed = settled(started, finish).await;
+                let (opened, _) = open_all(&key, &sealed, 70_000).unwrap();
+                assert!(opened == plain, "{engine}, {len} bytes, chunks ending at {ends:?}");
+            }
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn seal_stream_to_a_recipient_opens_only_with_its_identity() {
     use s3seal::wasm::Recipient;
