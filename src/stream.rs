@@ -739,17 +739,35 @@ mod tests {
         let mut cutter = Cutter::plaintext();
         let first = FIRST_PLAINTEXT_SEGMENT_SIZE;
         // Complete, but the chunk ends with it: it may be the last.
-        assert_eq!(cutter.next(first), Some(Cut::Hold { offset: 0, len: first }));
+        assert_eq!(
+            cutter.next(first),
+            Some(Cut::Hold {
+                offset: 0,
+                len: first
+            })
+        );
         assert!(cutter.held_complete());
         assert_eq!(cutter.next(0), None);
         // One more byte makes it not the last.
-        assert_eq!(cutter.next(1), Some(Cut::Release { index: 0, len: first }));
+        assert_eq!(
+            cutter.next(1),
+            Some(Cut::Release {
+                index: 0,
+                len: first
+            })
+        );
         assert!(!cutter.held_complete());
         assert_eq!(cutter.next(1), Some(Cut::Hold { offset: 0, len: 1 }));
         assert!(!cutter.held_complete());
         // A chunk longer than the segment is cut in place.
         let mut cutter = Cutter::plaintext();
-        assert_eq!(cutter.next(first + 1), Some(Cut::Whole { index: 0, len: first }));
+        assert_eq!(
+            cutter.next(first + 1),
+            Some(Cut::Whole {
+                index: 0,
+                len: first
+            })
+        );
         assert_eq!(cutter.index(), 1);
     }
 

@@ -84,17 +84,20 @@ impl Pieces {
 
     fn promise(self) -> Promise {
         match self {
-            // One conversion per push, not a future per segment.
-            Pieces::Started(op, _, started) => future_to_promise(async move {
-                let done = JsFuture::from(Promise::all(&started))
-                    .await
-                    .map_err(|e| op.error(e))?;
-                let pieces = Array::from(&done);
-                for i in 0..pieces.length() {
-                    pieces.set(i, to_bytes(pieces.get(i)).into());
-                }
-                Ok(pieces.into())
-            }),
+            // One conversion per push, through callbacks made once: a
+            // Rust future per push (closures, a task queue) measured ~8 µs
+            // a segment, with sealing's ~340 µs spent in the cipher.
+            Pieces::Started(op, _, started) => {
+                let all = Promise::all(&started);
+                CALLBACKS.with(|c| {
+                    let to_pieces: &JsValue = c.to_pieces.as_ref();
+                    let corrupt: &JsValue = c.corrupt.as_ref();
+                    match op {
+                        Op::Seal => then(&all, to_pieces, &JsValue::UNDEFINED),
+                        Op::Open => then(&all, to_pieces, corrupt),
+                    }
+                })
+            }
             Pieces::Deferred(op, engine, jobs) => future_to_promise(async move {
                 let mut started = Pieces::Started(op, engine.await?, Array::new());
                 for (nonce, bytes) in jobs {
@@ -107,6 +110,35 @@ impl Pieces {
             }),
         }
     }
+}
+
+/// The callbacks that finish every push's promise.
+struct Callbacks {
+    /// The cipher results, as `Uint8Array`s.
+    to_pieces: Closure<dyn FnMut(JsValue) -> JsValue>,
+    /// Any failure to open is the opaque `Corrupt` (see [`Op::error`]).
+    corrupt: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    // `promise.then(resolve, reject)` with callbacks that return a value
+    // (js-sys types them as returning nothing).
+    #[wasm_bindgen(js_namespace = ["Promise", "prototype", "then"], js_name = call)]
+    fn then(promise: &Promise, resolve: &JsValue, reject: &JsValue) -> Promise;
+}
+
+thread_local! {
+    static CALLBACKS: Callbacks = Callbacks {
+        to_pieces: Closure::new(|done: JsValue| {
+            let pieces = Array::from(&done);
+            for i in 0..pieces.length() {
+                pieces.set(i, to_bytes(pieces.get(i)).into());
+            }
+            pieces.into()
+        }),
+        corrupt: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
+    };
 }
 
 /// A [`Cutter`] over chunks in JS memory: a segment inside one chunk is a
