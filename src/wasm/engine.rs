@@ -9,11 +9,11 @@
 //! Segments stay in JS memory on the WebCrypto path (a view or a reused
 //! buffer in, an ArrayBuffer out): no byte goes through wasm memory.
 
-use js_sys::{ArrayBuffer, Object, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CryptoKey, SubtleCrypto};
+use web_sys::{AesGcmParams, CryptoKey, SubtleCrypto};
 use zeroize::Zeroizing;
 
 use super::error::{to_js, with_code};
@@ -84,43 +84,19 @@ impl Op {
     }
 }
 
-/// The strings of AES-GCM's parameters, made once per engine: converting
-/// them from wasm memory on every call measured ~1.3% of sealing.
-pub struct GcmNames {
-    name: JsValue,
-    aes_gcm: JsValue,
-    iv: JsValue,
-    tag_length: JsValue,
-}
-
-impl GcmNames {
-    fn new() -> Self {
-        Self {
-            name: "name".into(),
-            aes_gcm: "AES-GCM".into(),
-            iv: "iv".into(),
-            tag_length: "tagLength".into(),
-        }
-    }
-
-    /// AES-GCM's parameters for one call. A fresh object each time: sharing
-    /// one (WebCrypto copies its members when called) measured ~200 MiB more
-    /// Chromium memory at the peak of a 2 GiB upload, likely because fewer
-    /// small allocations made V8 collect later, and with it release finished
-    /// parts' Blobs (held in the browser process until their handles are
-    /// collected).
-    fn params(&self, nonce: &Nonce) -> Object {
-        let params = Object::new();
-        let iv = Uint8Array::from(&nonce.to_bytes()[..]);
-        let _ = Reflect::set(&params, &self.name, &self.aes_gcm);
-        let _ = Reflect::set(&params, &self.iv, &iv);
-        let _ = Reflect::set(
-            &params,
-            &self.tag_length,
-            &JsValue::from(TAG_SIZE as u32 * 8),
-        );
-        params
-    }
+/// AES-GCM's parameters for one call (web-sys's dictionary: its setters
+/// are plain property writes; `Reflect.set` went through an exception
+/// wrapper and measured ~5% of the time outside the cipher). A fresh
+/// object each time: sharing one (WebCrypto copies its members when
+/// called) measured ~200 MiB more Chromium memory at the peak of a 2 GiB
+/// upload, likely because fewer small allocations made V8 collect later,
+/// and with it release finished parts' Blobs (held in the browser process
+/// until their handles are collected).
+fn gcm_params(nonce: &Nonce) -> AesGcmParams {
+    let params =
+        AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(&nonce.to_bytes()[..]));
+    params.set_tag_length((TAG_SIZE * 8) as u8);
+    params
 }
 
 /// A per-object segment engine.
@@ -131,8 +107,6 @@ pub enum Engine {
         subtle: SubtleCrypto,
         /// The segment key, imported non-extractable.
         key: CryptoKey,
-        /// Made once, used on every call.
-        names: GcmNames,
     },
     /// RustCrypto `aes-gcm` in wasm.
     Wasm(Box<SegmentCipher>),
@@ -164,11 +138,7 @@ impl Engine {
         match imported {
             Ok(promise) => {
                 let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
-                Ok(Engine::WebCrypto {
-                    subtle,
-                    key,
-                    names: GcmNames::new(),
-                })
+                Ok(Engine::WebCrypto { subtle, key })
             }
             // Some contexts expose `subtle` but refuse; fall back unless told not to.
             Err(e) if choice == Choice::WebCrypto => Err(e),
@@ -190,8 +160,8 @@ impl Engine {
     /// nothing of a failing segment is ever returned.
     pub fn start(&self, op: Op, nonce: Nonce, input: &Uint8Array) -> Result<Promise, JsValue> {
         match self {
-            Engine::WebCrypto { subtle, key, names } => {
-                let params = names.params(&nonce);
+            Engine::WebCrypto { subtle, key } => {
+                let params = gcm_params(&nonce);
                 match op {
                     Op::Seal => subtle.encrypt_with_object_and_buffer_source(&params, key, input),
                     Op::Open => subtle.decrypt_with_object_and_buffer_source(&params, key, input),
