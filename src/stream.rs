@@ -257,8 +257,14 @@ impl SegmentCipher {
     /// Derives the per-object key ([`SegmentCipher::derive_key`]).
     pub fn new(payload_key: &[u8; KEY_SIZE], header: &Header, associated_data: &[u8]) -> Self {
         let key = Self::derive_key(payload_key, header, associated_data);
+        Self::with_key(&key, header)
+    }
+
+    /// The cipher of a key [`SegmentCipher::derive_key`] made for `header`
+    /// (for a caller that also hands the key to an external engine).
+    pub fn with_key(key: &[u8; KEY_SIZE], header: &Header) -> Self {
         Self {
-            aes: Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 key is 32 bytes"),
+            aes: Aes256Gcm::new_from_slice(key).expect("AES-256 key is 32 bytes"),
             nonce_prefix: header.nonce_prefix,
         }
     }
@@ -733,6 +739,21 @@ impl StreamOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cipher_from_the_derived_key_is_the_derived_cipher() {
+        let header = Header {
+            salt: [7; SALT_SIZE],
+            nonce_prefix: [9; NONCE_PREFIX_SIZE],
+        };
+        let (payload_key, aad) = ([5; KEY_SIZE], b"preamble");
+        let key = SegmentCipher::derive_key(&payload_key, &header, aad);
+        let nonce = Nonce::new(header.nonce_prefix, 3, true).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        SegmentCipher::new(&payload_key, &header, aad).seal_to(nonce, b"segment", &mut a);
+        SegmentCipher::with_key(&key, &header).seal_to(nonce, b"segment", &mut b);
+        assert_eq!(a, b);
+    }
 
     #[test]
     fn cutter_holds_a_segment_that_ends_its_chunk_until_more_comes() {

@@ -583,7 +583,7 @@ impl OpenStream {
             };
             let header = js(Header::parse(bytes))?;
             let key = SegmentCipher::derive_key(&p.payload_key, &header, &p.preamble);
-            let cipher = SegmentCipher::new(&p.payload_key, &header, &p.preamble);
+            let cipher = SegmentCipher::with_key(&key, &header);
             let engine = engine_future(self.choice, key, cipher.clone());
             p.cipher = Some((cipher, engine));
         }
