@@ -131,7 +131,8 @@ extern "C" {
 thread_local! {
     static CALLBACKS: Callbacks = Callbacks {
         to_pieces: Closure::new(|done: JsValue| {
-            let pieces = Array::from(&done);
+            // Promise.all's own array, converted in place.
+            let pieces: Array = done.unchecked_into();
             for i in 0..pieces.length() {
                 pieces.set(i, to_bytes(pieces.get(i)).into());
             }
@@ -297,16 +298,6 @@ impl SealStream {
         future_to_promise(async move { Ok(engine.await?.name().into()) })
     }
 
-    fn not_finished(&self) -> JsResult<()> {
-        if self.finished {
-            return Err(with_code(
-                "InvalidInput",
-                "invalid input: the sealer is finished",
-            ));
-        }
-        Ok(())
-    }
-
     /// Takes plaintext; resolves to the object bytes it completes. The
     /// chunk may be reused as soon as this returns.
     pub fn push(&mut self, chunk: Uint8Array) -> JsResult<Promise> {
@@ -323,12 +314,8 @@ impl SealStream {
 
     /// Ends the object; resolves to its last bytes.
     pub fn finish(&mut self) -> JsResult<Promise> {
-        self.not_finished()?;
+        let mut pieces = self.begin()?;
         self.finished = true;
-        let mut pieces = Pieces::new(Op::Seal, &self.engine);
-        if !self.started {
-            pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
-        }
         let (index, last) = self.segments.rest();
         let nonce = js(self.sealer.segment_cipher().nonce(index, true))?;
         pieces.segment(nonce, last)?;
@@ -393,13 +380,25 @@ async fn run_finish(
 }
 
 impl SealStream {
-    fn cut(&mut self, chunk: Uint8Array, lent: bool) -> JsResult<Promise> {
-        self.not_finished()?;
+    /// The pieces of a push or of `finish`, starting with the object's
+    /// head on the first.
+    fn begin(&mut self) -> JsResult<Pieces> {
+        if self.finished {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: the sealer is finished",
+            ));
+        }
         let mut pieces = Pieces::new(Op::Seal, &self.engine);
         if !self.started {
             self.started = true;
             pieces.bytes(Uint8Array::from(&self.sealer.head()[..]));
         }
+        Ok(pieces)
+    }
+
+    fn cut(&mut self, chunk: Uint8Array, lent: bool) -> JsResult<Promise> {
+        let mut pieces = self.begin()?;
         let cipher = self.sealer.segment_cipher();
         self.segments.cut(&chunk, lent, |index, segment| {
             pieces.segment(js(cipher.nonce(index, false))?, segment)
