@@ -214,8 +214,8 @@ const SEGMENTS_PER_CHUNK = 4;
 
 /** A reader of `source`, and whether its chunks may be lent to a
  * SealStream (`pushLent`: nobody changes them after they are read). Bytes
- * in memory are read as views (no copies, and no stream: a ReadableStream's
- * queue measured ~2% of sealing) of about CHUNK_SIZE; when `aligned`, they
+ * in memory are read as views (no copies, and no stream around them) of
+ * about CHUNK_SIZE; when `aligned`, they
  * end on segment boundaries, so no segment is ever copied. One huge chunk
  * would queue every segment's cipher call at once instead of a window. */
 function toReader(source, { aligned = false } = {}) {

@@ -90,9 +90,7 @@ impl Op {
     }
 }
 
-/// AES-GCM's parameters for one call (web-sys's dictionary: its setters
-/// are plain property writes; `Reflect.set` went through an exception
-/// wrapper and measured ~5% of the time outside the cipher). A fresh
+/// AES-GCM's parameters for one call, as web-sys's dictionary. A fresh
 /// object each time: sharing one (WebCrypto copies its members when
 /// called) measured ~200 MiB more Chromium memory at the peak of a 2 GiB
 /// upload, likely because fewer small allocations made V8 collect later,
