@@ -4,11 +4,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Blob};
+use web_sys::AbortSignal;
 
 use super::error::{to_js, with_code};
 use super::field::{get, set};
@@ -57,13 +57,6 @@ pub async fn sleep(ms: f64) {
         }
     });
     let _ = JsFuture::from(promise).await;
-}
-
-/// Reads bytes `start..end` of a Blob into JS memory.
-pub async fn read_js(blob: &Blob, start: u64, end: u64) -> Result<Uint8Array, JsValue> {
-    let slice = blob.slice_with_f64_and_f64(start as f64, end as f64)?;
-    let buffer = JsFuture::from(slice.array_buffer()).await?;
-    Ok(Uint8Array::new(&buffer))
 }
 
 /// Bytes sealed and sent so far, reported to `onProgress` as

@@ -9,13 +9,14 @@
 //!   push sealer/opener on the wasm `aes-gcm`;
 //! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
 //!   promise-based `SealStream`/`OpenStream` over it;
-//! - [`upload`], [`download`], with [`job`], [`http`] and [`resume`]:
-//!   transfers through presigned URLs.
+//! - [`upload`], [`download`], with [`job`], [`http`], [`resume`] and
+//!   [`file`]: transfers through presigned URLs.
 
 mod download;
 pub mod engine;
 mod error;
 mod field;
+mod file;
 mod http;
 mod job;
 mod key;

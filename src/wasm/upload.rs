@@ -19,9 +19,8 @@ use super::field::{get, hex, number, set, text};
 use super::http::Body;
 use std::cell::RefCell;
 
-use super::job::{
-    self, Cancel, Job, Progress, abort_error, presign_option, read_js, request, sse_c_object,
-};
+use super::file::FileReader;
+use super::job::{self, Cancel, Job, Progress, abort_error, presign_option, request, sse_c_object};
 use super::key::{Key, Recipient};
 use super::resume::{self, Saved, Store, Tracker};
 use crate::format::Metadata;
@@ -48,9 +47,21 @@ struct SealedPart {
     fingerprint: String,
 }
 
-/// Reads `part`'s plaintext into JS memory.
-async fn read_part(file: &Blob, part: &Part) -> Result<Uint8Array, JsValue> {
-    read_js(file, part.plaintext.start, part.plaintext.end).await
+/// Reads `part`'s plaintext and seals it (see [`seal_part`]); the plaintext's
+/// memory goes back to `file` for the next part.
+async fn read_and_seal(
+    file: &FileReader,
+    engine: &Engine,
+    sealer: &object::Sealer,
+    part: &Part,
+    on_sealed: &dyn Fn(f64),
+    digest: Option<&RefCell<Receipt>>,
+) -> Result<SealedPart, JsValue> {
+    let plaintext = file.read(part.plaintext.start, part.plaintext.end).await?;
+    let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest).await;
+    // Every engine call has started, so has copied its input, by now.
+    file.recycle(plaintext);
+    sealed
 }
 
 /// The receipt's SHA-256 of the plaintext. The engine reads the JS bytes
@@ -82,7 +93,7 @@ impl Receipt {
     }
 }
 
-/// Seals `part` from its `plaintext` (see [`read_part`]): each segment goes
+/// Seals `part` from its `plaintext`: each segment goes
 /// through the engine, several at a time, in order. Parts arrive here in
 /// order, so `digest` (the receipt's SHA-256) sees the whole file in order;
 /// each segment is hashed as its cipher call is queued, so the hashing runs
@@ -90,7 +101,7 @@ impl Receipt {
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
-    plaintext: Uint8Array,
+    plaintext: &Uint8Array,
     part: &Part,
     on_sealed: &dyn Fn(f64),
     digest: Option<&RefCell<Receipt>>,
@@ -213,7 +224,7 @@ async fn engine_for(choice: Choice, sealer: &object::Sealer) -> Result<Engine, J
 async fn unchanged(
     engine: &Engine,
     sealer: &object::Sealer,
-    file: &Blob,
+    file: &FileReader,
     plan: &[Part],
     saved: &Saved,
     progress: &RefCell<Progress>,
@@ -235,8 +246,7 @@ async fn unchanged(
         let Some(part) = plan.get(usize::from(*n).wrapping_sub(1)) else {
             return Ok(false);
         };
-        let plaintext = read_part(file, part).await?;
-        let again = seal_part(engine, sealer, plaintext, part, &on_sealed, None).await?;
+        let again = read_and_seal(file, engine, sealer, part, &on_sealed, None).await?;
         if &again.fingerprint != fingerprint {
             return Ok(false);
         }
@@ -249,7 +259,7 @@ async fn unchanged(
 async fn prepare(
     target: &Target,
     meta: &Metadata,
-    file: &Blob,
+    file: &FileReader,
     settings: &Settings,
     store: Option<&Store>,
     presign: &Function,
@@ -286,7 +296,7 @@ async fn prepare(
                 saved.random,
             ))?;
             let engine = engine_for(settings.engine, &sealer).await?;
-            let size = file.size() as u64;
+            let size = file.size();
             let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
             if unchanged(&engine, &sealer, file, &plan, &saved, progress).await? {
                 return Ok(Prepared {
@@ -344,6 +354,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         None
     };
     let verifying = Progress::new(&options, "verifying", size as f64);
+    let reader = FileReader::new(&file);
     let Prepared {
         sealer,
         engine,
@@ -351,7 +362,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     } = prepare(
         &target,
         &meta,
-        &file,
+        &reader,
         &settings,
         store.as_ref(),
         &presign,
@@ -376,7 +387,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             &cancel,
             &engine,
             &sealer,
-            &file,
+            &reader,
             plan,
             &settings,
             store,
@@ -393,11 +404,10 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             size: total,
             last: true,
         };
-        let plaintext = read_part(&file, &whole).await?;
-        let sealed = seal_part(
+        let sealed = read_and_seal(
+            &reader,
             &engine,
             &sealer,
-            plaintext,
             &whole,
             &|n| job.sealed(n),
             digest.as_ref(),
@@ -452,14 +462,14 @@ async fn run_multipart(
     cancel: &Cancel,
     engine: &Engine,
     sealer: &object::Sealer,
-    file: &Blob,
+    file: &FileReader,
     plan: Vec<Part>,
     settings: &Settings,
     store: Option<Store>,
     prior: Option<Saved>,
     digest: Option<&RefCell<Receipt>>,
 ) -> Result<(), JsValue> {
-    let total = sealer.object_len(file.size() as u64) as f64;
+    let total = sealer.object_len(file.size()) as f64;
     let saved = match prior {
         Some(saved) => saved,
         None => {
@@ -514,17 +524,14 @@ async fn run_multipart(
     let upload_part = |(turn, p): (usize, Part)| {
         let (upload_id, tracker, turns) = (upload_id.clone(), &tracker, &turns);
         async move {
-            // Reading runs outside the turn: the next parts' plaintext
-            // arrives (from the browser's blob store) while this one seals.
-            let plaintext = read_part(file, &p).await;
             let sealed = {
-                // Taken even when the read failed, so later turns still come.
+                // Reading is in the turn too: parts read in order continue
+                // one stream into one reused buffer (see [`super::file`]).
                 let _turn = turns.wait(turn).await;
-                let plaintext = plaintext?;
                 if job.aborted() {
                     return Err(abort_error());
                 }
-                seal_part(engine, sealer, plaintext, &p, &|n| job.sealed(n), digest).await?
+                read_and_seal(file, engine, sealer, &p, &|n| job.sealed(n), digest).await?
             };
             // Recorded before the part leaves: see `resume` on nonce reuse.
             tracker.sealed(p.number, sealed.fingerprint).await?;
