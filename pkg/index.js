@@ -220,6 +220,10 @@ const SEGMENTS_PER_CHUNK = 4;
  * would queue every segment's cipher call at once instead of a window. */
 function toReader(source, { aligned = false } = {}) {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
+  if (aligned && typeof Blob !== "undefined" && source instanceof Blob) {
+    const reader = blobReader(source);
+    if (reader) return { reader, lent: true };
+  }
   if (!ArrayBuffer.isView(source)) {
     const owned = !(source instanceof ReadableStream); // a Blob's or Response's own stream
     return { reader: toStream(source).getReader(), lent: owned };
@@ -243,6 +247,54 @@ function toReader(source, { aligned = false } = {}) {
     },
   };
   return { reader, lent: true };
+}
+
+/** A reader of a Blob's bytes in chunks that end on segment boundaries, as
+ * bytes in memory are read, filled through a BYOB reader into two buffers
+ * used in turn: a chunk lent to a SealStream is free once the next push
+ * returns, so the read after that may fill its memory again. Reading a File
+ * so, instead of taking the stream's own chunks, makes no garbage per chunk
+ * and no segment straddles two chunks. Undefined where a Blob's stream is
+ * not a byte stream. */
+function blobReader(blob) {
+  let reader;
+  try {
+    reader = blob.stream().getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
+  const size = blob.size;
+  const buffers = [];
+  let at = 0;
+  let chunks = 0;
+  return {
+    async read() {
+      if (at >= size) return { done: true, value: undefined };
+      chunks++;
+      const end = Math.min(segmentOffset(chunks * SEGMENTS_PER_CHUNK), size);
+      const want = end - at;
+      const turn = chunks & 1;
+      let buffer = buffers[turn]?.byteLength >= want ? buffers[turn] : new ArrayBuffer(want);
+      let filled = 0;
+      while (filled < want) {
+        // `min` fills the view in one read where supported; the loop covers the rest.
+        const { done, value } = await reader.read(new Uint8Array(buffer, filled, want - filled), { min: want - filled });
+        if (value) {
+          buffer = value.buffer;
+          filled += value.length;
+        }
+        if (done) break;
+      }
+      buffers[turn] = buffer;
+      if (filled < want) throw s3sealError("InvalidInput", "invalid input: the file is shorter than its size (it changed while being read)");
+      at = end;
+      return { done: false, value: new Uint8Array(buffer, 0, want) };
+    },
+    cancel(reason) {
+      at = size;
+      return reader.cancel(reason);
+    },
+  };
 }
 
 // A pull-driven transform through a SealStream/OpenStream: each push starts

@@ -219,6 +219,57 @@ try {
       },
     ],
     [
+      "seal() of a Blob at chunk-boundary sizes, read as a byte stream and as a plain one, opens to the same bytes",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const { Key, seal, open, segmentOffset } = window.s3seal;
+          const key = Key.generate();
+          const drain = async (stream) => new Uint8Array(await new Response(stream).arrayBuffer());
+          // A Blob whose stream() is not a byte stream (as in browsers without them).
+          class PlainStreamBlob extends Blob {
+            stream() {
+              const reader = super.stream().getReader();
+              return new ReadableStream({
+                async pull(c) {
+                  const { done, value } = await reader.read();
+                  done ? c.close() : c.enqueue(value);
+                },
+              });
+            }
+          }
+          const chunk = segmentOffset(4); // what one read of a Blob asks for
+          const sizes = [0, 1, chunk - 1, chunk, chunk + 1, segmentOffset(8), 3_000_001];
+          const failures = [];
+          for (const size of sizes) {
+            const data = new Uint8Array(size).map((_, i) => (i * 13 + size) & 0xff);
+            for (const Kind of [Blob, PlainStreamBlob]) {
+              const sealed = await drain(seal(new Kind([data]), { key }).stream);
+              const back = await drain(open(sealed, key).stream);
+              if (back.length !== size || !back.every((v, i) => v === data[i])) failures.push(`${Kind.name} ${size}`);
+            }
+          }
+          // A Blob that says it is longer than it is (a File changed on disk).
+          class Shrunk extends Blob {
+            get size() {
+              return super.size + 10;
+            }
+          }
+          let shrunk;
+          try {
+            // Read directly: a Response would replace the stream's error with its own.
+            const reader = seal(new Shrunk([new Uint8Array(2 * chunk)]), { key }).stream.getReader();
+            while (!(await reader.read()).done);
+            shrunk = "sealed";
+          } catch (err) {
+            shrunk = `${err.code}: ${err.message}`;
+          }
+          return { failures, shrunk };
+        });
+        assert(got.failures.length === 0, `wrong bytes back: ${got.failures.join(", ")}`);
+        assert(/^InvalidInput: .*shorter than its size/.test(got.shrunk), got.shrunk);
+      },
+    ],
+    [
       "sealing and opening in a Web Worker",
       async () => {
         const got = await page.evaluate(async (keyText) => {
