@@ -213,14 +213,14 @@ function toStream(source) {
 const SEGMENTS_PER_CHUNK = 4;
 
 /** A reader of `source`, and whether its chunks may be lent to a
- * SealStream (`pushLent`: nobody changes them after they are read). Bytes
- * in memory are read as views (no copies, and no stream around them) of
- * about CHUNK_SIZE; when `aligned`, they
- * end on segment boundaries, so no segment is ever copied. One huge chunk
- * would queue every segment's cipher call at once instead of a window. */
+ * SealStream (`pushLent`: nobody changes them after they are read). Blobs
+ * are read by `blobReader`. Bytes in memory are read as views (no copies,
+ * and no stream around them) of about CHUNK_SIZE; when `aligned`, they end
+ * on segment boundaries, so no segment is ever copied. One huge chunk would
+ * queue every segment's cipher call at once instead of a window. */
 function toReader(source, { aligned = false } = {}) {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
-  if (aligned && typeof Blob !== "undefined" && source instanceof Blob) {
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
     const reader = blobReader(source);
     if (reader) return { reader, lent: true };
   }
@@ -249,13 +249,14 @@ function toReader(source, { aligned = false } = {}) {
   return { reader, lent: true };
 }
 
-/** A reader of a Blob's bytes in chunks that end on segment boundaries, as
- * bytes in memory are read, filled through a BYOB reader into two buffers
- * used in turn: a chunk lent to a SealStream is free once the next push
- * returns, so the read after that may fill its memory again. Reading a File
- * so, instead of taking the stream's own chunks, makes no garbage per chunk
- * and no segment straddles two chunks. Undefined where a Blob's stream is
- * not a byte stream. */
+/** A reader of a Blob's bytes in chunks that end on plaintext segment
+ * boundaries, as bytes in memory are read, filled through a BYOB reader into
+ * two buffers used in turn: a chunk lent to a SealStream is free once the
+ * next push returns, so the read after that may fill its memory again (an
+ * OpenStream's chunk is free sooner, once its own push returns). Reading a
+ * File so, instead of taking the stream's own chunks, makes no garbage per
+ * chunk, and when sealing no segment straddles two chunks. Undefined where
+ * a Blob's stream is not a byte stream. */
 function blobReader(blob) {
   let reader;
   try {
