@@ -281,7 +281,7 @@ const md = [
   `| (b) s3seal seal on the wasm aes-gcm engine | ${r.seal_wasm_engine_mbps} MB/s | fallback |`,
   `| (c) s3seal seal in a Worker (WebCrypto engine), plaintext in memory as in (a) | ${r.seal_bytes_mbps} MB/s (${r.seal_bytes_vs_raw}x of (a)) | >= 0.9x (a), >= 1200 MB/s |`,
   `| (c) the same from a Blob (what a picked File costs) | ${r.seal_webcrypto_mbps} MB/s (${r.seal_vs_raw}x of (a)) | |`,
-  `| reading that Blob alone (Blob.stream(), no sealing) | ${r.read_blob_mbps} MB/s | bound of the line above |`,
+  `| reading that Blob alone (BYOB reads into reused memory, as seal() reads it; no sealing) | ${r.read_blob_mbps} MB/s | bound of the line above |`,
   `| s3seal open in a Worker (WebCrypto engine): sealed bytes in memory / from a Blob | ${r.open_bytes_mbps} / ${r.open_webcrypto_mbps} MB/s | |`,
   `| (d) 256 MiB upload to Garage: plain multipart / s3seal sealed + SSE-C | ${r.upload_plain_seconds} s / ${r.upload_sealed_seconds} s (ratio ${r.upload_ratio}) | ratio <= 1.10 |`,
   `| (d) CPU seconds during those uploads, Chromium + Garage: plain / sealed | ${r.upload_cpu_seconds.plain.chromium} + ${r.upload_cpu_seconds.plain.garage} / ${r.upload_cpu_seconds.sealed.chromium} + ${r.upload_cpu_seconds.sealed.garage} | CPU floor of the ratio on ${r.cores} cores: ${r.upload_ratio_cpu_floor} |`,
