@@ -1,14 +1,17 @@
-//! Reading the file to upload: its bytes, in order, into memory that is
+//! Reading the file to upload, one part at a time, into memory that is
 //! reused from one part to the next.
 //!
 //! `Blob.slice().arrayBuffer()` makes a new buffer per part, and each stays
 //! in the renderer until the next garbage collection: reading 1 GiB in 8 MiB
 //! parts that way grew headless Chromium's renderer by 136–144 MiB, against
 //! 28 MiB through a BYOB reader of `Blob.stream()` filling one buffer (and
-//! the reads took 2.3 s instead of 3.1–3.5 s). Where a Blob's stream is not a
-//! byte stream, each read falls back to `slice().arrayBuffer()`.
+//! the reads took 2.3 s instead of 3.1–3.5 s). Each part opens its own
+//! stream of its slice: Chromium checks that a File is unchanged when a
+//! stream opens, not while it runs, so one stream over the whole file would
+//! read a file changed mid-upload without an error. Where a Blob's stream is
+//! not a byte stream, each read falls back to `slice().arrayBuffer()`.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -22,17 +25,10 @@ use super::field::get;
 /// Reads ranges of one Blob; see the module docs.
 pub struct FileReader {
     blob: Blob,
-    state: RefCell<State>,
-}
-
-#[derive(Default)]
-struct State {
-    /// The open byte-stream reader and the offset it reads from next.
-    open: Option<(ReadableStreamByobReader, u64)>,
     /// Memory given back through [`FileReader::recycle`], to fill again.
-    spare: Option<ArrayBuffer>,
+    spare: Cell<Option<ArrayBuffer>>,
     /// This Blob's stream turned out not to be a byte stream.
-    no_byob: bool,
+    no_byob: Cell<bool>,
 }
 
 impl FileReader {
@@ -40,7 +36,8 @@ impl FileReader {
     pub fn new(blob: &Blob) -> Self {
         Self {
             blob: blob.clone(),
-            state: RefCell::default(),
+            spare: Cell::new(None),
+            no_byob: Cell::new(false),
         }
     }
 
@@ -49,23 +46,37 @@ impl FileReader {
         self.blob.size() as u64
     }
 
-    /// Bytes `start..end` of the Blob. Reading on from where the last read
-    /// ended continues the same stream. The bytes are the caller's until
-    /// handed back with [`FileReader::recycle`].
+    /// Bytes `start..end` of the Blob, the caller's until handed back with
+    /// [`FileReader::recycle`].
     pub async fn read(&self, start: u64, end: u64) -> Result<Uint8Array, JsValue> {
         let len = u32::try_from(end - start)
             .map_err(|_| with_code("InvalidInput", "invalid input: a part is over 4 GiB"))?;
-        let Some((reader, spare)) = self.byob_reader(start)? else {
-            return read_js(&self.blob, start, end).await;
+        let slice = self.blob.slice_with_f64_and_f64(start as f64, end as f64)?;
+        let reader = if self.no_byob.get() {
+            None
+        } else {
+            ReadableStreamByobReader::new(&slice.stream()).ok()
         };
-        let mut buffer = match spare {
+        let Some(reader) = reader else {
+            self.no_byob.set(true);
+            let read = JsFuture::from(slice.array_buffer()).await;
+            let bytes = Uint8Array::new(&read.map_err(unreadable)?);
+            return if bytes.length() == len {
+                Ok(bytes)
+            } else {
+                Err(shorter())
+            };
+        };
+        let mut buffer = match self.spare.take() {
             Some(b) if b.byte_length() >= len => b,
             _ => ArrayBuffer::new(len),
         };
         let mut filled = 0;
         while filled < len {
             let view = Uint8Array::new_with_byte_offset_and_length(&buffer, filled, len - filled);
-            let result = JsFuture::from(reader.read_with_array_buffer_view(&view)).await?;
+            let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
+                .await
+                .map_err(unreadable)?;
             // A BYOB read hands the buffer back as a new ArrayBuffer over
             // the same memory; the one passed in is detached.
             let value = get(&result, "value");
@@ -74,69 +85,36 @@ impl FileReader {
                 filled += value.length();
             }
             if get(&result, "done").is_truthy() && filled < len {
-                return Err(changed());
+                return Err(shorter());
             }
         }
-        self.state.borrow_mut().open = Some((reader, end));
         Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len))
-    }
-
-    /// A byte-stream reader positioned at `start`, and the spare buffer; or
-    /// none where the Blob's stream is not a byte stream.
-    fn byob_reader(
-        &self,
-        start: u64,
-    ) -> Result<Option<(ReadableStreamByobReader, Option<ArrayBuffer>)>, JsValue> {
-        let mut state = self.state.borrow_mut();
-        if state.no_byob {
-            return Ok(None);
-        }
-        let reader = match state.open.take() {
-            Some((reader, at)) if at == start => reader,
-            other => {
-                if let Some((stale, _)) = other {
-                    let _ = stale.cancel();
-                }
-                let stream = self.blob.slice_with_f64(start as f64)?.stream();
-                match ReadableStreamByobReader::new(&stream) {
-                    Ok(reader) => reader,
-                    Err(_) => {
-                        state.no_byob = true;
-                        return Ok(None);
-                    }
-                }
-            }
-        };
-        Ok(Some((reader, state.spare.take())))
     }
 
     /// Hands back bytes [`FileReader::read`] returned, once nothing reads
     /// them any more (WebCrypto and the wasm engine copy their input when a
     /// call starts), so the next read fills the same memory.
     pub fn recycle(&self, bytes: Uint8Array) {
-        self.state.borrow_mut().spare = Some(bytes.buffer());
+        self.spare.set(Some(bytes.buffer()));
     }
 }
 
-impl Drop for FileReader {
-    fn drop(&mut self) {
-        if let Some((reader, _)) = self.state.get_mut().open.take() {
-            let _ = reader.cancel();
-        }
-    }
+/// The browser could not read the file (Chromium: a changed File's stream
+/// fails with "network error", its arrayBuffer() with NotReadableError).
+fn unreadable(err: JsValue) -> JsValue {
+    let detail = err
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        .unwrap_or_else(|| "unknown error".into());
+    with_code(
+        "InvalidInput",
+        &format!(
+            "invalid input: the file could not be read ({detail}); was it changed or removed after it was picked?"
+        ),
+    )
 }
 
-/// Reads bytes `start..end` of a Blob into a new buffer.
-async fn read_js(blob: &Blob, start: u64, end: u64) -> Result<Uint8Array, JsValue> {
-    let slice = blob.slice_with_f64_and_f64(start as f64, end as f64)?;
-    let bytes = Uint8Array::new(&JsFuture::from(slice.array_buffer()).await?);
-    if u64::from(bytes.length()) != end - start {
-        return Err(changed());
-    }
-    Ok(bytes)
-}
-
-fn changed() -> JsValue {
+fn shorter() -> JsValue {
     with_code(
         "InvalidInput",
         "invalid input: the file is shorter than when the upload began (it changed while being read)",

@@ -525,8 +525,8 @@ async fn run_multipart(
         let (upload_id, tracker, turns) = (upload_id.clone(), &tracker, &turns);
         async move {
             let sealed = {
-                // Reading is in the turn too: parts read in order continue
-                // one stream into one reused buffer (see [`super::file`]).
+                // Reading is in the turn too: each part's plaintext fills
+                // the buffer the part before it used (see [`super::file`]).
                 let _turn = turns.wait(turn).await;
                 if job.aborted() {
                     return Err(abort_error());
@@ -583,9 +583,11 @@ async fn run_multipart(
     }
     drop(parts);
     if let Some(err) = failure {
-        // Cancelled by the user, or not resumable: clean up so nothing is
-        // left in the bucket. Otherwise keep the upload for the next attempt.
-        if cancel.user_aborted() || !tracker.resumable() {
+        // Cancelled by the user, not resumable, or the file could not be
+        // read as it was (a resume would not match it): clean up so nothing
+        // is left in the bucket. Otherwise keep the upload for next time.
+        let bad_file = get(&err, "code").as_string().as_deref() == Some("InvalidInput");
+        if cancel.user_aborted() || !tracker.resumable() || bad_file {
             job.abort_multipart(&upload_id).await;
             tracker.forget().await;
         }

@@ -4,7 +4,7 @@
 // by PID; the fault proxy injects a bounded number of failures.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { request as httpRequest, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -186,7 +186,7 @@ const proxy = await faultProxy();
 const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
 
 /** Uploads through the page; returns { link, objectName, rootKey }. */
-async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs } = {}) {
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeAfterMs } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
@@ -201,6 +201,17 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs } = {
     await page.fill("#passphrase", passphrase);
   }
   await page.click("#upload");
+  if (changeAfterMs !== undefined) {
+    // Another program writes to the file while it uploads.
+    await page.waitForTimeout(changeAfterMs);
+    const fd = openSync(path.join(dir, name), "r+");
+    writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, bytes.length - 4096);
+    closeSync(fd);
+    await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+    const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+    await context.close();
+    return { error };
+  }
   if (abortAfterMs) {
     await page.waitForFunction(() => /Sealed and sent/.test(document.querySelector("#status").textContent), null, { timeout: 20000 });
     await page.waitForTimeout(abortAfterMs);
@@ -530,6 +541,26 @@ try {
           assert(!log.includes(r.bytes.subarray(1000, 1032).toString("base64")), "nor file contents");
           assert(!form.log().includes(keys.sseC), "its stderr log carries no key material at all");
         }
+      },
+    ],
+    [
+      "a file changed on disk mid-upload fails with a clear error and leaves no incomplete multipart upload",
+      async () => {
+        const before = s3check("pending", "uploads/");
+        // Slow parts: the last part is read well after the file changes.
+        proxy.state.delayMs = 1500;
+        try {
+          const out = await uploadViaPage(faulty.url, "changing.bin", random(40 << 20), { changeAfterMs: 300 });
+          assert(/InvalidInput: invalid input: the file could not be read .*changed or removed/.test(out.error ?? ""), String(out.error));
+        } finally {
+          proxy.state.delayMs = 0;
+        }
+        let pending = s3check("pending", "uploads/");
+        for (let i = 0; i < 20 && pending !== before; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          pending = s3check("pending", "uploads/");
+        }
+        assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
       },
     ],
     [
