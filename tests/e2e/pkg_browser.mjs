@@ -3,7 +3,7 @@
 // Run by `make test` after `make pkg`; S3SEAL_BIN is the CLI.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -238,7 +238,8 @@ try {
             }
           }
           const chunk = segmentOffset(4); // what one read of a Blob asks for
-          const sizes = [0, 1, chunk - 1, chunk, chunk + 1, segmentOffset(8), 3_000_001];
+          // ... and the ~8 MiB a stream of the Blob serves before the next opens.
+          const sizes = [0, 1, chunk - 1, chunk, chunk + 1, segmentOffset(8), 3_000_001, segmentOffset(32), segmentOffset(64) + 5];
           const failures = [];
           for (const size of sizes) {
             const data = new Uint8Array(size).map((_, i) => (i * 13 + size) & 0xff);
@@ -267,6 +268,38 @@ try {
         });
         assert(got.failures.length === 0, `wrong bytes back: ${got.failures.join(", ")}`);
         assert(/^InvalidInput: .*shorter than its size/.test(got.shrunk), got.shrunk);
+      },
+    ],
+    [
+      "seal() of a File changed on disk while it is read fails with a clear error",
+      async () => {
+        const file = path.join(work, "changing.bin");
+        writeFileSync(file, pattern(24 << 20));
+        await page.evaluate(() => {
+          const input = document.createElement("input");
+          input.type = "file";
+          input.id = "pick";
+          document.body.append(input);
+        });
+        await page.setInputFiles("#pick", file);
+        // Read the start of the sealed stream, then stop: reading is pull-driven.
+        await page.evaluate(async () => {
+          const { Key, seal } = window.s3seal;
+          window.sealing = seal(document.getElementById("pick").files[0], { key: Key.generate() }).stream.getReader();
+          for (let i = 0; i < 3; i++) await window.sealing.read();
+        });
+        const fd = openSync(file, "r+");
+        writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, (24 << 20) - 4096);
+        closeSync(fd);
+        const got = await page.evaluate(async () => {
+          try {
+            while (!(await window.sealing.read()).done);
+            return "sealed to the end";
+          } catch (err) {
+            return `${err.code}: ${err.message}`;
+          }
+        });
+        assert(/^InvalidInput: invalid input: the file could not be read .*changed or removed/.test(got), got);
       },
     ],
     [
