@@ -8,8 +8,10 @@
 //! the reads took 2.3 s instead of 3.1–3.5 s). Each part opens its own
 //! stream of its slice: Chromium checks that a File is unchanged when a
 //! stream opens, not while it runs, so one stream over the whole file would
-//! read a file changed mid-upload without an error. Where a Blob's stream is
-//! not a byte stream, each read falls back to `slice().arrayBuffer()`.
+//! read a file changed mid-upload without an error; and
+//! [`FileReader::unchanged`] checks once more after the last part. Where a
+//! Blob's stream is not a byte stream, each read falls back to
+//! `slice().arrayBuffer()`.
 
 use std::cell::Cell;
 
@@ -17,7 +19,7 @@ use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStreamByobReader};
+use web_sys::{Blob, File, ReadableStreamByobReader};
 
 use super::error::with_code;
 use super::field::get;
@@ -89,6 +91,22 @@ impl FileReader {
             }
         }
         Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len))
+    }
+
+    /// Fails if the file changed since it was picked. A part's stream is
+    /// checked when it opens, so the last one may hold bytes written after
+    /// that: one more small read after the last tells. Blobs that are not
+    /// Files cannot change.
+    pub async fn unchanged(&self) -> Result<(), JsValue> {
+        let size = self.blob.size();
+        if size == 0.0 || !self.blob.is_instance_of::<File>() {
+            return Ok(());
+        }
+        let last = self.blob.slice_with_f64(size - 1.0)?;
+        JsFuture::from(last.array_buffer())
+            .await
+            .map_err(unreadable)?;
+        Ok(())
     }
 
     /// Hands back bytes [`FileReader::read`] returned, once nothing reads

@@ -413,6 +413,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             digest.as_ref(),
         )
         .await?;
+        reader.unchanged().await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
         job.send(
@@ -582,6 +583,9 @@ async fn run_multipart(
         }
     }
     drop(parts);
+    if failure.is_none() {
+        failure = file.unchanged().await.err();
+    }
     if let Some(err) = failure {
         // Cancelled by the user, not resumable, or the file could not be
         // read as it was (a resume would not match it): clean up so nothing

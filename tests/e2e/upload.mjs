@@ -45,7 +45,8 @@ function serve(extraEnv = {}) {
 async function faultProxy() {
   // `active`: part requests not yet answered (a reloaded page leaves some behind).
   // `maxPart`: the highest part number stored since the last reset (the part count).
-  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0 };
+  // `hold`: { part, reached, released } holds that part until `released` resolves.
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null };
   const server = createServer((req, res) => {
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
     if (isPart && state.failParts > 0) {
@@ -78,7 +79,12 @@ async function faultProxy() {
       up.on("error", () => res.headersSent || res.writeHead(502).end());
       req.pipe(up);
     };
-    if (isPart && state.delayMs) setTimeout(forward, state.delayMs);
+    const part = isPart ? Number(/[?&]partNumber=(\d+)/.exec(req.url)[1]) : 0;
+    if (isPart && state.hold?.part === part) {
+      // Held until the test lets it go (e.g. after changing the file).
+      state.hold.reached();
+      state.hold.released.then(forward);
+    } else if (isPart && state.delayMs) setTimeout(forward, state.delayMs);
     else forward();
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
@@ -186,7 +192,7 @@ const proxy = await faultProxy();
 const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
 
 /** Uploads through the page; returns { link, objectName, rootKey }. */
-async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeAfterMs } = {}) {
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
@@ -201,12 +207,13 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, chan
     await page.fill("#passphrase", passphrase);
   }
   await page.click("#upload");
-  if (changeAfterMs !== undefined) {
+  if (changeWhen) {
     // Another program writes to the file while it uploads.
-    await page.waitForTimeout(changeAfterMs);
+    await changeWhen();
     const fd = openSync(path.join(dir, name), "r+");
     writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, bytes.length - 4096);
     closeSync(fd);
+    afterChange?.();
     await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 60000 });
     const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
     await context.close();
@@ -550,11 +557,40 @@ try {
         // Slow parts: the last part is read well after the file changes.
         proxy.state.delayMs = 1500;
         try {
-          const out = await uploadViaPage(faulty.url, "changing.bin", random(40 << 20), { changeAfterMs: 300 });
+          const out = await uploadViaPage(faulty.url, "changing.bin", random(40 << 20), { changeWhen: () => new Promise((r) => setTimeout(r, 300)) });
           assert(/InvalidInput: invalid input: the file could not be read .*changed or removed/.test(out.error ?? ""), String(out.error));
         } finally {
           proxy.state.delayMs = 0;
         }
+        let pending = s3check("pending", "uploads/");
+        for (let i = 0; i < 20 && pending !== before; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          pending = s3check("pending", "uploads/");
+        }
+        assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
+      },
+    ],
+    [
+      "a file changed after its last part was read, before the upload completes, fails it too",
+      async () => {
+        const before = s3check("pending", "uploads/");
+        // 17 MiB: three parts. The last part's request reaches the proxy
+        // only after its bytes were read; the file changes while it waits.
+        let release;
+        const released = new Promise((r) => (release = r));
+        let reached;
+        const hit = new Promise((r) => (reached = r));
+        proxy.state.maxPart = 0;
+        proxy.state.hold = { part: 3, reached, released };
+        let out;
+        try {
+          out = await uploadViaPage(faulty.url, "changed-late.bin", random(17 << 20), { changeWhen: () => hit, afterChange: release });
+        } finally {
+          proxy.state.hold = null;
+          release();
+        }
+        assert(proxy.state.maxPart === 3, `part 3 was the last part, and S3 stored it (highest part ${proxy.state.maxPart})`);
+        assert(/InvalidInput: invalid input: the file could not be read .*changed or removed/.test(out.error ?? ""), String(out.error));
         let pending = s3check("pending", "uploads/");
         for (let i = 0; i < 20 && pending !== before; i++) {
           await new Promise((r) => setTimeout(r, 500));
