@@ -9,8 +9,8 @@
 //! stream of its slice: Chromium checks that a File is unchanged when a
 //! stream opens, not while it runs, so one stream over the whole file would
 //! read a file changed mid-upload without an error; and
-//! [`FileReader::unchanged`] checks once more after the last part. Where a
-//! Blob's stream is not a byte stream, each read falls back to
+//! [`FileReader::ensure_unchanged`] checks once more after the last part.
+//! Where a Blob's stream is not a byte stream, each read falls back to
 //! `slice().arrayBuffer()`.
 
 use std::cell::Cell;
@@ -97,7 +97,7 @@ impl FileReader {
     /// checked when it opens, so the last one may hold bytes written after
     /// that: one more small read after the last tells. Blobs that are not
     /// Files cannot change.
-    pub async fn unchanged(&self) -> Result<(), JsValue> {
+    pub async fn ensure_unchanged(&self) -> Result<(), JsValue> {
         let size = self.blob.size();
         if size == 0.0 || !self.blob.is_instance_of::<File>() {
             return Ok(());

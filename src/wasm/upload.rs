@@ -413,7 +413,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             digest.as_ref(),
         )
         .await?;
-        reader.unchanged().await?;
+        reader.ensure_unchanged().await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
         job.send(
@@ -584,7 +584,7 @@ async fn run_multipart(
     }
     drop(parts);
     if failure.is_none() {
-        failure = file.unchanged().await.err();
+        failure = file.ensure_unchanged().await.err();
     }
     if let Some(err) = failure {
         // Cancelled by the user, not resumable, or the file could not be
