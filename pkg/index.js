@@ -223,6 +223,22 @@ function toReader(source, { aligned = false } = {}) {
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const reader = blobReader(source);
     if (reader) return { reader, lent: true };
+    // Not a byte stream: its own chunks, and the same check at the end.
+    const inner = source.stream().getReader();
+    const checked = {
+      async read() {
+        let next;
+        try {
+          next = await inner.read();
+        } catch (err) {
+          throw unreadable(err);
+        }
+        if (next.done) await unchanged(source);
+        return next;
+      },
+      cancel: (reason) => inner.cancel(reason),
+    };
+    return { reader: checked, lent: true };
   }
   if (!ArrayBuffer.isView(source)) {
     const owned = !(source instanceof ReadableStream); // a Blob's or Response's own stream

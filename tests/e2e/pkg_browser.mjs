@@ -271,35 +271,50 @@ try {
       },
     ],
     [
-      "seal() of a File changed on disk while it is read fails with a clear error",
+      "seal() of a File changed on disk while it is read fails with a clear error, read as a byte stream or a plain one",
       async () => {
-        const file = path.join(work, "changing.bin");
-        writeFileSync(file, pattern(24 << 20));
         await page.evaluate(() => {
           const input = document.createElement("input");
           input.type = "file";
           input.id = "pick";
           document.body.append(input);
         });
-        await page.setInputFiles("#pick", file);
-        // Read the start of the sealed stream, then stop: reading is pull-driven.
-        await page.evaluate(async () => {
-          const { Key, seal } = window.s3seal;
-          window.sealing = seal(document.getElementById("pick").files[0], { key: Key.generate() }).stream.getReader();
-          for (let i = 0; i < 3; i++) await window.sealing.read();
-        });
-        const fd = openSync(file, "r+");
-        writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, (24 << 20) - 4096);
-        closeSync(fd);
-        const got = await page.evaluate(async () => {
-          try {
-            while (!(await window.sealing.read()).done);
-            return "sealed to the end";
-          } catch (err) {
-            return `${err.code}: ${err.message}`;
-          }
-        });
-        assert(/^InvalidInput: invalid input: the file could not be read .*changed or removed/.test(got), got);
+        for (const plain of [false, true]) {
+          const file = path.join(work, `changing-${plain}.bin`);
+          writeFileSync(file, pattern(24 << 20));
+          await page.setInputFiles("#pick", file);
+          // Read the start of the sealed stream, then stop: reading is pull-driven.
+          await page.evaluate(async (plain) => {
+            const { Key, seal } = window.s3seal;
+            const picked = document.getElementById("pick").files[0];
+            if (plain) {
+              // As in browsers whose Blob streams are not byte streams.
+              picked.stream = () => {
+                const reader = File.prototype.stream.call(picked).getReader();
+                return new ReadableStream({
+                  async pull(c) {
+                    const { done, value } = await reader.read();
+                    done ? c.close() : c.enqueue(value);
+                  },
+                });
+              };
+            }
+            window.sealing = seal(picked, { key: Key.generate() }).stream.getReader();
+            for (let i = 0; i < 3; i++) await window.sealing.read();
+          }, plain);
+          const fd = openSync(file, "r+");
+          writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, (24 << 20) - 4096);
+          closeSync(fd);
+          const got = await page.evaluate(async () => {
+            try {
+              while (!(await window.sealing.read()).done);
+              return "sealed to the end";
+            } catch (err) {
+              return `${err.code}: ${err.message}`;
+            }
+          });
+          assert(/^InvalidInput: invalid input: the file could not be read .*changed or removed/.test(got), `${plain ? "plain" : "byte"} stream: ${got}`);
+        }
       },
     ],
     [
