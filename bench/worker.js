@@ -38,7 +38,8 @@ async function readBlob(blob) {
   const reader = blob.stream().getReader({ mode: "byob" });
   let buffer = new ArrayBuffer(4 * SEGMENT_PLAINTEXT_SIZE);
   for (;;) {
-    const { done, value } = await reader.read(new Uint8Array(buffer), { min: buffer.byteLength });
+    // No `{ min }`: see blobReader in pkg/index.js (such reads can hang).
+    const { done, value } = await reader.read(new Uint8Array(buffer));
     if (value) buffer = value.buffer;
     if (done) return;
   }
