@@ -186,6 +186,21 @@ function s3check(...args) {
   return execFileSync("python3", [path.join(root, "tests/e2e/s3check.py"), ...args], { encoding: "utf8" }).trim();
 }
 
+/** The incomplete uploads under uploads/ once they are back to `before`, or
+ * after 10 s: parts in flight when an upload is aborted may still settle on
+ * S3's side afterwards. */
+async function pendingSettled(before) {
+  let pending = s3check("pending", "uploads/");
+  for (let i = 0; i < 20 && pending !== before; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    pending = s3check("pending", "uploads/");
+  }
+  return pending;
+}
+
+/** What the page shows when the file could not be read as it was picked. */
+const UNREADABLE = /InvalidInput: invalid input: the file could not be read .*changed or removed/;
+
 const chrome = await browser();
 const main = await serve();
 const proxy = await faultProxy();
@@ -450,12 +465,7 @@ try {
         assert(out.parts >= 5 && out.secondRun === out.parts, `a fresh upload of all parts: ${JSON.stringify(out)}`);
         const got = await receiveViaPage(out.link, "resume me");
         assert(sha256(got.bytes) === sha256(changed), "the object holds the changed file");
-        // As for abort below: parts in flight may settle on S3's side after the abort.
-        let pending = s3check("pending", "uploads/");
-        for (let i = 0; i < 20 && pending !== before; i++) {
-          await new Promise((r) => setTimeout(r, 500));
-          pending = s3check("pending", "uploads/");
-        }
+        const pending = await pendingSettled(before);
         assert(pending === before, `the interrupted upload was aborted: ${before} pending before, ${pending} after`);
       },
     ],
@@ -558,15 +568,11 @@ try {
         proxy.state.delayMs = 1500;
         try {
           const out = await uploadViaPage(faulty.url, "changing.bin", random(40 << 20), { changeWhen: () => new Promise((r) => setTimeout(r, 300)) });
-          assert(/InvalidInput: invalid input: the file could not be read .*changed or removed/.test(out.error ?? ""), String(out.error));
+          assert(UNREADABLE.test(out.error ?? ""), String(out.error));
         } finally {
           proxy.state.delayMs = 0;
         }
-        let pending = s3check("pending", "uploads/");
-        for (let i = 0; i < 20 && pending !== before; i++) {
-          await new Promise((r) => setTimeout(r, 500));
-          pending = s3check("pending", "uploads/");
-        }
+        const pending = await pendingSettled(before);
         assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
       },
     ],
@@ -590,12 +596,8 @@ try {
           release();
         }
         assert(proxy.state.maxPart === 3, `part 3 was the last part, and S3 stored it (highest part ${proxy.state.maxPart})`);
-        assert(/InvalidInput: invalid input: the file could not be read .*changed or removed/.test(out.error ?? ""), String(out.error));
-        let pending = s3check("pending", "uploads/");
-        for (let i = 0; i < 20 && pending !== before; i++) {
-          await new Promise((r) => setTimeout(r, 500));
-          pending = s3check("pending", "uploads/");
-        }
+        assert(UNREADABLE.test(out.error ?? ""), String(out.error));
+        const pending = await pendingSettled(before);
         assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
       },
     ],
@@ -610,12 +612,7 @@ try {
         } finally {
           proxy.state.delayMs = 0;
         }
-        // In-flight parts finish on S3's side after the abort; give it a moment.
-        let pending = s3check("pending", "uploads/");
-        for (let i = 0; i < 20 && pending !== before; i++) {
-          await new Promise((r) => setTimeout(r, 500));
-          pending = s3check("pending", "uploads/");
-        }
+        const pending = await pendingSettled(before);
         assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
       },
     ],
