@@ -33,15 +33,23 @@ async function drain(stream, { keep = false } = {}) {
   }
 }
 
+/** Readers in use, held so a collection cannot drop a pending read (see
+ * `reading` in pkg/index.js): unheld, this reader hung `make bench`. */
+const reading = new Set();
+
 /** Reads a Blob as seal() reads one: ~1 MiB BYOB reads into reused memory. */
 async function readBlob(blob) {
   const reader = blob.stream().getReader({ mode: "byob" });
-  let buffer = new ArrayBuffer(4 * SEGMENT_PLAINTEXT_SIZE);
-  for (;;) {
-    // No `{ min }`: see blobReader in pkg/index.js (such reads can hang).
-    const { done, value } = await reader.read(new Uint8Array(buffer));
-    if (value) buffer = value.buffer;
-    if (done) return;
+  reading.add(reader);
+  try {
+    let buffer = new ArrayBuffer(4 * SEGMENT_PLAINTEXT_SIZE);
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (value) buffer = value.buffer;
+      if (done) return;
+    }
+  } finally {
+    reading.delete(reader);
   }
 }
 
