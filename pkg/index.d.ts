@@ -65,6 +65,17 @@ export const SEGMENT_SIZE: number;
 /** Loads the wasm module once; await it before anything else. */
 export function ready(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
+/**
+ * How many Workers of its own the WebCrypto engine deals segments to besides
+ * the calling thread (default 1 with 2+ cores, started at first use; 0 runs
+ * every segment on the calling thread). Applies to sealing and opening
+ * started afterwards. Starts them now; resolves to how many run (fewer where
+ * Workers cannot start, e.g. under a Content-Security-Policy: their segments
+ * then run on the calling thread). Throws `InvalidInput` unless `count` is a
+ * whole number >= 0.
+ */
+export function cipherWorkers(count: number): Promise<number>;
+
 /** S3 header name -> value. SSE-C sets contain key material: never log them. */
 export type Headers = Record<string, string>;
 

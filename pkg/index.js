@@ -12,12 +12,14 @@ import initWasm, {
   checkSseCEndpoint,
   download as wasmDownload,
   segmentOffset,
+  setCipherHelpers,
   sseCHeaders,
   sseKmsHeaders,
   sseS3Headers,
   upload as wasmUpload,
   uploadToRecipient as wasmUploadToRecipient,
 } from "./s3seal_wasm.js";
+import { CipherHelper } from "./cipher.js";
 
 export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, segmentOffset, sseCHeaders, sseKmsHeaders, sseS3Headers };
 
@@ -169,10 +171,42 @@ let readyPromise;
  * (default: s3seal_wasm_bg.wasm next to this file).
  */
 export function ready(moduleOrPath) {
-  readyPromise ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(
-    () => undefined,
-  );
+  readyPromise ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(() => {
+    wasmReady = true;
+    if (helpers === undefined) useHelpers(defaultCipherWorkers());
+    else setCipherHelpers(helpers);
+  });
   return readyPromise;
+}
+
+let wasmReady = false;
+let helpers;
+
+/** One helper where a second core and Workers exist: measured on 2 cores
+ * (more helpers than cores only take turns with the sealing thread). */
+function defaultCipherWorkers() {
+  const cores = typeof navigator === "undefined" ? 1 : navigator.hardwareConcurrency ?? 1;
+  return typeof Worker === "function" && cores >= 2 ? 1 : 0;
+}
+
+/**
+ * Sets how many Workers of its own the WebCrypto engine deals segments to,
+ * besides the thread that calls it (default: 1 where there are 2 or more
+ * cores, started at first use; 0 runs every segment on the calling thread).
+ * Applies to sealing and opening started afterwards. Starts the workers now
+ * and resolves to how many run (fewer where Workers cannot start, e.g.
+ * under a Content-Security-Policy; their segments then run here).
+ */
+export function cipherWorkers(count) {
+  if (!Number.isInteger(count) || count < 0) throw s3sealError("InvalidInput", "invalid input: cipherWorkers(count) needs a whole number >= 0");
+  useHelpers(count);
+  return Promise.all(helpers.map((h) => h.started())).then((ok) => ok.filter(Boolean).length);
+}
+
+function useHelpers(count) {
+  for (const h of helpers ?? []) h.stop();
+  helpers = Array.from({ length: count }, () => new CipherHelper());
+  if (wasmReady) setCipherHelpers(helpers);
 }
 
 /** True for errors thrown by s3seal (they carry a stable `code`). */
@@ -194,8 +228,11 @@ function abortError(signal) {
 /** Bytes per chunk when the source is already in memory. */
 const CHUNK_SIZE = 1024 * 1024;
 
-/** Input bytes whose segments may be in the engine at once: enough that it never waits for us. */
-const WINDOW_SIZE = 2 * 1024 * 1024;
+/** Input bytes whose segments may be in the engine at once: enough that it
+ * never waits for us, and that this thread seals one block while the cipher
+ * worker seals another (with 2 MiB the worker gained nothing; with 4 MiB,
+ * 1079 against 829 MB/s, medians of 7 interleaved rounds). */
+const WINDOW_SIZE = 4 * 1024 * 1024;
 
 function toStream(source) {
   if (source instanceof ReadableStream) return source;

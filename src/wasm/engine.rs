@@ -13,9 +13,14 @@
 //! the calling thread (the call took 99% of the time to its promise's
 //! settling, 256 KiB segments): whatever else runs on the sealing thread
 //! comes straight off the cipher's throughput, so the per-segment work
-//! around it is kept small (see `pipeline`).
+//! around it is kept small (see `pipeline`). The same fact makes another
+//! thread worth having: with [`Helper`]s registered (the package runs one in
+//! a Worker of its own), segments are dealt in turn to this thread and to
+//! them.
 
-use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
+use std::cell::{Cell, RefCell};
+
+use js_sys::{Array, ArrayBuffer, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -58,6 +63,39 @@ fn subtle() -> Option<SubtleCrypto> {
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
     let subtle = Reflect::get(&crypto, &"subtle".into()).ok()?;
     subtle.dyn_into::<SubtleCrypto>().ok()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// Runs WebCrypto AES-GCM on another thread (pkg/cipher.js): `start`
+    /// copies `data` before it returns and resolves to the result's
+    /// `ArrayBuffer`, or rejects as `crypto.subtle` would.
+    #[derive(Clone)]
+    pub type Helper;
+
+    #[wasm_bindgen(method)]
+    fn start(
+        this: &Helper,
+        op: &str,
+        key: &CryptoKey,
+        iv: &Uint8Array,
+        data: &Uint8Array,
+    ) -> Promise;
+}
+
+/// Consecutive segments dealt to one thread: a helper gets them as one
+/// message (see pkg/cipher.js), and one push of `seal()` is this many.
+const SEGMENTS_PER_TURN: usize = 4;
+
+thread_local! {
+    static HELPERS: RefCell<Vec<Helper>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers the helpers that WebCrypto engines made from now on deal
+/// segments to (none: every segment runs on this thread).
+#[wasm_bindgen(js_name = setCipherHelpers)]
+pub fn set_cipher_helpers(helpers: Array) {
+    HELPERS.with(|h| *h.borrow_mut() = helpers.iter().map(JsCast::unchecked_into).collect());
 }
 
 /// A cipher call's result as bytes: WebCrypto resolves to an `ArrayBuffer`
@@ -111,6 +149,10 @@ pub enum Engine {
         subtle: SubtleCrypto,
         /// The segment key, imported non-extractable.
         key: CryptoKey,
+        /// Other threads' WebCrypto, dealt segments in turn with this one.
+        helpers: Vec<Helper>,
+        /// Segments started so far, which say whose turn the next one is.
+        started: Cell<usize>,
     },
     /// RustCrypto `aes-gcm` in wasm.
     Wasm(Box<SegmentCipher>),
@@ -142,7 +184,13 @@ impl Engine {
         match imported {
             Ok(promise) => {
                 let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
-                Ok(Engine::WebCrypto { subtle, key })
+                let helpers = HELPERS.with(|h| h.borrow().clone());
+                Ok(Engine::WebCrypto {
+                    subtle,
+                    key,
+                    helpers,
+                    started: Cell::new(0),
+                })
             }
             // Some contexts expose `subtle` but refuse; fall back unless told not to.
             Err(e) if choice == Choice::WebCrypto => Err(e),
@@ -164,7 +212,23 @@ impl Engine {
     /// nothing of a failing segment is ever returned.
     pub fn start(&self, op: Op, nonce: Nonce, input: &Uint8Array) -> Result<Promise, JsValue> {
         match self {
-            Engine::WebCrypto { subtle, key } => {
+            Engine::WebCrypto {
+                subtle,
+                key,
+                helpers,
+                started,
+            } => {
+                let n = started.get();
+                started.set(n.wrapping_add(1));
+                let turn = n / SEGMENTS_PER_TURN % (helpers.len() + 1);
+                if let Some(helper) = turn.checked_sub(1).map(|i| &helpers[i]) {
+                    let iv = Uint8Array::from(&nonce.to_bytes()[..]);
+                    let name = match op {
+                        Op::Seal => "encrypt",
+                        Op::Open => "decrypt",
+                    };
+                    return Ok(helper.start(name, key, &iv, input));
+                }
                 let params = gcm_params(&nonce);
                 match op {
                     Op::Seal => subtle.encrypt_with_object_and_buffer_source(&params, key, input),

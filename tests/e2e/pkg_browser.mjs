@@ -16,7 +16,14 @@ const work = mkdtempSync(path.join(tmpdir(), "s3seal-e2e-"));
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 
 const uploads = new Map();
+/** While set, the package's cipher worker script is not found (as under a CSP that blocks it). */
+let hideCipherWorker = false;
 const server = await serve(root, {
+  "/pkg/cipher-worker.js": async (req, res) => {
+    if (hideCipherWorker) return res.writeHead(404).end("not found");
+    const js = readFileSync(path.join(root, "pkg/cipher-worker.js"));
+    res.writeHead(200, { "content-type": "text/javascript", "content-length": js.length }).end(js);
+  },
   "PUT /upload": async (req, res, url) => {
     uploads.set(url.searchParams.get("name"), await body(req));
     res.writeHead(204).end();
@@ -342,6 +349,87 @@ try {
         assert(got.progressEvents > 3, `progress events: ${got.progressEvents}`);
         assert(got.share, "share key text");
         assert(got.wrong === "KeySource", `passphrase for a root-key object: ${got.wrong}`);
+      },
+    ],
+    [
+      "the cipher worker: what it seals opens on the wasm engine and the reverse, tampering in its segments is Corrupt, and without it sealing runs on the calling thread",
+      async () => {
+        const roundTrip = () =>
+          page.evaluate(async () => {
+            const { Key, seal, open, isS3sealError } = window.s3seal;
+            const drain = async (stream) => new Uint8Array(await new Response(stream).arrayBuffer());
+            // Count the batches posted to cipher workers (messages with `calls`).
+            const post = Worker.prototype.postMessage;
+            let batches = 0;
+            Worker.prototype.postMessage = function (message, ...rest) {
+              if (Array.isArray(message?.calls)) batches++;
+              return post.call(this, message, ...rest);
+            };
+            try {
+              const key = Key.generate();
+              // 24 segments: the engine deals 4 at a time, in turn, to this thread and the worker.
+              const size = 24 * 262128 - 40 - 5;
+              const data = new Uint8Array(size).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
+              const same = (b) => b.length === size && b.every((v, i) => v === data[i]);
+              const sealed = await drain(seal(data, { key }).stream);
+              const sealedByWorker = batches;
+              // AES-GCM's tag pins each segment's key, nonce and bytes: the wasm
+              // engine opening it all proves the worker sealed the format's bytes.
+              const onWasm = await drain(open(sealed, key, { engine: "wasm" }).stream);
+              const fromWasm = await drain(seal(data, { key, engine: "wasm" }).stream);
+              const before = batches;
+              const onWorker = await drain(open(fromWasm, key).stream);
+              const openedByWorker = batches - before;
+              // Flip a byte of segment 5 (the worker's second block: segments 4-7).
+              const tampered = sealed.slice();
+              const preamble = tampered.length - (40 + size + 24 * 16);
+              tampered[preamble + 5 * 262144 + 100] ^= 1;
+              let released = 0;
+              let code = "no error";
+              try {
+                const reader = open(tampered, key).stream.getReader();
+                for (;;) {
+                  const { done, value } = await reader.read();
+                  if (done) break;
+                  released += value.length;
+                }
+              } catch (e) {
+                code = isS3sealError(e) ? e.code : String(e);
+              }
+              return { sealedByWorker, openedByWorker, onWasm: same(onWasm), onWorker: same(onWorker), code, released };
+            } finally {
+              Worker.prototype.postMessage = post;
+            }
+          });
+        const running = await page.evaluate(() => window.s3seal.cipherWorkers(1));
+        assert(running === 1, `cipher workers running: ${running}`);
+        const got = await roundTrip();
+        assert(got.sealedByWorker > 0 && got.openedByWorker > 0, `the worker took part: ${JSON.stringify(got)}`);
+        assert(got.onWasm && got.onWorker, `round trips: ${JSON.stringify(got)}`);
+        assert(got.code === "Corrupt", `tampered segment: ${got.code}`);
+        // Verified segments come out a push at a time: some of 0-4, never 5 on.
+        assert(got.released > 0 && got.released <= 262088 + 4 * 262128, `released only segments before 5 (${got.released})`);
+
+        hideCipherWorker = true;
+        try {
+          const none = await page.evaluate(() => window.s3seal.cipherWorkers(1));
+          assert(none === 0, `a worker whose script is missing runs: ${none}`);
+          const alone = await roundTrip();
+          assert(alone.sealedByWorker === 0 && alone.openedByWorker === 0, `nothing went to a worker: ${JSON.stringify(alone)}`);
+          assert(alone.onWasm && alone.onWorker && alone.code === "Corrupt", `without the worker: ${JSON.stringify(alone)}`);
+        } finally {
+          hideCipherWorker = false;
+          await page.evaluate(() => window.s3seal.cipherWorkers(1));
+        }
+        const bad = await page.evaluate(() => {
+          try {
+            window.s3seal.cipherWorkers(-1);
+            return "no error";
+          } catch (e) {
+            return e.code;
+          }
+        });
+        assert(bad === "InvalidInput", `cipherWorkers(-1): ${bad}`);
       },
     ],
     [

@@ -27,7 +27,7 @@ try {
       async () => {
         sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
         const listing = sh("tar", ["tzf", readdirSync(app).find((f) => f.endsWith(".tgz"))]);
-        for (const f of ["index.js", "index.d.ts", "worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
+        for (const f of ["index.js", "index.d.ts", "worker.js", "cipher.js", "cipher-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
           assert(listing.includes(`package/${f}`), `${f} in the tarball`);
         }
       },
@@ -65,6 +65,8 @@ try {
           assert(got.recipientText === "for the organisation", text);
           assert(/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(got.recipientObjectName), text);
           assert(got.typo === "InvalidKey", text);
+          // Vite found `new Worker(new URL("./cipher-worker.js", import.meta.url))` and shipped it.
+          assert(got.cipherWorkers === 1, text);
         } finally {
           await chrome.close();
           await server.close();

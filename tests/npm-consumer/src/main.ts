@@ -1,5 +1,5 @@
 // A throwaway app that uses the packed npm package the way a user would.
-import { Key, Recipient, isS3sealError, openBlob, ready, sealBlob, sseS3Headers, upload } from "s3seal";
+import { Key, Recipient, cipherWorkers, isS3sealError, openBlob, ready, sealBlob, sseS3Headers, upload } from "s3seal";
 import type { Metadata, Receipt, S3sealErrorCode, Uploaded } from "s3seal";
 
 // The identity and public key of the checked-in vectors (docs/FORMAT.md §8.1).
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (isS3sealError(err)) typo = err.code;
   }
+  const workers: number = await cipherWorkers(1);
   out.textContent = JSON.stringify({
     text: await opened.blob.text(),
     name: opened.metadata.name,
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     recipientText: await fromOrg.blob.text(),
     recipientObjectName: toOrg.objectName,
     typo,
+    cipherWorkers: workers,
   });
   identity.free();
   sealed.fileKey.free();
