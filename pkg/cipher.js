@@ -22,6 +22,7 @@ export class CipherHelper {
   #worker;
   #ready = false;
   #broken = false;
+  #retired = false;
   #next = 1;
   #pending = new Map();
   #pool = [];
@@ -42,7 +43,7 @@ export class CipherHelper {
   start(op, key, iv, data) {
     clearTimeout(this.#idle);
     this.#idle = undefined;
-    if (!this.#ready) {
+    if (!this.#ready || this.#retired) {
       this.#spawn();
       return crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, data);
     }
@@ -79,13 +80,20 @@ export class CipherHelper {
     this.#onStart = [];
   }
 
+  /** Takes no more calls (they run on this thread: engines made before
+   * keep their helpers); the worker stops once the calls it has are done. */
+  retire() {
+    this.#retired = true;
+    if (this.#pending.size === 0 && this.#batch.length === 0) this.stop();
+  }
+
   /** Stops the worker; calls in flight fail. */
   stop() {
     this.#stop(new DOMException("the cipher worker was stopped", "AbortError"));
   }
 
   #spawn() {
-    if (this.#worker || this.#broken || typeof Worker !== "function") return;
+    if (this.#worker || this.#broken || this.#retired || typeof Worker !== "function") return;
     let worker;
     try {
       // This exact form lets bundlers (Vite, webpack) ship the worker file.
@@ -124,7 +132,10 @@ export class CipherHelper {
       if (error) waiters[i].reject(new DOMException(error.message, error.name));
       else waiters[i].resolve(out);
     });
-    if (this.#pending.size === 0 && this.#batch.length === 0) this.#idle = setTimeout(() => this.stop(), IDLE_MS);
+    if (this.#pending.size === 0 && this.#batch.length === 0) {
+      if (this.#retired) this.stop();
+      else this.#idle = setTimeout(() => this.stop(), IDLE_MS);
+    }
   }
 
   #stop(reason) {

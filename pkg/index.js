@@ -204,7 +204,8 @@ export function cipherWorkers(count) {
 }
 
 function useHelpers(count) {
-  for (const h of helpers ?? []) h.stop();
+  // Sealing already running keeps its helpers, which finish what they have.
+  for (const h of helpers ?? []) h.retire();
   helpers = Array.from({ length: count }, () => new CipherHelper());
   if (wasmReady) setCipherHelpers(helpers);
 }

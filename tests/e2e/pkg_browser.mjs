@@ -410,6 +410,27 @@ try {
         // Verified segments come out a push at a time: some of 0-4, never 5 on.
         assert(got.released > 0 && got.released <= 262088 + 4 * 262128, `released only segments before 5 (${got.released})`);
 
+        // Changing the count while a seal has blocks at the worker: it finishes them.
+        const midway = await page.evaluate(async () => {
+          const { Key, seal, open, cipherWorkers } = window.s3seal;
+          const key = Key.generate();
+          const data = new Uint8Array(24 * 262128).map((_, i) => (i * 5) & 0xff);
+          const reader = seal(data, { key }).stream.getReader();
+          const pieces = [(await reader.read()).value];
+          const changed = cipherWorkers(0);
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            pieces.push(value);
+          }
+          await changed;
+          const sealed = new Uint8Array(await new Blob(pieces).arrayBuffer());
+          const back = new Uint8Array(await new Response(open(sealed, key, { engine: "wasm" }).stream).arrayBuffer());
+          await cipherWorkers(1);
+          return back.length === data.length && back.every((v, i) => v === data[i]);
+        });
+        assert(midway, "a seal running while cipherWorkers(0) was called");
+
         hideCipherWorker = true;
         try {
           const none = await page.evaluate(() => window.s3seal.cipherWorkers(1));
