@@ -29,7 +29,6 @@ export class CipherHelper {
   #idle;
   /** Calls of this turn, sent as one message at its end. */
   #batch = [];
-  #transfer = [];
   #waiters = [];
   /** Settle `started()` promises: true once the worker runs, false if it cannot. */
   #onStart = [];
@@ -52,7 +51,6 @@ export class CipherHelper {
     bytes.set(data);
     if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
     this.#batch.push({ op, key, iv, bytes });
-    this.#transfer.push(pooled);
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -60,9 +58,8 @@ export class CipherHelper {
     if (!this.#worker || this.#batch.length === 0) return; // stopped meanwhile: its calls were rejected
     const id = this.#next++;
     this.#pending.set(id, this.#waiters);
-    this.#worker.postMessage({ id, calls: this.#batch }, this.#transfer);
+    this.#worker.postMessage({ id, calls: this.#batch }, this.#batch.map((c) => c.bytes.buffer));
     this.#batch = [];
-    this.#transfer = [];
     this.#waiters = [];
   }
 
@@ -84,7 +81,14 @@ export class CipherHelper {
    * keep their helpers); the worker stops once the calls it has are done. */
   retire() {
     this.#retired = true;
-    if (this.#pending.size === 0 && this.#batch.length === 0) this.stop();
+    this.#whenQuiet();
+  }
+
+  /** With no calls left: a retired worker stops, others after IDLE_MS. */
+  #whenQuiet() {
+    if (this.#pending.size > 0 || this.#batch.length > 0) return;
+    if (this.#retired) this.stop();
+    else this.#idle = setTimeout(() => this.stop(), IDLE_MS);
   }
 
   /** Stops the worker; calls in flight fail. */
@@ -132,10 +136,7 @@ export class CipherHelper {
       if (error) waiters[i].reject(new DOMException(error.message, error.name));
       else waiters[i].resolve(out);
     });
-    if (this.#pending.size === 0 && this.#batch.length === 0) {
-      if (this.#retired) this.stop();
-      else this.#idle = setTimeout(() => this.stop(), IDLE_MS);
-    }
+    this.#whenQuiet();
   }
 
   #stop(reason) {
@@ -151,7 +152,6 @@ export class CipherHelper {
     }
     this.#pending.clear();
     this.#batch = [];
-    this.#transfer = [];
     this.#waiters = [];
   }
 }
