@@ -111,7 +111,8 @@ export class CipherHelper {
     worker.addEventListener("error", (event) => {
       event.preventDefault?.();
       this.#broken = true;
-      this.#stop(new DOMException("the cipher worker failed", "OperationError"));
+      // Not OperationError: on open that name means a segment did not verify.
+      this.#stop(new DOMException("the cipher worker failed", "UnknownError"));
     });
   }
 

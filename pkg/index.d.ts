@@ -39,6 +39,7 @@ export type S3sealErrorCode =
   | "InsecureEndpoint"
   | "NameMismatch"
   | "Random"
+  | "Engine"
   | "Http"
   | "Network"
   | "Presign"

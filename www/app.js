@@ -51,6 +51,7 @@ const MESSAGES = {
   Presign: "The server refused to authorise the transfer.",
   InvalidKey: "That key is not valid.",
   NameMismatch: "The stored file is not the one this link names; nothing of it was kept.",
+  Engine: "This browser's encryption failed (not the file's fault); please try again.",
 };
 
 function showError(err) {

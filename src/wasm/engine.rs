@@ -113,19 +113,42 @@ pub fn to_bytes(value: JsValue) -> Uint8Array {
 pub enum Op {
     /// Seal a segment.
     Seal,
-    /// Open a segment; any failure is the opaque `Corrupt` (WebCrypto says
-    /// OperationError and nothing else).
+    /// Open a segment; a segment that does not verify is the opaque `Corrupt`.
     Open,
 }
 
 impl Op {
-    /// Maps a failed call of this kind to the error callers get.
+    /// Maps a failed call of this kind to the error callers get. WebCrypto
+    /// rejects a segment that does not verify (or is shorter than its tag)
+    /// with OperationError and nothing else, so that is `Corrupt` on open;
+    /// the wasm engine rejects with `Corrupt` itself. Any other failure says
+    /// nothing about the bytes (a cipher worker that died, a browser refusing
+    /// the call) and is `Engine`, so it is never reported as tampering.
     pub fn error(self, err: JsValue) -> JsValue {
-        match self {
-            Op::Seal => err,
-            Op::Open => to_js(crate::Error::Corrupt),
+        if Reflect::get(&err, &"code".into()).is_ok_and(|c| c.is_string()) {
+            return err; // already one of ours (a DOMException's `code` is a number)
         }
+        if self == Op::Open && js_text(&err, "name").as_deref() == Some("OperationError") {
+            return to_js(crate::Error::Corrupt);
+        }
+        engine_error(&err)
     }
+}
+
+/// `err[field]` if it is a string.
+fn js_text(err: &JsValue, field: &str) -> Option<String> {
+    Reflect::get(err, &field.into()).ok()?.as_string()
+}
+
+/// The `Engine` error for a failure of WebCrypto or of a cipher worker,
+/// keeping what the browser said (its messages carry no key material).
+fn engine_error(err: &JsValue) -> JsValue {
+    let name = js_text(err, "name").unwrap_or_else(|| "Error".into());
+    let said = js_text(err, "message").unwrap_or_default();
+    with_code(
+        "Engine",
+        &format!("the cipher engine failed: {name}: {said}"),
+    )
 }
 
 /// AES-GCM's parameters for one call, as web-sys's dictionary. A fresh
@@ -183,7 +206,10 @@ impl Engine {
         raw.fill(0, 0, KEY_SIZE as u32);
         match imported {
             Ok(promise) => {
-                let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+                let key: CryptoKey = JsFuture::from(promise)
+                    .await
+                    .map_err(|e| engine_error(&e))?
+                    .unchecked_into();
                 let helpers = HELPERS.with(|h| h.borrow().clone());
                 Ok(Engine::WebCrypto {
                     subtle,
@@ -193,7 +219,7 @@ impl Engine {
                 })
             }
             // Some contexts expose `subtle` but refuse; fall back unless told not to.
-            Err(e) if choice == Choice::WebCrypto => Err(e),
+            Err(e) if choice == Choice::WebCrypto => Err(engine_error(&e)),
             Err(_) => Ok(Engine::Wasm(Box::new(cipher))),
         }
     }

@@ -91,11 +91,11 @@ impl Pieces {
                 let all = Promise::all(&started);
                 CALLBACKS.with(|c| {
                     let to_pieces: &JsValue = c.to_pieces.as_ref();
-                    let corrupt: &JsValue = c.corrupt.as_ref();
-                    match op {
-                        Op::Seal => then(&all, to_pieces, &JsValue::UNDEFINED),
-                        Op::Open => then(&all, to_pieces, corrupt),
-                    }
+                    let failed: &JsValue = match op {
+                        Op::Seal => c.seal_failed.as_ref(),
+                        Op::Open => c.open_failed.as_ref(),
+                    };
+                    then(&all, to_pieces, failed)
                 })
             }
             Pieces::Deferred(op, engine, jobs) => future_to_promise(async move {
@@ -116,8 +116,10 @@ impl Pieces {
 struct Callbacks {
     /// The cipher results, as `Uint8Array`s.
     to_pieces: Closure<dyn FnMut(JsValue) -> JsValue>,
-    /// Any failure to open is the opaque `Corrupt` (see [`Op::error`]).
-    corrupt: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
+    /// A failed seal call as callers see it (see [`Op::error`]).
+    seal_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
+    /// A failed open call: `Corrupt` if the segment did not verify.
+    open_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
 }
 
 #[wasm_bindgen]
@@ -138,7 +140,8 @@ thread_local! {
             }
             pieces.into()
         }),
-        corrupt: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
+        seal_failed: Closure::new(|err: JsValue| Err(Op::Seal.error(err))),
+        open_failed: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
     };
 }
 

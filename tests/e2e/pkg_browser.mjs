@@ -16,12 +16,15 @@ const work = mkdtempSync(path.join(tmpdir(), "s3seal-e2e-"));
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 
 const uploads = new Map();
-/** While set, the package's cipher worker script is not found (as under a CSP that blocks it). */
-let hideCipherWorker = false;
+/** What /pkg/cipher-worker.js serves: the package's script, none (as under
+ * a CSP that blocks it), or one that starts and then dies on its first batch. */
+let cipherWorkerScript = "real";
+const DYING_CIPHER_WORKER = `self.addEventListener("message", () => { throw new Error("the test's cipher worker dies"); });
+self.postMessage({ ready: true });`;
 const server = await serve(root, {
   "/pkg/cipher-worker.js": async (req, res) => {
-    if (hideCipherWorker) return res.writeHead(404).end("not found");
-    const js = readFileSync(path.join(root, "pkg/cipher-worker.js"));
+    if (cipherWorkerScript === "hidden") return res.writeHead(404).end("not found");
+    const js = cipherWorkerScript === "dying" ? Buffer.from(DYING_CIPHER_WORKER) : readFileSync(path.join(root, "pkg/cipher-worker.js"));
     res.writeHead(200, { "content-type": "text/javascript", "content-length": js.length }).end(js);
   },
   "PUT /upload": async (req, res, url) => {
@@ -352,7 +355,7 @@ try {
       },
     ],
     [
-      "the cipher worker: what it seals opens on the wasm engine and the reverse, tampering in its segments is Corrupt, and without it sealing runs on the calling thread",
+      "the cipher worker: what it seals opens on the wasm engine and the reverse, tampering in its segments is Corrupt, without it sealing runs on the calling thread, and its death is Engine, not Corrupt",
       async () => {
         const roundTrip = () =>
           page.evaluate(async () => {
@@ -431,7 +434,7 @@ try {
         });
         assert(midway, "a seal running while cipherWorkers(0) was called");
 
-        hideCipherWorker = true;
+        cipherWorkerScript = "hidden";
         try {
           const none = await page.evaluate(() => window.s3seal.cipherWorkers(1));
           assert(none === 0, `a worker whose script is missing runs: ${none}`);
@@ -439,7 +442,46 @@ try {
           assert(alone.sealedByWorker === 0 && alone.openedByWorker === 0, `nothing went to a worker: ${JSON.stringify(alone)}`);
           assert(alone.onWasm && alone.onWorker && alone.code === "Corrupt", `without the worker: ${JSON.stringify(alone)}`);
         } finally {
-          hideCipherWorker = false;
+          cipherWorkerScript = "real";
+          await page.evaluate(() => window.s3seal.cipherWorkers(1));
+        }
+
+        // A worker that dies mid-call: the calls it had fail as `Engine`, never
+        // as `Corrupt` (the bytes are fine), and later calls run on this thread.
+        cipherWorkerScript = "dying";
+        try {
+          const died = await page.evaluate(async () => {
+            const { Key, seal, open, cipherWorkers, isS3sealError } = window.s3seal;
+            const drain = async (stream) => new Uint8Array(await new Response(stream).arrayBuffer());
+            // Read by hand: a Response reading an errored stream says only "Failed to fetch".
+            const failure = async (stream) => {
+              try {
+                const reader = stream.getReader();
+                while (!(await reader.read()).done);
+                return "no error";
+              } catch (e) {
+                return isS3sealError(e) ? e.code : `not an S3sealError: ${e}`;
+              }
+            };
+            const key = Key.generate();
+            const data = new Uint8Array(24 * 262128).map((_, i) => (i * 7) & 0xff);
+            const sealed = await drain(seal(data, { key, engine: "wasm" }).stream);
+            const started = await cipherWorkers(1);
+            const openFailed = await failure(open(sealed, key).stream);
+            const reopened = await drain(open(sealed, key).stream);
+            const again = await cipherWorkers(1);
+            const sealFailed = await failure(seal(data, { key }).stream);
+            const resealed = await drain(seal(data, { key }).stream);
+            const back = await drain(open(resealed, key, { engine: "wasm" }).stream);
+            const same = (b) => b.length === data.length && b.every((v, i) => v === data[i]);
+            return { started, again, openFailed, sealFailed, reopened: same(reopened), resealed: same(back) };
+          });
+          assert(died.started === 1 && died.again === 1, `dying workers started: ${JSON.stringify(died)}`);
+          assert(died.openFailed === "Engine", `open with a dying cipher worker: ${died.openFailed}`);
+          assert(died.sealFailed === "Engine", `seal with a dying cipher worker: ${died.sealFailed}`);
+          assert(died.reopened && died.resealed, `after the worker died: ${JSON.stringify(died)}`);
+        } finally {
+          cipherWorkerScript = "real";
           await page.evaluate(() => window.s3seal.cipherWorkers(1));
         }
         const bad = await page.evaluate(() => {

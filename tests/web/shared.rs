@@ -265,6 +265,35 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
     assert!(helped >= 4.0, "segments the helper sealed: {helped}");
 }
 
+/// A cipher call's failure as callers see it: only a segment that does not
+/// verify (WebCrypto's OperationError on open) is `Corrupt`; a failure that
+/// says nothing about the bytes (a cipher worker that died) is `Engine`.
+#[wasm_bindgen_test]
+fn cipher_failures_are_corrupt_only_when_a_segment_does_not_verify() {
+    use s3seal::wasm::engine::Op;
+    let dom = |name: &str| -> JsValue {
+        let class: js_sys::Function = Reflect::get(&js_sys::global(), &"DOMException".into())
+            .expect("DOMException")
+            .unchecked_into();
+        let args = js_sys::Array::of2(&"what the browser said".into(), &name.into());
+        Reflect::construct(&class, &args).expect("a DOMException")
+    };
+    assert_eq!(code(&Op::Open.error(dom("OperationError"))), "Corrupt");
+    assert_eq!(code(&Op::Open.error(dom("UnknownError"))), "Engine");
+    assert_eq!(code(&Op::Open.error(dom("AbortError"))), "Engine");
+    assert_eq!(code(&Op::Seal.error(dom("OperationError"))), "Engine");
+    assert_eq!(code(&Op::Seal.error(js_sys::Error::new("thrown").into())), "Engine");
+    // Errors that are already s3seal's keep their code.
+    let ours = Key::from_text("not a key").err().expect("a bad key fails");
+    let ours_code = code(&ours);
+    assert_eq!(code(&Op::Open.error(ours)), ours_code);
+    let message = Reflect::get(&Op::Open.error(dom("UnknownError")), &"message".into()).unwrap();
+    assert_eq!(
+        message.as_string().unwrap(),
+        "the cipher engine failed: UnknownError: what the browser said"
+    );
+}
+
 /// `OpenStream` on each engine opens every vector as the index says,
 /// negative ones included, whatever the chunking.
 #[wasm_bindgen_test]
