@@ -28,6 +28,7 @@ use web_sys::{AesGcmParams, CryptoKey, SubtleCrypto};
 use zeroize::Zeroizing;
 
 use super::error::{to_js, with_code};
+use super::field::text;
 use crate::key::KEY_SIZE;
 use crate::stream::{Nonce, SegmentCipher, TAG_SIZE};
 
@@ -45,7 +46,7 @@ pub enum Choice {
 impl Choice {
     /// Reads `options.engine`: `"auto"` (default), `"webcrypto"` or `"wasm"`.
     pub fn from_options(options: &JsValue) -> Result<Self, JsValue> {
-        match super::field::text(options, "engine").as_deref() {
+        match text(options, "engine").as_deref() {
             None | Some("auto") => Ok(Choice::Auto),
             Some("webcrypto") => Ok(Choice::WebCrypto),
             Some("wasm") => Ok(Choice::Wasm),
@@ -125,26 +126,21 @@ impl Op {
     /// nothing about the bytes (a cipher worker that died, a browser refusing
     /// the call) and is `Engine`, so it is never reported as tampering.
     pub fn error(self, err: JsValue) -> JsValue {
-        if Reflect::get(&err, &"code".into()).is_ok_and(|c| c.is_string()) {
+        if text(&err, "code").is_some() {
             return err; // already one of ours (a DOMException's `code` is a number)
         }
-        if self == Op::Open && js_text(&err, "name").as_deref() == Some("OperationError") {
+        if self == Op::Open && text(&err, "name").as_deref() == Some("OperationError") {
             return to_js(crate::Error::Corrupt);
         }
         engine_error(&err)
     }
 }
 
-/// `err[field]` if it is a string.
-fn js_text(err: &JsValue, field: &str) -> Option<String> {
-    Reflect::get(err, &field.into()).ok()?.as_string()
-}
-
 /// The `Engine` error for a failure of WebCrypto or of a cipher worker,
 /// keeping what the browser said (its messages carry no key material).
 fn engine_error(err: &JsValue) -> JsValue {
-    let name = js_text(err, "name").unwrap_or_else(|| "Error".into());
-    let said = js_text(err, "message").unwrap_or_default();
+    let name = text(err, "name").unwrap_or_else(|| "Error".into());
+    let said = text(err, "message").unwrap_or_default();
     with_code(
         "Engine",
         &format!("the cipher engine failed: {name}: {said}"),
