@@ -98,6 +98,12 @@ function descendants() {
   return [...parent.keys()].filter(ours);
 }
 
+/** A Chromium process's `--type` ("renderer", "utility", ...); undefined for
+ * the browser process. Throws for a process that is gone. */
+function processType(pid) {
+  return /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1];
+}
+
 /** PSS in bytes of Chromium's processes: in all, and by role (the browser
  * process holds Blob data, e.g. upload bodies; renderers hold the page and
  * its Worker). */
@@ -108,7 +114,7 @@ function chromiumPss() {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
       if (!m) continue;
       const bytes = Number(m[1]) * 1024;
-      const type = /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1];
+      const type = processType(pid);
       pss.total += bytes;
       if (!type) pss.browser += bytes;
       if (type === "renderer") pss.renderer += bytes;
@@ -135,15 +141,14 @@ function cpuSeconds() {
   for (const pid of descendants()) {
     const { user, sys, faults } = stat(pid);
     out.chromium += (user + sys) / 100; // USER_HZ = 100
-    let renderer = false;
     try {
-      renderer = readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer");
-    } catch {}
-    if (renderer) {
-      out.renderer += (user + sys) / 100;
-      out.renderer_sys += sys / 100;
-      out.renderer_faults += faults;
+      if (processType(pid) !== "renderer") continue;
+    } catch {
+      continue;
     }
+    out.renderer += (user + sys) / 100;
+    out.renderer_sys += sys / 100;
+    out.renderer_faults += faults;
   }
   try {
     const { user, sys } = stat(readFileSync(path.join(process.env.GARAGE_DIR ?? path.join(root, ".garage"), "garage.pid"), "utf8").trim());
