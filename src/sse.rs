@@ -90,30 +90,33 @@ pub fn sse_kms(key_id: Option<&str>) -> Result<Headers> {
     Ok(headers)
 }
 
-/// Whether SSE-C key material may be sent to `endpoint`: HTTPS, or plain HTTP
-/// to a loopback host (a local test server). Anything else is
-/// [`Error::InsecureEndpoint`].
-pub fn endpoint_allows_sse_c(endpoint: &str) -> Result<()> {
-    let lower = endpoint.trim().to_ascii_lowercase();
-    if lower.starts_with("https://") {
+/// Whether SSE-C key material may be sent to a URL with this `scheme` and
+/// `host`: HTTPS, or plain HTTP to a loopback host (a local test server).
+/// Anything else is [`Error::InsecureEndpoint`].
+///
+/// Both parts must come from a WHATWG URL parser (the `url` crate natively,
+/// the browser's own `URL` in wasm, the one `fetch` uses), never from slicing
+/// the text: `http://evil\@127.0.0.1/` goes to `evil`. `scheme` may carry
+/// `URL.protocol`'s trailing colon; `host` is the parsed host name, an IPv6
+/// address in brackets.
+pub fn transport_allows_sse_c(scheme: &str, host: &str) -> Result<()> {
+    let scheme = scheme.strip_suffix(':').unwrap_or(scheme);
+    if scheme.eq_ignore_ascii_case("https") {
         return Ok(());
     }
-    let Some(rest) = lower.strip_prefix("http://") else {
+    if !scheme.eq_ignore_ascii_case("http") {
         return Err(Error::InsecureEndpoint);
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    // `http://127.0.0.1@evil.example/` goes to evil.example: drop user info.
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    let octets: Vec<&str> = host.split('.').collect();
-    let ipv4_loopback =
-        octets.len() == 4 && octets[0] == "127" && octets.iter().all(|o| o.parse::<u8>().is_ok());
-    if host == "localhost" || host == "::1" || ipv4_loopback {
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<core::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .and_then(|h| h.parse::<core::net::Ipv6Addr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+    if loopback {
         Ok(())
     } else {
         Err(Error::InsecureEndpoint)
@@ -156,28 +159,34 @@ mod tests {
 
     #[test]
     fn sse_c_needs_https_except_on_loopback() {
-        for ok in [
-            "https://s3.amazonaws.com",
-            "http://127.0.0.1:3900",
-            "http://localhost:3900/b",
-            "http://[::1]:80",
+        for (scheme, host) in [
+            ("https", "s3.amazonaws.com"),
+            ("https:", "10.0.0.1"),
+            ("http", "127.0.0.1"),
+            ("http:", "127.1.2.3"),
+            ("HTTP", "localhost"),
+            ("http", "[::1]"),
         ] {
-            assert!(endpoint_allows_sse_c(ok).is_ok(), "{ok}");
+            assert!(
+                transport_allows_sse_c(scheme, host).is_ok(),
+                "{scheme} {host}"
+            );
         }
-        for bad in [
-            "http://s3.amazonaws.com",
-            "http://127.0.0.1.evil.com",
-            "http://localhost.evil:80",
-            "ftp://x",
-            "http://10.0.0.1",
-            "http://127.0.0.1@evil:80/",
-            "http://127.0.0.x",
-            "127.0.0.1:3900",
+        for (scheme, host) in [
+            ("http", "s3.amazonaws.com"),
+            ("http", "127.0.0.1.evil.com"),
+            ("http", "localhost.evil"),
+            ("ftp", "127.0.0.1"),
+            ("http", "10.0.0.1"),
+            ("http", "evil"),
+            ("http", "127.0.0.x"),
+            ("http", "::1"),
+            ("http", ""),
         ] {
             assert_eq!(
-                endpoint_allows_sse_c(bad),
+                transport_allows_sse_c(scheme, host),
                 Err(Error::InsecureEndpoint),
-                "{bad}"
+                "{scheme} {host}"
             );
         }
     }

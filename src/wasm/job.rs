@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-use super::error::{to_js, with_code};
+use super::error::with_code;
 use super::field::{get, set};
 use super::http::{self, Failure, Presigned, Reply};
 
@@ -185,16 +185,16 @@ fn check_presigned(p: &Presigned) -> Result<(), JsValue> {
         ));
     }
     if carries_key {
-        crate::sse::endpoint_allows_sse_c(&p.url).map_err(to_js)?;
+        super::sse::check_sse_c_url(&p.url)?;
     }
     Ok(())
 }
 
 /// Whether a failed presign call is worth another try (the backend was
-/// briefly unavailable, or the network failed).
+/// briefly unavailable or asked us to slow down, or the network failed).
 fn presign_retryable(err: &JsValue) -> bool {
     let status = get(err, "status").as_f64().unwrap_or(0.0);
-    status >= 500.0 || err.is_instance_of::<js_sys::TypeError>()
+    status >= 500.0 || status == 429.0 || err.is_instance_of::<js_sys::TypeError>()
 }
 
 /// One transfer: the presign function, the object, its SSE-C headers, the

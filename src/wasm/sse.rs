@@ -34,5 +34,16 @@ pub fn sse_kms_headers(key_id: Option<String>) -> JsResult<js_sys::Object> {
 /// Throws unless SSE-C key material may go to `endpoint` (https, or http on loopback).
 #[wasm_bindgen(js_name = checkSseCEndpoint)]
 pub fn check_sse_c_endpoint(endpoint: &str) -> JsResult<()> {
-    js(crate::sse::endpoint_allows_sse_c(endpoint))
+    check_sse_c_url(endpoint)
+}
+
+/// The in-transit rule on a URL as the browser's own `URL` parses it, the
+/// parser `fetch` uses: `http://evil\@127.0.0.1/` is a request to `evil`.
+pub(crate) fn check_sse_c_url(url: &str) -> JsResult<()> {
+    let parsed = web_sys::Url::new(url)
+        .map_err(|_| super::error::with_code("InvalidInput", "invalid input: not a URL"))?;
+    js(crate::sse::transport_allows_sse_c(
+        &parsed.protocol(),
+        &parsed.hostname(),
+    ))
 }

@@ -11,6 +11,7 @@ mod seal;
 mod secret;
 mod serve;
 mod sse_c;
+mod transport;
 
 fn main() -> std::process::ExitCode {
     cli::run()

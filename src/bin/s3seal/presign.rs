@@ -122,8 +122,7 @@ pub struct Presigner {
 impl Presigner {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         if config.sse == SseMode::SseC {
-            s3seal::sse::endpoint_allows_sse_c(config.endpoint.as_str())
-                .map_err(|e| anyhow::anyhow!("{e} (endpoint {})", config.endpoint))?;
+            crate::transport::check_sse_c(&config.endpoint)?;
         }
         let style = if config.path_style {
             UrlStyle::Path

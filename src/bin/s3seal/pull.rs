@@ -73,15 +73,14 @@ fn target(args: &PullArgs) -> Result<Target> {
     let endpoint = custom
         .clone()
         .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    let url: url::Url = endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?;
     // The SSE-C key travels with every GET.
-    s3seal::sse::endpoint_allows_sse_c(&endpoint)
-        .map_err(|e| anyhow!("{e} (endpoint {endpoint})"))?;
+    crate::transport::check_sse_c(&url)?;
     let style = if custom.is_some() && !args.virtual_host {
         UrlStyle::Path
     } else {
         UrlStyle::VirtualHost
     };
-    let url = endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?;
     let credentials = match env(&["AWS_SESSION_TOKEN"]) {
         Some(token) => Credentials::new_with_token(access, secret, token),
         None => Credentials::new(access, secret),
