@@ -611,6 +611,9 @@ async fn run_multipart(
             || {
                 let r = request("completeMultipart");
                 set(&r, "uploadId", upload_id.as_str());
+                // The backend checks the stored parts against it, and signs
+                // it in where the store enforces it (x-amz-mp-object-size).
+                set(&r, "size", total);
                 r
             },
             Some(&body),

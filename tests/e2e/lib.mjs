@@ -99,3 +99,65 @@ export function pattern(n) {
   for (let i = 0; i < n; i++) out[i] = (31 * i + 7) & 0xff;
   return out;
 }
+
+/** `s3seal serve` (binary `bin`) on a free loopback port with the page and
+ * package of `root`; resolves to { url, log, stop } (stopped by PID). */
+export async function startServe(bin, root, extraEnv = {}) {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(bin, ["serve"], {
+    env: { ...process.env, S3SEAL_LISTEN: "127.0.0.1:0", S3SEAL_WWW: path.join(root, "www"), S3SEAL_PKG: path.join(root, "pkg"), ...extraEnv },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) resolve({ url: m[1], log: () => log, stop: () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once("exit", r), process.kill(child.pid)))) });
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${log}`)));
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (for a server whose URL must be known before it starts). */
+export async function freePort() {
+  const { createServer: createTcpServer } = await import("node:net");
+  const server = createTcpServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A presign backend from docs/examples ("boto3" or "aws-sdk") on a free
+ * loopback port, with `env` (PRESIGN_TOKEN, ALLOWED_ORIGIN, …); resolves to
+ * { url, stop } (stopped by PID). The AWS SDK example runs beside the tools'
+ * node_modules, where the SDK is. */
+export async function startExampleBackend(root, kind, env = {}) {
+  const { spawn } = await import("node:child_process");
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const childEnv = { ...process.env, ...env };
+  let child;
+  if (kind === "boto3") {
+    child = spawn("python3", [path.join(root, "docs/examples/presign_boto3.py"), "127.0.0.1:0"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
+  } else {
+    writeFileSync(path.join(tools, "presign-aws-sdk.mjs"), readFileSync(path.join(root, "docs/examples/presign-aws-sdk.mjs")));
+    writeFileSync(
+      path.join(tools, "presign-aws-sdk-server.mjs"),
+      `import { createServer } from "node:http";
+       import { handler } from "./presign-aws-sdk.mjs";
+       const server = createServer(handler({ allowedOrigin: process.env.ALLOWED_ORIGIN }));
+       server.listen(0, "127.0.0.1", () => console.error("listening on http://127.0.0.1:" + server.address().port));`,
+    );
+    child = spawn("node", [path.join(tools, "presign-aws-sdk-server.mjs")], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
+  }
+  let log = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      log += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (m) resolve({ url: m[1], stop: () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once("exit", r), process.kill(child.pid)))) });
+    });
+    child.once("exit", (code) => reject(new Error(`${kind} backend exited ${code}: ${log}`)));
+  });
+}

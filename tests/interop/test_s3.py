@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import re
+import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -58,17 +60,19 @@ def http(method, url, body=None, headers=None):
 class Serve:
     """`s3seal serve` on a free loopback port, stopped by PID."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, args=()):
         env = dict(os.environ, **ENV, **(extra_env or {}), S3SEAL_LISTEN="127.0.0.1:0", S3SEAL_WWW=str(ROOT / "www"), S3SEAL_PKG=str(ROOT / "pkg"))
-        self.proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([BIN, "serve", *args], env=env, stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
-        match = re.search(r"http://(127\.0\.0\.1:\d+)", line)
+        match = re.search(r"http://(127\.0\.0\.1:(\d+))", line)
         assert match, f"serve did not start: {line}"
         self.url = "http://" + match.group(1)
+        self.port = int(match.group(2))
         self.lines = []
 
-    def presign(self, **request):
-        status, _, body = http("POST", f"{self.url}/api/presign", json.dumps(request).encode(), {"content-type": "application/json"})
+    def presign(self, headers=None, **request):
+        status, _, body = http("POST", f"{self.url}/api/presign", json.dumps(request).encode(),
+                               {"content-type": "application/json", **(headers or {})})
         return status, json.loads(body)
 
     def stop(self):
@@ -139,8 +143,11 @@ class ServeAgainstGarage(unittest.TestCase):
         status, g = self.serve.presign(op="get", object=name, sseC=sse_c)
         status, _, body = http("GET", g["url"], None, g["headers"])
         self.assertEqual((status, body), (200, sealed))
-        # The wrong size is refused by S3: the length is signed.
+
+    def test_the_signed_length_binds(self):
+        _, sealed, name, _, sse_c = self.seal(1000)
         status, p = self.serve.presign(op="put", object=name, sseC=sse_c, size=len(sealed) - 1)
+        self.assertEqual(status, 200, p)
         status, _, _ = http(p["method"], p["url"], sealed, p["headers"])
         self.assertTrue(400 <= status < 500, status)
 
@@ -162,7 +169,8 @@ class ServeAgainstGarage(unittest.TestCase):
             etags.append(headers.get("ETag") or headers.get("etag"))
         xml = "<CompleteMultipartUpload>" + "".join(
             f"<Part><PartNumber>{i}</PartNumber><ETag>{e}</ETag></Part>" for i, e in enumerate(etags, 1)) + "</CompleteMultipartUpload>"
-        status, f = self.serve.presign(op="completeMultipart", object=name, uploadId=upload_id)
+        status, f = self.serve.presign(op="completeMultipart", object=name, uploadId=upload_id, size=len(sealed))
+        self.assertEqual(status, 200, f)
         status, _, body = http(f["method"], f["url"], xml.encode(), f["headers"])
         self.assertEqual(status, 200, body)
         self.assertEqual(self.open_with_cli(self.get_with_boto3(f["key"], sse_c)), plain)
@@ -224,6 +232,205 @@ class ServeAgainstGarage(unittest.TestCase):
         self.assertIn("presign", log)
         for secret in [sse_c["key"], sse_c["keyMd5"], file_key, file_key[len("s3seal-file-"):], self.key_text[len("s3seal-root-"):]]:
             self.assertNotIn(secret, log)
+
+
+    # --- the audit's findings, each reproduced (issue: security hardening) ---
+
+    def put_through(self, serve, name, sealed, sse_c):
+        status, p = serve.presign(op="put", object=name, sseC=sse_c, size=len(sealed))
+        self.assertEqual(status, 200, p)
+        status, _, body = http(p["method"], p["url"], sealed, p["headers"])
+        self.assertEqual(status, 200, body)
+        return p
+
+    def start_multipart(self, serve, name, sse_c, size, headers=None):
+        status, c = serve.presign(op="createMultipart", object=name, sseC=sse_c, size=size, headers=headers)
+        self.assertEqual(status, 200, c)
+        status, _, body = http(c["method"], c["url"], b"", c["headers"])
+        self.assertEqual(status, 200, body)
+        return re.search(rb"<UploadId>([^<]+)</UploadId>", body).group(1).decode()
+
+    def test_h1_overwrite_refused(self):
+        plain, sealed, name, _, sse_c = self.seal(2000)
+        p = self.put_through(self.serve, name, sealed, sse_c)
+        # A stranger who knows the name tries to replace it under their own SSE-C key.
+        stranger = {"algorithm": "AES256", "key": base64.b64encode(b"\x07" * 32).decode(),
+                    "keyMd5": base64.b64encode(hashlib.md5(b"\x07" * 32).digest()).decode()}
+        status, body = self.serve.presign(op="put", object=name, sseC=stranger, size=10)
+        self.assertEqual(status, 409, body)
+        self.assertEqual(body["error"]["code"], "ObjectExists")
+        # ... or through a multipart upload, refused at completion.
+        upload_id = self.start_multipart(self.serve, name, stranger, 10)
+        status, u = self.serve.presign(op="uploadPart", object=name, sseC=stranger, size=10, uploadId=upload_id, partNumber=1)
+        self.assertEqual(http(u["method"], u["url"], b"x" * 10, u["headers"])[0], 200)
+        status, body = self.serve.presign(op="completeMultipart", object=name, uploadId=upload_id, size=10)
+        self.assertEqual(status, 409, body)
+        self.s3.abort_multipart_upload(Bucket=BUCKET, Key=p["key"], UploadId=upload_id)
+        # The owner's object is untouched.
+        self.assertEqual(self.open_with_cli(self.get_with_boto3(p["key"], sse_c)), plain)
+        # The PUT URL carries If-None-Match: * (honoured by AWS; Garage ignores it).
+        _, _, name2, _, sse_c2 = self.seal(10, "other.bin")
+        status, p2 = self.serve.presign(op="put", object=name2, sseC=sse_c2, size=10)
+        self.assertEqual(p2["headers"].get("if-none-match"), "*")
+        self.assertIn("if-none-match", p2["url"])
+
+    def test_h1_tokens_are_required_when_configured(self):
+        token = "k" * 40
+        path = self.dir / "tokens"
+        path.write_text(f"# presign clients\n{token}\n")
+        serve = Serve(args=["--token-file", str(path)])
+        try:
+            _, sealed, name, _, sse_c = self.seal(100)
+            request = dict(op="put", object=name, sseC=sse_c, size=len(sealed))
+            self.assertEqual(serve.presign(**request)[0], 401)
+            self.assertEqual(serve.presign(headers={"authorization": "Bearer " + "x" * 40}, **request)[0], 401)
+            status, body = serve.presign(headers={"authorization": f"Bearer {token}"}, **request)
+            self.assertEqual(status, 200, body)
+            status, _, config = http("GET", f"{serve.url}/api/config")
+            self.assertEqual(json.loads(config)["auth"], "bearer")
+        finally:
+            serve.stop()
+
+    def test_h1_no_open_listener_off_loopback(self):
+        # 192.0.2.1 (TEST-NET-1) is on no interface: nothing is ever bound.
+        env = dict(os.environ, **ENV, S3SEAL_LISTEN="192.0.2.1:8080")
+        out = subprocess.run([BIN, "serve"], env=env, capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("no access policy", out.stderr)
+        out = subprocess.run([BIN, "serve", "--public"], env=env, capture_output=True, text=True, timeout=30)
+        self.assertIn("--origin", out.stderr)
+
+    def test_m1_page_security_headers(self):
+        for path in ["/", "/app.js", "/api/config"]:
+            status, headers, _ = http("GET", self.serve.url + path)
+            self.assertEqual(status, 200, path)
+            h = {k.lower(): v for k, v in headers.items()}
+            csp = h.get("content-security-policy", "")
+            for directive in ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'",
+                              "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+                              f"connect-src 'self' blob: {ENV['S3SEAL_ENDPOINT']}"]:
+                self.assertIn(directive, csp, path)
+            self.assertNotIn("unsafe-inline", csp)
+            self.assertEqual(h.get("x-content-type-options"), "nosniff", path)
+            self.assertEqual(h.get("referrer-policy"), "no-referrer", path)
+            self.assertEqual(h.get("cross-origin-opener-policy"), "same-origin", path)
+            self.assertIn("camera=()", h.get("permissions-policy", ""), path)
+
+    def test_m3_multipart_over_the_cap_refused(self):
+        cap = 1 << 20
+        serve = Serve({"S3SEAL_MAX_SIZE": str(cap)})
+        try:
+            # Declaring the capped size, or no size at all: either way the
+            # parts S3 holds decide.
+            for declared in (cap, None):
+                _, _, name, _, sse_c = self.seal(100)
+                upload_id = self.start_multipart(serve, name, sse_c, cap)
+                # Each part is within the cap, and its URL signs its length ...
+                for number in (1, 2, 3):
+                    status, u = serve.presign(op="uploadPart", object=name, sseC=sse_c, size=cap, uploadId=upload_id, partNumber=number)
+                    self.assertEqual(status, 200, u)
+                    self.assertEqual(http(u["method"], u["url"], os.urandom(cap), u["headers"])[0], 200)
+                # ... but together they are three times over it: completion is refused.
+                request = dict(op="completeMultipart", object=name, uploadId=upload_id)
+                if declared:
+                    request["size"] = declared
+                status, body = serve.presign(**request)
+                self.assertEqual(status, 403, body)
+                self.assertIn("too large", body["error"]["message"])
+                # The over-cap upload is aborted, and no object was stored.
+                pending = self.s3.list_multipart_uploads(Bucket=BUCKET, Prefix="uploads/" + name).get("Uploads", [])
+                self.assertEqual(pending, [])
+                with self.assertRaises(ClientError):
+                    self.s3.head_object(Bucket=BUCKET, Key="uploads/" + name)
+        finally:
+            serve.stop()
+
+    def test_m4_form_mode_is_not_a_file_host(self):
+        identity = self.dir / "org.identity"
+        pub = subprocess.run([BIN, "keygen", "--identity", "-o", str(identity)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        serve = Serve({"S3SEAL_RECIPIENT": pub})
+        try:
+            _, sealed, name, _, sse_c = self.seal(100)
+            status, body = serve.presign(op="put", object=name, sseC=sse_c, size=len(sealed))
+            self.assertEqual(status, 403, "a keyed object is not a form upload")
+            (self.dir / "form.txt").write_bytes(b"form upload")
+            form_name = subprocess.run([BIN, "seal", str(self.dir / "form.txt"), "--recipient", pub, "-o",
+                                        str(self.dir / "form.s3seal"), "--force", "-q"],
+                                       check=True, capture_output=True, text=True).stdout.strip()
+            headers = json.loads(subprocess.run([BIN, "sse-c", form_name, "--json", "--identity", str(identity)],
+                                                check=True, capture_output=True, text=True).stdout)
+            form_sse = {"algorithm": "AES256", "key": headers["x-amz-server-side-encryption-customer-key"],
+                        "keyMd5": headers["x-amz-server-side-encryption-customer-key-MD5"]}
+            form_sealed = (self.dir / "form.s3seal").read_bytes()
+            self.put_through(serve, form_name, form_sealed, form_sse)
+            for op in ("get", "head"):
+                status, body = serve.presign(op=op, object=form_name, sseC=form_sse)
+                self.assertEqual(status, 403, f"{op}: {body}")
+        finally:
+            serve.stop()
+
+    def test_m5_slow_clients_do_not_stall_serve(self):
+        """500 slow-loris connections (headers trickling, or a body that never
+        comes) held open while a normal presign is made."""
+        _, sealed, name, _, sse_c = self.seal(100)
+        held = []
+        try:
+            for i in range(500):
+                s = socket.create_connection(("127.0.0.1", self.serve.port), timeout=5)
+                if i % 2:
+                    s.sendall(b"POST /api/presign HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                else:
+                    s.sendall(f"POST /api/presign HTTP/1.1\r\nHost: 127.0.0.1:{self.serve.port}\r\n"
+                              "content-type: application/json\r\ncontent-length: 1000\r\n\r\n{".encode())
+                held.append(s)
+            started = time.monotonic()
+            status, body = self.serve.presign(op="put", object=name, sseC=sse_c, size=len(sealed))
+            elapsed = time.monotonic() - started
+            self.assertEqual(status, 200, body)
+            self.assertLess(elapsed, 5, "a normal presign is served while 500 clients stall")
+            # The stalled clients are cut off: bodies after the body timeout
+            # (408), headers after the header timeout (connection closed).
+            deadline = time.monotonic() + 20
+            open_count = len(held)
+            for s in held:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    s.recv(1024)  # an answer or EOF: the server let go
+                    open_count -= 1
+                except OSError:
+                    pass
+            self.assertEqual(open_count, 0, "every stalled connection was closed within 20 s")
+        finally:
+            for s in held:
+                s.close()
+
+    def test_l6_audit_log_is_private(self):
+        path = self.dir / "audit.jsonl"
+        serve = Serve({"S3SEAL_AUDIT_LOG": str(path)})
+        try:
+            _, sealed, name, _, sse_c = self.seal(100)
+            serve.presign(op="get", object=name, sseC=sse_c)
+        finally:
+            serve.stop()
+        self.assertIn(sse_c["key"], path.read_text(), "the log holds SSE-C keys ...")
+        self.assertEqual(stat.S_IMODE(path.stat().st_mode), 0o600, "... so only its owner may read it")
+
+    def test_l8_foreign_host_and_origin_refused(self):
+        _, sealed, name, _, sse_c = self.seal(100)
+        body = json.dumps(dict(op="put", object=name, sseC=sse_c, size=len(sealed))).encode()
+        # DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1.
+        with socket.create_connection(("127.0.0.1", self.serve.port), timeout=10) as s:
+            s.sendall(b"POST /api/presign HTTP/1.1\r\nHost: evil.example:%d\r\ncontent-type: application/json\r\n"
+                      b"content-length: %d\r\nconnection: close\r\n\r\n" % (self.serve.port, len(body)) + body)
+            answer = s.recv(4096).decode()
+        self.assertTrue(answer.startswith("HTTP/1.1 421"), answer[:80])
+        status, _, reply = http("POST", f"{self.serve.url}/api/presign", body,
+                                {"content-type": "application/json", "origin": "http://evil.example"})
+        self.assertEqual(status, 403, reply)
+        status, _, reply = http("POST", f"{self.serve.url}/api/presign", body,
+                                {"content-type": "application/json", "origin": self.serve.url})
+        self.assertEqual(status, 200, reply)
 
 
 if __name__ == "__main__":

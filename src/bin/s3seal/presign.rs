@@ -5,7 +5,10 @@
 //! key: at most the derived SSE-C key, which it must sign into the URL because
 //! S3 (and Garage) reject unsigned `x-amz-*` headers. Policy: object names are
 //! s3seal object names confined to one prefix, URLs expire quickly, sizes are
-//! capped and signed, and an unencrypted upload is never presigned.
+//! capped and signed, an unencrypted upload is never presigned, a write never
+//! replaces an object (`If-None-Match: *` signed in; `serve` also checks that
+//! the key is free, for stores that ignore the condition), and an upload form
+//! neither reads nor takes anything but objects sealed to its public key.
 
 use std::time::Duration;
 
@@ -32,8 +35,8 @@ pub enum SseMode {
     SseKms,
 }
 
-/// Backend configuration (from the environment; see `serve.rs`).
-#[derive(Clone, Debug)]
+/// Backend configuration (from the environment; see `serve`).
+#[derive(Clone)]
 pub struct Config {
     pub endpoint: url::Url,
     pub region: String,
@@ -46,15 +49,48 @@ pub struct Config {
     pub max_size: u64,
     pub sse: SseMode,
     pub kms_key_id: Option<String>,
+    /// An upload form (sealed to a public key): only recipient-mode names may
+    /// be written, and nothing may be read.
+    pub form: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("prefix", &self.prefix)
+            .field("expiry", &self.expiry)
+            .field("max_size", &self.max_size)
+            .field("sse", &self.sse)
+            .field("kms_key_id", &self.kms_key_id)
+            .field("form", &self.form)
+            .finish()
+    }
 }
 
 /// The SSE-C headers as the browser sends them to the backend.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SseC {
     pub algorithm: String,
     pub key: String,
     pub key_md5: String,
+}
+
+impl std::fmt::Debug for SseC {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key and its MD5 are key material (the MD5 confirms guesses).
+        f.debug_struct("SseC")
+            .field("algorithm", &self.algorithm)
+            .field("key", &"<redacted>")
+            .field("key_md5", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Operations the backend presigns.
@@ -81,7 +117,7 @@ pub struct Request {
     #[serde(default)]
     pub sse_c: Option<SseC>,
     /// `put`: the object's size; `uploadPart`: the part's size;
-    /// `createMultipart`: the object's total size.
+    /// `createMultipart` and `completeMultipart`: the object's total size.
     #[serde(default)]
     pub size: Option<u64>,
     #[serde(default)]
@@ -111,6 +147,21 @@ pub struct Refused(pub String);
 fn refuse<T>(msg: impl Into<String>) -> Result<T, Refused> {
     Err(Refused(msg.into()))
 }
+
+/// One part of a multipart upload, as S3's ListParts reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartInfo {
+    pub number: u16,
+    pub size: u64,
+}
+
+/// `If-None-Match: *` on a write: S3 refuses to replace an existing object
+/// (412). AWS honours it on PUT and CompleteMultipartUpload; Garage 2.5
+/// ignores it, which is why `serve` also checks that the key is free.
+pub const NO_OVERWRITE: (&str, &str) = ("if-none-match", "*");
+/// CompleteMultipartUpload header: AWS refuses (400) to complete an upload
+/// whose parts do not add up to this size, so the declared size binds.
+pub const MP_OBJECT_SIZE: &str = "x-amz-mp-object-size";
 
 /// Signs presigned URLs under a policy.
 pub struct Presigner {
@@ -147,6 +198,53 @@ impl Presigner {
         &self.config
     }
 
+    /// The bucket key of an object name (already checked by [`Self::presign`]).
+    pub fn object_key(&self, object: &str) -> String {
+        format!("{}{}", self.config.prefix, object)
+    }
+
+    /// The origin browsers reach the bucket at (for the page's CSP).
+    pub fn s3_origin(&self) -> String {
+        self.bucket.object_url("x").map_or_else(
+            |_| self.config.endpoint.origin().ascii_serialization(),
+            |u| u.origin().ascii_serialization(),
+        )
+    }
+
+    /// Checks the parts S3 holds before a CompleteMultipartUpload is signed:
+    /// numbered 1..=n without gaps, all but the last at least the minimum part
+    /// size, the total within the cap and equal to the declared size. Parts
+    /// are signed one at a time, so only this sees the whole.
+    pub fn check_parts(&self, parts: &[PartInfo], declared: Option<u64>) -> Result<(), Refused> {
+        let mut numbers: Vec<u16> = parts.iter().map(|p| p.number).collect();
+        numbers.sort_unstable();
+        if numbers.is_empty() || numbers.iter().zip(1u16..).any(|(&n, want)| n != want) {
+            return refuse("the upload's parts are not numbered 1..=n");
+        }
+        let total: u64 = parts.iter().map(|p| p.size).sum();
+        if total > self.config.max_size {
+            return refuse(format!(
+                "object too large: its parts hold {total} bytes > {} bytes",
+                self.config.max_size
+            ));
+        }
+        let last = parts.iter().map(|p| p.number).max().unwrap_or(0);
+        if parts
+            .iter()
+            .any(|p| p.number != last && p.size < MIN_PART_SIZE)
+        {
+            return refuse("every part but the last must be at least 5 MiB");
+        }
+        if let Some(declared) = declared {
+            if declared != total {
+                return refuse(format!(
+                    "the parts hold {total} bytes, not the declared {declared}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the request against the policy and signs it.
     pub fn presign(&self, req: &Request) -> Result<Response, Refused> {
         const NAME_RULE: &str =
@@ -156,7 +254,17 @@ impl Presigner {
         if req.object != name.to_string() {
             return refuse(NAME_RULE);
         }
-        let key = format!("{}{}", self.config.prefix, req.object);
+        if self.config.form {
+            if name.encapsulated.is_none() {
+                return refuse(
+                    "this upload form takes only objects sealed to its public key: <32 hex>.<64 hex>.s3seal",
+                );
+            }
+            if matches!(req.op, Op::Head | Op::Get) {
+                return refuse("an upload form does not hand out downloads");
+            }
+        }
+        let key = self.object_key(&req.object);
         let mut headers: Vec<(String, String)> = Vec::new();
         let needs_sse_c = matches!(
             req.op,
@@ -228,10 +336,24 @@ impl Presigner {
                 }
                 content_length = Some(size);
             }
+            Op::CompleteMultipart => {
+                if let Some(size) = req.size {
+                    if size > self.config.max_size {
+                        return refuse(format!(
+                            "object too large: {size} bytes > {} bytes",
+                            self.config.max_size
+                        ));
+                    }
+                    headers.push((MP_OBJECT_SIZE.to_owned(), size.to_string()));
+                }
+            }
             _ => {}
         }
         if let Some(len) = content_length {
             headers.push(("content-length".to_owned(), len.to_string()));
+        }
+        if matches!(req.op, Op::Put | Op::CompleteMultipart) {
+            headers.push((NO_OVERWRITE.0.to_owned(), NO_OVERWRITE.1.to_owned()));
         }
 
         let upload_id = || {
@@ -314,6 +436,7 @@ mod tests {
             max_size: 100 << 20,
             sse,
             kms_key_id: None,
+            form: false,
         })
         .unwrap()
     }
@@ -347,12 +470,12 @@ mod tests {
             "{}",
             r.url
         );
-        assert!(r.url.contains("X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-server-side-encryption-customer-algorithm"), "{}", r.url);
+        assert!(r.url.contains("X-Amz-SignedHeaders=content-length%3Bhost%3Bif-none-match%3Bx-amz-server-side-encryption-customer-algorithm"), "{}", r.url);
         assert!(r.url.contains("X-Amz-Expires=300"));
         assert_eq!(
             r.headers.len(),
-            3,
-            "the three SSE-C headers, not content-length"
+            4,
+            "the three SSE-C headers and if-none-match, not content-length"
         );
         assert!(
             !r.url.contains(&sse_c().key),
@@ -406,5 +529,137 @@ mod tests {
         let mut config = presigner(SseMode::SseC).config;
         config.endpoint = "http://s3.example.com".parse().unwrap();
         assert!(Presigner::new(config).is_err());
+    }
+
+    fn recipient_name() -> String {
+        format!("{}.{}.s3seal", "ab".repeat(16), "cd".repeat(32))
+    }
+
+    #[test]
+    fn h1_writes_carry_if_none_match() {
+        let p = presigner(SseMode::SseC);
+        for op in [Op::Put, Op::CompleteMultipart] {
+            let r = p.presign(&req(op)).unwrap();
+            assert_eq!(
+                r.headers.get("if-none-match").map(String::as_str),
+                Some("*"),
+                "{op:?}"
+            );
+            assert!(r.url.contains("if-none-match"), "signed: {}", r.url);
+        }
+        for op in [
+            Op::UploadPart,
+            Op::CreateMultipart,
+            Op::Get,
+            Op::Head,
+            Op::AbortMultipart,
+        ] {
+            assert!(
+                !p.presign(&req(op))
+                    .unwrap()
+                    .headers
+                    .contains_key("if-none-match"),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn m3_complete_binds_the_declared_size() {
+        let p = presigner(SseMode::SseC);
+        let r = p.presign(&req(Op::CompleteMultipart)).unwrap();
+        assert_eq!(
+            r.headers.get(MP_OBJECT_SIZE).map(String::as_str),
+            Some("1000")
+        );
+        let mut big = req(Op::CompleteMultipart);
+        big.size = Some(101 << 20);
+        assert!(p.presign(&big).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn m3_parts_over_the_cap_or_off_plan_are_refused() {
+        let p = presigner(SseMode::SseC); // cap 100 MiB
+        let part = |number, size| PartInfo { number, size };
+        let mib = 1u64 << 20;
+        assert!(
+            p.check_parts(&[part(1, 8 * mib), part(2, 3 * mib)], Some(11 * mib))
+                .is_ok()
+        );
+        assert!(
+            p.check_parts(&[part(2, 3 * mib), part(1, 8 * mib)], None)
+                .is_ok()
+        );
+        let over: Vec<_> = (1..=13).map(|n| part(n, 8 * mib)).collect();
+        assert!(
+            p.check_parts(&over, None)
+                .unwrap_err()
+                .0
+                .contains("too large")
+        );
+        assert!(
+            p.check_parts(&[part(1, 8 * mib)], Some(7 * mib))
+                .unwrap_err()
+                .0
+                .contains("declared")
+        );
+        assert!(
+            p.check_parts(&[part(1, mib), part(2, mib)], None)
+                .unwrap_err()
+                .0
+                .contains("5 MiB")
+        );
+        assert!(
+            p.check_parts(&[part(1, 8 * mib), part(3, mib)], None)
+                .unwrap_err()
+                .0
+                .contains("1..=n")
+        );
+        assert!(p.check_parts(&[], None).is_err());
+    }
+
+    #[test]
+    fn m4_form_mode_takes_only_recipient_names_and_reads_nothing() {
+        let mut config = presigner(SseMode::SseC).config;
+        config.form = true;
+        let p = Presigner::new(config).unwrap();
+        let keyed = req(Op::Put);
+        assert!(
+            p.presign(&keyed)
+                .unwrap_err()
+                .0
+                .contains("sealed to its public key")
+        );
+        for op in [
+            Op::Put,
+            Op::CreateMultipart,
+            Op::UploadPart,
+            Op::CompleteMultipart,
+            Op::AbortMultipart,
+        ] {
+            let mut r = req(op);
+            r.object = recipient_name();
+            assert!(p.presign(&r).is_ok(), "{op:?}");
+        }
+        for op in [Op::Get, Op::Head] {
+            let mut r = req(op);
+            r.object = recipient_name();
+            assert!(p.presign(&r).unwrap_err().0.contains("downloads"), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let p = presigner(SseMode::SseC);
+        let config = format!("{:?}", p.config());
+        assert!(!config.contains("secret\""), "{config}");
+        assert!(config.contains("<redacted>"));
+        let r = req(Op::Put);
+        let shown = format!("{r:?}");
+        let sse = sse_c();
+        assert!(
+            !shown.contains(&sse.key) && !shown.contains(&sse.key_md5),
+            "{shown}"
+        );
     }
 }

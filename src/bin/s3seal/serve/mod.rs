@@ -2,18 +2,50 @@
 //! reference presign backend (`POST /api/presign`), for a real S3-compatible
 //! server. Configured by environment (defaults: the local Garage of
 //! `scripts/garage.sh`), so the same binary fronts AWS S3.
+//!
+//! Who may presign is decided before anything else ([`access`]): loopback is
+//! open (`make demo`); elsewhere a token file or an explicit `--public`.
+//! Slow clients cost a task and a connection slot, never a thread, and every
+//! wait is bounded (headers, body, connection lifetime).
 
-use std::io::Read;
+mod access;
+mod audit;
+mod store;
+
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-use crate::presign::{self, Config, Presigner, SseMode};
+use crate::presign::{self, Config, Op, Presigner, SseMode};
+use access::{Access, Denied, RateLimiter};
+use audit::AuditLog;
+use store::{Presence, Store};
+
+/// A client has this long to send a request's headers (also the longest a
+/// kept-alive connection may sit idle).
+const HEADER_TIMEOUT_SECS: u64 = 10;
+/// ... and this long for its body.
+const BODY_TIMEOUT_SECS: u64 = 10;
+/// Largest presign request body, in bytes.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Read buffer per connection, which bounds a request's headers, in bytes.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// No connection lives longer, in seconds, whatever it is doing.
+const CONNECTION_LIFETIME_SECS: u64 = 300;
+/// Threads for the blocking S3 checks (HEAD, ListParts).
+const MAX_BLOCKING_THREADS: usize = 64;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -59,12 +91,53 @@ pub struct ServeArgs {
     recipient: Option<String>,
     /// Append every API request body this backend receives, verbatim, to
     /// this file (JSON lines): a record for audits that it never receives
-    /// anything that opens content. It holds SSE-C keys: keep it private.
+    /// anything that opens content. It holds SSE-C keys: it is created 0600.
     #[arg(long, env = "S3SEAL_AUDIT_LOG", value_name = "PATH")]
     audit_log: Option<PathBuf>,
-    /// Worker threads.
-    #[arg(long, default_value_t = 8)]
-    threads: usize,
+    /// Size at which the audit log moves to PATH.1 (replacing the older one).
+    #[arg(long, env = "S3SEAL_AUDIT_LOG_MAX_BYTES", default_value_t = 64 << 20)]
+    audit_log_max_bytes: u64,
+    /// Private deployment: presign only for requests carrying
+    /// `Authorization: Bearer <token>` with a token from this file (one per
+    /// line, at least 32 characters).
+    #[arg(
+        long,
+        env = "S3SEAL_TOKEN_FILE",
+        value_name = "PATH",
+        conflicts_with = "public"
+    )]
+    token_file: Option<PathBuf>,
+    /// Public deployment (an upload form): anyone who reaches the page may
+    /// presign, within the policy. Required, or a token file, off loopback.
+    #[arg(long, env = "S3SEAL_PUBLIC")]
+    public: bool,
+    /// The page's public URL(s), e.g. https://files.example (comma-separated):
+    /// the only Host and Origin values accepted besides loopback's.
+    #[arg(
+        long = "origin",
+        env = "S3SEAL_ORIGIN",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    origins: Vec<url::Url>,
+    /// More origins the page may connect to besides itself and the bucket
+    /// (the CSP's connect-src), e.g. a presign backend elsewhere.
+    #[arg(
+        long = "connect-src",
+        env = "S3SEAL_CONNECT_SRC",
+        value_name = "URL",
+        value_delimiter = ' '
+    )]
+    connect_src: Vec<url::Url>,
+    /// Open connections at most; more wait in the listen queue.
+    #[arg(long, env = "S3SEAL_MAX_CONNECTIONS", default_value_t = 900)]
+    max_connections: usize,
+    /// Presign requests per second per client address (0: no limit) ...
+    #[arg(long, env = "S3SEAL_RATE_LIMIT", default_value_t = 20)]
+    rate_limit: u32,
+    /// ... with bursts of up to this many.
+    #[arg(long, env = "S3SEAL_RATE_BURST", default_value_t = 300)]
+    rate_burst: u32,
 }
 
 fn config(args: &ServeArgs) -> Result<Config> {
@@ -96,20 +169,90 @@ fn config(args: &ServeArgs) -> Result<Config> {
         max_size: args.max_size,
         sse,
         kms_key_id: args.kms_key_id.clone(),
+        form: args.recipient.is_some(),
     })
 }
 
 struct App {
     presigner: Presigner,
+    store: Arc<Store>,
+    access: Access,
+    limiter: RateLimiter,
     www: PathBuf,
     pkg: PathBuf,
     /// Canonical text of the form's recipient, when in form mode.
     recipient: Option<String>,
-    audit: Option<std::sync::Mutex<std::fs::File>>,
+    audit: Option<AuditLog>,
+    /// Sent with every response.
+    security_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+type Reply = Response<Full<Bytes>>;
+
 pub fn run(args: ServeArgs) -> Result<()> {
-    let presigner = Presigner::new(config(&args)?)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args))
+}
+
+/// The page's headers: opened bytes and injected markup get no script, no
+/// plugin, no framing and no foreign connection besides the bucket.
+fn security_headers(
+    presigner: &Presigner,
+    connect_src: &[url::Url],
+) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    // blob: is the page's own Blobs (same-origin by construction), read back
+    // to check or preview what it opened.
+    let mut connect = vec![
+        "'self'".to_owned(),
+        "blob:".to_owned(),
+        presigner.s3_origin(),
+    ];
+    connect.extend(connect_src.iter().map(|u| u.origin().ascii_serialization()));
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; \
+         connect-src {}; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+        connect.join(" ")
+    );
+    let pairs = [
+        ("content-security-policy", csp.as_str()),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(n, v)| {
+            Ok((
+                HeaderName::from_static(n),
+                HeaderValue::from_str(v).context("a --connect-src origin is not a header value")?,
+            ))
+        })
+        .collect()
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = config(&args)?;
+    let tokens = match &args.token_file {
+        Some(path) => access::read_tokens(path)?,
+        None => Vec::new(),
+    };
+    for warning in
+        access::listen_policy(args.listen, !tokens.is_empty(), args.public, &args.origins)?
+    {
+        eprintln!("s3seal serve: warning: {warning}");
+    }
+    let store = Arc::new(Store::new(&config)?);
+    let presigner = Presigner::new(config)?;
     // Checked here so a mistyped key stops the server, not every upload.
     let recipient = match &args.recipient {
         Some(text) => Some(
@@ -120,68 +263,121 @@ pub fn run(args: ServeArgs) -> Result<()> {
         None => None,
     };
     let audit = match &args.audit_log {
-        Some(path) => Some(std::sync::Mutex::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening the audit log {}", path.display()))?,
-        )),
+        Some(path) => Some(AuditLog::open(path, args.audit_log_max_bytes)?),
         None => None,
     };
+    if args.max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let local = listener.local_addr()?;
     let app = Arc::new(App {
+        security_headers: security_headers(&presigner, &args.connect_src)?,
         presigner,
+        store,
+        access: Access::new(local, &args.origins, tokens)?,
+        limiter: RateLimiter::new(args.rate_limit, args.rate_burst),
         www: args.www.clone(),
         pkg: args.pkg.clone(),
         recipient,
         audit,
     });
-    let server = Arc::new(
-        Server::http(args.listen)
-            .map_err(|e| anyhow::anyhow!("listening on {}: {e}", args.listen))?,
-    );
     // The line scripts wait for; no secrets in it.
-    eprintln!("s3seal serve: listening on http://{}", server.server_addr());
-    let workers: Vec<_> = (0..args.threads.max(1))
-        .map(|_| {
-            let (server, app) = (server.clone(), app.clone());
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    handle(&app, request);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    eprintln!("s3seal serve: listening on http://{local}");
+    let slots = Arc::new(Semaphore::new(args.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(HEADER_TIMEOUT_SECS))
+        .max_buf_size(MAX_HEADER_BYTES);
+    loop {
+        let slot = slots.clone().acquire_owned().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                eprintln!("s3seal serve: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper::service::service_fn(move |request| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
+            }),
+        );
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = tokio::time::timeout(Duration::from_secs(CONNECTION_LIFETIME_SECS), connection)
+                .await;
+        });
     }
-    Ok(())
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = r.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).expect("a content type"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
-fn json(status: u16, body: String) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(body)
-        .with_status_code(StatusCode(status))
-        .with_header(header("content-type", "application/json"))
-        .with_header(header("cache-control", "no-store"))
+fn json(status: u16, body: String) -> Reply {
+    reply(status, "application/json", body)
 }
 
-fn error(status: u16, code: &str, message: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn error(status: u16, code: &str, message: &str) -> Reply {
     json(
         status,
         serde_json::json!({ "error": { "code": code, "message": message } }).to_string(),
     )
 }
 
-fn handle(app: &App, mut request: Request) {
-    let path = request.url().split('?').next().unwrap_or("/").to_owned();
-    let method = request.method().clone();
-    let response = match (&method, path.as_str()) {
-        (Method::Post, "/api/presign") => presign(app, &mut request),
-        (Method::Get, "/api/config") => {
+fn denied(d: Denied) -> Reply {
+    let mut r = error(d.status(), d.code(), d.message());
+    match d {
+        Denied::Unauthorized => {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        Denied::RateLimited => {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    r
+}
+
+fn header_text(request: &Request<Incoming>, name: header::HeaderName) -> Option<&str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let mut response = route(app, request, peer).await;
+    let headers = response.headers_mut();
+    for (name, value) in &app.security_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    response
+}
+
+async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    if let Err(d) = app.access.check_host(header_text(&request, header::HOST)) {
+        return denied(d);
+    }
+    let path = request.uri().path().to_owned();
+    match (request.method(), path.as_str()) {
+        (&Method::POST, "/api/presign") => presign(app, request, peer).await,
+        (&Method::GET, "/api/config") => {
             let c = app.presigner.config();
             json(
                 200,
@@ -190,54 +386,136 @@ fn handle(app: &App, mut request: Request) {
                     "expiresIn": c.expiry.as_secs(), "sse": c.sse,
                     "minPartSize": presign::MIN_PART_SIZE, "maxParts": presign::MAX_PARTS,
                     "recipient": app.recipient,
+                    "auth": if app.access.requires_token() { "bearer" } else { "none" },
                 })
                 .to_string(),
             )
         }
-        (Method::Get | Method::Head, _) => {
-            return static_file(app, request, &path);
+        (&Method::GET | &Method::HEAD, _) => {
+            static_file(app, &path, request.method() == Method::HEAD).await
         }
         _ => error(405, "MethodNotAllowed", "method not allowed"),
-    };
-    let _ = request.respond(response);
+    }
 }
 
-fn presign(app: &App, request: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut body = String::new();
-    if request
-        .as_reader()
-        .take(64 * 1024)
-        .read_to_string(&mut body)
-        .is_err()
-    {
+/// Runs a blocking S3 check off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    // Cheapest first: who asks, then how much, then what.
+    let checks = app
+        .access
+        .check_origin(header_text(&request, header::ORIGIN))
+        .and_then(|()| {
+            app.access
+                .check_token(header_text(&request, header::AUTHORIZATION))
+        })
+        .and_then(|()| app.limiter.check(peer.ip(), Instant::now()));
+    if let Err(d) = checks {
+        return denied(d);
+    }
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
+    let body = match tokio::time::timeout(Duration::from_secs(BODY_TIMEOUT_SECS), body).await {
+        Err(_) => {
+            return error(
+                408,
+                "RequestTimeout",
+                "the request body did not arrive in time",
+            );
+        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return error(413, "TooLarge", "a presign request is at most 16 KiB");
+        }
+        Ok(Err(_)) => return error(400, "BadRequest", "the request body could not be read"),
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let Ok(body) = std::str::from_utf8(&body) else {
         return error(400, "BadRequest", "the body must be UTF-8 JSON");
-    }
+    };
     if let Some(audit) = &app.audit {
-        use std::io::Write;
         let line = serde_json::json!({ "path": "/api/presign", "body": body }).to_string();
-        let mut file = audit.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(file, "{line}");
+        if let Err(e) = audit.append(&line) {
+            eprintln!("s3seal serve: audit log: {e:#}");
+        }
     }
-    let req: presign::Request = match serde_json::from_str(&body) {
+    let req: presign::Request = match serde_json::from_str(body) {
         Ok(r) => r,
         Err(e) => return error(400, "BadRequest", &format!("bad presign request: {e}")),
     };
-    match app.presigner.presign(&req) {
-        Ok(resp) => {
-            // Log the operation and object, never header values.
-            eprintln!("presign {:?} {} -> ok", req.op, resp.key);
-            json(200, serde_json::to_string(&resp).expect("serialisable"))
+    let refused = |message: &str| {
+        eprintln!(
+            "presign {:?} {} -> refused: {message}",
+            req.op,
+            req.object.escape_debug()
+        );
+    };
+    let resp = match app.presigner.presign(&req) {
+        Ok(resp) => resp,
+        Err(e) => {
+            refused(&e.0);
+            return error(403, "Refused", &e.0);
         }
-        Err(refused) => {
-            eprintln!(
-                "presign {:?} {} -> refused: {}",
-                req.op,
-                req.object.escape_debug(),
-                refused.0
-            );
-            error(403, "Refused", &refused.0)
+    };
+    if matches!(req.op, Op::Put | Op::CompleteMultipart) {
+        let (store, key) = (app.store.clone(), resp.key.clone());
+        match blocking(move || store.presence(&key)).await {
+            Some(Presence::Absent) => {}
+            Some(Presence::Present) => {
+                let message = "an object with this name exists; s3seal never replaces one";
+                refused(message);
+                return error(409, "ObjectExists", message);
+            }
+            Some(Presence::Unknown(why)) => {
+                refused(&why);
+                return error(
+                    503,
+                    "StoreUnavailable",
+                    &format!("could not check that the name is free: {why}"),
+                );
+            }
+            None => {
+                return error(
+                    503,
+                    "StoreUnavailable",
+                    "could not check that the name is free",
+                );
+            }
         }
     }
+    if req.op == Op::CompleteMultipart {
+        let upload_id = req.upload_id.clone().unwrap_or_default();
+        let sse_c: Vec<(String, String)> = resp
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("x-amz-server-side-encryption-customer-"))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        let (store, key, id) = (app.store.clone(), resp.key.clone(), upload_id.clone());
+        let parts = match blocking(move || store.parts(&key, &id, &sse_c)).await {
+            Some(Ok(parts)) => parts,
+            Some(Err(why)) => {
+                refused(&why);
+                return error(
+                    503,
+                    "StoreUnavailable",
+                    &format!("could not list the upload's parts: {why}"),
+                );
+            }
+            None => return error(503, "StoreUnavailable", "could not list the upload's parts"),
+        };
+        if let Err(e) = app.presigner.check_parts(&parts, req.size) {
+            let (store, key) = (app.store.clone(), resp.key.clone());
+            blocking(move || store.abort(&key, &upload_id)).await;
+            let message = format!("{}; the upload was aborted", e.0);
+            refused(&message);
+            return error(403, "Refused", &message);
+        }
+    }
+    // Log the operation and object, never header values.
+    eprintln!("presign {:?} {} -> ok", req.op, resp.key);
+    json(200, serde_json::to_string(&resp).expect("serialisable"))
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -249,12 +527,12 @@ fn content_type(path: &Path) -> &'static str {
         "json" => "application/json",
         "svg" => "image/svg+xml",
         "png" => "image/png",
-        "ts" => "text/plain",
+        "txt" | "ts" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
 
-fn static_file(app: &App, request: Request, path: &str) {
+async fn static_file(app: &App, path: &str, head: bool) -> Reply {
     let (base, rest) = match path.strip_prefix("/pkg/") {
         Some(rest) => (&app.pkg, rest),
         None => (&app.www, path.trim_start_matches('/')),
@@ -266,22 +544,26 @@ fn static_file(app: &App, request: Request, path: &str) {
         .components()
         .all(|c| matches!(c, Component::Normal(_)))
     {
-        let _ = request.respond(error(400, "BadPath", "bad path"));
-        return;
+        return error(400, "BadPath", "bad path");
     }
     let file = base.join(relative);
-    match std::fs::File::open(&file) {
-        Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => {
-            let response = Response::from_file(f)
-                .with_header(header("content-type", content_type(&file)))
-                .with_header(header("cache-control", "no-cache"))
-                // The page holds keys: no framing, no referrer (the fragment never leaves anyway).
-                .with_header(header("x-frame-options", "DENY"))
-                .with_header(header("referrer-policy", "no-referrer"));
-            let _ = request.respond(response);
+    let is_file = tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_file());
+    let bytes = match is_file {
+        true => tokio::fs::read(&file).await.ok(),
+        false => None,
+    };
+    match bytes {
+        Some(bytes) => {
+            let body = if head {
+                Bytes::new()
+            } else {
+                Bytes::from(bytes)
+            };
+            let mut r = reply(200, content_type(&file), body);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
         }
-        _ => {
-            let _ = request.respond(error(404, "NotFound", "not found"));
-        }
+        None => error(404, "NotFound", "not found"),
     }
 }

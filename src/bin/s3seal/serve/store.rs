@@ -1,0 +1,128 @@
+//! The few S3 requests `serve` makes itself, with its own credentials: is a
+//! key taken, which parts does an upload hold, abort an upload. Blocking
+//! (ureq): callers run them on tokio's blocking pool.
+
+use std::time::Duration;
+
+use rusty_s3::actions::{AbortMultipartUpload, HeadObject, ListParts};
+use rusty_s3::{Bucket, Credentials, S3Action};
+
+use crate::presign::{Config, PartInfo};
+
+/// Lifetime of the URLs serve signs for its own requests, in seconds.
+const OWN_URL_EXPIRY_SECS: u64 = 60;
+/// A request to S3 that takes longer than this fails (fail closed).
+const REQUEST_TIMEOUT_SECS: u64 = 15;
+/// ListParts pages followed at most (S3 returns up to 1,000 parts a page).
+const MAX_LIST_PAGES: usize = 11;
+
+/// Whether an object key is in use.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    Present,
+    /// S3 did not say: the caller refuses, as if present.
+    Unknown(String),
+}
+
+pub struct Store {
+    bucket: Bucket,
+    credentials: Credentials,
+    agent: ureq::Agent,
+}
+
+impl Store {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let style = if config.path_style {
+            rusty_s3::UrlStyle::Path
+        } else {
+            rusty_s3::UrlStyle::VirtualHost
+        };
+        Ok(Self {
+            bucket: Bucket::new(
+                config.endpoint.clone(),
+                style,
+                config.bucket.clone(),
+                config.region.clone(),
+            )?,
+            credentials: Credentials::new(config.access_key.clone(), config.secret_key.clone()),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))
+                .build()
+                .into(),
+        })
+    }
+
+    fn expiry() -> Duration {
+        Duration::from_secs(OWN_URL_EXPIRY_SECS)
+    }
+
+    /// HEAD without SSE-C headers: 404 is the only "absent". An SSE-C object
+    /// answers 400 to a HEAD without its key, and 403 may hide either case.
+    pub fn presence(&self, key: &str) -> Presence {
+        let url = HeadObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
+        match self.agent.head(url.as_str()).call() {
+            Ok(r) if r.status() == 404 => Presence::Absent,
+            Ok(r) if r.status().is_success() || r.status() == 400 => Presence::Present,
+            Ok(r) => Presence::Unknown(format!("S3 answered {} to a HEAD", r.status().as_u16())),
+            Err(e) => Presence::Unknown(format!("S3 did not answer a HEAD: {e}")),
+        }
+    }
+
+    /// Every part S3 holds for `upload_id`, with `headers` (SSE-C) signed in.
+    pub fn parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        headers: &[(String, String)],
+    ) -> Result<Vec<PartInfo>, String> {
+        let mut parts = Vec::new();
+        let mut marker: Option<u16> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let mut action = ListParts::new(&self.bucket, Some(&self.credentials), key, upload_id);
+            if let Some(m) = marker {
+                action.set_part_number_marker(m);
+            }
+            for (name, value) in headers {
+                action.headers_mut().insert(name.clone(), value.clone());
+            }
+            let url = action.sign(Self::expiry());
+            let mut request = self.agent.get(url.as_str());
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let mut response = request
+                .call()
+                .map_err(|e| format!("S3 did not answer ListParts: {e}"))?;
+            let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| format!("reading ListParts: {e}"))?;
+            if status != 200 {
+                return Err(format!("S3 answered {status} to ListParts"));
+            }
+            let page = ListParts::parse_response(&body)
+                .map_err(|e| format!("S3's ListParts answer did not parse: {e}"))?;
+            parts.extend(page.parts.iter().map(|p| PartInfo {
+                number: p.number,
+                size: p.size,
+            }));
+            match page.next_part_number_marker {
+                Some(next) if page.parts.len() == usize::from(page.max_parts) => {
+                    marker = Some(next)
+                }
+                _ => return Ok(parts),
+            }
+        }
+        Err("ListParts did not end".into())
+    }
+
+    /// Best effort: an over-cap upload is removed rather than left to expire.
+    pub fn abort(&self, key: &str, upload_id: &str) {
+        let url = AbortMultipartUpload::new(&self.bucket, Some(&self.credentials), key, upload_id)
+            .sign(Self::expiry());
+        let _ = self.agent.delete(url.as_str()).call();
+    }
+}
