@@ -539,6 +539,32 @@ fn serve_refuses_a_mistyped_form_recipient_before_listening() {
 }
 
 #[test]
+fn l4_a_backslash_does_not_make_a_remote_host_loopback() {
+    // WHATWG parsers (the url crate, browsers) read `\` as `/` in http URLs:
+    // this endpoint is the host `evil`, not 127.0.0.1.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "GK000"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_ENDPOINT_URL", "http://evil\\@127.0.0.1:9/"),
+    ];
+    let args = [
+        "pull",
+        "--identity",
+        "org.identity",
+        "--bucket",
+        "b",
+        "-o",
+        "inbox",
+    ];
+    let o = run(d, &args, &env);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("insecure endpoint"), "{}", stderr(&o));
+}
+
+#[test]
 fn pull_never_sends_sse_c_keys_over_plain_http() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -564,4 +590,318 @@ fn pull_never_sends_sse_c_keys_over_plain_http() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("insecure endpoint"), "{}", stderr(&o));
     assert!(!d.join("inbox").exists(), "refused before doing anything");
+}
+
+/// Seals `plain` under the sealed filename `name` into `d/obj` with `d/root.key`.
+fn seal_named(d: &Path, name: &str, plain: &[u8], obj: &str) -> String {
+    std::fs::write(d.join("plain.in"), plain).unwrap();
+    let o = run(
+        d,
+        &[
+            "seal",
+            "plain.in",
+            &format!("--name={name}"),
+            "-o",
+            obj,
+            "--key-file",
+            "root.key",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(d.join("plain.in")).unwrap();
+    stdout(&o).trim().to_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn l1_staging_does_not_follow_a_planted_symlink() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    seal_named(d, "report.pdf", b"top secret plaintext", "obj");
+    // Another user plants links at the old predictable staging name: one to a
+    // file of theirs everyone can read, one to nowhere.
+    std::fs::write(d.join("theirs"), b"attacker's file").unwrap();
+    std::os::unix::fs::symlink("theirs", d.join(".report.pdf.s3seal-partial")).unwrap();
+    std::os::unix::fs::symlink("nowhere", d.join(".copy.pdf.s3seal-partial")).unwrap();
+    let o = run(d, &["open", "obj", "--key-file", "root.key"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(d.join("theirs")).unwrap(), b"attacker's file");
+    let out = d.join("report.pdf");
+    assert!(std::fs::symlink_metadata(&out).unwrap().is_file());
+    assert_eq!(mode(&out), 0o600, "plaintext is private");
+    assert_eq!(std::fs::read(&out).unwrap(), b"top secret plaintext");
+    let o = run(
+        d,
+        &["open", "obj", "-o", "copy.pdf", "--key-file", "root.key"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!d.join("nowhere").exists(), "no file made through a link");
+    assert_eq!(mode(&d.join("copy.pdf")), 0o600);
+
+    // A link at the output name is a name that exists: refused without
+    // --force, and replaced (never written through) with it.
+    std::os::unix::fs::symlink("nowhere", d.join("link.pdf")).unwrap();
+    let o = run(
+        d,
+        &["open", "obj", "-o", "link.pdf", "--key-file", "root.key"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "-o",
+            "link.pdf",
+            "--key-file",
+            "root.key",
+            "--force",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!d.join("nowhere").exists());
+    assert!(
+        std::fs::symlink_metadata(d.join("link.pdf"))
+            .unwrap()
+            .is_file()
+    );
+    assert_eq!(mode(&d.join("link.pdf")), 0o600);
+}
+
+#[test]
+fn l2_a_sealed_name_of_dash_never_means_stdout() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    seal_named(d, "-", b"top secret plaintext", "obj");
+    let o = run(d, &["open", "obj", "--key-file", "root.key"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "plaintext went to standard output");
+    assert!(!d.join("-").exists());
+    assert_eq!(std::fs::read(d.join("_")).unwrap(), b"top secret plaintext");
+    // An explicit `-o -` still streams.
+    let o = run(
+        d,
+        &["open", "obj", "-o", "-", "--key-file", "root.key"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"top secret plaintext");
+}
+
+#[test]
+fn l3_open_cleans_sealed_names_into_safe_file_names() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    let long = format!("{}.pdf", "é".repeat(150));
+    let cases: &[(&str, &str)] = &[
+        // Right-to-left override: shows as "invoiceexe.pdf".
+        ("invoice\u{202E}fdp.exe", "invoicefdp.exe"),
+        ("a\u{202A}b\u{202B}c\u{202C}d\u{202D}e.txt", "abcde.txt"),
+        (
+            "\u{2066}x\u{2067}y\u{2068}z\u{2069}\u{200E}\u{200F}.txt",
+            "xyz.txt",
+        ),
+        (
+            "zero\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}width.txt",
+            "zerowidth.txt",
+        ),
+        (".bashrc", "_bashrc"),
+        ("-rf", "_rf"),
+        ("~root", "_root"),
+        ("C:evil.txt", "C_evil.txt"),
+        ("C:\\Windows\\evil.dll", "evil.dll"),
+        (".s3seal-object", "_s3seal-object"),
+        ("Résumé 2026.pdf", "Résumé 2026.pdf"),
+        ("報告.pdf", "報告.pdf"),
+    ];
+    for (i, (sealed, want)) in cases.iter().enumerate() {
+        let obj = format!("obj{i}");
+        seal_named(d, sealed, b"plain", &obj);
+        let sub = d.join(format!("case{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        let obj = format!("../{obj}");
+        let o = run(&sub, &["open", &obj, "--key-file", "../root.key"], &[]);
+        assert!(o.status.success(), "{sealed:?}: {}", stderr(&o));
+        let names: Vec<String> = std::fs::read_dir(&sub)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [want.to_string()], "{sealed:?}");
+    }
+    // A name too long for the file system is cut, keeping its extension.
+    seal_named(d, &long, b"plain", "long.s3seal");
+    let sub = d.join("long");
+    std::fs::create_dir(&sub).unwrap();
+    let o = run(
+        &sub,
+        &["open", "../long.s3seal", "--key-file", "../root.key"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = std::fs::read_dir(&sub)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1);
+    assert!(
+        names[0].len() <= 200 && names[0].starts_with("éé") && names[0].ends_with("é.pdf"),
+        "{}",
+        names[0]
+    );
+}
+
+/// A one-bucket S3 stand-in on loopback for `pull`: lists `key` and serves
+/// `object` for it, or only its first `stall_after` bytes, then nothing more
+/// while holding the connection open. Answers at most `requests` requests.
+fn fake_s3(key: String, object: Vec<u8>, stall_after: Option<usize>, requests: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut s) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            if String::from_utf8_lossy(&head).contains("list-type=2") {
+                let xml = format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>uploads/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>{key}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"0"</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"#,
+                    object.len()
+                );
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                    xml.len()
+                );
+            } else {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    object.len()
+                );
+                let _ = s.write_all(&object[..stall_after.unwrap_or(object.len())]);
+                let _ = s.flush();
+                if stall_after.is_some() {
+                    held.push(s);
+                }
+            }
+        }
+        // Keeps stalled connections open until the test has seen pull give up.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        drop(held);
+    });
+    format!("http://{addr}")
+}
+
+/// Runs `s3seal pull` against `endpoint` into `d/inbox`; None if it was still
+/// running after `deadline_secs` (then it is killed).
+fn pull(d: &Path, endpoint: &str, extra: &[&str], deadline_secs: u64) -> Option<Output> {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(d)
+        .args([
+            "pull",
+            "--key-file",
+            "root.key",
+            "--bucket",
+            "b",
+            "--prefix",
+            "uploads/",
+            "-o",
+            "inbox",
+        ])
+        .args(extra)
+        .env("AWS_ACCESS_KEY_ID", "GK000")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ENDPOINT_URL_S3", endpoint)
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for proxy in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] {
+        cmd.env_remove(proxy);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn l9_pull_keeps_plaintext_directories_private() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    let name = seal_named(d, "report.pdf", b"top secret plaintext", "obj");
+    let object = std::fs::read(d.join("obj")).unwrap();
+    let endpoint = fake_s3(format!("uploads/{name}"), object, None, 2);
+    let o = pull(d, &endpoint, &[], 60).expect("pull finished");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = &name[..32];
+    let file = d.join("inbox").join(id).join("report.pdf");
+    assert_eq!(std::fs::read(&file).unwrap(), b"top secret plaintext");
+    assert_eq!(mode(&d.join("inbox")), 0o700);
+    assert_eq!(mode(&d.join("inbox").join(id)), 0o700);
+    assert_eq!(mode(&file), 0o600);
+}
+
+#[test]
+fn l9_pull_gives_up_on_a_stalled_download() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    let plain: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let name = seal_named(d, "big.bin", &plain, "obj");
+    let object = std::fs::read(d.join("obj")).unwrap();
+    let endpoint = fake_s3(format!("uploads/{name}"), object, Some(1_500_000), 2);
+    let o = pull(d, &endpoint, &["--read-timeout", "1"], 30)
+        .expect("pull hung on a server that stopped sending");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("timeout"), "{}", stderr(&o));
+    assert!(!d.join("inbox").join(&name[..32]).exists());
+}
+
+#[test]
+fn l3_pull_keeps_a_sealed_name_off_its_marker_file() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    let name = seal_named(d, ".s3seal-object", b"top secret plaintext", "obj");
+    let object = std::fs::read(d.join("obj")).unwrap();
+    let endpoint = fake_s3(format!("uploads/{name}"), object, None, 2);
+    let o = pull(d, &endpoint, &[], 60).expect("pull finished");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let here = d.join("inbox").join(&name[..32]);
+    assert_eq!(
+        std::fs::read(here.join("_s3seal-object")).unwrap(),
+        b"top secret plaintext"
+    );
+    assert_eq!(
+        std::fs::read_to_string(here.join(".s3seal-object"))
+            .unwrap()
+            .trim(),
+        name
+    );
 }

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use tempfile::NamedTempFile;
 
 /// Bytes read from the input per step: four segments.
 pub const READ_SIZE: usize = 4 * s3seal::stream::SEGMENT_SIZE;
 
-/// An output file written under a temporary name and renamed into place only
+/// An output file written under a temporary name and moved into place only
 /// by [`Output::commit`]; dropped uncommitted, it is removed. Standard output
 /// is passed through (the caller documents that it is streamed).
 pub enum Output {
@@ -19,45 +20,57 @@ pub enum Output {
     Stdout(io::Stdout),
     /// A file being written.
     File {
-        file: File,
-        temp: PathBuf,
+        /// Created with O_EXCL under a random name, mode 0600: nothing
+        /// planted at a guessable name is followed, and the plaintext is
+        /// private from its first byte.
+        temp: NamedTempFile,
         path: PathBuf,
-        committed: bool,
+        force: bool,
     },
 }
 
 impl Output {
-    /// `-` is standard output; otherwise a new file, refused if it exists
-    /// unless `force`.
-    pub fn create(path: &Path, force: bool) -> Result<Self> {
+    /// Standard output: only for a user's explicit `-`.
+    pub fn stdout() -> Self {
+        Output::Stdout(io::stdout())
+    }
+
+    /// Standard output for `-` as the user typed it, a file otherwise. Never
+    /// for a name that came from inside an object.
+    pub fn from_arg(path: &Path, force: bool) -> Result<Self> {
         if path == Path::new("-") {
-            return Ok(Output::Stdout(io::stdout()));
+            Ok(Self::stdout())
+        } else {
+            Self::create(path, force)
         }
-        if path.exists() && !force {
+    }
+
+    /// A new file (even one named `-`), refused if the name exists unless
+    /// `force`.
+    pub fn create(path: &Path, force: bool) -> Result<Self> {
+        // Checked early to fail before any work; `commit` checks again.
+        if !force && path.symlink_metadata().is_ok() {
             bail!(
                 "{} already exists (use --force to replace it)",
                 path.display()
             );
         }
-        let name = path
-            .file_name()
-            .context("the output path has no file name")?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(".s3seal-partial");
-        let temp = path.with_file_name(temp_name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&temp)
-            .with_context(|| format!("creating {}", temp.display()))?;
+        if path.file_name().is_none() {
+            bail!("{} has no file name", path.display());
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        // Hidden and recognisable, should a crash leave it behind.
+        let temp = tempfile::Builder::new()
+            .prefix(".s3seal-partial-")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a file in {}", dir.display()))?;
         Ok(Output::File {
-            file,
             temp,
             path: path.to_owned(),
-            committed: false,
+            force,
         })
     }
 
@@ -65,42 +78,35 @@ impl Output {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         match self {
             Output::Stdout(out) => out.write_all(bytes).context("writing to standard output"),
-            Output::File { file, temp, .. } => file
+            Output::File { temp, .. } => temp
                 .write_all(bytes)
-                .with_context(|| format!("writing {}", temp.display())),
+                .with_context(|| format!("writing {}", temp.path().display())),
         }
     }
 
-    /// Flushes and moves the file into place.
-    pub fn commit(mut self) -> Result<()> {
-        match &mut self {
-            Output::Stdout(out) => out.flush().context("writing to standard output"),
-            Output::File {
-                file,
-                temp,
-                path,
-                committed,
-            } => {
-                file.sync_all()
-                    .with_context(|| format!("writing {}", temp.display()))?;
-                std::fs::rename(&*temp, &*path)
-                    .with_context(|| format!("renaming to {}", path.display()))?;
-                *committed = true;
-                Ok(())
+    /// Flushes and moves the file into place; without `force`, never over a
+    /// name that appeared meanwhile.
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::Stdout(mut out) => out.flush().context("writing to standard output"),
+            Output::File { temp, path, force } => {
+                temp.as_file()
+                    .sync_all()
+                    .with_context(|| format!("writing {}", temp.path().display()))?;
+                let persisted = if force {
+                    temp.persist(&path)
+                } else {
+                    temp.persist_noclobber(&path)
+                };
+                match persisted {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => bail!(
+                        "{} already exists (use --force to replace it)",
+                        path.display()
+                    ),
+                    Err(e) => Err(e.error).with_context(|| format!("moving to {}", path.display())),
+                }
             }
-        }
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        if let Output::File {
-            temp,
-            committed: false,
-            ..
-        } = self
-        {
-            let _ = std::fs::remove_file(temp);
         }
     }
 }

@@ -4,6 +4,7 @@ mod cli;
 mod file;
 mod inspect;
 mod keygen;
+mod name;
 mod open;
 mod presign;
 mod pull;

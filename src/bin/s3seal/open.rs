@@ -28,15 +28,6 @@ pub struct OpenArgs {
     key: KeyArgs,
 }
 
-/// A safe local filename from the sealed one: its last component, without
-/// control characters, never `.`/`..`/empty.
-pub fn safe_file_name(sealed: &str) -> Option<String> {
-    let last = sealed.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim().to_owned();
-    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
-}
-
 pub fn run(args: OpenArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
     let secret = crate::secret::resolve(&args.key, false)?;
@@ -60,15 +51,16 @@ pub fn run(args: OpenArgs) -> Result<()> {
         opener.push(&buf[..n], &mut out)?;
         if output.is_none() {
             if let Some(meta) = opener.metadata() {
-                let path = match &args.output {
-                    Some(p) => p.clone(),
-                    None => PathBuf::from(
-                        safe_file_name(&meta.name)
+                output = Some(match &args.output {
+                    Some(p) => Output::from_arg(p, args.force)?,
+                    None => {
+                        let name = crate::name::safe_file_name(&meta.name)
                             .or(fallback.clone())
-                            .unwrap_or_else(|| "opened.bin".into()),
-                    ),
-                };
-                output = Some(Output::create(Path::new(&path), args.force)?);
+                            .unwrap_or_else(|| "opened.bin".into());
+                        // A sealed name is always a file, even one called `-`.
+                        Output::create(Path::new(&name), args.force)?
+                    }
+                });
             }
         }
         if let Some(o) = output.as_mut() {

@@ -29,7 +29,7 @@ const MAX_ATTEMPTS: u32 = 4;
 /// File in each object's directory naming the object it came from: what
 /// "already pulled" is judged by (the id alone could be claimed by a renamed
 /// object).
-const MARKER: &str = ".s3seal-object";
+pub const MARKER: &str = ".s3seal-object";
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -49,6 +49,10 @@ pub struct PullArgs {
     /// tests walk the continuation tokens.
     #[arg(long, default_value_t = 1000, hide = true)]
     page_size: usize,
+    /// Seconds to wait for a response, or for the next bytes of one, before
+    /// giving up; short waits let tests see a stalled server refused.
+    #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+    read_timeout: u64,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -91,12 +95,27 @@ fn target(args: &PullArgs) -> Result<Target> {
     })
 }
 
-fn agent() -> ureq::Agent {
+/// The HTTP client. A server that stops sending is given up on (and the
+/// request retried or the object failed); a large download that keeps
+/// arriving is never cut short.
+fn agent(read_timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_recv_response(Some(read_timeout))
+        .timeout_per_read(Some(read_timeout))
         .build()
         .into()
+}
+
+/// Creates `dir` and any missing parents, private to this user: they hold
+/// plaintext. Existing directories are left as they are.
+fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// A short description of an S3 error response (its `<Code>`), never headers.
@@ -217,7 +236,7 @@ fn pull_one(
     if stage.exists() {
         std::fs::remove_dir_all(&stage).context("removing an old partial download")?;
     }
-    std::fs::create_dir_all(&stage)?;
+    create_private_dir_all(&stage).with_context(|| format!("creating {}", stage.display()))?;
     let result = (|| -> Result<(PathBuf, u64, String)> {
         let mut opener = Opener::new(Secret::File(file_key.clone()));
         opener.expect_name(*name);
@@ -235,7 +254,7 @@ fn pull_one(
             if output.is_none() {
                 if let Some(meta) = opener.metadata() {
                     let file =
-                        crate::open::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
+                        crate::name::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
                     output = Some((
                         Output::create(&stage.join(&file), false)?,
                         PathBuf::from(file),
@@ -287,8 +306,8 @@ fn pull_one(
 pub fn run(args: PullArgs) -> Result<()> {
     let secret = crate::secret::resolve(&args.key, false)?;
     let target = target(&args)?;
-    let agent = agent();
-    std::fs::create_dir_all(&args.out)
+    let agent = agent(Duration::from_secs(args.read_timeout));
+    create_private_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let keys = list(&agent, &target, &args.prefix, args.page_size)?;
     let recipient_mode = matches!(secret, Secret::Identity(_));
