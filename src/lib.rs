@@ -34,6 +34,7 @@ pub mod format;
 pub mod key;
 pub mod object;
 pub mod part;
+pub mod passphrase;
 pub mod recipient;
 pub mod sse;
 pub mod stream;

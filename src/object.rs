@@ -263,6 +263,31 @@ impl Sealer {
             .seal_segments(first, plaintext, ends_object, out)
     }
 
+    /// As [`Sealer::seal_segments`], for callers that may ask for any index
+    /// at any time (the public JavaScript `sealSegments`): `ledger` remembers
+    /// what each index was sealed to, and a segment sealed again must come
+    /// out byte-identical (a retried part) or the whole run is refused with
+    /// nothing appended. Two different ciphertexts under one nonce would
+    /// give away the XOR of their plaintexts and the GCM authentication key.
+    pub fn seal_segments_once(
+        &self,
+        ledger: &mut SegmentLedger,
+        first: u64,
+        plaintext: &[u8],
+        ends_object: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let start = out.len();
+        self.seal_segments(first, plaintext, ends_object, out)?;
+        if let Err(e) = ledger.record(first, &out[start..]) {
+            // Sealed, never released.
+            zeroize::Zeroize::zeroize(&mut out[start..]);
+            out.truncate(start);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The per-object segment key, for an external AES-GCM engine
     /// (WebCrypto) that seals segments with [`SegmentCipher::nonce`]'s nonces
     /// and must produce the same bytes as [`Sealer::segment_cipher`].
@@ -285,6 +310,78 @@ impl Sealer {
             preamble: Some(self.preamble),
             stream: StreamSealer::new(self.cipher, self.random.header),
         }
+    }
+}
+
+/// Which segments of one object were released, and a fingerprint of each:
+/// the first 8 bytes of its GCM tag (public: it is in the object), which
+/// another plaintext or last-segment flag under the same nonce matches by
+/// chance with probability 2^-64. For [`Sealer::seal_segments_once`].
+/// Sixteen bytes per segment (~1 MiB for a 16 GiB object). A plain list,
+/// searched only for indices below the highest one seen: parts usually come
+/// in order, and the wasm module stays small.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentLedger {
+    entries: Vec<(u64, u64)>,
+    /// One past the highest index recorded.
+    end: u64,
+}
+
+impl SegmentLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Segments recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Checks the run of sealed segments `first..` in `sealed` (whole
+    /// segments, the last possibly short) against what was recorded, then
+    /// records them; on a conflict records nothing and fails.
+    pub fn record(&mut self, first: u64, sealed: &[u8]) -> Result<()> {
+        let known = self.entries.len();
+        let mut rest = sealed;
+        let mut index = first;
+        while !rest.is_empty() {
+            let take = layout::ciphertext_capacity(index).min(rest.len());
+            // A segment ends with its tag; in a malformed `sealed` shorter
+            // than a tag, its first bytes stand in.
+            let mut tag = [0; 8];
+            for (t, b) in tag
+                .iter_mut()
+                .zip(&rest[take.saturating_sub(TAG_SIZE)..take])
+            {
+                *t = *b;
+            }
+            let fingerprint = u64::from_be_bytes(tag);
+            let seen = if index < self.end {
+                self.entries[..known].iter().find(|e| e.0 == index)
+            } else {
+                None
+            };
+            match seen {
+                Some(e) if e.1 != fingerprint => {
+                    self.entries.truncate(known);
+                    return Err(Error::InvalidInput(
+                        "segment already sealed over other bytes (that would reuse its nonce)",
+                    ));
+                }
+                Some(_) => {}
+                None => self.entries.push((index, fingerprint)),
+            }
+            rest = &rest[take..];
+            index += 1;
+        }
+        self.end = self.end.max(index);
+        Ok(())
     }
 }
 
@@ -632,5 +729,139 @@ impl RangeOpener {
         let end =
             (range.end.min(self.plaintext_len).saturating_sub(base) as usize).min(plain.len());
         Ok(plain[start.min(end)..end].to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::RootKey;
+    use crate::stream::{FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE};
+
+    fn sealer() -> Sealer {
+        let secret = Secret::Root(RootKey::generate().unwrap());
+        Sealer::new(&secret, &Metadata::default()).unwrap()
+    }
+
+    fn plaintext(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 31 + 7) as u8).collect()
+    }
+
+    #[test]
+    fn ledger_allows_identical_retries_and_refuses_other_bytes_under_one_index() {
+        let sealer = sealer();
+        let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
+        let plain = plaintext(first + 2 * seg + 3);
+        let mut other = plain.clone();
+        other[first + seg + 1] ^= 1; // in segment 2 only
+        let mut ledger = SegmentLedger::new();
+        let mut a = Vec::new();
+        sealer
+            .seal_segments_once(&mut ledger, 0, &plain[..first + seg], false, &mut a)
+            .unwrap();
+        assert_eq!(ledger.len(), 2);
+        let mut again = Vec::new();
+        sealer
+            .seal_segments_once(&mut ledger, 0, &plain[..first + seg], false, &mut again)
+            .unwrap();
+        assert_eq!(a, again, "a retry is byte-identical");
+
+        // Segment 2 first sealed over `other`; the same index over `plain`
+        // is then refused, inside a run too, and nothing is appended.
+        let mut b = vec![0xaa; 3];
+        sealer
+            .seal_segments_once(&mut ledger, 2, &other[first + seg..], true, &mut b)
+            .unwrap();
+        let mut c = vec![0xbb; 5];
+        let err = sealer
+            .seal_segments_once(&mut ledger, 1, &plain[first..], true, &mut c)
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(m) if m.contains("already sealed")));
+        assert_eq!(c, vec![0xbb; 5], "the refused run released nothing");
+        assert_eq!(ledger.len(), 4, "segments 0-3");
+        // The last-segment flag is part of the nonce and of the tag: segment 0
+        // sealed as the last one is other bytes under the same index.
+        let mut d = Vec::new();
+        assert!(
+            sealer
+                .seal_segments_once(&mut ledger, 0, &plain[..first], true, &mut d)
+                .is_err()
+        );
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn ledger_records_nothing_from_a_refused_run_and_out_of_order_runs_work() {
+        let sealer = sealer();
+        let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
+        let plain = plaintext(first + 3 * seg);
+        let mut ledger = SegmentLedger::new();
+        let mut out = Vec::new();
+        // Parts in any order: 3, then 1, then 0 and 2.
+        for (index, range) in [
+            (3u64, first + 2 * seg..first + 3 * seg),
+            (1, first..first + seg),
+            (0, 0..first),
+        ] {
+            let last = index == 3;
+            sealer
+                .seal_segments_once(&mut ledger, index, &plain[range], last, &mut out)
+                .unwrap();
+        }
+        let mut changed = plain[first..first + 2 * seg].to_vec();
+        changed[0] ^= 1; // segment 1 differs, segment 2 is new
+        let mut refused = Vec::new();
+        assert!(
+            sealer
+                .seal_segments_once(&mut ledger, 1, &changed, false, &mut refused)
+                .is_err()
+        );
+        assert_eq!(
+            ledger.len(),
+            3,
+            "segment 2 was not recorded by the refused run"
+        );
+        let mut two = Vec::new();
+        sealer
+            .seal_segments_once(
+                &mut ledger,
+                2,
+                &plain[first + seg..first + 2 * seg],
+                false,
+                &mut two,
+            )
+            .unwrap();
+        assert_eq!(ledger.len(), 4);
+        // Malformed runs are refused by the sealer before the ledger sees them.
+        assert!(
+            sealer
+                .seal_segments_once(&mut ledger, 1, &plain[..10], false, &mut Vec::new())
+                .is_err()
+        );
+        assert!(
+            sealer
+                .seal_segments_once(&mut ledger, 1 << 32, &plain[..10], true, &mut Vec::new())
+                .is_err()
+        );
+        assert_eq!(ledger.len(), 4);
+    }
+
+    #[test]
+    fn ledger_checks_what_it_is_given_segment_by_segment() {
+        let mut ledger = SegmentLedger::new();
+        let seg0 = layout::ciphertext_capacity(0);
+        let mut sealed = vec![1u8; seg0 + 20];
+        ledger.record(0, &sealed).unwrap();
+        // Only the first 8 tag bytes of each segment count.
+        sealed[seg0 - 1] ^= 1;
+        ledger.record(0, &sealed).unwrap();
+        sealed[seg0 - 16] ^= 1;
+        assert!(ledger.record(0, &sealed).is_err());
+        ledger.record(5, &[7u8; 10]).unwrap();
+        assert!(
+            ledger.record(5, &[8u8; 10]).is_err(),
+            "shorter than a tag: its bytes count"
+        );
+        assert!(SegmentLedger::new().is_empty());
     }
 }

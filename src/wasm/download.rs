@@ -29,7 +29,7 @@ const FOLD_SIZE: f64 = (32 << 20) as f64;
 
 /// Downloads an object through a presigned GET and opens it, verifying as it
 /// streams; resolves to `{ blob, metadata, engine }` only if everything
-/// verified.
+/// verified. The Blob's type is `inertMediaType(metadata.type)`.
 #[wasm_bindgen]
 pub fn download(object_name: &str, key: &Key, options: JsValue) -> Promise {
     let secret = key.secret.clone();
@@ -213,7 +213,9 @@ async fn download_inner(
         return Err(e);
     }
     let meta = meta.ok_or_else(|| super::error::to_js(crate::Error::Truncated))?;
-    let blob = collected.into_blob(&meta.media_type)?;
+    // The sealed type is the sealer's word, not ours: as a Blob type, HTML
+    // or SVG would run in this page's origin once its blob: URL is opened.
+    let blob = collected.into_blob(crate::format::inert_media_type(&meta.media_type))?;
     let result = Object::new();
     set(&result, "blob", blob);
     set(&result, "metadata", metadata_to_js(&meta));

@@ -10,8 +10,10 @@
 //! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
 //!   promise-based `SealStream`/`OpenStream` over it;
 //! - [`upload`], [`download`], with [`job`], [`http`], [`resume`] and
-//!   [`file`]: transfers through presigned URLs.
+//!   [`file`]: transfers through presigned URLs;
+//! - [`checks`]: the inert type of opened bytes, passphrase strength.
 
+mod checks;
 mod download;
 pub mod engine;
 mod error;
@@ -26,6 +28,7 @@ mod sse;
 mod stream;
 mod upload;
 
+pub use checks::{inert_media_type, passphrase_strength};
 pub use download::download;
 pub use key::{Key, Recipient};
 pub use pipeline::{OpenStream, SealStream, segment_offset};

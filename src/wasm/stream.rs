@@ -6,7 +6,7 @@ use super::error::{JsResult, js, with_code};
 use super::field::get;
 use super::key::Key;
 use crate::format::Metadata;
-use crate::object::{self, ObjectSealer};
+use crate::object::{self, ObjectSealer, SegmentLedger};
 
 pub(crate) fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
     let text = |field: &str| -> JsResult<String> {
@@ -56,12 +56,36 @@ pub(crate) fn metadata_to_js(meta: &Metadata) -> js_sys::Object {
 
 /// Seals one object. `push` plaintext chunks, then `finish`; or, for
 /// multipart uploads, `head()` plus `sealSegments(…)` for any run of whole
-/// segments, independently and byte-identically on retry.
+/// segments, independently and byte-identically on retry. One sealer does
+/// one or the other: both choose what each segment index holds.
 #[wasm_bindgen]
 pub struct Sealer {
     sealer: object::Sealer,
     stream: Option<ObjectSealer>,
     finished: bool,
+    /// What `sealSegments` released, so no index is sealed over two plaintexts.
+    ledger: SegmentLedger,
+}
+
+/// Refuses mixing the two ways of sealing on one `Sealer`.
+fn mixed() -> JsValue {
+    with_code(
+        "InvalidInput",
+        "invalid input: a Sealer seals with push/finish or with sealSegments, not both",
+    )
+}
+
+/// A segment index from JS: a whole number in range. `as u64` would turn NaN
+/// and negatives into 0 and saturate the rest, silently naming another segment.
+fn segment_index(n: f64) -> JsResult<u64> {
+    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < crate::stream::MAX_SEGMENTS as f64 {
+        Ok(n as u64)
+    } else {
+        Err(with_code(
+            "InvalidInput",
+            "invalid input: a segment index is a whole number from 0 to 2^32 - 1",
+        ))
+    }
 }
 
 #[wasm_bindgen]
@@ -75,6 +99,7 @@ impl Sealer {
             sealer: js(object::Sealer::new(&key.secret, &meta))?,
             stream: None,
             finished: false,
+            ledger: SegmentLedger::new(),
         })
     }
 
@@ -118,6 +143,9 @@ impl Sealer {
                 "invalid input: the sealer is finished",
             ));
         }
+        if !self.ledger.is_empty() {
+            return Err(mixed());
+        }
         let stream = self
             .stream
             .get_or_insert_with(|| self.sealer.clone().into_stream());
@@ -133,6 +161,9 @@ impl Sealer {
                 "InvalidInput",
                 "invalid input: the sealer is finished",
             ));
+        }
+        if !self.ledger.is_empty() {
+            return Err(mixed());
         }
         self.finished = true;
         let stream = self
@@ -151,18 +182,30 @@ impl Sealer {
     }
 
     /// Seals segments `first…` from their concatenated plaintext (whole
-    /// segments; the last may be short only if `endsObject`).
+    /// segments; the last may be short only if `endsObject`). A segment
+    /// sealed again must get the same bytes (a retried part comes out
+    /// byte-identical); other bytes under an index already sealed are
+    /// refused (`InvalidInput`) before anything is returned, since they
+    /// would reuse its nonce.
     #[wasm_bindgen(js_name = sealSegments)]
     pub fn seal_segments(
-        &self,
+        &mut self,
         first: f64,
         plaintext: &[u8],
         ends_object: bool,
     ) -> JsResult<Vec<u8>> {
+        let first = segment_index(first)?;
+        if self.stream.is_some() || self.finished {
+            return Err(mixed());
+        }
         let mut out = Vec::with_capacity(plaintext.len() + plaintext.len() / 16384 + 64);
-        js(self
-            .sealer
-            .seal_segments(first as u64, plaintext, ends_object, &mut out))?;
+        js(self.sealer.seal_segments_once(
+            &mut self.ledger,
+            first,
+            plaintext,
+            ends_object,
+            &mut out,
+        ))?;
         Ok(out)
     }
 }

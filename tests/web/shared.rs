@@ -124,13 +124,71 @@ fn segment_runs_match_the_stream() {
     let seg = s3seal::stream::PLAINTEXT_SEGMENT_SIZE;
     let first = s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE;
     let plain = vectors::plaintext(first + 2 * seg + 5);
-    let sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
+    let mut sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
     let mut parts = sealer.head();
     parts.extend(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap());
     parts.extend(sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap());
     let (opened, _) = open_all(&key, &parts, 1 << 20).unwrap();
     assert!(opened == plain);
     assert_eq!(code(&sealer.seal_segments(1.0, &plain[..10], false).unwrap_err()), "InvalidInput");
+}
+
+/// The code of a refusal; on success only the length (not megabytes of bytes).
+fn refused(result: Result<Vec<u8>, JsValue>) -> String {
+    match result {
+        Ok(bytes) => panic!("released {} bytes instead of refusing", bytes.len()),
+        Err(e) => code(&e),
+    }
+}
+
+/// Audit finding L5: `sealSegments` must never seal one segment index over
+/// two different plaintexts (AES-GCM nonce reuse), and an index that is not
+/// a whole number in range must not quietly become segment 0.
+#[wasm_bindgen_test]
+fn l5_seal_segments_refuses_nonce_reuse() {
+    let key = Key::generate().unwrap();
+    let seg = s3seal::stream::PLAINTEXT_SEGMENT_SIZE;
+    let first = s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE;
+    let plain = vectors::plaintext(first + 2 * seg + 5);
+    let mut other = plain.clone();
+    other[first + 100] ^= 1; // segment 1 differs, segments 0 and 2 do not
+    let mut sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
+    let part1 = sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap();
+    // A retry of the same bytes is allowed and byte-identical.
+    assert!(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap() == part1);
+    assert!(sealer.seal_segments(1.0, &plain[first..first + seg], false).unwrap() == part1[part1.len() - seg - 16..]);
+    // Segment 1 over other bytes: refused, alone or inside a longer run whose
+    // other segments are new, and nothing of the run is released.
+    let reuse = sealer.seal_segments(1.0, &other[first..first + seg], false).map(|b| b.len()).unwrap_err();
+    assert_eq!(code(&reuse), "InvalidInput");
+    let message = Reflect::get(&reuse, &"message".into()).unwrap().as_string().unwrap();
+    assert!(message.contains("already sealed"), "{message}");
+    assert_eq!(refused(sealer.seal_segments(1.0, &other[first..], true)), "InvalidInput");
+    // Segment 0 sealed as the object's last segment is other bytes under the same index too.
+    assert_eq!(refused(sealer.seal_segments(0.0, &plain[..first], true)), "InvalidInput");
+    // The refused run recorded nothing: segment 2 still seals, and the object opens.
+    let part2 = sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap();
+    let mut object = sealer.head();
+    object.extend(part1);
+    object.extend(part2);
+    let (opened, _) = open_all(&key, &object, 1 << 20).unwrap();
+    assert!(opened == plain);
+    // NaN, negative, fractional, infinite and out-of-range indices are refused
+    // (they used to become segment 0 or wrap).
+    let fresh = || Sealer::new(&key, JsValue::UNDEFINED).unwrap();
+    for bad in [f64::NAN, -1.0, -0.5, 0.5, f64::INFINITY, f64::NEG_INFINITY, 4_294_967_296.0, 1e300] {
+        assert_eq!(refused(fresh().seal_segments(bad, &plain[..first], false)), "InvalidInput", "index {bad}");
+    }
+    // A sealer that streams (push/finish) chose its segments' bytes already:
+    // sealSegments on it is refused, and the reverse.
+    let mut streaming = fresh();
+    let streamed = streaming.push(&other[..first + seg + 1]).unwrap();
+    assert!(!streamed.is_empty());
+    assert_eq!(refused(streaming.seal_segments(0.0, &plain[..first], false)), "InvalidInput");
+    let mut segmented = fresh();
+    segmented.seal_segments(0.0, &plain[..first], false).unwrap();
+    assert_eq!(refused(segmented.push(&other[..10])), "InvalidInput");
+    assert_eq!(refused(segmented.finish()), "InvalidInput");
 }
 
 #[wasm_bindgen_test]

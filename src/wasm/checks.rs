@@ -1,0 +1,39 @@
+//! Pure checks the page and the package need before they act: what type
+//! opened bytes may carry, and whether a passphrase is strong enough to
+//! seal with. The core decides; this only translates.
+
+use wasm_bindgen::prelude::*;
+
+use super::field::set;
+use crate::passphrase::{self, MIN_PASSPHRASE_BITS};
+
+/// The type to give a Blob of bytes opened from an object whose sealed type
+/// is `mediaType`: an inert image, audio or video type, or
+/// `application/octet-stream` (never HTML, SVG, XML, PDF, text or script,
+/// which could run in the page's origin from a `blob:` URL).
+#[wasm_bindgen(js_name = inertMediaType)]
+pub fn inert_media_type(media_type: &str) -> String {
+    crate::format::inert_media_type(media_type).to_owned()
+}
+
+/// `{ bits, strong, minimumBits, weakness, reason }` for `text`: the
+/// estimated guessing entropy, whether sealing may use it, the floor, and
+/// when it is below the floor a stable `weakness` code (`"Empty"`,
+/// `"FewWords"`, `"Repetitive"`, `"Short"`) and a sentence for a person.
+/// Opening never needs this: any passphrase may open.
+#[wasm_bindgen(js_name = passphraseStrength)]
+pub fn passphrase_strength(text: &str) -> js_sys::Object {
+    let s = passphrase::strength(text);
+    let out = js_sys::Object::new();
+    // One decimal: the estimate is no finer than that.
+    set(&out, "bits", (s.bits * 10.0).floor() / 10.0);
+    set(&out, "strong", s.is_strong());
+    set(&out, "minimumBits", MIN_PASSPHRASE_BITS);
+    let (code, reason) = match s.weakness {
+        Some(w) => (JsValue::from(w.code()), JsValue::from(w.reason())),
+        None => (JsValue::NULL, JsValue::NULL),
+    };
+    set(&out, "weakness", code);
+    set(&out, "reason", reason);
+    out
+}
