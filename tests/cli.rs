@@ -123,7 +123,7 @@ fn stdin_stdout_and_passphrases() {
             "--passphrase-env",
             "PW",
         ])
-        .env("PW", "hunter2 hunter2")
+        .env("PW", "tint cane avid buzz dart pond")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -139,7 +139,7 @@ fn stdin_stdout_and_passphrases() {
     let sealed = child.wait_with_output().unwrap();
     assert!(sealed.status.success(), "{}", stderr(&sealed));
     std::fs::write(dir.path().join("note.s3seal"), &sealed.stdout).unwrap();
-    std::fs::write(dir.path().join("pw.txt"), "hunter2 hunter2\n").unwrap();
+    std::fs::write(dir.path().join("pw.txt"), "tint cane avid buzz dart pond\n").unwrap();
     let o = run(
         dir.path(),
         &[
@@ -162,6 +162,74 @@ fn stdin_stdout_and_passphrases() {
     assert_eq!(o.status.code(), Some(3), "wrong passphrase -> exit 3");
     assert!(stderr(&o).contains("wrong key"));
     assert!(o.stdout.is_empty());
+}
+
+/// Audit finding M2: a guessable passphrase would let whoever sees the
+/// object or its SSE-C key test guesses offline, so sealing refuses it.
+#[test]
+fn m2_weak_passphrase_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("note.txt"), b"a secret note").unwrap();
+    std::fs::write(d.join("pw.txt"), "hunter2\n").unwrap();
+    for source in [
+        &["--passphrase-env", "PW"][..],
+        &["--passphrase-file", "pw.txt"][..],
+    ] {
+        let mut args = vec!["seal", "note.txt"];
+        args.extend_from_slice(source);
+        let o = run(d, &args, &[("PW", "hunter2")]);
+        assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+        assert!(stderr(&o).contains("too weak"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("s3seal keygen --passphrase"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            !stderr(&o).contains("hunter2"),
+            "the passphrase is never echoed"
+        );
+        assert!(o.stdout.is_empty());
+        let mut files: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["note.txt", "pw.txt"], "nothing written");
+    }
+    // `keygen --passphrase` prints six words that seal, and opening stays
+    // allowed with any passphrase (a weak wrong one is WrongKey, not refused).
+    let o = run(d, &["keygen", "--passphrase"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let phrase = stdout(&o).trim().to_owned();
+    assert_eq!(phrase.split(' ').count(), 6, "{phrase}");
+    let o = run(
+        d,
+        &[
+            "seal",
+            "note.txt",
+            "-o",
+            "note.s3seal",
+            "--passphrase-env",
+            "PW",
+        ],
+        &[("PW", &phrase)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        d,
+        &["open", "note.s3seal", "-o", "-", "--passphrase-env", "PW"],
+        &[("PW", "hunter2")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = run(
+        d,
+        &["open", "note.s3seal", "-o", "-", "--passphrase-env", "PW"],
+        &[("PW", &phrase)],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"a secret note");
 }
 
 #[test]

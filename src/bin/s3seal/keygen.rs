@@ -1,4 +1,5 @@
-//! `s3seal keygen`: a new random root key, or a new identity (key pair).
+//! `s3seal keygen`: a new random root key, a new identity (key pair), or a
+//! random passphrase.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,15 @@ pub struct KeygenArgs {
     /// standard output for the upload form.
     #[arg(long, requires = "output")]
     identity: bool,
+    /// Make a passphrase instead: six words drawn uniformly from the EFF
+    /// large wordlist (7776 words, 77 bits), for `--passphrase` sealing.
+    #[arg(long, conflicts_with = "identity")]
+    passphrase: bool,
 }
+
+/// The EFF large wordlist (CC BY 3.0 US; source in its first line), the
+/// one the host page fetches to generate passphrases.
+const WORDLIST: &str = include_str!("../../../www/eff_large_wordlist.txt");
 
 fn create_private(path: &Path) -> Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
@@ -36,8 +45,19 @@ pub fn run(args: KeygenArgs) -> Result<()> {
         let path = args.output.expect("clap requires --output with --identity");
         return identity(&path);
     }
-    let key = RootKey::generate()?;
-    let text = key.to_text();
+    let (text, what) = if args.passphrase {
+        let words = s3seal::passphrase::parse_wordlist(WORDLIST)?;
+        let phrase = s3seal::passphrase::generate(&words, s3seal::passphrase::GENERATED_WORDS)?;
+        (
+            zeroize::Zeroizing::new(phrase),
+            "passphrase — keep it safe; it opens every object sealed with it",
+        )
+    } else {
+        (
+            RootKey::generate()?.to_text(),
+            "root key — keep it safe; it opens every object sealed with it",
+        )
+    };
     match args.output {
         None => {
             let mut out = std::io::stdout().lock();
@@ -47,10 +67,7 @@ pub fn run(args: KeygenArgs) -> Result<()> {
             let mut file = create_private(&path)?;
             writeln!(file, "{}", text.as_str())?;
             file.sync_all()?;
-            eprintln!(
-                "s3seal: wrote a new root key to {} — keep it safe; it opens every object sealed with it",
-                path.display()
-            );
+            eprintln!("s3seal: wrote a new {what} to {}", path.display());
         }
     }
     Ok(())

@@ -85,13 +85,18 @@ pub fn run(args: SealArgs) -> Result<()> {
             &Recipient::from_text(text).context("--recipient")?,
             &metadata,
         )?,
-        None => Sealer::new(&crate::secret::resolve(&args.key, true)?, &metadata)?,
+        None => {
+            let secret = crate::secret::resolve(&args.key, true)?;
+            // Before any output exists: a refusal leaves nothing behind.
+            crate::secret::require_strong_for_sealing(&secret)?;
+            Sealer::new(&secret, &metadata)?
+        }
     };
     let object_name = sealer.object_name().to_string();
     let file_key = sealer.file_key().to_text();
     let output_path = args.output.unwrap_or_else(|| PathBuf::from(&object_name));
     let to_stdout = output_path == std::path::Path::new("-");
-    let mut output = Output::create(&output_path, args.force)?;
+    let mut output = Output::from_arg(&output_path, args.force)?;
 
     let bar = progress(input.size, args.quiet);
     let mut stream = sealer.into_stream();

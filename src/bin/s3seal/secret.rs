@@ -69,6 +69,30 @@ fn prompt(confirm: bool) -> Result<Secret> {
     passphrase(&first)
 }
 
+/// Refuses to seal with a passphrase below the strength floor: whoever holds
+/// the object, or sees its SSE-C key (the presign backend, S3), can test
+/// guesses offline, one Argon2id each. Keys and identities pass; opening
+/// never calls this. The message names the reason, never the passphrase.
+pub fn require_strong_for_sealing(secret: &Secret) -> Result<()> {
+    let Secret::Passphrase(text) = secret else {
+        return Ok(());
+    };
+    let strength = s3seal::passphrase::strength(text);
+    match strength.weakness {
+        None => Ok(()),
+        Some(weakness) => Err(anyhow::Error::from(s3seal::Error::InvalidKey(
+            "weak passphrase refused for sealing",
+        ))
+        .context(format!(
+            "the passphrase is too weak to seal with (about {:.0} of the {:.0} bits needed): {}; \
+             `s3seal keygen --passphrase` makes a strong one",
+            strength.bits.floor(),
+            s3seal::passphrase::MIN_PASSPHRASE_BITS,
+            weakness.reason()
+        ))),
+    }
+}
+
 /// Resolves the key options. `confirm` asks for a prompted passphrase twice
 /// (sealing). Without options: `$S3SEAL_KEY`, then `$S3SEAL_PASSPHRASE`, then
 /// a prompt if there is a terminal.
