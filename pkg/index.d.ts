@@ -89,6 +89,41 @@ export function sseKmsHeaders(keyId?: string | null): Headers;
 /** Throws `InsecureEndpoint` unless SSE-C key material may go to `endpoint` (https, or http on loopback). */
 export function checkSseCEndpoint(endpoint: string): void;
 
+/**
+ * The type to give a Blob of opened bytes whose sealed type is `mediaType`:
+ * kept only for inert images, audio and video (image/png, image/jpeg,
+ * image/gif, image/webp, image/avif, audio/mpeg, audio/ogg, audio/wav,
+ * audio/webm, video/mp4, video/webm), else "application/octet-stream".
+ * The sealed type is the sealer's word: an HTML or SVG Blob would run its
+ * scripts in your page's origin once its blob: URL is opened. `openBlob`
+ * and `download` apply it; use it for any Blob you make from `open()`'s
+ * stream, and show `metadata.type` as text only.
+ */
+export function inertMediaType(mediaType: string): string;
+
+/** Why a passphrase is below the floor (see `passphraseStrength`). */
+export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short";
+
+export interface PassphraseStrength {
+  /** Estimated guessing entropy, in bits (one decimal). */
+  bits: number;
+  /** Whether it reaches `minimumBits`. */
+  strong: boolean;
+  /** The floor for sealing, in bits (72). */
+  minimumBits: number;
+  weakness: PassphraseWeakness | null;
+  /** What is wrong and what to do, for a person; null when strong. */
+  reason: string | null;
+}
+
+/**
+ * Estimates how hard a passphrase is to guess offline: anyone holding the
+ * object, or the SSE-C key the backend sees, can test guesses at the cost
+ * of one Argon2id each. Seal only with `strong` ones (six random diceware
+ * words are 77 bits); any passphrase may open.
+ */
+export function passphraseStrength(text: string): PassphraseStrength;
+
 /** What the object says about the file it holds (sealed inside it). */
 export interface Metadata {
   name: string;

@@ -11,6 +11,8 @@ import initWasm, {
   Sealer,
   checkSseCEndpoint,
   download as wasmDownload,
+  inertMediaType,
+  passphraseStrength,
   segmentOffset,
   setCipherHelpers,
   sseCHeaders,
@@ -21,7 +23,21 @@ import initWasm, {
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
 
-export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, segmentOffset, sseCHeaders, sseKmsHeaders, sseS3Headers };
+export {
+  Key,
+  OpenStream,
+  Opener,
+  Recipient,
+  SealStream,
+  Sealer,
+  checkSseCEndpoint,
+  inertMediaType,
+  passphraseStrength,
+  segmentOffset,
+  sseCHeaders,
+  sseKmsHeaders,
+  sseS3Headers,
+};
 
 // Who an operation is for: exactly one of `key` (a Key), `passphrase` (a
 // string) or, for sealing, `recipient` (a Recipient or "s3seal1…" text).
@@ -609,12 +625,15 @@ export async function sealBlob(source, options) {
 
 /**
  * Opens into a Blob, all or nothing: resolves only when the whole object
- * verified, with the sealed filename and type.
+ * verified, with the sealed filename and type. The Blob's type is
+ * `inertMediaType(metadata.type)`: the sealed type is the sealer's word, and
+ * an HTML or SVG Blob would run its scripts in this page's origin once its
+ * blob: URL is opened. Show `metadata.type` as text only.
  */
 export async function openBlob(source, key, options) {
   const opened = open(source, key, options);
   const [blob, metadata] = await Promise.all([collect(opened.stream, ""), opened.metadata]);
-  return { blob: new Blob([blob], { type: metadata.type }), metadata };
+  return { blob: new Blob([blob], { type: inertMediaType(metadata.type) }), metadata };
 }
 
 /**

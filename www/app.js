@@ -1,21 +1,24 @@
 // The host page: DOM only. Keys and bytes are handled in worker.js.
 const $ = (id) => document.getElementById(id);
 const worker = new Worker("worker.js", { type: "module" });
-let busy = null; // { resolve, reject, started, onProgress }
+// Jobs by id: a passphrase may be generated while an upload runs.
+const jobs = new Map(); // id -> { resolve, reject, onProgress }
+let nextJob = 1;
 
 worker.addEventListener("message", ({ data }) => {
-  if (!busy) return;
-  if (data.progress) return busy.onProgress(data.progress);
-  const job = busy;
-  busy = null;
+  const job = jobs.get(data.id);
+  if (!job) return;
+  if (data.progress) return job.onProgress?.(data.progress);
+  jobs.delete(data.id);
   if (data.error) job.reject(data.error);
   else job.resolve(data.result);
 });
 
 function run(message, onProgress) {
+  const id = nextJob++;
   return new Promise((resolve, reject) => {
-    busy = { resolve, reject, onProgress };
-    worker.postMessage(message);
+    jobs.set(id, { resolve, reject, onProgress });
+    worker.postMessage({ ...message, id });
   });
 }
 
@@ -52,6 +55,8 @@ const MESSAGES = {
   InvalidKey: "That key is not valid.",
   NameMismatch: "The stored file is not the one this link names; nothing of it was kept.",
   Engine: "This browser's encryption failed (not the file's fault); please try again.",
+  WeakPassphrase:
+    "This passphrase is too easy to guess: whoever gets the sealed file, or the key the storage server sees, can try guesses offline. Use “Generate a passphrase”, or a longer one.",
 };
 
 function showError(err) {
@@ -81,8 +86,33 @@ $("drop").addEventListener("drop", (e) => {
   pick(e.dataTransfer.files[0] ?? null);
 });
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
-  radio.addEventListener("change", () => ($("passphrase").hidden = radio.value !== "passphrase" || !radio.checked));
+  radio.addEventListener("change", () => {
+    const hide = radio.value !== "passphrase" || !radio.checked;
+    $("passphrase").hidden = hide;
+    $("generate").hidden = hide;
+    $("generated").hidden = hide || !$("generated").textContent;
+  });
 }
+// A generated phrase, shown once so it can be written down; editing the
+// field forgets it.
+$("generate").addEventListener("click", async () => {
+  reset();
+  $("generate").disabled = true;
+  try {
+    const phrase = await run({ op: "generate" });
+    $("passphrase").value = phrase;
+    $("generated").textContent = `Your passphrase: ${phrase} — write it down: whoever opens the file needs it, and it cannot be recovered.`;
+    $("generated").hidden = false;
+  } catch (err) {
+    showError(err);
+  } finally {
+    $("generate").disabled = false;
+  }
+});
+$("passphrase").addEventListener("input", () => {
+  $("generated").textContent = "";
+  $("generated").hidden = true;
+});
 
 // Form mode: a recipient public key from the page (data-recipient on <body>)
 // or from the server (`s3seal serve --recipient`). Uploads are sealed to it.
@@ -90,6 +120,9 @@ let recipient = document.body.dataset.recipient || null;
 const configured = fetch("/api/config")
   .then((r) => (r.ok ? r.json() : {}))
   .then((config) => {
+    // A private server (`serve --token-file`) presigns only for a bearer
+    // token; it stays in this page's memory and goes only to /api/presign.
+    $("token-box").hidden = config.auth !== "bearer";
     recipient ||= config.recipient || null;
     if (recipient) {
       $("key-choice").hidden = true;
@@ -142,13 +175,14 @@ $("upload").addEventListener("click", async () => {
   await configured;
   // Form mode seals to the recipient and shows a receipt; otherwise a key or
   // passphrase, and a share card.
-  let message = { op: "upload", file: picked, mode: "recipient", recipient };
+  const token = $("token").value.trim() || undefined;
+  let message = { op: "upload", file: picked, mode: "recipient", recipient, token };
   let show = showReceipt;
   if (!recipient) {
     const mode = document.querySelector('input[name="mode"]:checked').value;
     const passphrase = $("passphrase").value;
     if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
-    message = { op: "upload", file: picked, mode, passphrase };
+    message = { op: "upload", file: picked, mode, passphrase, token };
     show = showShareCard;
   }
   $("upload").disabled = true;
@@ -167,8 +201,24 @@ $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("shar
 $("abort").addEventListener("click", () => worker.postMessage({ op: "abort" }));
 
 // --- receive view ---
+// A link pasted into this tab only changes the fragment: read it afresh
+// (which also takes its key out of the address bar).
+window.addEventListener("hashchange", () => location.reload());
 const shared = /^#([0-9a-f]{32}(?:\.[0-9a-f]{64})?\.s3seal)(?:\.(s3seal-file-[A-Za-z0-9_-]{43}))?$/.exec(location.hash);
 if (shared) {
+  // The link stays in this page's memory only. A key in the address bar
+  // lingers in history, session restore, synced tabs and screenshots, so
+  // it leaves both (a link without a key names the object and stays).
+  const link = location.href;
+  if (shared[2]) history.replaceState(history.state, "", location.pathname + location.search);
+  $("copy-received").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      $("copy-received").textContent = "Copied";
+    } catch {
+      $("copy-received").textContent = "Could not copy";
+    }
+  });
   $("receive").hidden = false;
   $("receive-name").textContent = shared[1];
   $("receive-passphrase").hidden = Boolean(shared[2]);
@@ -179,11 +229,12 @@ if (shared) {
     $("progress").hidden = false;
     try {
       const { blob, metadata } = await run(
-        { op: "download", objectName: shared[1], keyText: shared[2], passphrase: $("receive-passphrase").value },
+        { op: "download", objectName: shared[1], keyText: shared[2], passphrase: $("receive-passphrase").value, token: $("token").value.trim() || undefined },
         progressReporter("Received"),
       );
       $("opened-name").textContent = metadata.name || shared[1];
       $("opened-size").textContent = human(blob.size);
+      // The sealed type as text only: the Blob's own type is inert (worker.js).
       $("opened-type").textContent = metadata.type || "unknown type";
       const save = $("save");
       save.href = URL.createObjectURL(blob);

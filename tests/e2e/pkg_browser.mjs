@@ -31,6 +31,11 @@ const server = await serve(root, {
     uploads.set(url.searchParams.get("name"), await body(req));
     res.writeHead(204).end();
   },
+  "GET /stored": async (req, res, url) => {
+    const bytes = uploads.get(url.searchParams.get("name"));
+    if (!bytes) return res.writeHead(404).end("no such object");
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
+  },
   "/cli-object": async (req, res) => {
     const bytes = readFileSync(path.join(work, "cli.s3seal"));
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
@@ -496,17 +501,76 @@ try {
       },
     ],
     [
+      "m1_opened_html_is_inert: openBlob, download and the Worker type opened bytes inertly; the sealed type stays in the metadata",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const { Key, WorkerClient, download, inertMediaType, openBlob, sealBlob } = window.s3seal;
+          const key = Key.generate();
+          const keyText = key.toText();
+          const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+          const out = {};
+          for (const type of ["text/html", "image/svg+xml", "image/png", "TEXT/HTML; charset=utf-8", "application/xhtml+xml"]) {
+            const body = new TextEncoder().encode("<script>document.title = 'script ran'</script>");
+            const sealed = await sealBlob(new Blob([body]), { key, type, name: "x" });
+            await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
+            const opened = await openBlob(sealed.blob, key);
+            const presign = async () => ({ method: "GET", url: `/stored?name=${sealed.objectName}`, headers: {} });
+            const downloaded = await download(sealed.objectName, { key: sealed.fileKey, presign });
+            const viaWorker = await client.open(sealed.blob, { keyText });
+            sealed.fileKey.free();
+            out[type] = {
+              openBlob: opened.blob.type,
+              download: downloaded.blob.type,
+              worker: viaWorker.blob.type,
+              metadata: [opened.metadata.type, downloaded.metadata.type, viaWorker.metadata.type],
+              inert: typeof inertMediaType === "function" ? inertMediaType(type) : "not exported",
+            };
+          }
+          client.terminate();
+          key.free();
+          return out;
+        });
+        for (const [type, want] of [
+          ["text/html", "application/octet-stream"],
+          ["image/svg+xml", "application/octet-stream"],
+          ["TEXT/HTML; charset=utf-8", "application/octet-stream"],
+          ["application/xhtml+xml", "application/octet-stream"],
+          ["image/png", "image/png"],
+        ]) {
+          const g = got[type];
+          assert(g.openBlob === want && g.download === want && g.worker === want && g.inert === want, `${type}: ${JSON.stringify(g)}`);
+          assert(g.metadata.every((t) => t === type), `the sealed type is still reported as metadata: ${JSON.stringify(g)}`);
+        }
+      },
+    ],
+    [
+      "passphraseStrength refuses guessable passphrases with a reason and passes six diceware words",
+      async () => {
+        const got = await page.evaluate(() => {
+          const { passphraseStrength } = window.s3seal;
+          return ["hunter2", "correct horse battery staple", "aaaaaaaaaaaaaaaaaaaaaaaaa", "", "tint cane avid buzz dart pond", "Tr0ub4dor&3xyzQ!"].map(passphraseStrength);
+        });
+        const [hunter, horse, aaa, empty, six, mixed] = got;
+        assert(!hunter.strong && hunter.weakness === "Short" && hunter.bits < 40 && hunter.minimumBits === 72 && /too short/.test(hunter.reason), JSON.stringify(hunter));
+        assert(!horse.strong && horse.weakness === "FewWords" && Math.abs(horse.bits - 51.6) < 0.11, JSON.stringify(horse));
+        assert(!aaa.strong && aaa.weakness === "Repetitive", JSON.stringify(aaa));
+        assert(!empty.strong && empty.weakness === "Empty", JSON.stringify(empty));
+        assert(six.strong && six.weakness === null && six.reason === null && six.bits >= 77, JSON.stringify(six));
+        assert(mixed.strong, JSON.stringify(mixed));
+      },
+    ],
+    [
       "passphrase objects round-trip between browser and CLI",
       async () => {
         const name = await page.evaluate(async () => {
           const { Key, sealBlob } = window.s3seal;
-          const key = Key.fromPassphrase("tiger lily 42");
+          const key = Key.fromPassphrase("tint cane avid buzz dart pond");
           const sealed = await sealBlob(new File([new TextEncoder().encode("hello from a passphrase")], "p.txt"), { key });
           await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
           return sealed.objectName;
         });
         writeFileSync(path.join(work, name), uploads.get(name));
-        const out = execFileSync(bin, ["open", path.join(work, name), "-o", "-", "--passphrase-env", "PW"], { env: { ...process.env, PW: "tiger lily 42" } });
+        const out = execFileSync(bin, ["open", path.join(work, name), "-o", "-", "--passphrase-env", "PW"], { env: { ...process.env, PW: "tint cane avid buzz dart pond" } });
         assert(out.toString() === "hello from a passphrase", out.toString());
       },
     ],

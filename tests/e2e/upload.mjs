@@ -2,15 +2,15 @@
 // and a real S3 (local Garage), all on 127.0.0.1. Run inside
 // scripts/with-garage.sh (make test-e2e). Servers started here are stopped
 // by PID; the fault proxy injects a bounded number of failures.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { request as httpRequest, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, run } from "./lib.mjs";
+import { assert, browser, freePort, run, startExampleBackend, startServe } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -24,22 +24,8 @@ function random(size) {
   return out;
 }
 
-/** `s3seal serve` on a free port; resolves to { url, stop }. */
-function serve(extraEnv = {}) {
-  const child = spawn(bin, ["serve"], {
-    env: { ...process.env, S3SEAL_LISTEN: "127.0.0.1:0", S3SEAL_WWW: path.join(root, "www"), S3SEAL_PKG: path.join(root, "pkg"), ...extraEnv },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      log += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) resolve({ url: m[1], log: () => log, stop: () => new Promise((r) => (child.once("exit", r), process.kill(child.pid))) });
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${log}`)));
-  });
-}
+/** `s3seal serve` on a free port; resolves to { url, log, stop }. */
+const serve = (extraEnv = {}) => startServe(bin, root, extraEnv);
 
 /** A loopback proxy to Garage that can fail or delay part uploads (bounded). */
 async function faultProxy() {
@@ -91,52 +77,32 @@ async function faultProxy() {
   return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
 }
 
-/** A presign backend from docs/examples (boto3 or the AWS JS SDK) on a free port. */
-function exampleBackend(kind) {
-  let child;
-  if (kind === "boto3") {
-    child = spawn("python3", [path.join(root, "docs/examples/presign_boto3.py"), "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
-  } else {
-    // The example imports the AWS SDK: run it beside the tools' node_modules.
-    const tools = process.env.S3SEAL_TOOLS;
-    writeFileSync(path.join(tools, "presign-aws-sdk.mjs"), readFileSync(path.join(root, "docs/examples/presign-aws-sdk.mjs")));
-    const wrapper = `
-      import { createServer } from "node:http";
-      import { presign } from "./presign-aws-sdk.mjs";
-      const server = createServer(async (req, res) => {
-        const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" };
-        if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
-        let body = ""; for await (const c of req) body += c;
-        try { res.writeHead(200, { ...cors, "content-type": "application/json" }).end(JSON.stringify(await presign(JSON.parse(body)))); }
-        catch (e) { res.writeHead(403, { ...cors, "content-type": "application/json" }).end(JSON.stringify({ error: { code: "Refused", message: e.message } })); }
-      });
-      server.listen(0, "127.0.0.1", () => console.error("listening on http://127.0.0.1:" + server.address().port));`;
-    writeFileSync(path.join(tools, "presign-aws-sdk-server.mjs"), wrapper);
-    child = spawn("node", [path.join(tools, "presign-aws-sdk-server.mjs")], { stdio: ["ignore", "ignore", "pipe"] });
-  }
-  let log = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      log += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) resolve({ url: m[1], stop: () => new Promise((r) => (child.once("exit", r), process.kill(child.pid))) });
-    });
-    child.once("exit", (code) => reject(new Error(`${kind} backend exited ${code}: ${log}`)));
+/** A presign backend from docs/examples (boto3 or the AWS JS SDK), and a
+ * page for it: `s3seal serve` whose CSP lets the page reach that backend,
+ * on a port chosen first so the backend can allow exactly that origin. */
+async function exampleSetup(kind) {
+  const port = await freePort();
+  const token = randomBytes(24).toString("hex");
+  const backend = await startExampleBackend(root, kind, { PRESIGN_TOKEN: token, ALLOWED_ORIGIN: `http://127.0.0.1:${port}` });
+  const page = await serve({ S3SEAL_LISTEN: `127.0.0.1:${port}`, S3SEAL_CONNECT_SRC: backend.url }).catch(async (e) => {
+    await backend.stop();
+    throw e;
   });
+  return { backend, page, token, stop: async () => (await page.stop(), await backend.stop()) };
 }
 
 /** Uploads and downloads through the package with a given presign endpoint.
  * With `plainStream`, the file's slices stream as plain (not byte) streams,
  * as in browsers without byte streams from Blobs. */
-async function roundTripWithPresigner(presignUrl, size, { plainStream = false, partSize } = {}) {
+async function roundTripWithPresigner(presignUrl, size, { plainStream = false, partSize, pageUrl = main.url, token } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
-  await page.goto(`${main.url}/`);
+  await page.goto(`${pageUrl}/`);
   const got = await page.evaluate(
-    async ({ presignUrl, size, plainStream, partSize }) => {
+    async ({ presignUrl, size, plainStream, partSize, token }) => {
       const s3seal = await import("/pkg/index.js");
       await s3seal.ready();
-      const presign = s3seal.presignWith(presignUrl);
+      const presign = s3seal.presignWith(presignUrl, token ? { headers: { authorization: `Bearer ${token}` } } : {});
       const key = s3seal.Key.generate();
       const data = new Uint8Array(size);
       for (let off = 0; off < size; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
@@ -176,7 +142,7 @@ async function roundTripWithPresigner(presignUrl, size, { plainStream = false, p
       const same = back.length === data.length && back.every((v, i) => v === data[i]);
       return { same, name: metadata.name, size: up.size, plainStreams };
     },
-    { presignUrl, size, plainStream, partSize },
+    { presignUrl, size, plainStream, partSize, token },
   );
   await context.close();
   return got;
@@ -197,6 +163,10 @@ async function pendingSettled(before) {
   }
   return pending;
 }
+
+/** Passphrases the page accepts for sealing: six words of the EFF list (77 bits). */
+const STRONG = "flying zipping confess helmet reputably avid";
+const RESUME = "bobcat thing overrun cabbie gravy prance";
 
 /** What the page shows when the file could not be read as it was picked. */
 const UNREADABLE = /InvalidInput: invalid input: the file could not be read .*changed or removed/;
@@ -344,8 +314,253 @@ async function receiveViaPage(link, passphrase) {
   return { bytes: readFileSync(file), name };
 }
 
+/** The words of the EFF list the page generates passphrases from. */
+const WORDS = new Set(
+  readFileSync(path.join(root, "www/eff_large_wordlist.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#")),
+);
+
+/** A browser context recording the CSP violations its pages and their workers report. */
+async function watchedContext() {
+  const context = await chrome.newContext();
+  const violations = [];
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const csp = /Content.Security.Policy|CSP violation|Refused to/i;
+  context.on("page", (page) => {
+    page.on("console", (m) => csp.test(m.text()) && violations.push(m.text()));
+    page.on("pageerror", (e) => violations.push(`pageerror: ${e.message}`));
+    page.on("worker", (w) => w.on("console", (m) => csp.test(m.text()) && violations.push(`worker: ${m.text()}`)));
+  });
+  return { context, violations };
+}
+
 try {
   await run([
+    [
+      "m1_opened_html_is_inert",
+      async () => {
+        // An HTML file through the page: it seals the File's own type.
+        const html = Buffer.from(
+          `<!doctype html><title>sealed page</title><h1 id="pwned">rendered</h1>
+<script>document.title = "script ran"; localStorage.setItem("m1", "script ran"); try { window.opener.document.title = "script ran"; } catch {}</script>`,
+        );
+        const up = await uploadViaPage(main.url, "report.html", html);
+        const context = await chrome.newContext();
+        // The type of every Blob the page hands out as a URL (fetching a
+        // blob: URL is outside serve's connect-src).
+        await context.addInitScript(() => {
+          const make = URL.createObjectURL;
+          window.blobTypes = {};
+          URL.createObjectURL = (blob) => {
+            const url = make.call(URL, blob);
+            window.blobTypes[url] = blob.type;
+            return url;
+          };
+        });
+        const page = await context.newPage();
+        await page.goto(up.link);
+        await page.click("#open");
+        await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+        assert(await page.isHidden("#error"), await page.textContent("#error"));
+        // The sealed type is shown, as text only.
+        assert((await page.textContent("#opened-type")) === "text/html", `sealed type: ${await page.textContent("#opened-type")}`);
+        const href = await page.getAttribute("#save", "href");
+        assert(href.startsWith("blob:"), href);
+        const blobType = await page.evaluate((href) => window.blobTypes[href], href);
+        assert(blobType === "application/octet-stream", `the opened Blob's type: ${blobType}`);
+        // Open the Save link as a new tab would (no download attribute).
+        const title = await page.title();
+        const popupOpened = context.waitForEvent("page", { timeout: 10000 }).catch(() => null);
+        await page.evaluate((href) => void window.open(href), href);
+        const popup = await popupOpened;
+        let rendered = { title: null, pwned: false };
+        if (popup) {
+          await popup.waitForLoadState("load", { timeout: 5000 }).catch(() => {});
+          await page.waitForTimeout(1000);
+          if (!popup.isClosed()) {
+            rendered = await popup
+              .evaluate(() => ({ title: document.title, pwned: Boolean(document.getElementById("pwned")), type: document.contentType }))
+              .catch(() => rendered);
+          }
+        }
+        assert(!rendered.pwned, `the sealed HTML was rendered in the page's origin: ${JSON.stringify(rendered)}`);
+        assert(rendered.title !== "script ran", "the sealed HTML's script ran");
+        assert((await page.evaluate(() => localStorage.getItem("m1"))) === null, "the sealed HTML's script wrote to the origin's storage");
+        assert((await page.title()) === title, "the sealed HTML's script reached its opener");
+        // A sealed PNG keeps its type (displayed, never run).
+        const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000", "hex");
+        const upPng = await uploadViaPage(main.url, "dot.png", png);
+        await page.goto(upPng.link);
+        await page.click("#open");
+        await page.waitForSelector("#opened:not([hidden])", { timeout: 60000 });
+        const pngType = await page.evaluate(() => window.blobTypes[document.querySelector("#save").href]);
+        assert(pngType === "image/png", `a PNG keeps its type: ${pngType}`);
+        await context.close();
+      },
+    ],
+    [
+      "m1_share_key_removed_from_address_bar",
+      async () => {
+        const bytes = random(100_000);
+        const up = await uploadViaPage(main.url, "note.bin", bytes);
+        assert(up.link.includes("s3seal-file-"), up.link);
+        const context = await chrome.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+        const page = await context.newPage();
+        await page.goto(`${main.url}/style.css`); // an entry before it in history
+        await page.goto(up.link);
+        await page.waitForSelector("#receive:not([hidden])");
+        const href = await page.evaluate(() => location.href);
+        assert(!href.includes("s3seal-file-") && !page.url().includes("s3seal-file-"), `the address bar still holds the key: ${href}`);
+        const cdp = await context.newCDPSession(page);
+        const { entries } = await cdp.send("Page.getNavigationHistory");
+        assert(entries.length >= 2 && entries.every((e) => !e.url.includes("s3seal-file-")), `history: ${entries.map((e) => e.url).join(" ")}`);
+        // The link is kept in the page: "Copy link" gives it whole.
+        await page.click("#copy-received");
+        const copied = await page.evaluate(() => navigator.clipboard.readText());
+        assert(copied === up.link, `copied: ${copied}`);
+        // The open still works.
+        await page.click("#open");
+        await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+        assert(await page.isHidden("#error"), await page.textContent("#error"));
+        const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+        const file = path.join(work, `dl-key-${Date.now()}`);
+        await download.saveAs(file);
+        assert(sha256(readFileSync(file)) === sha256(bytes), "opened byte-identical");
+        // A link pasted into a tab already on the page (a same-document
+        // navigation): the page reloads to read it, and the key goes again.
+        await Promise.all([page.waitForEvent("load"), page.evaluate((link) => void (location.href = link), up.link)]);
+        await page.waitForSelector("#receive:not([hidden])");
+        assert(!(await page.evaluate(() => location.href)).includes("s3seal-file-"), "the pasted link's key left the address bar");
+        // A passphrase link carries no key and keeps its object name.
+        const up2 = await uploadViaPage(main.url, "secret.bin", bytes, { passphrase: STRONG });
+        await page.goto(up2.link);
+        await page.waitForSelector("#receive:not([hidden])");
+        assert(page.url() === up2.link, page.url());
+        await context.close();
+      },
+    ],
+    [
+      "h1_private_server_page_presigns_only_with_its_token",
+      async () => {
+        const token = randomBytes(24).toString("hex");
+        const tokens = path.join(work, "tokens");
+        writeFileSync(tokens, `${token}\n`);
+        const private_ = await serve({ S3SEAL_TOKEN_FILE: tokens });
+        try {
+          const context = await chrome.newContext();
+          const page = await context.newPage();
+          await page.goto(`${private_.url}/`);
+          await page.waitForSelector("#token-box:not([hidden])", { timeout: 10000 });
+          writeFileSync(path.join(work, "private.bin"), random(50_000));
+          await page.setInputFiles("#file", path.join(work, "private.bin"));
+          await page.click("#upload");
+          await page.waitForSelector("#error:not([hidden]), #result:not([hidden])", { timeout: 30000 });
+          const refused = await page.textContent("#error");
+          assert(await page.isHidden("#result"), "uploaded without the token");
+          assert(/Presign 401/.test(refused), refused);
+          await page.fill("#token", token);
+          await page.click("#upload");
+          await page.waitForSelector("#result:not([hidden])", { timeout: 30000 });
+          await context.close();
+          assert(!private_.log().includes(token), "the token is never logged");
+        } finally {
+          await private_.stop();
+        }
+      },
+    ],
+    [
+      "m2_weak_passphrase_refused",
+      async () => {
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        page.on("pageerror", (e) => console.log("pageerror:", e.message));
+        const requests = [];
+        context.on("request", (r) => requests.push(r.url()));
+        await page.goto(`${main.url}/`);
+        const bytes = random(200_000);
+        writeFileSync(path.join(work, "weak.bin"), bytes);
+        await page.setInputFiles("#file", path.join(work, "weak.bin"));
+        await page.check('input[value="passphrase"]');
+        await page.fill("#passphrase", "hunter2");
+        await page.click("#upload");
+        await page.waitForSelector("#error:not([hidden]), #result:not([hidden])", { timeout: 30000 });
+        const error = await page.textContent("#error");
+        assert(await page.isHidden("#result"), "sealed with hunter2");
+        assert(/too easy to guess/.test(error) && /WeakPassphrase/.test(error) && /too short/.test(error) && /72 needed/.test(error), error);
+        assert(!error.includes("hunter2"), "the message never shows the passphrase");
+        assert(!requests.some((u) => u.includes("/api/presign")), `nothing was presigned: ${requests.join(" ")}`);
+        assert(!requests.some((u) => u.includes("eff_large_wordlist")), "the word list is fetched only on demand");
+        // "Generate a passphrase" fills the field and shows the phrase; it seals.
+        await page.click("#generate");
+        await page.waitForSelector("#generated:not([hidden])");
+        const phrase = await page.inputValue("#passphrase");
+        const words = phrase.split(" ");
+        assert(words.length === 6 && words.every((w) => WORDS.has(w)), `generated: ${phrase}`);
+        assert((await page.textContent("#generated")).includes(phrase), "the phrase is shown");
+        assert(requests.filter((u) => u.includes("eff_large_wordlist")).length === 1, "the list was fetched once");
+        await page.click("#generate");
+        await page.waitForFunction((first) => document.querySelector("#passphrase").value !== first, phrase);
+        const second = await page.inputValue("#passphrase");
+        await page.click("#upload");
+        await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+        assert(await page.isHidden("#error"), await page.textContent("#error"));
+        const link = await page.inputValue("#share-link");
+        await context.close();
+        assert(!link.includes("s3seal-file-"), link);
+        const got = await receiveViaPage(link, second);
+        assert(!got.error && sha256(got.bytes) === sha256(bytes), `round trip with the generated phrase: ${got.error}`);
+      },
+    ],
+    [
+      "the page seals, uploads, generates a passphrase and opens under the strict CSP s3seal serve sends",
+      async () => {
+        const bytes = random(300_000);
+        const sender = await watchedContext();
+        const receiver = await watchedContext();
+        try {
+          const page = await sender.context.newPage();
+          await page.goto(`${main.url}/`);
+          // serve's policy is in force: an inline script does not run.
+          const inlineRan = await page.evaluate(async () => {
+            document.head.append(Object.assign(document.createElement("script"), { textContent: "window.inlineRan = true" }));
+            await new Promise((r) => setTimeout(r, 100));
+            return window.inlineRan === true;
+          });
+          assert(!inlineRan, "CSP not applied: an inline script ran");
+          await page.waitForTimeout(200);
+          sender.violations.length = 0; // the probe's own report
+          writeFileSync(path.join(work, "csp.bin"), bytes);
+          await page.setInputFiles("#file", path.join(work, "csp.bin"));
+          await page.check('input[value="passphrase"]');
+          await page.click("#generate");
+          await page.waitForSelector("#generated:not([hidden]), #error:not([hidden])", { timeout: 30000 });
+          const phrase = await page.inputValue("#passphrase");
+          assert(phrase.split(" ").length === 6, `generated under CSP: ${phrase}`);
+          await page.check('input[value="key"]');
+          await page.click("#upload");
+          await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+          assert(await page.isHidden("#error"), `${await page.textContent("#error")} ${sender.violations.join("\n")}`);
+          const link = await page.inputValue("#share-link");
+          const rpage = await receiver.context.newPage();
+          await rpage.goto(link);
+          await rpage.click("#open");
+          await rpage.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+          assert(await rpage.isHidden("#error"), await rpage.textContent("#error"));
+          const [download] = await Promise.all([rpage.waitForEvent("download"), rpage.click("#save")]);
+          const file = path.join(work, `dl-csp-${Date.now()}`);
+          await download.saveAs(file);
+          assert(sha256(readFileSync(file)) === sha256(bytes), "byte-identical under CSP");
+        } finally {
+          await sender.context.close();
+          await receiver.context.close();
+        }
+        const violations = [...sender.violations, ...receiver.violations];
+        assert(violations.length === 0, `CSP violations: ${violations.join("\n")}`);
+      },
+    ],
     [
       "a small file goes up in one PUT and a share link opens it in a fresh browser",
       async () => {
@@ -386,35 +601,36 @@ try {
       "a wrong passphrase gets a clear message; the right one opens",
       async () => {
         const bytes = random(300_000);
-        const up = await uploadViaPage(main.url, "secret.txt", bytes, { passphrase: "correct horse" });
+        const up = await uploadViaPage(main.url, "secret.txt", bytes, { passphrase: STRONG });
         assert(!up.link.includes("s3seal-file-"), "a passphrase link carries no key");
+        // Opening takes any passphrase, a weak one too: it is only wrong.
         const wrong = await receiveViaPage(up.link, "wrong horse");
         assert(wrong.error?.includes("does not open"), wrong.error);
-        const right = await receiveViaPage(up.link, "correct horse");
+        const right = await receiveViaPage(up.link, STRONG);
         assert(sha256(right.bytes) === sha256(bytes), "opens with the right passphrase");
       },
     ],
     [
       "uploads through URLs presigned by boto3 (docs/examples/presign_boto3.py) work the same",
       async () => {
-        const backend = await exampleBackend("boto3");
+        const example = await exampleSetup("boto3");
         try {
-          const got = await roundTripWithPresigner(backend.url, 20 << 20);
+          const got = await roundTripWithPresigner(example.backend.url, 20 << 20, { pageUrl: example.page.url, token: example.token });
           assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
         } finally {
-          await backend.stop();
+          await example.stop();
         }
       },
     ],
     [
       "uploads through URLs presigned by the AWS JS SDK v3 (docs/examples/presign-aws-sdk.mjs) work the same",
       async () => {
-        const backend = await exampleBackend("aws-sdk");
+        const example = await exampleSetup("aws-sdk");
         try {
-          const got = await roundTripWithPresigner(backend.url, 20 << 20);
+          const got = await roundTripWithPresigner(example.backend.url, 20 << 20, { pageUrl: example.page.url, token: example.token });
           assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
         } finally {
-          await backend.stop();
+          await example.stop();
         }
       },
     ],
@@ -435,12 +651,12 @@ try {
         const file = path.join(work, "resume.bin");
         const bytes = random(40 << 20);
         writeFileSync(file, bytes);
-        const out = await interruptedThenAgain(file, "resume me");
+        const out = await interruptedThenAgain(file, RESUME);
         assert(out.firstRun >= 2, `parts before the reload: ${out.firstRun}`);
         assert(/Resumed an interrupted upload/.test(out.resumed), `resumed: ${out.resumed}`);
         assert(out.resumedParts >= 1 && out.resumedParts <= out.firstRun, JSON.stringify(out));
         assert(out.secondRun === out.parts - out.resumedParts, `the second run sent only the missing parts: ${JSON.stringify(out)}`);
-        const got = await receiveViaPage(out.link, "resume me");
+        const got = await receiveViaPage(out.link, RESUME);
         assert(!got.error && sha256(got.bytes) === sha256(bytes), "the resumed object opens byte-identical");
       },
     ],
@@ -457,13 +673,13 @@ try {
         utimesSync(file, date, date);
         const changed = Buffer.from(bytes);
         changed[10] ^= 0xff;
-        const out = await interruptedThenAgain(file, "resume me", async () => {
+        const out = await interruptedThenAgain(file, RESUME, async () => {
           writeFileSync(file, changed); // same name, size and date; other bytes
           utimesSync(file, date, date);
         });
         assert(out.resumed === "", `not resumed: ${out.resumed}`);
         assert(out.parts >= 5 && out.secondRun === out.parts, `a fresh upload of all parts: ${JSON.stringify(out)}`);
-        const got = await receiveViaPage(out.link, "resume me");
+        const got = await receiveViaPage(out.link, RESUME);
         assert(sha256(got.bytes) === sha256(changed), "the object holds the changed file");
         const pending = await pendingSettled(before);
         assert(pending === before, `the interrupted upload was aborted: ${before} pending before, ${pending} after`);
