@@ -36,7 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a new random root key, or an identity (--identity).
+    /// Generate a new random root key, an identity (--identity), or a
+    /// six-word passphrase (--passphrase).
     Keygen(keygen::KeygenArgs),
     /// Seal a file (or stdin) into an s3seal object.
     Seal(seal::SealArgs),
