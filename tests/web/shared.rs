@@ -191,6 +191,24 @@ fn l5_seal_segments_refuses_nonce_reuse() {
     assert_eq!(refused(segmented.finish()), "InvalidInput");
 }
 
+/// Audit finding L4: the transport rule must read a URL as `fetch` will,
+/// where `http://evil\@127.0.0.1/` is a request to `evil`.
+#[wasm_bindgen_test]
+fn l4_sse_c_url_check_parses_like_fetch() {
+    use s3seal::wasm::check_sse_c_endpoint as check;
+    for bad in [
+        "http://evil\\@127.0.0.1:3900/b/o",
+        "http://127.0.0.1@evil:80/",
+        "http://127.0.0.1.evil.example/",
+        "not a url",
+    ] {
+        assert!(check(bad).is_err(), "{bad}");
+    }
+    for ok in ["http://127.0.0.1:3900/b", "http://[::1]:9/", "http://localhost/", "https://s3.example/b"] {
+        assert!(check(ok).is_ok(), "{ok}");
+    }
+}
+
 #[wasm_bindgen_test]
 fn bad_keys_and_inputs_get_specific_codes() {
     assert_eq!(code(&Key::from_text("s3seal-root-AAAA").err().unwrap()), "InvalidKey");
