@@ -86,7 +86,8 @@ export async function run(tests) {
     }
   }
   console.log(`${passed} passed, ${failed} failed`);
-  if (failed) process.exitCode = 1;
+  // A suite that ran nothing proves nothing.
+  if (failed || passed === 0) process.exitCode = 1;
 }
 
 export function assert(cond, message) {
