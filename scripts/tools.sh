@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # JS-side tools, installed once outside the work tree and reused by every
 # clone: wasm-bindgen-cli (matching the pinned crate), Chromium + chromedriver,
-# and npm tools (binaryen's wasm-opt, Playwright, TypeScript, Vite).
+# Firefox ESR + geckodriver, WebKitGTK's WebDriver + Xvfb, and npm tools (binaryen's wasm-opt, Playwright, TypeScript, Vite).
 # Idempotent: each step is skipped when its result is present.
 # Usage: source scripts/tools.sh  (exports S3SEAL_TOOLS and PATH)
 set -euo pipefail
@@ -23,12 +23,22 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  tlog "installing Chromium and chromedriver (Debian packages)"
+# Three browser engines: Chromium (Playwright and chromedriver), Firefox ESR
+# (geckodriver) and WebKitGTK (WebKitWebDriver + MiniBrowser, under Xvfb).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+  || ! command -v firefox-esr >/dev/null || ! command -v WebKitWebDriver >/dev/null \
+  || ! command -v xvfb-run >/dev/null; then
+  tlog "installing Chromium, Firefox ESR, WebKitGTK's WebDriver and Xvfb (Debian packages)"
   sudo_=""
   [ "$(id -u)" = 0 ] || sudo_=sudo
   $sudo_ apt-get update >/dev/null
-  $sudo_ apt-get install -y chromium chromium-driver >/dev/null
+  $sudo_ apt-get install -y chromium chromium-driver firefox-esr webkit2gtk-driver xvfb >/dev/null
+fi
+
+GECKODRIVER_VERSION=0.37.1
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  tlog "installing geckodriver $GECKODRIVER_VERSION (about 2 minutes, once)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION"
 fi
 
 # npm tools, pinned (the AWS SDK presigner is a real presigner for the e2e

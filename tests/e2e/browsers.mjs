@@ -1,0 +1,109 @@
+// The host page in the engines Playwright cannot bring here, Firefox ESR and
+// WebKitGTK, through W3C WebDriver: `s3seal serve` (with its CSP) and a real
+// S3 (local Garage), all on 127.0.0.1. Run inside scripts/with-garage.sh
+// (make test-browsers). S3SEAL_ENGINES=firefox,webkit picks engines.
+import { createHash, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { assert, run, startServe } from "./lib.mjs";
+import { Session, scratch, startDriver } from "./webdriver.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
+const engines = (process.env.S3SEAL_ENGINES ?? "firefox,webkit").split(",").filter(Boolean);
+const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+const work = scratch("s3seal-browsers-");
+
+/** In the page: the SHA-256 (hex) and type of the opened file behind #save. */
+async function savedFile() {
+  const blob = await (await fetch(document.querySelector("#save").href)).blob();
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { sha256: hex, type: blob.type, size: blob.size, name: document.querySelector("#save").download };
+}
+
+const shown = (css) => `() => !document.querySelector(${JSON.stringify(css)}).hidden`;
+const settled = (a, b) => `() => !document.querySelector(${JSON.stringify(a)}).hidden || !document.querySelector(${JSON.stringify(b)}).hidden`;
+
+/** Uploads `bytes` as `name` through the page in a fresh session; resolves to the share link. */
+async function uploadViaPage(driver, engine, page, name, bytes) {
+  const session = await Session.create(driver, engine);
+  try {
+    const file = path.join(work.dir, name);
+    writeFileSync(file, bytes);
+    await session.goto(`${page.url}/`);
+    await session.waitFor(shown("#send"), 20000);
+    await session.type("#file", file);
+    await session.waitFor("() => !document.querySelector('#upload').disabled", 10000);
+    await session.click("#upload");
+    await session.waitFor(settled("#result", "#error"), 180000);
+    const error = await session.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
+    assert(!error, `upload failed: ${error}`);
+    return await session.run("() => document.querySelector('#share-link').value");
+  } finally {
+    await session.close();
+  }
+}
+
+/** Opens a share link in a fresh session; resolves to what #save holds and the address bar. */
+async function receiveViaPage(driver, engine, link) {
+  const session = await Session.create(driver, engine);
+  try {
+    await session.goto(link);
+    await session.waitFor(shown("#receive"), 20000);
+    const address = await session.url();
+    await session.click("#open");
+    await session.waitFor(settled("#opened", "#error"), 180000);
+    const error = await session.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
+    assert(!error, `open failed: ${error}`);
+    return { ...(await session.runAsync(savedFile.toString())), address };
+  } finally {
+    await session.close();
+  }
+}
+
+function engineTests(engine, state) {
+  const t = (what, fn) => [`${engine}: ${what}`, fn];
+  return [
+    t("the driver starts", async () => {
+      state.driver = await startDriver(engine);
+    }),
+    t("a 1 MB file goes up in one PUT and its share link opens it byte-identical in a fresh session", async () => {
+      const bytes = randomBytes(1_000_000);
+      const link = await uploadViaPage(state.driver, engine, state.page, "small.bin", bytes);
+      assert(link.includes("#") && link.includes("s3seal-file-"), link);
+      const got = await receiveViaPage(state.driver, engine, link);
+      assert(got.sha256 === sha256(bytes), `byte-identical: ${JSON.stringify(got)}`);
+      assert(got.name === "small.bin", got.name);
+      assert(!got.address.includes("s3seal-file-"), `the key left the address bar: ${got.address}`);
+    }),
+    t("a 20 MiB file goes up in parts and opens byte-identical", async () => {
+      const bytes = randomBytes(20 << 20);
+      const link = await uploadViaPage(state.driver, engine, state.page, "parts.bin", bytes);
+      const got = await receiveViaPage(state.driver, engine, link);
+      assert(got.sha256 === sha256(bytes) && got.size === bytes.length, `byte-identical: ${JSON.stringify(got)}`);
+    }),
+    t("m1: an HTML file sealed as text/html opens as inert bytes", async () => {
+      const html = Buffer.from("<!doctype html><script>document.title = 'ran'</script>");
+      const link = await uploadViaPage(state.driver, engine, state.page, "report.html", html);
+      const got = await receiveViaPage(state.driver, engine, link);
+      assert(got.sha256 === sha256(html), "byte-identical");
+      assert(got.type === "application/octet-stream", `opened bytes get an inert type: ${got.type}`);
+    }),
+    t("the driver stops", async () => {
+      await state.driver.stop();
+    }),
+  ];
+}
+
+const page = await startServe(bin, root);
+const states = engines.map(() => ({ page }));
+try {
+  await run(engines.flatMap((engine, i) => engineTests(engine, states[i])));
+} finally {
+  for (const s of states) await s.driver?.stop();
+  await page.stop();
+  work.cleanup();
+}
