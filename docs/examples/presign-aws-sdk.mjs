@@ -89,7 +89,7 @@ async function checkParts(key, uploadId, declared) {
   if (!parts.length || numbers.some((n, i) => n !== i + 1)) problem = "the upload's parts are not numbered 1..n";
   else if (total > maxSize) problem = `object too large: its parts hold ${total} bytes > ${maxSize}`;
   else if (parts.some((p) => p.PartNumber !== numbers.at(-1) && p.Size < MIN_PART_SIZE)) problem = "every part but the last must be at least 5 MiB";
-  else if (declared !== undefined && declared !== total) problem = `the parts hold ${total} bytes, not the declared ${declared}`;
+  else if (declared !== total) problem = `the parts hold ${total} bytes, not the declared ${declared}`;
   if (problem) {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     throw new Refused(403, "Refused", `${problem}; the upload was aborted`);
@@ -127,12 +127,12 @@ export async function presign(req) {
   if (["put", "completeMultipart"].includes(req.op)) {
     if (!(await keyIsFree(key))) throw new Refused(409, "ObjectExists", "an object with this name exists");
     if (req.op === "completeMultipart") {
+      // Required: unsigned, parts added after the check would go uncounted.
+      if (size === undefined) throw new Refused(403, "Refused", "completeMultipart needs the object's total size");
       await checkParts(key, req.uploadId, size);
-      if (size !== undefined) {
-        // AWS refuses (400) to complete if the parts do not add up to it.
-        input.MpuObjectSize = size;
-        headers["x-amz-mp-object-size"] = String(size);
-      }
+      // AWS refuses (400) to complete if the parts do not add up to it.
+      input.MpuObjectSize = size;
+      headers["x-amz-mp-object-size"] = String(size);
     }
     // S3 itself refuses to replace an object where it honours this (AWS).
     input.IfNoneMatch = "*";

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
@@ -98,7 +99,7 @@ def check_parts(key, upload_id, declared):
         problem = f"object too large: its parts hold {total} bytes > {MAX_SIZE}"
     elif any(p["Size"] < MIN_PART_SIZE for p in parts if p["PartNumber"] != numbers[-1]):
         problem = "every part but the last must be at least 5 MiB"
-    elif declared is not None and declared != total:
+    elif declared != total:
         problem = f"the parts hold {total} bytes, not the declared {declared}"
     if problem:
         s3.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id)
@@ -141,11 +142,13 @@ def presign(req):
         if not key_is_free(key):
             raise Refused(409, "ObjectExists", "an object with this name exists")
         if op == "completeMultipart":
+            # Required: unsigned, parts added after the check would go uncounted.
+            if size is None:
+                raise Refused(403, "Refused", "completeMultipart needs the object's total size")
             check_parts(key, req["uploadId"], size)
-            if size is not None:
-                # AWS refuses (400) to complete if the parts do not add up to it.
-                params["MpuObjectSize"] = size
-                headers["x-amz-mp-object-size"] = str(size)
+            # AWS refuses (400) to complete if the parts do not add up to it.
+            params["MpuObjectSize"] = size
+            headers["x-amz-mp-object-size"] = str(size)
         # S3 itself refuses to replace an object where it honours this (AWS).
         params["IfNoneMatch"] = "*"
         headers["if-none-match"] = "*"
@@ -154,7 +157,7 @@ def presign(req):
 
 
 class Handler(BaseHTTPRequestHandler):
-    timeout = 10  # seconds a client may take per read: slow clients are dropped
+    timeout = 10  # seconds a client may stall on one read before it is dropped
 
     def cors(self):
         if ALLOWED_ORIGIN and self.headers.get("origin") == ALLOWED_ORIGIN:
@@ -185,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
             if not authorized(self.headers):
                 raise Refused(401, "Unauthorized", "sign in first")
             length = int(self.headers.get("content-length", "0"))
-            if length > MAX_BODY:
+            if not 0 <= length <= MAX_BODY:
                 raise Refused(413, "TooLarge", "a presign request is at most 16 KiB")
             self.reply(200, presign(json.loads(self.rfile.read(length))))
         except Refused as err:
@@ -197,8 +200,27 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("presign %s\n" % (args[0] if args else ""))
 
 
+class BoundedServer(ThreadingHTTPServer):
+    """At most MAX_CLIENTS connections are served at once; more are closed at
+    once, so slow clients cannot take every thread."""
+    MAX_CLIENTS = 64
+    slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
 if __name__ == "__main__":
     host, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:8081").rsplit(":", 1)
-    server = ThreadingHTTPServer((host, int(port)), Handler)
+    server = BoundedServer((host, int(port)), Handler)
     print(f"listening on http://{host}:{server.server_address[1]}", file=sys.stderr, flush=True)
     server.serve_forever()

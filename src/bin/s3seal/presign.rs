@@ -215,7 +215,7 @@ impl Presigner {
     /// numbered 1..=n without gaps, all but the last at least the minimum part
     /// size, the total within the cap and equal to the declared size. Parts
     /// are signed one at a time, so only this sees the whole.
-    pub fn check_parts(&self, parts: &[PartInfo], declared: Option<u64>) -> Result<(), Refused> {
+    pub fn check_parts(&self, parts: &[PartInfo], declared: u64) -> Result<(), Refused> {
         let mut numbers: Vec<u16> = parts.iter().map(|p| p.number).collect();
         numbers.sort_unstable();
         if numbers.is_empty() || numbers.iter().zip(1u16..).any(|(&n, want)| n != want) {
@@ -235,12 +235,10 @@ impl Presigner {
         {
             return refuse("every part but the last must be at least 5 MiB");
         }
-        if let Some(declared) = declared {
-            if declared != total {
-                return refuse(format!(
-                    "the parts hold {total} bytes, not the declared {declared}"
-                ));
-            }
+        if declared != total {
+            return refuse(format!(
+                "the parts hold {total} bytes, not the declared {declared}"
+            ));
         }
         Ok(())
     }
@@ -337,15 +335,18 @@ impl Presigner {
                 content_length = Some(size);
             }
             Op::CompleteMultipart => {
-                if let Some(size) = req.size {
-                    if size > self.config.max_size {
-                        return refuse(format!(
-                            "object too large: {size} bytes > {} bytes",
-                            self.config.max_size
-                        ));
-                    }
-                    headers.push((MP_OBJECT_SIZE.to_owned(), size.to_string()));
+                // Required: without it, parts added after the ListParts check
+                // would go uncounted even where the store enforces the size.
+                let size = req.size.ok_or_else(|| {
+                    Refused("completeMultipart needs the object's total size".into())
+                })?;
+                if size > self.config.max_size {
+                    return refuse(format!(
+                        "object too large: {size} bytes > {} bytes",
+                        self.config.max_size
+                    ));
                 }
+                headers.push((MP_OBJECT_SIZE.to_owned(), size.to_string()));
             }
             _ => {}
         }
@@ -575,6 +576,9 @@ mod tests {
         let mut big = req(Op::CompleteMultipart);
         big.size = Some(101 << 20);
         assert!(p.presign(&big).unwrap_err().0.contains("too large"));
+        let mut undeclared = req(Op::CompleteMultipart);
+        undeclared.size = None;
+        assert!(p.presign(&undeclared).unwrap_err().0.contains("total size"));
     }
 
     #[test]
@@ -583,39 +587,39 @@ mod tests {
         let part = |number, size| PartInfo { number, size };
         let mib = 1u64 << 20;
         assert!(
-            p.check_parts(&[part(1, 8 * mib), part(2, 3 * mib)], Some(11 * mib))
+            p.check_parts(&[part(1, 8 * mib), part(2, 3 * mib)], 11 * mib)
                 .is_ok()
         );
         assert!(
-            p.check_parts(&[part(2, 3 * mib), part(1, 8 * mib)], None)
+            p.check_parts(&[part(2, 3 * mib), part(1, 8 * mib)], 11 * mib)
                 .is_ok()
         );
         let over: Vec<_> = (1..=13).map(|n| part(n, 8 * mib)).collect();
         assert!(
-            p.check_parts(&over, None)
+            p.check_parts(&over, 104 * mib)
                 .unwrap_err()
                 .0
                 .contains("too large")
         );
         assert!(
-            p.check_parts(&[part(1, 8 * mib)], Some(7 * mib))
+            p.check_parts(&[part(1, 8 * mib)], 7 * mib)
                 .unwrap_err()
                 .0
                 .contains("declared")
         );
         assert!(
-            p.check_parts(&[part(1, mib), part(2, mib)], None)
+            p.check_parts(&[part(1, mib), part(2, mib)], 2 * mib)
                 .unwrap_err()
                 .0
                 .contains("5 MiB")
         );
         assert!(
-            p.check_parts(&[part(1, 8 * mib), part(3, mib)], None)
+            p.check_parts(&[part(1, 8 * mib), part(3, mib)], 9 * mib)
                 .unwrap_err()
                 .0
                 .contains("1..=n")
         );
-        assert!(p.check_parts(&[], None).is_err());
+        assert!(p.check_parts(&[], 0).is_err());
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum Denied {
     Unauthorized,
     /// Too many presign requests from this client (429).
     RateLimited,
+    /// A request relayed by a proxy to a server started with no access
+    /// policy (403): loopback is open for `make demo`, not for the world.
+    Proxied,
 }
 
 impl Denied {
@@ -37,6 +40,7 @@ impl Denied {
             Denied::Origin => 403,
             Denied::Unauthorized => 401,
             Denied::RateLimited => 429,
+            Denied::Proxied => 403,
         }
     }
 
@@ -46,6 +50,7 @@ impl Denied {
             Denied::Origin => "CrossOrigin",
             Denied::Unauthorized => "Unauthorized",
             Denied::RateLimited => "RateLimited",
+            Denied::Proxied => "NoAccessPolicy",
         }
     }
 
@@ -55,6 +60,9 @@ impl Denied {
             Denied::Origin => "requests from another origin are refused",
             Denied::Unauthorized => "a valid bearer token is required",
             Denied::RateLimited => "too many presign requests; slow down",
+            Denied::Proxied => {
+                "this server has no access policy and takes no proxied requests: start it with --token-file or --public"
+            }
         }
     }
 }
@@ -98,13 +106,20 @@ pub struct Access {
     /// SHA-256 of each accepted token: compared in constant time, and the
     /// comparison's cost does not depend on a token's length.
     tokens: Vec<[u8; 32]>,
+    /// Whether someone chose who may presign (tokens or `--public`).
+    policy: bool,
     origins: Vec<Origin>,
 }
 
 impl Access {
     /// `origins` are the public URLs of the page; a loopback listener also
     /// answers for 127.0.0.1, localhost and [::1] on its port.
-    pub fn new(listen: SocketAddr, origins: &[url::Url], tokens: Vec<String>) -> Result<Self> {
+    pub fn new(
+        listen: SocketAddr,
+        origins: &[url::Url],
+        tokens: Vec<String>,
+        public: bool,
+    ) -> Result<Self> {
         let mut all = Vec::new();
         for url in origins {
             all.push(Origin::of(url).with_context(|| format!("--origin {url}"))?);
@@ -119,6 +134,7 @@ impl Access {
             }
         }
         Ok(Self {
+            policy: public || !tokens.is_empty(),
             tokens: tokens
                 .iter()
                 .map(|t| Sha256::digest(t.as_bytes()).into())
@@ -161,6 +177,17 @@ impl Access {
             None => Ok(()),
             Some(o) if self.own_origins().iter().any(|own| own == o) => Ok(()),
             Some(_) => Err(Denied::Origin),
+        }
+    }
+
+    /// With no access policy, only requests made on this machine: a proxy
+    /// in front of a loopback listener says so in `Forwarded` or
+    /// `X-Forwarded-For`, and would otherwise make it an open presigner.
+    pub fn check_proxied(&self, forwarded: bool) -> Result<(), Denied> {
+        if forwarded && !self.policy {
+            Err(Denied::Proxied)
+        } else {
+            Ok(())
         }
     }
 
@@ -220,6 +247,13 @@ pub fn listen_policy(
     origins: &[url::Url],
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
+    if !tokens && !public && !origins.is_empty() {
+        // A public URL means a proxy brings the world to this listener.
+        bail!(
+            "--origin names a public URL, so someone must decide who may presign: pass \
+             --token-file FILE (private) or --public (an upload form anyone may use)"
+        );
+    }
     if addr.ip().is_loopback() {
         return Ok(warnings);
     }
@@ -286,13 +320,63 @@ impl RateLimiter {
     }
 }
 
+/// Open connections per remote address, so that one client cannot hold
+/// every connection slot.
+pub struct ConnectionCount {
+    max: usize,
+    open: std::sync::Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One admitted connection; dropping it gives its place back.
+pub struct Held {
+    ip: IpAddr,
+    open: std::sync::Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl ConnectionCount {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Default::default(),
+        }
+    }
+
+    /// A place for a connection from `ip`, or `None` when it holds its
+    /// share already. Loopback is not limited here (a local proxy speaks for
+    /// everyone; the global cap still applies).
+    pub fn admit(&self, ip: IpAddr) -> Option<Held> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(ip).or_insert(0);
+        if *count >= self.max && !ip.is_loopback() {
+            return None;
+        }
+        *count += 1;
+        Some(Held {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     fn loopback() -> Access {
-        Access::new("127.0.0.1:8080".parse().unwrap(), &[], vec![]).unwrap()
+        Access::new("127.0.0.1:8080".parse().unwrap(), &[], vec![], false).unwrap()
     }
 
     #[test]
@@ -323,6 +407,7 @@ mod tests {
             "10.0.0.5:8080".parse().unwrap(),
             &["https://files.example".parse().unwrap()],
             vec![],
+            true,
         )
         .unwrap();
         assert_eq!(public.check_host(Some("files.example")), Ok(()));
@@ -349,7 +434,13 @@ mod tests {
     #[test]
     fn h1_tokens_are_required_and_compared_whole() {
         let token = "t".repeat(40);
-        let a = Access::new("127.0.0.1:1".parse().unwrap(), &[], vec![token.clone()]).unwrap();
+        let a = Access::new(
+            "127.0.0.1:1".parse().unwrap(),
+            &[],
+            vec![token.clone()],
+            false,
+        )
+        .unwrap();
         assert!(a.requires_token());
         assert_eq!(a.check_token(Some(&format!("Bearer {token}"))), Ok(()));
         for bad in [
@@ -394,6 +485,18 @@ mod tests {
             listen_policy(local, false, false, &[]).unwrap(),
             Vec::<String>::new()
         );
+        // Loopback behind a public proxy (--origin) is no demo.
+        assert!(listen_policy(local, false, false, std::slice::from_ref(&site)).is_err());
+        assert!(listen_policy(local, false, true, std::slice::from_ref(&site)).is_ok());
+    }
+
+    #[test]
+    fn h1_proxied_requests_need_a_policy() {
+        let open = loopback();
+        assert_eq!(open.check_proxied(false), Ok(()));
+        assert_eq!(open.check_proxied(true), Err(Denied::Proxied));
+        let public = Access::new("127.0.0.1:8080".parse().unwrap(), &[], vec![], true).unwrap();
+        assert_eq!(public.check_proxied(true), Ok(()));
     }
 
     #[test]
@@ -419,5 +522,29 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(off.check(a, t0), Ok(()));
         }
+    }
+
+    #[test]
+    fn m5_one_client_cannot_hold_every_connection() {
+        let count = ConnectionCount::new(2);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = count.admit(a).unwrap();
+        let _second = count.admit(a).unwrap();
+        assert!(
+            count.admit(a).is_none(),
+            "a third from one client is refused"
+        );
+        assert!(count.admit(b).is_some(), "another client still gets in");
+        drop(first);
+        assert!(
+            count.admit(a).is_some(),
+            "a closed connection gives its place back"
+        );
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let held: Vec<_> = (0..5).map(|_| count.admit(local)).collect();
+        assert!(
+            held.iter().all(Option::is_some),
+            "loopback is limited by the global cap only"
+        );
     }
 }

@@ -42,8 +42,12 @@ const BODY_TIMEOUT_SECS: u64 = 10;
 const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Read buffer per connection, which bounds a request's headers, in bytes.
 const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// No connection lives longer, in seconds, whatever it is doing.
-const CONNECTION_LIFETIME_SECS: u64 = 300;
+/// No connection lives longer, in seconds, whatever it is doing (a client
+/// that never reads its answer holds a slot no longer than this).
+const CONNECTION_LIFETIME_SECS: u64 = 120;
+/// Connections one remote address may hold at once. Loopback peers (a local
+/// reverse proxy, tests) are limited by the global cap only.
+const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 /// Threads for the blocking S3 checks (HEAD, ListParts).
 const MAX_BLOCKING_THREADS: usize = 64;
 
@@ -277,7 +281,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         security_headers: security_headers(&presigner, &args.connect_src)?,
         presigner,
         store,
-        access: Access::new(local, &args.origins, tokens)?,
+        access: Access::new(local, &args.origins, tokens, args.public)?,
         limiter: RateLimiter::new(args.rate_limit, args.rate_burst),
         www: args.www.clone(),
         pkg: args.pkg.clone(),
@@ -291,6 +295,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(HEADER_TIMEOUT_SECS))
         .max_buf_size(MAX_HEADER_BYTES);
+    let per_client = Arc::new(access::ConnectionCount::new(MAX_CONNECTIONS_PER_CLIENT));
     loop {
         let slot = slots.clone().acquire_owned().await?;
         let (stream, peer) = match listener.accept().await {
@@ -302,6 +307,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 continue;
             }
         };
+        // One client may not take every slot: over its share, close at once.
+        let Some(held) = per_client.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let app = app.clone();
         let connection = http.serve_connection(
             TokioIo::new(stream),
@@ -311,7 +321,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             }),
         );
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, held);
             let _ = tokio::time::timeout(Duration::from_secs(CONNECTION_LIFETIME_SECS), connection)
                 .await;
         });
@@ -371,7 +381,13 @@ async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
 }
 
 async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
-    if let Err(d) = app.access.check_host(header_text(&request, header::HOST)) {
+    let forwarded = request.headers().contains_key(header::FORWARDED)
+        || request.headers().contains_key("x-forwarded-for");
+    let checks = app
+        .access
+        .check_host(header_text(&request, header::HOST))
+        .and_then(|()| app.access.check_proxied(forwarded));
+    if let Err(d) = checks {
         return denied(d);
     }
     let path = request.uri().path().to_owned();
@@ -434,13 +450,18 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
     let Ok(body) = std::str::from_utf8(&body) else {
         return error(400, "BadRequest", "the body must be UTF-8 JSON");
     };
+    let parsed = serde_json::from_str::<presign::Request>(body);
     if let Some(audit) = &app.audit {
-        let line = serde_json::json!({ "path": "/api/presign", "body": body }).to_string();
+        // Every body, verbatim; whether it was a valid request is marked, so
+        // planted junk cannot pass for something the backend acted on.
+        let line =
+            serde_json::json!({ "path": "/api/presign", "valid": parsed.is_ok(), "body": body })
+                .to_string();
         if let Err(e) = audit.append(&line) {
             eprintln!("s3seal serve: audit log: {e:#}");
         }
     }
-    let req: presign::Request = match serde_json::from_str(body) {
+    let req = match parsed {
         Ok(r) => r,
         Err(e) => return error(400, "BadRequest", &format!("bad presign request: {e}")),
     };
@@ -505,7 +526,10 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
             }
             None => return error(503, "StoreUnavailable", "could not list the upload's parts"),
         };
-        if let Err(e) = app.presigner.check_parts(&parts, req.size) {
+        if let Err(e) = app
+            .presigner
+            .check_parts(&parts, req.size.unwrap_or_default())
+        {
             let (store, key) = (app.store.clone(), resp.key.clone());
             blocking(move || store.abort(&key, &upload_id)).await;
             let message = format!("{}; the upload was aborted", e.0);

@@ -109,8 +109,10 @@ impl Store {
                 number: p.number,
                 size: p.size,
             }));
+            // Follow every marker that moves forward (a short page may still
+            // be truncated): undercounting would let the cap pass.
             match page.next_part_number_marker {
-                Some(next) if page.parts.len() == usize::from(page.max_parts) => {
+                Some(next) if !page.parts.is_empty() && marker.is_none_or(|m| next > m) => {
                     marker = Some(next)
                 }
                 _ => return Ok(parts),
