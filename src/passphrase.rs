@@ -23,9 +23,19 @@
 //!   (the wasm module has no room for the list; the page fetches it only to
 //!   generate a phrase).
 //!
-//! The result is the smaller of the two. No dictionary of leaked passwords
-//! or leetspeak: what passes here can still be guessable if it is a known
-//! phrase; [`generate`] is the safe way.
+//! - fragments: the text cut into runs of letters (any script), of digits
+//!   and of symbols, the way people build passwords (`Welcome2024!`,
+//!   `Tr0ub4dor&3`, `correcthorsebatterystaple`). A run of four or more
+//!   letters is worth at most [`DICEWARE_WORD_BITS`] per
+//!   [`LETTERS_PER_WORD`] letters (at least one word's worth), whatever its
+//!   script; a run of up to four digits (a year, a PIN) at most
+//!   [`SHORT_NUMBER_BITS`]; digits and symbols count from their own pool,
+//!   so sprinkling them between words adds little.
+//!
+//! The result is the smallest of the three. No dictionary of leaked
+//! passwords: what passes here can still be guessable if it is a known
+//! phrase, and a long random string of letters only is underrated;
+//! [`generate`] is the safe way.
 
 use crate::error::{Error, Result};
 
@@ -38,6 +48,10 @@ pub const DICEWARE_WORD_BITS: f64 = 12.9;
 pub const DICEWARE_LIST_SIZE: usize = 7776;
 /// Words of a generated passphrase: 6 × 12.9 = 77.4 bits.
 pub const GENERATED_WORDS: usize = 6;
+/// Letters the fragments rule takes for one word's worth.
+pub const LETTERS_PER_WORD: f64 = 6.0;
+/// The most a run of up to four digits is worth, in bits (a year, a PIN).
+pub const SHORT_NUMBER_BITS: f64 = 10.0;
 
 /// Why a passphrase is below the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +64,9 @@ pub enum Weakness {
     Repetitive,
     /// Too short for the kinds of characters it uses.
     Short,
+    /// Long enough, but built of a few common pieces: words run together,
+    /// a year, a symbol (`Welcome2024!`, `correcthorsebatterystaple`).
+    Predictable,
 }
 
 impl Weakness {
@@ -60,6 +77,7 @@ impl Weakness {
             Weakness::FewWords => "FewWords",
             Weakness::Repetitive => "Repetitive",
             Weakness::Short => "Short",
+            Weakness::Predictable => "Predictable",
         }
     }
 
@@ -70,6 +88,7 @@ impl Weakness {
             Weakness::FewWords => "too few words: use 6 or more random words",
             Weakness::Repetitive => "mostly repeats, runs or sequences",
             Weakness::Short => "too short for the kinds of characters it uses",
+            Weakness::Predictable => "built of a few common pieces: use 6 or more random words",
         }
     }
 }
@@ -177,14 +196,63 @@ fn word_bits(bytes: &[u8]) -> Option<f64> {
     }
     let mut bits = 0.0;
     for word in distinct {
-        let b = char_bits(word, effective_len(word));
-        bits += if word.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80) {
-            b.min(DICEWARE_WORD_BITS)
+        bits += if word.iter().all(|&c| is_letter(c)) {
+            // Capped anyway: repeats within a word are the chars rule's job,
+            // and "add" or "egg" are as good a diceware pick as any.
+            char_bits(word, chars(word)).min(DICEWARE_WORD_BITS)
         } else {
-            b
+            char_bits(word, effective_len(word))
         };
     }
     Some(bits)
+}
+
+/// An ASCII letter or a byte of a non-ASCII character (a letter of some
+/// script, as far as the estimate cares).
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b >= 0x80
+}
+
+/// Characters, not bytes.
+fn chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| !is_continuation(b)).count()
+}
+
+/// The fragments rule: runs of letters, digits and symbols, each capped as a
+/// person's building block (see the module documentation).
+#[inline(never)]
+fn fragment_bits(bytes: &[u8]) -> f64 {
+    let class = |b: u8| {
+        if is_letter(b) {
+            0
+        } else if b.is_ascii_digit() {
+            1
+        } else if is_separator(&b) {
+            3
+        } else {
+            2
+        }
+    };
+    let mut bits = 0.0;
+    let mut start = 0;
+    while start < bytes.len() {
+        let c = class(bytes[start]);
+        let end = (start..bytes.len())
+            .find(|&i| class(bytes[i]) != c)
+            .unwrap_or(bytes.len());
+        let run = &bytes[start..end];
+        let n = chars(run);
+        bits += match c {
+            // Up to three letters are no word: as random as the whole text.
+            0 if n <= 3 => char_bits(bytes, n),
+            0 => char_bits(run, n).min(DICEWARE_WORD_BITS * (n as f64 / LETTERS_PER_WORD).max(1.0)),
+            1 if n <= 4 => char_bits(run, effective_len(run)).min(SHORT_NUMBER_BITS),
+            3 => 0.0,
+            _ => char_bits(run, effective_len(run)),
+        };
+        start = end;
+    }
+    bits
 }
 
 /// Bytes of a passphrase the estimate looks at: far more than any floor
@@ -203,15 +271,20 @@ pub fn strength(text: &str) -> Strength {
     let effective = effective_len(bytes);
     let by_chars = char_bits(bytes, effective);
     let by_words = word_bits(bytes);
-    let bits = by_words.map_or(by_chars, |w| w.min(by_chars));
+    let by_fragments = fragment_bits(bytes);
+    let bits = by_words
+        .map_or(by_chars, |w| w.min(by_chars))
+        .min(by_fragments);
     let weakness = if bits >= MIN_PASSPHRASE_BITS {
         None
     } else if by_words.is_some_and(|w| w <= by_chars) {
         Some(Weakness::FewWords)
     } else if effective * 2 <= bytes.iter().filter(|&&b| !is_continuation(b)).count() {
         Some(Weakness::Repetitive)
-    } else {
+    } else if by_chars < MIN_PASSPHRASE_BITS {
         Some(Weakness::Short)
+    } else {
+        Some(Weakness::Predictable)
     };
     Strength { bits, weakness }
 }
@@ -260,9 +333,19 @@ pub fn generate(words: &[&str], count: usize) -> Result<String> {
         .filter(|&n| n > 0)
         .ok_or(Error::InvalidInput("the word list is empty"))?;
     let draw = || crate::key::random_bytes::<4>().map(u32::from_be_bytes);
-    let mut picked = Vec::with_capacity(count);
-    for _ in 0..count {
-        picked.push(words[uniform_index(n, draw)? as usize]);
+    if count > words.len() {
+        return Err(Error::InvalidInput(
+            "more words asked for than the list has",
+        ));
+    }
+    // Distinct words: a repeated word counts once in the estimate, so the
+    // phrase stays above the floor (and loses a negligible 0.002 bits).
+    let mut picked: Vec<&str> = Vec::with_capacity(count);
+    while picked.len() < count {
+        let word = words[uniform_index(n, draw)? as usize];
+        if !picked.contains(&word) {
+            picked.push(word);
+        }
     }
     Ok(picked.join(" "))
 }
@@ -331,6 +414,25 @@ mod tests {
         );
         assert!(weakness("blade amends sprout crumb ostrich blade").is_some());
         assert_eq!(weakness(""), Some(Weakness::Empty));
+        // What people build passwords from: words run together, words with a
+        // digit each, a year and a symbol, leetspeak, one word of any script.
+        for weak in [
+            "Tr0ub4dor&3",
+            "Qwerty123!@#",
+            "P@ssw0rd2024!",
+            "Welcome2024!",
+            "Iloveyou2024!",
+            "correcthorsebatterystaple",
+            "nevergonnagiveyouup",
+            "correct1 horse2 battery3 staple4",
+            "здравствуйте",
+        ] {
+            assert!(weakness(weak).is_some(), "{weak}: {} bits", bits(weak));
+        }
+        assert_eq!(
+            weakness("correcthorsebatterystaple"),
+            Some(Weakness::Predictable)
+        );
         assert_eq!(weakness("aaaa").map(Weakness::code), Some("Repetitive"));
         // Only the first MAX_ANALYSED_BYTES count: a pasted novel of one letter stays weak.
         assert_eq!(weakness(&"a".repeat(100_000)), Some(Weakness::Repetitive));
@@ -349,7 +451,9 @@ mod tests {
             assert!(s.is_strong(), "{phrase}: {s:?}");
             assert!(s.bits >= 6.0 * DICEWARE_WORD_BITS - 1e-9, "{phrase}: {s:?}");
         }
-        assert!(strength("Tr0ub4dor&3xyzQ!").is_strong());
+        // Not a dictionary: a long run of random letters alone is
+        // underrated, but random characters of mixed kinds pass.
+        assert!(weakness("qzjxkvbwmplrtyhn").is_some());
         assert!(strength("q7G#vL2p!xR9mK4s").is_strong());
         assert!(
             strength("kq7vmx2p9wzr4tjh").is_strong(),
@@ -396,6 +500,50 @@ mod tests {
         let phrase = generate(&words, GENERATED_WORDS).unwrap();
         assert_eq!(phrase.split(' ').count(), GENERATED_WORDS);
         assert!(generate(&[], 6).is_err());
+    }
+
+    #[test]
+    fn every_phrase_from_the_bundled_list_passes() {
+        let text = include_str!("../www/eff_large_wordlist.txt");
+        let mut words = parse_wordlist(text).unwrap();
+        for _ in 0..2000 {
+            let phrase = generate(&words, GENERATED_WORDS).unwrap();
+            assert!(
+                strength(&phrase).is_strong(),
+                "{phrase}: {:?}",
+                strength(&phrase)
+            );
+            let mut distinct: Vec<&str> = phrase.split(' ').collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), GENERATED_WORDS, "{phrase}");
+        }
+        // The weakest draws: the shortest words, and those with the fewest
+        // distinct letters.
+        words.sort_by_key(|w| {
+            (
+                w.len(),
+                w.bytes().collect::<std::collections::BTreeSet<_>>().len(),
+            )
+        });
+        let shortest = words[..GENERATED_WORDS].join(" ");
+        assert!(
+            strength(&shortest).is_strong(),
+            "{shortest}: {:?}",
+            strength(&shortest)
+        );
+        words.sort_by_key(|w| {
+            (
+                w.bytes().collect::<std::collections::BTreeSet<_>>().len(),
+                w.len(),
+            )
+        });
+        let plainest = words[..GENERATED_WORDS].join(" ");
+        assert!(
+            strength(&plainest).is_strong(),
+            "{plainest}: {:?}",
+            strength(&plainest)
+        );
     }
 
     #[test]

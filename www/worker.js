@@ -50,7 +50,9 @@ async function generatePassphrase() {
   const picked = [];
   while (picked.length < WORDS) {
     crypto.getRandomValues(draw);
-    if (draw[0] < limit) picked.push(list[draw[0] % list.length]);
+    const word = list[draw[0] % list.length];
+    // Distinct words: the strength estimate counts a repeated word once.
+    if (draw[0] < limit && !picked.includes(word)) picked.push(word);
   }
   return picked.join(" ");
 }
