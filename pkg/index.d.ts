@@ -101,8 +101,16 @@ export function checkSseCEndpoint(endpoint: string): void;
  */
 export function inertMediaType(mediaType: string): string;
 
+/**
+ * A safe file name for the name sealed in an object: invisible and bidi
+ * characters dropped (no `invoice\u202Efdp.exe`), no path, no hidden or
+ * Windows device names, at most 200 bytes; `undefined` when nothing usable
+ * is left. The sealed name is the sealer's word: show and save this one.
+ */
+export function safeFileName(sealed: string): string | undefined;
+
 /** Why a passphrase is below the floor (see `passphraseStrength`). */
-export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short";
+export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short" | "Predictable";
 
 export interface PassphraseStrength {
   /** Estimated guessing entropy, in bits (one decimal). */

@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod filename;
 pub mod format;
 pub mod key;
 pub mod object;

@@ -207,8 +207,10 @@ window.addEventListener("hashchange", () => location.reload());
 const shared = /^#([0-9a-f]{32}(?:\.[0-9a-f]{64})?\.s3seal)(?:\.(s3seal-file-[A-Za-z0-9_-]{43}))?$/.exec(location.hash);
 if (shared) {
   // The link stays in this page's memory only. A key in the address bar
-  // lingers in history, session restore, synced tabs and screenshots, so
-  // it leaves both (a link without a key names the object and stays).
+  // lingers in session restore, the back/forward list and screenshots, so
+  // it leaves them (a link without a key names the object and stays). The
+  // browser's global history and URL autocomplete keep the visit as typed
+  // or clicked: no page can reach those.
   const link = location.href;
   if (shared[2]) history.replaceState(history.state, "", location.pathname + location.search);
   $("copy-received").addEventListener("click", async () => {
@@ -228,17 +230,17 @@ if (shared) {
     $("open").disabled = true;
     $("progress").hidden = false;
     try {
-      const { blob, metadata } = await run(
+      const { blob, metadata, fileName } = await run(
         { op: "download", objectName: shared[1], keyText: shared[2], passphrase: $("receive-passphrase").value, token: $("token").value.trim() || undefined },
         progressReporter("Received"),
       );
-      $("opened-name").textContent = metadata.name || shared[1];
+      $("opened-name").textContent = fileName || shared[1];
       $("opened-size").textContent = human(blob.size);
       // The sealed type as text only: the Blob's own type is inert (worker.js).
       $("opened-type").textContent = metadata.type || "unknown type";
       const save = $("save");
       save.href = URL.createObjectURL(blob);
-      save.download = metadata.name || "opened.bin";
+      save.download = fileName || "opened.bin";
       // Where the File System Access API exists, also offer to pick a place.
       $("save-as").hidden = !window.showSaveFilePicker;
       $("save-as").onclick = async () => {

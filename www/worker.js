@@ -3,7 +3,7 @@
 // Messages in: { op: "upload", file, mode, passphrase, recipient, token? } | { op: "download",
 // objectName, keyText?, passphrase?, token? } | { op: "generate" } | { op: "abort" }.
 // Messages out: { id, progress } | { id, result } | { id, error: { code, message, status } }.
-import { Key, download, indexedDbStore, inertMediaType, passphraseStrength, presignWith, ready, upload } from "/pkg/index.js";
+import { Key, download, indexedDbStore, inertMediaType, passphraseStrength, presignWith, ready, safeFileName, upload } from "/pkg/index.js";
 
 // Interrupted uploads resume after a reload (same file, same passphrase).
 const resumeStore = indexedDbStore();
@@ -111,7 +111,8 @@ self.addEventListener("message", async ({ data }) => {
       // download() types the Blob inertly already; saying so here too keeps
       // this page's Save link safe whatever the package does. No copy is made.
       const inert = new Blob([blob], { type: inertMediaType(metadata.type) });
-      self.postMessage({ id, result: { blob: inert, metadata } });
+      // The sealed name is the sealer's word: shown and saved only cleaned.
+      self.postMessage({ id, result: { blob: inert, metadata, fileName: safeFileName(metadata.name) ?? null } });
     }
   } catch (err) {
     fail(id, err);

@@ -1,6 +1,6 @@
 //! Pure checks the page and the package need before they act: what type
-//! opened bytes may carry, and whether a passphrase is strong enough to
-//! seal with. The core decides; this only translates.
+//! and name opened bytes may carry, and whether a passphrase is strong
+//! enough to seal with. The core decides; this only translates.
 
 use wasm_bindgen::prelude::*;
 
@@ -16,10 +16,19 @@ pub fn inert_media_type(media_type: &str) -> String {
     crate::format::inert_media_type(media_type).to_owned()
 }
 
+/// A safe file name for the name sealed in an object (invisible and bidi
+/// characters dropped, no path, no hidden or device names), or `undefined`
+/// when nothing usable is left: the page shows it and saves under it.
+#[wasm_bindgen(js_name = safeFileName)]
+pub fn safe_file_name(sealed: &str) -> Option<String> {
+    crate::filename::safe_file_name(sealed)
+}
+
 /// `{ bits, strong, minimumBits, weakness, reason }` for `text`: the
 /// estimated guessing entropy, whether sealing may use it, the floor, and
 /// when it is below the floor a stable `weakness` code (`"Empty"`,
-/// `"FewWords"`, `"Repetitive"`, `"Short"`) and a sentence for a person.
+/// `"FewWords"`, `"Repetitive"`, `"Short"`, `"Predictable"`) and a sentence
+/// for a person.
 /// Opening never needs this: any passphrase may open.
 #[wasm_bindgen(js_name = passphraseStrength)]
 pub fn passphrase_strength(text: &str) -> js_sys::Object {

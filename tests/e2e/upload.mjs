@@ -472,6 +472,25 @@ try {
       },
     ],
     [
+      "l3_page_shows_and_saves_a_cleaned_name",
+      async () => {
+        // A bidi override makes "invoice\u202Efdp.exe" display as "invoiceexe.pdf".
+        const bytes = random(10_000);
+        const up = await uploadViaPage(main.url, "invoice\u202Efdp.exe", bytes);
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        await page.goto(up.link);
+        await page.click("#open");
+        await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+        assert(await page.isHidden("#error"), await page.textContent("#error"));
+        const shown = await page.textContent("#opened-name");
+        assert(shown === "invoicefdp.exe", `shown: ${JSON.stringify(shown)}`);
+        const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+        assert(download.suggestedFilename() === "invoicefdp.exe", `saved as ${JSON.stringify(download.suggestedFilename())}`);
+        await context.close();
+      },
+    ],
+    [
       "m2_weak_passphrase_refused",
       async () => {
         const context = await chrome.newContext();

@@ -4,7 +4,6 @@ mod cli;
 mod file;
 mod inspect;
 mod keygen;
-mod name;
 mod open;
 mod presign;
 mod pull;

@@ -54,7 +54,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
                 output = Some(match &args.output {
                     Some(p) => Output::from_arg(p, args.force)?,
                     None => {
-                        let name = crate::name::safe_file_name(&meta.name)
+                        let name = s3seal::filename::safe_file_name(&meta.name)
                             .or(fallback.clone())
                             .unwrap_or_else(|| "opened.bin".into());
                         // A sealed name is always a file, even one called `-`.

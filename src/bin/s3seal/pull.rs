@@ -29,7 +29,7 @@ const MAX_ATTEMPTS: u32 = 4;
 /// File in each object's directory naming the object it came from: what
 /// "already pulled" is judged by (the id alone could be claimed by a renamed
 /// object).
-pub const MARKER: &str = ".s3seal-object";
+const MARKER: &str = ".s3seal-object";
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -253,8 +253,8 @@ fn pull_one(
             opener.push(&buf[..n], &mut plain)?;
             if output.is_none() {
                 if let Some(meta) = opener.metadata() {
-                    let file =
-                        crate::name::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
+                    let file = s3seal::filename::safe_file_name(&meta.name)
+                        .unwrap_or_else(|| "file".into());
                     output = Some((
                         Output::create(&stage.join(&file), false)?,
                         PathBuf::from(file),

@@ -1,5 +1,6 @@
 //! Local filenames from the names sealed inside objects. Whoever sealed an
-//! object chose its name, so it is cleaned before it names a file here.
+//! object chose its name, so it is cleaned before it names a file or is
+//! shown to a person (the CLI's `open` and `pull`, the page's Save link).
 
 /// Longest name made, in bytes: well inside the usual 255-byte limit.
 const MAX_NAME_BYTES: usize = 200;
@@ -13,8 +14,10 @@ const MAX_EXTENSION_BYTES: usize = 16;
 /// formatting characters (bidi overrides, zero-width characters), so the name
 /// reads as what it is; turns `:` into `_` (Windows drives and streams) and a
 /// leading `.`, `-` or `~` into `_` (no hidden files, option-like names, home
-/// directories, or clash with `pull`'s marker file); cuts long names on a
-/// character boundary, keeping a short extension.
+/// directories, or clash with `pull`'s marker file); drops trailing dots and
+/// spaces and prefixes Windows' reserved device names (`CON`, `NUL`,
+/// `COM1`…) with `_`; cuts long names on a character boundary, keeping a
+/// short extension.
 pub fn safe_file_name(sealed: &str) -> Option<String> {
     let last = sealed.rsplit(['/', '\\']).next().unwrap_or("");
     let kept: String = last
@@ -22,15 +25,30 @@ pub fn safe_file_name(sealed: &str) -> Option<String> {
         .filter(|&c| !c.is_control() && !is_invisible(c))
         .map(|c| if c == ':' { '_' } else { c })
         .collect();
-    let mut name = kept.trim().to_owned();
+    // Windows drops trailing dots and spaces: `a.exe.` opens as `a.exe`.
+    let mut name = kept.trim().trim_end_matches(['.', ' ']).to_owned();
     // Empty, `.` and `..` name no file.
-    if name.chars().all(|c| c == '.') {
+    if name.is_empty() {
         return None;
     }
     if name.starts_with(['.', '-', '~']) {
         name.replace_range(..1, "_");
     }
+    if is_reserved_on_windows(&name) {
+        name.insert(0, '_');
+    }
     Some(shorten(name))
+}
+
+/// `CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, with any
+/// extension: Windows opens the device, not a file.
+fn is_reserved_on_windows(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (upper.len() == 4
+            && (upper.starts_with("COM") || upper.starts_with("LPT"))
+            && matches!(upper.as_bytes()[3], b'1'..=b'9'))
 }
 
 /// Unicode format characters (category Cf) and line/paragraph separators:
@@ -151,9 +169,24 @@ mod tests {
     }
 
     #[test]
-    fn never_pulls_marker_file_name() {
-        assert_ne!(clean(crate::pull::MARKER), crate::pull::MARKER);
+    fn never_a_hidden_file_such_as_pulls_marker() {
         assert_eq!(clean(".s3seal-object"), "_s3seal-object");
+    }
+
+    #[test]
+    fn windows_devices_and_trailing_dots_are_defused() {
+        for (sealed, safe) in [
+            ("CON", "_CON"),
+            ("nul.txt", "_nul.txt"),
+            ("Com1.log", "_Com1.log"),
+            ("LPT9", "_LPT9"),
+            ("invoice.pdf.", "invoice.pdf"),
+            ("a.exe . .", "a.exe"),
+            ("CONSOLE.txt", "CONSOLE.txt"),
+            ("COM0", "COM0"),
+        ] {
+            assert_eq!(clean(sealed), safe, "{sealed:?}");
+        }
     }
 
     #[test]
