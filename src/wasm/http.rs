@@ -79,6 +79,8 @@ pub struct Reply {
     pub status: u16,
     pub etag: Option<String>,
     pub text: String,
+    /// `Content-Length`, where the answer has one (a HEAD's object size).
+    pub length: Option<f64>,
 }
 
 impl Reply {
@@ -167,6 +169,11 @@ pub async fn send(
             status: xhr.status()?,
             etag: xhr.get_response_header("ETag")?,
             text: xhr.response_text()?.unwrap_or_default(),
+            length: xhr
+                .get_response_header("Content-Length")?
+                // As an integer: a float parser would grow the wasm.
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|n| n as f64),
         }),
         2 => Err(Failure::Aborted),
         _ if signal.is_some_and(|s| s.aborted()) => Err(Failure::Aborted),

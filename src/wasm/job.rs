@@ -190,6 +190,13 @@ fn check_presigned(p: &Presigned) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Whether a failed write may have been stored by an earlier attempt: the
+/// name is taken (409 from the backend, 412 from S3's `If-None-Match: *`) or
+/// the multipart upload is gone (404, already completed).
+fn maybe_stored(err: &JsValue) -> bool {
+    matches!(get(err, "status").as_f64(), Some(404.0 | 409.0 | 412.0))
+}
+
 /// Whether a failed presign call is worth another try (the backend was
 /// briefly unavailable or asked us to slow down, or the network failed).
 fn presign_retryable(err: &JsValue) -> bool {
@@ -252,12 +259,64 @@ impl Job {
         self.send_once(&r).await;
     }
 
+    /// Sends a write that never replaces an object (a PUT, or the
+    /// CompleteMultipartUpload that makes the object), as [`Job::send`].
+    ///
+    /// An attempt whose answer was lost (a dropped connection, a 5xx) may
+    /// still have stored the object: its retry then finds the name taken (409
+    /// from the backend, 412 from S3) or, when the browser itself re-sent a
+    /// completion, the upload gone (404). The object is ours exactly when S3
+    /// serves it under this object's SSE-C key at `object_size` bytes: a
+    /// stranger cannot have written it under that key.
+    pub async fn send_write(
+        &self,
+        // dyn: one copy of this and of `send` for every write, not one per caller.
+        request: &dyn Fn() -> Object,
+        body: Option<&http::Body>,
+        what: &str,
+        object_size: f64,
+    ) -> Result<Reply, JsValue> {
+        match self.send_dyn(request, body, None, what).await {
+            Err(e) if maybe_stored(&e) && self.serves_ours(object_size).await => Ok(Reply {
+                status: 200,
+                etag: None,
+                text: String::new(),
+                length: Some(object_size),
+            }),
+            outcome => outcome,
+        }
+    }
+
+    /// Whether S3 serves this object under our SSE-C key at `size` bytes.
+    async fn serves_ours(&self, size: f64) -> bool {
+        let head = || {
+            let r = request("head");
+            set(&r, "sseC", self.sse_c.clone());
+            r
+        };
+        self.send_dyn(&head, None, None, "HeadObject")
+            .await
+            .is_ok_and(|reply| reply.length == Some(size))
+    }
+
     /// Presigns and sends, retrying 5xx, 429, 408, expired URLs and network
     /// errors with jittered exponential backoff. Every attempt sends the same
     /// bytes under a fresh URL.
     pub async fn send(
         &self,
         request: impl Fn() -> Object,
+        body: Option<&http::Body>,
+        part_number: Option<u16>,
+        what: &str,
+    ) -> Result<Reply, JsValue> {
+        self.send_dyn(&request, body, part_number, what).await
+    }
+
+    /// [`Job::send`] behind one `dyn`: the retry loop is compiled once, not
+    /// once for every caller's closure (the wasm stays small).
+    async fn send_dyn(
+        &self,
+        request: &dyn Fn() -> Object,
         body: Option<&http::Body>,
         part_number: Option<u16>,
         what: &str,

@@ -416,16 +416,16 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         reader.ensure_unchanged().await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
-        job.send(
-            || {
+        job.send_write(
+            &|| {
                 let r = request("put");
                 set(&r, "sseC", job.sse_c.clone());
                 set(&r, "size", len);
                 r
             },
             Some(&body),
-            None,
             "upload",
+            len,
         )
         .await?;
     }
@@ -607,8 +607,8 @@ async fn run_multipart(
     xml.push_str("</CompleteMultipartUpload>");
     let body = Body::control(xml.as_bytes());
     let reply = job
-        .send(
-            || {
+        .send_write(
+            &|| {
                 let r = request("completeMultipart");
                 set(&r, "uploadId", upload_id.as_str());
                 // The backend checks the stored parts against it, and signs
@@ -617,8 +617,8 @@ async fn run_multipart(
                 r
             },
             Some(&body),
-            None,
             "CompleteMultipartUpload",
+            total,
         )
         .await;
     // Done, or the saved parts were not what S3 has: start afresh next time.

@@ -18,11 +18,8 @@ const work = mkdtempSync(path.join(tmpdir(), "s3seal-upload-"));
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 const endpoint = new URL(process.env.S3SEAL_ENDPOINT);
 
-function random(size) {
-  const out = Buffer.alloc(size);
-  for (let off = 0; off < size; off += 65536) createHash("sha512").update(String(off)).digest().copy(out, off);
-  return out;
-}
+/** Test data: random bytes (mostly-zero data hides bugs that move bytes). */
+const random = (size) => randomBytes(size);
 
 /** `s3seal serve` on a free port; resolves to { url, log, stop }. */
 const serve = (extraEnv = {}) => startServe(bin, root, extraEnv);
@@ -32,9 +29,12 @@ async function faultProxy() {
   // `active`: part requests not yet answered (a reloaded page leaves some behind).
   // `maxPart`: the highest part number stored since the last reset (the part count).
   // `hold`: { part, reached, released } holds that part until `released` resolves.
-  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null };
+  // `loseAnswers`: writes that make an object (a PUT, a completion) that S3
+  // stores but whose answer never reaches the browser (counted in `lost`).
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0 };
   const server = createServer((req, res) => {
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
+    const makesObject = (req.method === "PUT" && !isPart) || (req.method === "POST" && /[?&]uploadId=/.test(req.url));
     if (isPart && state.failParts > 0) {
       state.failParts--;
       state.injected++;
@@ -55,6 +55,12 @@ async function faultProxy() {
     const forward = () => {
       if (gone) return;
       up = httpRequest({ host: endpoint.hostname, port: endpoint.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        if (makesObject && r.statusCode === 200 && state.loseAnswers > 0) {
+          state.loseAnswers--;
+          r.resume();
+          r.on("end", () => (state.lost++, req.socket.destroy()));
+          return;
+        }
         if (isPart && r.statusCode === 200) {
           state.partsForwarded++;
           state.maxPart = Math.max(state.maxPart, Number(/[?&]partNumber=(\d+)/.exec(req.url)[1]));
@@ -714,6 +720,31 @@ try {
         assert(proxy.state.injected === 2, `injected ${proxy.state.injected}`);
         const got = await receiveViaPage(up.link);
         assert(sha256(got.bytes) === sha256(bytes), "intact after retries");
+      },
+    ],
+    [
+      "a write whose answer was lost is retried and recognised as ours, not refused as an overwrite",
+      async () => {
+        // S3 stores the object, the connection drops before the answer: the
+        // retry finds the name taken and checks, under its SSE-C key, that
+        // the object there is its own.
+        for (const [name, size] of [
+          ["lost-put.bin", 500_000], // one PUT
+          ["lost-complete.bin", 17 << 20], // multipart: the completion is lost
+        ]) {
+          proxy.state.loseAnswers = 1;
+          proxy.state.lost = 0;
+          const bytes = random(size);
+          let up;
+          try {
+            up = await uploadViaPage(faulty.url, name, bytes);
+          } finally {
+            proxy.state.loseAnswers = 0;
+          }
+          assert(proxy.state.lost === 1, `${name}: answers lost: ${proxy.state.lost}`);
+          const got = await receiveViaPage(up.link);
+          assert(!got.error && sha256(got.bytes) === sha256(bytes), `${name}: intact: ${got.error}`);
+        }
       },
     ],
     [
