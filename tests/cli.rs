@@ -606,17 +606,16 @@ fn serve_refuses_a_mistyped_form_recipient_before_listening() {
     assert!(!stderr(&o).contains("listening"));
 }
 
-#[test]
-fn l4_a_backslash_does_not_make_a_remote_host_loopback() {
-    // WHATWG parsers (the url crate, browsers) read `\` as `/` in http URLs:
-    // this endpoint is the host `evil`, not 127.0.0.1.
+/// Runs `pull` against `endpoint` and checks that it refuses before any
+/// request: SSE-C keys would travel in the clear.
+fn pull_refuses_insecure_endpoint(endpoint: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
     let env = [
         ("AWS_ACCESS_KEY_ID", "GK000"),
         ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ("AWS_ENDPOINT_URL", "http://evil\\@127.0.0.1:9/"),
+        ("AWS_ENDPOINT_URL", endpoint),
     ];
     let args = [
         "pull",
@@ -628,36 +627,25 @@ fn l4_a_backslash_does_not_make_a_remote_host_loopback() {
         "inbox",
     ];
     let o = run(d, &args, &env);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("insecure endpoint"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{endpoint}: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("insecure endpoint"),
+        "{endpoint}: {}",
+        stderr(&o)
+    );
+    assert!(!d.join("inbox").exists(), "refused before doing anything");
+}
+
+#[test]
+fn l4_a_backslash_does_not_make_a_remote_host_loopback() {
+    // WHATWG parsers (the url crate, browsers) read `\` as `/` in http URLs:
+    // this endpoint is the host `evil`, not 127.0.0.1.
+    pull_refuses_insecure_endpoint("http://evil\\@127.0.0.1:9/");
 }
 
 #[test]
 fn pull_never_sends_sse_c_keys_over_plain_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    run(d, &["keygen", "--identity", "-o", "org.identity"], &[]);
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "GK000"),
-        ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ("AWS_ENDPOINT_URL", "http://s3.example.com"),
-    ];
-    let o = run(
-        d,
-        &[
-            "pull",
-            "--identity",
-            "org.identity",
-            "--bucket",
-            "b",
-            "-o",
-            "inbox",
-        ],
-        &env,
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("insecure endpoint"), "{}", stderr(&o));
-    assert!(!d.join("inbox").exists(), "refused before doing anything");
+    pull_refuses_insecure_endpoint("http://s3.example.com");
 }
 
 /// Seals `plain` under the sealed filename `name` into `d/obj` with `d/root.key`.

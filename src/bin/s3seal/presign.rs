@@ -298,32 +298,29 @@ impl Presigner {
 
         // Sizes: a PUT or a part carries a signed Content-Length, so the cap holds.
         let mut content_length = None;
+        // The declared size, required for `what`, and within the cap.
+        let capped = |what: &str| -> Result<u64, Refused> {
+            let size = req
+                .size
+                .ok_or_else(|| Refused(format!("{what} needs the object's total size")))?;
+            if size > self.config.max_size {
+                return refuse(format!(
+                    "object too large: {size} bytes > {} bytes",
+                    self.config.max_size
+                ));
+            }
+            Ok(size)
+        };
         match req.op {
             Op::Put => {
-                let size = req
-                    .size
-                    .ok_or_else(|| Refused("put needs the object's size".into()))?;
-                if size > self.config.max_size {
-                    return refuse(format!(
-                        "object too large: {size} bytes > {} bytes",
-                        self.config.max_size
-                    ));
-                }
+                let size = capped("put")?;
                 if size > MAX_PART_SIZE {
                     return refuse("a single PUT is at most 5 GiB: use a multipart upload");
                 }
                 content_length = Some(size);
             }
             Op::CreateMultipart => {
-                let size = req.size.ok_or_else(|| {
-                    Refused("createMultipart needs the object's total size".into())
-                })?;
-                if size > self.config.max_size {
-                    return refuse(format!(
-                        "object too large: {size} bytes > {} bytes",
-                        self.config.max_size
-                    ));
-                }
+                capped("createMultipart")?;
             }
             Op::UploadPart => {
                 let size = req
@@ -337,15 +334,7 @@ impl Presigner {
             Op::CompleteMultipart => {
                 // Required: without it, parts added after the ListParts check
                 // would go uncounted even where the store enforces the size.
-                let size = req.size.ok_or_else(|| {
-                    Refused("completeMultipart needs the object's total size".into())
-                })?;
-                if size > self.config.max_size {
-                    return refuse(format!(
-                        "object too large: {size} bytes > {} bytes",
-                        self.config.max_size
-                    ));
-                }
+                let size = capped("completeMultipart")?;
                 headers.push((MP_OBJECT_SIZE.to_owned(), size.to_string()));
             }
             _ => {}
