@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := source scripts/tools.sh &&
 
-.PHONY: help setup test lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers pkg bench demo demo-cli vectors clean
+.PHONY: help setup test lint test-native test-fuzz test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers pkg bench fuzz demo demo-cli vectors clean
 
 # Variables that make a suite run only some of its tests are for development:
 # `make test` never inherits them, so "all green" means every test ran.
@@ -19,12 +19,13 @@ help:
 	@echo "             in Node, Chromium and Firefox, the npm package in a browser and in a Vite+TS app,"
 	@echo "             serve against Garage, and the page end to end in Chromium, Firefox and WebKit"
 	@echo "make pkg     build the npm package into pkg/"
+	@echo "make fuzz    coverage-guided fuzzing of the parsers and openers (FUZZ_SECONDS per target)"
 	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size -> bench/results.*"
 
 setup:
 	@scripts/setup.sh
 
-test: setup lint test-native test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers
+test: setup lint test-native test-fuzz test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers
 	@echo "make test: all green"
 
 lint:
@@ -34,6 +35,10 @@ lint:
 
 test-native:
 	$(CARGO) test --all-features
+
+# Every fuzz target over its committed corpus, once (make fuzz explores).
+test-fuzz:
+	scripts/fuzz.sh replay
 
 # The format core builds for the browser with no I/O and no CLI code.
 test-wasm-build:
@@ -85,6 +90,12 @@ pkg:
 
 vectors:
 	S3SEAL_WRITE_VECTORS=1 $(CARGO) test --test vectors
+
+# Coverage-guided fuzzing (cargo-fuzz, nightly): every target for
+# FUZZ_SECONDS each. Crashes land in fuzz/artifacts/; make each a test.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh run $(FUZZ_SECONDS)
 
 # Native core and CLI, then the browser side by side against the local Garage.
 bench: pkg
