@@ -26,7 +26,7 @@ pub fn safe_file_name(sealed: &str) -> Option<String> {
         .map(|c| if c == ':' { '_' } else { c })
         .collect();
     // Windows drops trailing dots and spaces: `a.exe.` opens as `a.exe`.
-    let mut name = kept.trim().trim_end_matches(['.', ' ']).to_owned();
+    let mut name = kept.trim_start().trim_end_matches(trailing).to_owned();
     // Empty, `.` and `..` name no file.
     if name.is_empty() {
         return None;
@@ -37,7 +37,14 @@ pub fn safe_file_name(sealed: &str) -> Option<String> {
     if is_reserved_on_windows(&name) {
         name.insert(0, '_');
     }
-    Some(shorten(name))
+    // A cut can end on a space or a dot, which the first trim took care of.
+    let name = shorten(name);
+    Some(name.trim_end_matches(trailing).to_owned())
+}
+
+/// What Windows drops from a name's end (and what reads as nothing there).
+fn trailing(c: char) -> bool {
+    c == '.' || c.is_whitespace()
 }
 
 /// `CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, with any
@@ -171,6 +178,22 @@ mod tests {
     #[test]
     fn never_a_hidden_file_such_as_pulls_marker() {
         assert_eq!(clean(".s3seal-object"), "_s3seal-object");
+    }
+
+    #[test]
+    fn a_cut_never_leaves_a_trailing_space_and_cleaning_is_idempotent() {
+        // Found by the `text` fuzz target: a cut at 200 bytes ended in " ".
+        for sealed in [
+            format!("{} b", "a".repeat(199)),
+            format!("{}. b", "a".repeat(198)),
+            format!("{}  \0\0 x.b8d4.s3 tail", "0a".repeat(95)),
+            // ... and a dot after Unicode whitespace left the whitespace.
+            "\n\0K\u{2000}.\0".to_owned(),
+        ] {
+            let safe = clean(&sealed);
+            assert!(!safe.ends_with([' ', '.']), "{safe:?}");
+            assert_eq!(clean(&safe), safe, "cleaning a clean name changes nothing");
+        }
     }
 
     #[test]

@@ -295,7 +295,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(HEADER_TIMEOUT_SECS))
         .max_buf_size(MAX_HEADER_BYTES);
-    let per_client = Arc::new(access::ConnectionCount::new(MAX_CONNECTIONS_PER_CLIENT));
+    let per_client = access::ConnectionCount::new(MAX_CONNECTIONS_PER_CLIENT);
     loop {
         let slot = slots.clone().acquire_owned().await?;
         let (stream, peer) = match listener.accept().await {
