@@ -97,11 +97,14 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh run $(FUZZ_SECONDS)
 
-# Native core and CLI, then the browser side by side against the local Garage.
+# Native core and CLI, then the browser side by side against the local Garage,
+# then serve's presign latency, idle and under 500 slow-loris connections.
 bench: pkg
 	scripts/setup.sh bench
 	python3 bench/native.py
 	$(TOOLS) scripts/with-garage.sh node bench/browser.mjs
+	$(CARGO) build --release --features cli
+	scripts/with-garage.sh python3 bench/presign.py
 
 demo: setup pkg
 	scripts/demo.sh
