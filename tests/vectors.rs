@@ -510,7 +510,9 @@ fn manifest(cases: &[Case]) -> String {
 #[test]
 fn checked_in_vectors_match_the_generator() {
     let (files, cases) = generate();
-    let write = std::env::var_os("S3SEAL_WRITE_VECTORS").is_some();
+    // Only an explicit 1 rewrites: any other value (even "0") would rewrite
+    // the files and then compare them with themselves.
+    let write = std::env::var("S3SEAL_WRITE_VECTORS").as_deref() == Ok("1");
     if write {
         std::fs::create_dir_all(dir()).unwrap();
         for (name, bytes) in &files {
@@ -679,5 +681,54 @@ fn embedded_vector_list_covers_the_directory() {
     assert_eq!(embedded, on_disk, "update tests/common/vectors.rs");
     for (name, bytes) in common::vectors::FILES {
         assert!(std::fs::read(dir().join(name)).unwrap() == *bytes, "{name}");
+    }
+}
+
+/// A refused `push` or `finish` releases nothing: bytes already in `out`
+/// stay, and no byte of a segment that failed (or of an object whose size
+/// does not match its metadata) is added. (Two mutants that kept them
+/// survived every suite before.)
+#[test]
+fn a_refused_push_or_finish_leaves_the_output_as_it_was() {
+    use s3seal::key::{RootKey, Secret};
+    use s3seal::object::Opener;
+    let secret = || Secret::Root(RootKey::from_bytes(core::array::from_fn(|i| i as u8)));
+    for (name, refused_by_push) in [
+        ("payload_bad_tag_second_segment.s3seal", true),
+        ("payload_segments_swapped.s3seal", true),
+        ("payload_truncated_mid_segment.s3seal", false),
+        ("metadata_size_mismatch.s3seal", false),
+    ] {
+        let bytes = common::vectors::file(name);
+        let mut opener = Opener::new(secret());
+        let mut out = b"kept".to_vec();
+        match opener.push(bytes, &mut out) {
+            Err(_) => {
+                assert!(refused_by_push, "{name}: refused early");
+                assert_eq!(&out[..4], b"kept", "{name}");
+                // Only the first segment can have verified; nothing of the
+                // one that failed is released, not even its plaintext.
+                let released = &out[4..];
+                assert!(
+                    released.len() <= s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE,
+                    "{name}: {} bytes released",
+                    released.len()
+                );
+                assert_eq!(
+                    released,
+                    &common::vectors::plaintext(released.len())[..],
+                    "{name}"
+                );
+            }
+            Ok(()) => {
+                assert!(!refused_by_push, "{name}: accepted by push");
+                let before = out.clone();
+                assert!(
+                    opener.finish(&mut out).is_err(),
+                    "{name}: finish accepted it"
+                );
+                assert_eq!(out, before, "{name}: a refused finish released bytes");
+            }
+        }
     }
 }
