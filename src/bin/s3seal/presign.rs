@@ -198,6 +198,12 @@ impl Presigner {
         &self.config
     }
 
+    /// The bucket and credentials this presigner signs with (for the
+    /// requests `serve` makes itself).
+    pub fn signer(&self) -> (&Bucket, &Credentials) {
+        (&self.bucket, &self.credentials)
+    }
+
     /// The bucket key of an object name (already checked by [`Self::presign`]).
     pub fn object_key(&self, object: &str) -> String {
         format!("{}{}", self.config.prefix, object)

@@ -255,8 +255,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     {
         eprintln!("s3seal serve: warning: {warning}");
     }
-    let store = Arc::new(Store::new(&config)?);
     let presigner = Presigner::new(config)?;
+    let store = Arc::new(Store::new(&presigner));
     // Checked here so a mistyped key stops the server, not every upload.
     let recipient = match &args.recipient {
         Some(text) => Some(
@@ -414,9 +414,15 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply
     }
 }
 
-/// Runs a blocking S3 check off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    tokio::task::spawn_blocking(f).await.ok()
+/// Runs a blocking S3 check off the async threads; `unfinished` stands in
+/// for a check whose task died.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+    unfinished: impl FnOnce() -> T,
+) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|_| unfinished())
 }
 
 async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
@@ -481,26 +487,20 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
     };
     if matches!(req.op, Op::Put | Op::CompleteMultipart) {
         let (store, key) = (app.store.clone(), resp.key.clone());
-        match blocking(move || store.presence(&key)).await {
-            Some(Presence::Absent) => {}
-            Some(Presence::Present) => {
+        let unfinished = || Presence::Unknown("the check did not finish".into());
+        match blocking(move || store.presence(&key), unfinished).await {
+            Presence::Absent => {}
+            Presence::Present => {
                 let message = "an object with this name exists; s3seal never replaces one";
                 refused(message);
                 return error(409, "ObjectExists", message);
             }
-            Some(Presence::Unknown(why)) => {
+            Presence::Unknown(why) => {
                 refused(&why);
                 return error(
                     503,
                     "StoreUnavailable",
                     &format!("could not check that the name is free: {why}"),
-                );
-            }
-            None => {
-                return error(
-                    503,
-                    "StoreUnavailable",
-                    "could not check that the name is free",
                 );
             }
         }
@@ -514,9 +514,10 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         let (store, key, id) = (app.store.clone(), resp.key.clone(), upload_id.clone());
-        let parts = match blocking(move || store.parts(&key, &id, &sse_c)).await {
-            Some(Ok(parts)) => parts,
-            Some(Err(why)) => {
+        let unfinished = || Err("the listing did not finish".to_owned());
+        let parts = match blocking(move || store.parts(&key, &id, &sse_c), unfinished).await {
+            Ok(parts) => parts,
+            Err(why) => {
                 refused(&why);
                 return error(
                     503,
@@ -524,14 +525,13 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
                     &format!("could not list the upload's parts: {why}"),
                 );
             }
-            None => return error(503, "StoreUnavailable", "could not list the upload's parts"),
         };
         if let Err(e) = app
             .presigner
             .check_parts(&parts, req.size.unwrap_or_default())
         {
             let (store, key) = (app.store.clone(), resp.key.clone());
-            blocking(move || store.abort(&key, &upload_id)).await;
+            blocking(move || store.abort(&key, &upload_id), || ()).await;
             let message = format!("{}; the upload was aborted", e.0);
             refused(&message);
             return error(403, "Refused", &message);

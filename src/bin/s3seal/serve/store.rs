@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusty_s3::actions::{AbortMultipartUpload, HeadObject, ListParts};
 use rusty_s3::{Bucket, Credentials, S3Action};
 
-use crate::presign::{Config, PartInfo};
+use crate::presign::{PartInfo, Presigner};
 
 /// Lifetime of the URLs serve signs for its own requests, in seconds.
 const OWN_URL_EXPIRY_SECS: u64 = 60;
@@ -32,26 +32,19 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let style = if config.path_style {
-            rusty_s3::UrlStyle::Path
-        } else {
-            rusty_s3::UrlStyle::VirtualHost
-        };
-        Ok(Self {
-            bucket: Bucket::new(
-                config.endpoint.clone(),
-                style,
-                config.bucket.clone(),
-                config.region.clone(),
-            )?,
-            credentials: Credentials::new(config.access_key.clone(), config.secret_key.clone()),
+    /// Requests to the presigner's bucket with its credentials: the same
+    /// endpoint, already checked for the in-transit rule.
+    pub fn new(presigner: &Presigner) -> Self {
+        let (bucket, credentials) = presigner.signer();
+        Self {
+            bucket: bucket.clone(),
+            credentials: credentials.clone(),
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))
                 .build()
                 .into(),
-        })
+        }
     }
 
     fn expiry() -> Duration {
