@@ -236,7 +236,7 @@ if (shared) {
       );
       $("opened-name").textContent = fileName || shared[1];
       $("opened-size").textContent = human(blob.size);
-      // The sealed type as text only: the Blob's own type is inert (worker.js).
+      // The sealed type as text only: the Blob's own type is inert (download()).
       $("opened-type").textContent = metadata.type || "unknown type";
       const save = $("save");
       save.href = URL.createObjectURL(blob);

@@ -3,7 +3,7 @@
 // Messages in: { op: "upload", file, mode, passphrase, recipient, token? } | { op: "download",
 // objectName, keyText?, passphrase?, token? } | { op: "generate" } | { op: "abort" }.
 // Messages out: { id, progress } | { id, result } | { id, error: { code, message, status } }.
-import { Key, download, indexedDbStore, inertMediaType, passphraseStrength, presignWith, ready, safeFileName, upload } from "/pkg/index.js";
+import { Key, download, indexedDbStore, passphraseStrength, presignWith, ready, safeFileName, upload } from "/pkg/index.js";
 
 // Interrupted uploads resume after a reload (same file, same passphrase).
 const resumeStore = indexedDbStore();
@@ -42,7 +42,9 @@ async function words() {
 
 /** Six words, each drawn uniformly: 32-bit draws at or above the largest
  * multiple of 7776 are rejected, so no word is likelier than another (plain
- * `% 7776` would favour the first 2560 words). */
+ * `% 7776` would favour the first 2560 words). The twin of the core's
+ * passphrase::generate, kept in JS: exported from wasm, it and the list
+ * parsing it needs would grow the page's wasm far more than these lines. */
 async function generatePassphrase() {
   const list = await words();
   const limit = Math.floor(2 ** 32 / list.length) * list.length;
@@ -107,12 +109,10 @@ self.addEventListener("message", async ({ data }) => {
     } else if (data.op === "download") {
       // Opening takes any passphrase: the strength floor is for sealing.
       key = data.keyText ? Key.fromText(data.keyText) : Key.fromPassphrase(data.passphrase ?? "");
+      // download() gives the Blob an inert type (inertMediaType).
       const { blob, metadata } = await download(data.objectName, { key, presign, signal: controller.signal, onProgress });
-      // download() types the Blob inertly already; saying so here too keeps
-      // this page's Save link safe whatever the package does. No copy is made.
-      const inert = new Blob([blob], { type: inertMediaType(metadata.type) });
       // The sealed name is the sealer's word: shown and saved only cleaned.
-      self.postMessage({ id, result: { blob: inert, metadata, fileName: safeFileName(metadata.name) ?? null } });
+      self.postMessage({ id, result: { blob, metadata, fileName: safeFileName(metadata.name) ?? null } });
     }
   } catch (err) {
     fail(id, err);

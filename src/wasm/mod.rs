@@ -11,7 +11,8 @@
 //!   promise-based `SealStream`/`OpenStream` over it;
 //! - [`upload`], [`download`], with [`job`], [`http`], [`resume`] and
 //!   [`file`]: transfers through presigned URLs;
-//! - [`checks`]: the inert type of opened bytes, passphrase strength.
+//! - [`checks`]: the inert type and safe name of opened bytes, passphrase
+//!   strength.
 
 mod checks;
 mod download;
