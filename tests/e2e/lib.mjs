@@ -109,14 +109,22 @@ export async function startServe(bin, root, extraEnv = {}) {
     env: { ...process.env, S3SEAL_LISTEN: "127.0.0.1:0", S3SEAL_WWW: path.join(root, "www"), S3SEAL_PKG: path.join(root, "pkg"), ...extraEnv },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  return listening(child, "serve");
+}
+
+/** Resolves, once `child` prints "listening on http://127.0.0.1:PORT" on
+ * stderr, to { url, log, stop } (stop: by PID, at most once); rejects if it
+ * exits first. */
+function listening(child, what) {
   let log = "";
+  const stop = () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once("exit", r), process.kill(child.pid))));
   return new Promise((resolve, reject) => {
     child.stderr.on("data", (d) => {
       log += d;
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) resolve({ url: m[1], log: () => log, stop: () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once("exit", r), process.kill(child.pid)))) });
+      if (m) resolve({ url: m[1], log: () => log, stop });
     });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${log}`)));
+    child.once("exit", (code) => reject(new Error(`${what} exited ${code}: ${log}`)));
   });
 }
 
@@ -132,7 +140,7 @@ export async function freePort() {
 
 /** A presign backend from docs/examples ("boto3" or "aws-sdk") on a free
  * loopback port, with `env` (PRESIGN_TOKEN, ALLOWED_ORIGIN, …); resolves to
- * { url, stop } (stopped by PID). The AWS SDK example runs beside the tools'
+ * { url, log, stop } (stopped by PID). The AWS SDK example runs beside the tools'
  * node_modules, where the SDK is. */
 export async function startExampleBackend(root, kind, env = {}) {
   const { spawn } = await import("node:child_process");
@@ -152,13 +160,5 @@ export async function startExampleBackend(root, kind, env = {}) {
     );
     child = spawn("node", [path.join(tools, "presign-aws-sdk-server.mjs")], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
   }
-  let log = "";
-  return new Promise((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      log += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) resolve({ url: m[1], stop: () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once("exit", r), process.kill(child.pid)))) });
-    });
-    child.once("exit", (code) => reject(new Error(`${kind} backend exited ${code}: ${log}`)));
-  });
+  return listening(child, `${kind} backend`);
 }
