@@ -26,8 +26,9 @@ pub enum Error {
     /// The bytes do not start with the s3seal magic.
     #[error("not an s3seal object (bad magic)")]
     NotSealed,
-    /// The object was written by a newer format version.
-    #[error("unsupported s3seal format version {0}")]
+    /// The object was written in a format version this reader does not
+    /// read: a newer one, or version 1, whose objects carry no signature.
+    #[error("unsupported s3seal format version {0}{hint}", hint = version_hint(*.0))]
     UnsupportedVersion(u8),
     /// The preamble is malformed (lengths, reserved bits, unknown key source).
     #[error("malformed preamble: {0}")]
@@ -55,6 +56,15 @@ pub enum Error {
     /// carries another object id or encapsulated key (renamed or moved).
     #[error("the object's name does not match its contents (renamed or moved?)")]
     NameMismatch,
+    /// The object's verifying key is not the one its id was derived from:
+    /// written by someone who could not sign for that id (a holder of its
+    /// file key forging content under its name), or damaged.
+    #[error("the object is not signed by the key its id names (forged or damaged)")]
+    SignerMismatch,
+    /// The object's signature is missing or does not verify: rewritten by
+    /// someone without its signing key (a share-link holder), or damaged.
+    #[error("the object's signature is missing or invalid (forged or damaged)")]
+    BadSignature,
     /// The operating system's random source failed.
     #[error("no randomness available from the operating system")]
     Random,
@@ -77,8 +87,17 @@ impl Error {
             Error::KeySource(_) => "KeySource",
             Error::InsecureEndpoint => "InsecureEndpoint",
             Error::NameMismatch => "NameMismatch",
+            Error::SignerMismatch => "SignerMismatch",
+            Error::BadSignature => "BadSignature",
             Error::Random => "Random",
         }
+    }
+}
+
+fn version_hint(version: u8) -> &'static str {
+    match version {
+        1 => " (format 1 is not signed, so a share link could forge it; it is no longer read)",
+        _ => "",
     }
 }
 

@@ -4,27 +4,31 @@
 //! ```text
 //! offset  size  field
 //!      0     6  magic "S3SEAL"
-//!      6     1  version (1)
+//!      6     1  version (2)
 //!      7     1  flags (0; reserved)
-//!      8    16  object id
-//!     24    32  key commitment
-//!     56     2  key source length n (u16 BE)
-//!     58     n  key source: kind (1 byte) ‖ kind-specific parameters
-//!   58+n     2  metadata box length m (u16 BE)
-//!   60+n     m  metadata box: nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16)
+//!      8    16  object id (derived from the verifying key)
+//!     24    32  verifying key (Ed25519)
+//!     56    32  key commitment
+//!     88     2  key source length n (u16 BE)
+//!     90     n  key source: kind (1 byte) ‖ kind-specific parameters
+//!   90+n     2  metadata box length m (u16 BE)
+//!   92+n     m  metadata box: nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16)
 //! ```
 //! All integers are big-endian.
 
 use crate::error::{Error, Result};
 use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId, ObjectName};
 use crate::recipient::{EncapsulatedKey, X25519_KEY_SIZE};
+use crate::signature::{VERIFYING_KEY_SIZE, VerifyingKey};
 
 /// The first six bytes of every object.
 pub const MAGIC: &[u8; 6] = b"S3SEAL";
-/// The format version this crate writes and reads.
-pub const VERSION: u8 = 1;
-/// Bytes before the key source: magic, version, flags, object id, commitment, length.
-pub const FIXED_SIZE: usize = 6 + 1 + 1 + OBJECT_ID_SIZE + KEY_SIZE + 2;
+/// The format version this crate writes and reads. Version 1 (unsigned)
+/// is refused: reading it would let a forger downgrade.
+pub const VERSION: u8 = 2;
+/// Bytes before the key source: magic, version, flags, object id,
+/// verifying key, commitment, length.
+pub const FIXED_SIZE: usize = 6 + 1 + 1 + OBJECT_ID_SIZE + VERIFYING_KEY_SIZE + KEY_SIZE + 2;
 /// Nonce length of the metadata box, in bytes.
 pub const METADATA_NONCE_SIZE: usize = 12;
 /// Longest original filename kept in the metadata, in bytes of UTF-8.
@@ -132,6 +136,8 @@ impl KeySource {
 pub struct Preamble {
     /// The object's id (also in its name).
     pub object_id: ObjectId,
+    /// The key the object is signed with; the id is derived from it.
+    pub verifying_key: VerifyingKey,
     /// HKDF commitment to the file key; checked before any decryption.
     pub commitment: [u8; KEY_SIZE],
     /// How the file key was derived.
@@ -169,6 +175,7 @@ impl Preamble {
         out.push(VERSION);
         out.push(0);
         out.extend_from_slice(&self.object_id.0);
+        out.extend_from_slice(&self.verifying_key.0);
         out.extend_from_slice(&self.commitment);
         self.source.write(&mut out);
         let len = u16::try_from(self.metadata_box.len())
@@ -200,11 +207,11 @@ impl Preamble {
         if bytes.len() < FIXED_SIZE {
             return Ok(None);
         }
-        let mut object_id = [0u8; OBJECT_ID_SIZE];
-        object_id.copy_from_slice(&bytes[8..24]);
-        let mut commitment = [0u8; KEY_SIZE];
-        commitment.copy_from_slice(&bytes[24..56]);
-        let source_len = usize::from(u16::from_be_bytes([bytes[56], bytes[57]]));
+        let field = |at: usize, len: usize| &bytes[at..at + len];
+        let object_id = ObjectId(field(8, OBJECT_ID_SIZE).try_into().expect("sized"));
+        let verifying_key = VerifyingKey(field(24, VERIFYING_KEY_SIZE).try_into().expect("sized"));
+        let commitment = field(56, KEY_SIZE).try_into().expect("sized");
+        let source_len = usize::from(u16::from_be_bytes([bytes[88], bytes[89]]));
         let box_len_at = FIXED_SIZE + source_len;
         if box_len_at + 2 > MAX_PREAMBLE_SIZE {
             return Err(Error::Malformed("key source has an impossible length"));
@@ -225,7 +232,8 @@ impl Preamble {
             return Ok(None);
         }
         let preamble = Preamble {
-            object_id: ObjectId(object_id),
+            object_id,
+            verifying_key,
             commitment,
             source,
             metadata_box: bytes[box_len_at + 2..end].to_vec(),
@@ -275,7 +283,10 @@ impl Metadata {
     }
 
     /// Inverse of [`Metadata::to_bytes`]. The bytes were authenticated, so a
-    /// malformed encoding is a writer bug, reported as `Malformed`.
+    /// malformed encoding is a writer bug, reported as `Malformed`: a length
+    /// past the end, bytes left over, a name or type that is not UTF-8 or is
+    /// over its limit, a size flag other than 0 or 1, or an unknown size
+    /// other than 0.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let bad = Error::Malformed("sealed metadata");
         let mut rest = bytes;
@@ -299,9 +310,9 @@ impl Metadata {
         let size: [u8; 8] = size
             .try_into()
             .map_err(|_| Error::Malformed("sealed metadata"))?;
-        let size = match known {
-            0 => None,
-            1 => Some(u64::from_be_bytes(size)),
+        let size = match (known, u64::from_be_bytes(size)) {
+            (0, 0) => None,
+            (1, size) => Some(size),
             _ => return Err(Error::Malformed("sealed metadata")),
         };
         let metadata = Metadata {
@@ -309,7 +320,9 @@ impl Metadata {
             media_type,
             size,
         };
-        metadata.validate()?;
+        metadata
+            .validate()
+            .map_err(|_| Error::Malformed("sealed metadata"))?;
         Ok(metadata)
     }
 }
@@ -366,6 +379,7 @@ mod tests {
     fn sample() -> Preamble {
         Preamble {
             object_id: ObjectId([9; 16]),
+            verifying_key: VerifyingKey([6; 32]),
             commitment: [8; 32],
             source: KeySource::PASSPHRASE_V1,
             metadata_box: vec![7; 40],
@@ -395,13 +409,15 @@ mod tests {
         b[0] = b'X';
         assert_eq!(Preamble::parse(&b), Err(Error::NotSealed));
         let mut b = bytes.clone();
-        b[6] = 2;
-        assert_eq!(Preamble::parse(&b), Err(Error::UnsupportedVersion(2)));
+        b[6] = 1;
+        assert_eq!(Preamble::parse(&b), Err(Error::UnsupportedVersion(1)));
+        b[6] = 3;
+        assert_eq!(Preamble::parse(&b), Err(Error::UnsupportedVersion(3)));
         let mut b = bytes.clone();
         b[7] = 1;
         assert!(matches!(Preamble::parse(&b), Err(Error::Malformed(_))));
         let mut b = bytes;
-        b[58] = 0x7f;
+        b[FIXED_SIZE] = 0x7f;
         assert!(matches!(Preamble::parse(&b), Err(Error::Malformed(_))));
     }
 

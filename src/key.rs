@@ -2,6 +2,9 @@
 //!
 //! ```text
 //! root key (32 random bytes, or Argon2id(passphrase, salt = object id))
+//!   ├─ signing key = Ed25519 seed HKDF(ikm = root, salt = signing salt, info = "s3seal/v2 signing key")
+//!   │                (a passphrase: ikm = Argon2id(passphrase, salt = signing salt));
+//!   │                object id = SHA-256("s3seal/v2 object id" ‖ verifying key)[..16]
 //!   └─ file key   = HKDF-SHA256(ikm = root, salt = object id, info = "s3seal/v1 file")
 //!        ├─ commitment  = HKDF(ikm = file key, info = "s3seal/v1 commitment" ‖ object id)
 //!        ├─ payload key = HKDF(ikm = file key, info = "s3seal/v1 payload")   (Tink KeyValue)
@@ -22,6 +25,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::recipient::{EncapsulatedKey, Identity};
+use crate::signature::{SIGNING_SALT_SIZE, SigningKey};
 
 /// Length of every symmetric key in the hierarchy, in bytes.
 pub const KEY_SIZE: usize = 32;
@@ -175,6 +179,25 @@ impl core::fmt::Display for ObjectName {
     }
 }
 
+/// Argon2id with format v1's constant cost: 32 bytes from a passphrase.
+fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<[u8; KEY_SIZE]> {
+    if passphrase.is_empty() {
+        return Err(Error::InvalidKey("the passphrase is empty"));
+    }
+    let params = argon2::Params::new(
+        PASSPHRASE_MEMORY_KIB,
+        PASSPHRASE_ITERATIONS,
+        PASSPHRASE_LANES,
+        Some(KEY_SIZE),
+    )
+    .expect("format v1 Argon2id parameters are valid");
+    let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = [0u8; KEY_SIZE];
+    kdf.hash_password_into(passphrase, salt, &mut out)
+        .map_err(|_| Error::InvalidKey("the passphrase is too long"))?;
+    Ok(out)
+}
+
 /// A root key: never leaves the user's side; one per user or per collection.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
 pub struct RootKey([u8; KEY_SIZE]);
@@ -198,21 +221,13 @@ impl RootKey {
     /// Derives the root key of one object from a passphrase (Argon2id with the
     /// format's constant cost, salted with the object id). Deliberately slow.
     pub fn from_passphrase(passphrase: &[u8], object_id: &ObjectId) -> Result<Self> {
-        if passphrase.is_empty() {
-            return Err(Error::InvalidKey("the passphrase is empty"));
-        }
-        let params = argon2::Params::new(
-            PASSPHRASE_MEMORY_KIB,
-            PASSPHRASE_ITERATIONS,
-            PASSPHRASE_LANES,
-            Some(KEY_SIZE),
-        )
-        .expect("format v1 Argon2id parameters are valid");
-        let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        let mut out = [0u8; KEY_SIZE];
-        kdf.hash_password_into(passphrase, &object_id.0, &mut out)
-            .map_err(|_| Error::InvalidKey("the passphrase is too long"))?;
-        Ok(Self(out))
+        argon2id(passphrase, &object_id.0).map(Self)
+    }
+
+    /// The key that signs one object: `HKDF(root, salt, "s3seal/v2 signing
+    /// key")`, `salt` random per object.
+    pub fn signing_key(&self, salt: &[u8; SIGNING_SALT_SIZE]) -> SigningKey {
+        SigningKey::derive(&self.0, salt)
     }
 
     /// Text form `s3seal-root-<base64url>`.
@@ -359,6 +374,26 @@ impl Secret {
             )),
             (Secret::Root(_) | Secret::Passphrase(_), Some(_)) => Err(Error::KeySource(
                 "this object was sealed to a recipient: open it with the identity",
+            )),
+        }
+    }
+
+    /// The key that signs a new object sealed with this secret, from the
+    /// object's random signing salt. A passphrase runs Argon2id salted with
+    /// it (the object id, the other salt, is not known yet: it is derived
+    /// from this key). Only a root key or passphrase seals.
+    pub fn signing_key(&self, salt: &[u8; SIGNING_SALT_SIZE]) -> Result<SigningKey> {
+        match self {
+            Secret::Root(root) => Ok(root.signing_key(salt)),
+            Secret::Passphrase(pass) => {
+                let stretched = Zeroizing::new(argon2id(pass.as_bytes(), salt)?);
+                Ok(SigningKey::derive(&stretched, salt))
+            }
+            Secret::File(_) => Err(Error::InvalidInput(
+                "seal with a root key or a passphrase, not a file key",
+            )),
+            Secret::Identity(_) => Err(Error::InvalidInput(
+                "seal to the identity's recipient (public key), not with the identity",
             )),
         }
     }

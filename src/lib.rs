@@ -11,6 +11,8 @@
 //!   random access, independent segment runs for multipart uploads;
 //! - [`part`]: multipart planning (parts of whole segments);
 //! - [`recipient`]: sealing to a public key (HPKE), identities;
+//! - [`signature`]: per-object Ed25519 signatures, so a share link reads
+//!   and never writes;
 //! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
@@ -37,6 +39,7 @@ pub mod object;
 pub mod part;
 pub mod passphrase;
 pub mod recipient;
+pub mod signature;
 pub mod sse;
 pub mod stream;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -12,14 +12,19 @@ use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
 use crate::key::{FileKey, ObjectId, ObjectName, Secret, SseCKey};
 use crate::recipient::{Recipient, X25519_KEY_SIZE};
+use crate::signature::{
+    SIGNATURE_SIZE, SIGNING_SALT_SIZE, SegmentDigest, SignedContent, SigningKey, segment_digest,
+};
 use crate::stream::{self, Header, SegmentCipher, StreamOpener, StreamSealer, TAG_SIZE, layout};
 
 /// The random choices of one sealing. [`Randomness::generate`] in real use;
-/// fixed values only for reproducible test vectors.
-#[derive(Clone, Copy, Debug)]
+/// fixed values only for reproducible test vectors. None is secret: the
+/// header and metadata nonce are in the object, and the signing salt
+/// derives nothing without the root key or passphrase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Randomness {
-    /// The object id.
-    pub object_id: ObjectId,
+    /// Salt of the signing key, whose public half gives the object id.
+    pub signing_salt: [u8; SIGNING_SALT_SIZE],
     /// Payload header (salt, nonce prefix).
     pub header: Header,
     /// Nonce of the metadata box.
@@ -28,16 +33,14 @@ pub struct Randomness {
 
 impl Randomness {
     /// Length of [`Randomness::to_bytes`].
-    pub const SIZE: usize = crate::key::OBJECT_ID_SIZE
-        + stream::SALT_SIZE
-        + stream::NONCE_PREFIX_SIZE
-        + METADATA_NONCE_SIZE;
+    pub const SIZE: usize =
+        SIGNING_SALT_SIZE + stream::SALT_SIZE + stream::NONCE_PREFIX_SIZE + METADATA_NONCE_SIZE;
 
-    /// The random choices as bytes (all of them appear in the object: not secret).
+    /// The random choices as bytes (saved to resume an upload).
     pub fn to_bytes(&self) -> [u8; Self::SIZE] {
         let mut out = [0u8; Self::SIZE];
         let parts: [&[u8]; 4] = [
-            &self.object_id.0,
+            &self.signing_salt,
             &self.header.salt,
             &self.header.nonce_prefix,
             &self.metadata_nonce,
@@ -57,11 +60,11 @@ impl Randomness {
                 "saved sealing state has the wrong length",
             ));
         }
-        let (id, rest) = bytes.split_at(crate::key::OBJECT_ID_SIZE);
+        let (signing, rest) = bytes.split_at(SIGNING_SALT_SIZE);
         let (salt, rest) = rest.split_at(stream::SALT_SIZE);
         let (prefix, nonce) = rest.split_at(stream::NONCE_PREFIX_SIZE);
         Ok(Self {
-            object_id: ObjectId(id.try_into().expect("sized")),
+            signing_salt: signing.try_into().expect("sized"),
             header: Header {
                 salt: salt.try_into().expect("sized"),
                 nonce_prefix: prefix.try_into().expect("sized"),
@@ -73,7 +76,7 @@ impl Randomness {
     /// Fresh randomness from the operating system.
     pub fn generate() -> Result<Self> {
         Ok(Self {
-            object_id: ObjectId::generate()?,
+            signing_salt: crate::key::random_bytes()?,
             header: Header::generate()?,
             metadata_nonce: crate::key::random_bytes()?,
         })
@@ -102,13 +105,16 @@ pub fn sealing_source(secret: &Secret) -> Result<KeySource> {
 
 /// Everything fixed once a sealing starts: the preamble, the keys, the cipher.
 /// Seals any run of segments on its own (for multipart uploads: parallel,
-/// byte-identical on retry).
+/// byte-identical on retry), and signs the object once every segment is
+/// sealed.
 #[derive(Clone)]
 pub struct Sealer {
     preamble: Vec<u8>,
     source: KeySource,
     random: Randomness,
+    object_id: ObjectId,
     file_key: FileKey,
+    signing_key: SigningKey,
     cipher: SegmentCipher,
 }
 
@@ -121,40 +127,57 @@ impl Sealer {
     /// As [`Sealer::new`] with the random choices given: for test vectors, and
     /// for resuming an interrupted upload of the *same* bytes (sealing
     /// different plaintext with the same randomness breaks confidentiality,
-    /// so callers must check the input is unchanged).
+    /// so callers must check the input is unchanged). A passphrase runs
+    /// Argon2id twice: once for the signing key, salted with the signing
+    /// salt, and once for the file key, salted with the id derived from it.
     pub fn with_randomness(
         secret: &Secret,
         metadata: &Metadata,
         random: Randomness,
     ) -> Result<Self> {
         let source = sealing_source(secret)?;
-        let file_key = secret.file_key(&ObjectName::keyed(random.object_id))?;
-        Self::from_file_key(file_key, source, metadata, random)
+        let signing_key = secret.signing_key(&random.signing_salt)?;
+        let object_id = signing_key.verifying_key().object_id();
+        let file_key = secret.file_key(&ObjectName::keyed(object_id))?;
+        Self::build(signing_key, file_key, source, metadata, random)
     }
 
     /// Starts sealing one object to `recipient`: only the matching identity
-    /// can open it; the sealer forgets the file key when dropped.
+    /// can open it; the sealer forgets the file key and the signing key when
+    /// dropped, so nobody, the recipient included, can write under its name
+    /// again.
     pub fn for_recipient(recipient: &Recipient, metadata: &Metadata) -> Result<Self> {
         let random = Randomness::generate()?;
-        let (enc, file_key) = recipient.encapsulate(&random.object_id)?;
-        Self::from_file_key(
-            file_key,
-            KeySource::Recipient { encapsulated: enc },
-            metadata,
-            random,
-        )
+        let ephemeral: Zeroizing<[u8; X25519_KEY_SIZE]> =
+            Zeroizing::new(crate::key::random_bytes()?);
+        let signing: Zeroizing<[u8; 32]> = Zeroizing::new(crate::key::random_bytes()?);
+        Self::recipient_with(recipient, metadata, random, &ephemeral, &signing)
     }
 
-    /// As [`Sealer::for_recipient`] with every random choice given, the HPKE
-    /// ephemeral key included: for test vectors only.
+    /// As [`Sealer::for_recipient`] with every random choice given, for test
+    /// vectors only: the HPKE ephemeral key comes from `ephemeral_seed`, and
+    /// so does the signing key (`HKDF(ephemeral_seed, signing salt, …)`).
     pub fn for_recipient_with(
         recipient: &Recipient,
         metadata: &Metadata,
         random: Randomness,
         ephemeral_seed: &[u8; X25519_KEY_SIZE],
     ) -> Result<Self> {
-        let (enc, file_key) = recipient.encapsulate_with_seed(&random.object_id, ephemeral_seed)?;
-        Self::from_file_key(
+        Self::recipient_with(recipient, metadata, random, ephemeral_seed, ephemeral_seed)
+    }
+
+    fn recipient_with(
+        recipient: &Recipient,
+        metadata: &Metadata,
+        random: Randomness,
+        ephemeral_seed: &[u8; X25519_KEY_SIZE],
+        signing_ikm: &[u8; 32],
+    ) -> Result<Self> {
+        let signing_key = SigningKey::derive(signing_ikm, &random.signing_salt);
+        let object_id = signing_key.verifying_key().object_id();
+        let (enc, file_key) = recipient.encapsulate_with_seed(&object_id, ephemeral_seed)?;
+        Self::build(
+            signing_key,
             file_key,
             KeySource::Recipient { encapsulated: enc },
             metadata,
@@ -162,20 +185,21 @@ impl Sealer {
         )
     }
 
-    /// Seals under a file key already derived for `random.object_id` as
-    /// `source` says. Lets a caller that derived it once (a slow passphrase,
-    /// a resumed upload) avoid deriving it again; the same rule on
-    /// randomness applies as for [`Sealer::with_randomness`].
-    pub fn from_file_key(
+    /// The preamble and cipher; `file_key` belongs to the id that
+    /// `signing_key` certifies.
+    fn build(
+        signing_key: SigningKey,
         file_key: FileKey,
         source: KeySource,
         metadata: &Metadata,
         random: Randomness,
     ) -> Result<Self> {
-        let object_id = random.object_id;
+        let verifying_key = signing_key.verifying_key();
+        let object_id = verifying_key.object_id();
         let plaintext = Zeroizing::new(metadata.to_bytes()?);
         let mut preamble = Preamble {
             object_id,
+            verifying_key,
             commitment: file_key.commitment(&object_id),
             source,
             metadata_box: vec![0; METADATA_NONCE_SIZE + plaintext.len() + TAG_SIZE],
@@ -195,20 +219,22 @@ impl Sealer {
             preamble,
             source,
             random,
+            object_id,
             file_key,
+            signing_key,
             cipher,
         })
     }
 
     /// The object's id.
     pub fn object_id(&self) -> ObjectId {
-        self.random.object_id
+        self.object_id
     }
 
     /// The object's name (id, and encapsulated key in recipient mode).
     pub fn object_name(&self) -> ObjectName {
         ObjectName {
-            id: self.random.object_id,
+            id: self.object_id,
             encapsulated: self.source.encapsulated(),
         }
     }
@@ -218,7 +244,7 @@ impl Sealer {
         self.source
     }
 
-    /// The random choices of this sealing (public: they appear in the object).
+    /// The random choices of this sealing (not secret; see [`Randomness`]).
     pub fn randomness(&self) -> Randomness {
         self.random
     }
@@ -245,9 +271,32 @@ impl Sealer {
         (self.preamble.len() + stream::HEADER_SIZE) as u64
     }
 
-    /// Total object length for `plaintext_len` bytes of plaintext.
+    /// Total object length for `plaintext_len` bytes of plaintext: head,
+    /// segments and signature.
     pub fn object_len(&self, plaintext_len: u64) -> u64 {
-        self.preamble.len() as u64 + layout::payload_len(plaintext_len)
+        self.preamble.len() as u64 + layout::payload_len(plaintext_len) + SIGNATURE_SIZE as u64
+    }
+
+    /// What the signature will cover, with no segment yet: for hosts that
+    /// add each segment's digest in order and then call [`Sealer::sign`].
+    pub fn signed_content(&self) -> SignedContent {
+        SignedContent::new(&self.preamble, &self.random.header.to_bytes())
+    }
+
+    /// The signature over `content` (from [`Sealer::signed_content`]), which
+    /// must hold every segment's digest in order: the object's last 64 bytes.
+    pub fn sign(&self, content: &SignedContent) -> [u8; SIGNATURE_SIZE] {
+        self.signing_key.sign(content)
+    }
+
+    /// The signature, from the digests `ledger` recorded: `InvalidInput`
+    /// unless it holds every segment from 0 to the last exactly once.
+    pub fn signature(&self, ledger: &SegmentLedger) -> Result<[u8; SIGNATURE_SIZE]> {
+        let mut content = self.signed_content();
+        for digest in ledger.in_order()? {
+            content.add(digest);
+        }
+        Ok(self.sign(&content))
     }
 
     /// Seals segments `first..` of the object from their concatenated
@@ -265,10 +314,11 @@ impl Sealer {
 
     /// As [`Sealer::seal_segments`], for callers that may ask for any index
     /// at any time (the public JavaScript `sealSegments`): `ledger` remembers
-    /// what each index was sealed to, and a segment sealed again must come
-    /// out byte-identical (a retried part) or the whole run is refused with
+    /// each segment's digest, and a segment sealed again must come out
+    /// byte-identical (a retried part) or the whole run is refused with
     /// nothing appended. Two different ciphertexts under one nonce would
     /// give away the XOR of their plaintexts and the GCM authentication key.
+    /// The ledger then gives the signature ([`Sealer::signature`]).
     pub fn seal_segments_once(
         &self,
         ledger: &mut SegmentLedger,
@@ -279,7 +329,7 @@ impl Sealer {
     ) -> Result<()> {
         let start = out.len();
         self.seal_segments(first, plaintext, ends_object, out)?;
-        if let Err(e) = ledger.record(first, &out[start..]) {
+        if let Err(e) = ledger.record(first, &out[start..], ends_object) {
             // Sealed, never released.
             zeroize::Zeroize::zeroize(&mut out[start..]);
             out.truncate(start);
@@ -306,25 +356,29 @@ impl Sealer {
 
     /// Turns this into a push sealer (plaintext in, object bytes out).
     pub fn into_stream(self) -> ObjectSealer {
+        let content = self.signed_content();
         ObjectSealer {
             preamble: Some(self.preamble),
             stream: StreamSealer::new(self.cipher, self.random.header),
+            content,
+            signing_key: self.signing_key,
         }
     }
 }
 
-/// Which segments of one object were released, and a fingerprint of each:
-/// the first 8 bytes of its GCM tag (public: it is in the object), which
-/// another plaintext or last-segment flag under the same nonce matches by
-/// chance with probability 2^-64. For [`Sealer::seal_segments_once`].
-/// Sixteen bytes per segment (~1 MiB for a 16 GiB object). A plain list,
-/// searched only for indices below the highest one seen: parts usually come
-/// in order, and the wasm module stays small.
+/// The digest of every segment of one object that was released, by index:
+/// what [`Sealer::signature`] signs, and a guard against sealing one index
+/// twice over different bytes ([`Sealer::seal_segments_once`]). 40 bytes per
+/// segment (~2.5 MiB for a 16 GiB object). A plain list, searched only for
+/// indices below the highest one seen: parts usually come in order, and the
+/// wasm module stays small.
 #[derive(Clone, Debug, Default)]
 pub struct SegmentLedger {
-    entries: Vec<(u64, u64)>,
+    entries: Vec<(u64, SegmentDigest)>,
     /// One past the highest index recorded.
     end: u64,
+    /// The index of the object's last segment, once it was recorded.
+    last: Option<u64>,
 }
 
 impl SegmentLedger {
@@ -343,45 +397,85 @@ impl SegmentLedger {
         self.entries.is_empty()
     }
 
-    /// Checks the run of sealed segments `first..` in `sealed` (whole
-    /// segments, the last possibly short) against what was recorded, then
-    /// records them; on a conflict records nothing and fails.
-    pub fn record(&mut self, first: u64, sealed: &[u8]) -> Result<()> {
-        let known = self.entries.len();
+    /// Records the run of sealed segments `first..` in `sealed` (whole
+    /// segments, the last possibly short if `ends_object`); see
+    /// [`SegmentLedger::record_digests`].
+    pub fn record(&mut self, first: u64, sealed: &[u8], ends_object: bool) -> Result<()> {
+        let mut digests = Vec::new();
         let mut rest = sealed;
         let mut index = first;
         while !rest.is_empty() {
             let take = layout::ciphertext_capacity(index).min(rest.len());
-            // A segment ends with its tag; in a malformed `sealed` shorter
-            // than a tag, its first bytes stand in.
-            let mut tag = [0; 8];
-            for (t, b) in tag
-                .iter_mut()
-                .zip(&rest[take.saturating_sub(TAG_SIZE)..take])
-            {
-                *t = *b;
+            digests.push(segment_digest(&rest[..take]));
+            rest = &rest[take..];
+            index += 1;
+        }
+        self.record_digests(first, &digests, ends_object)
+    }
+
+    /// Checks the digests of segments `first..` against what was recorded,
+    /// then records them (`ends_object`: the run ends with the object's last
+    /// segment). A segment recorded before must have the same digest, and
+    /// the last segment is one index for good; on a conflict nothing is
+    /// recorded and the call fails.
+    pub fn record_digests(
+        &mut self,
+        first: u64,
+        digests: &[SegmentDigest],
+        ends_object: bool,
+    ) -> Result<()> {
+        let Some(run_end) = first
+            .checked_add(digests.len() as u64)
+            .filter(|e| *e > first)
+        else {
+            return Ok(());
+        };
+        let conflict = Err(Error::InvalidInput(
+            "segment already sealed over other bytes (that would reuse its nonce)",
+        ));
+        match self.last {
+            Some(last) if run_end - 1 > last || (ends_object && run_end - 1 != last) => {
+                return conflict;
             }
-            let fingerprint = u64::from_be_bytes(tag);
+            None if ends_object && self.end > run_end => return conflict,
+            _ => {}
+        }
+        let known = self.entries.len();
+        for (index, digest) in (first..run_end).zip(digests) {
             let seen = if index < self.end {
                 self.entries[..known].iter().find(|e| e.0 == index)
             } else {
                 None
             };
             match seen {
-                Some(e) if e.1 != fingerprint => {
+                Some(e) if e.1 != *digest => {
                     self.entries.truncate(known);
-                    return Err(Error::InvalidInput(
-                        "segment already sealed over other bytes (that would reuse its nonce)",
-                    ));
+                    return conflict;
                 }
                 Some(_) => {}
-                None => self.entries.push((index, fingerprint)),
+                None => self.entries.push((index, *digest)),
             }
-            rest = &rest[take..];
-            index += 1;
         }
-        self.end = self.end.max(index);
+        self.end = self.end.max(run_end);
+        if ends_object {
+            self.last = Some(run_end - 1);
+        }
         Ok(())
+    }
+
+    /// Every digest in segment order: `InvalidInput` unless the last segment
+    /// and every one before it were recorded.
+    pub fn in_order(&self) -> Result<Vec<&SegmentDigest>> {
+        let missing = Error::InvalidInput("not every segment of the object is sealed yet");
+        let Some(last) = self.last else {
+            return Err(missing);
+        };
+        if self.entries.len() as u64 != last + 1 {
+            return Err(missing);
+        }
+        let mut sorted: Vec<_> = self.entries.iter().collect();
+        sorted.sort_unstable_by_key(|e| e.0);
+        Ok(sorted.into_iter().map(|e| &e.1).collect())
     }
 }
 
@@ -389,21 +483,82 @@ impl SegmentLedger {
 pub struct ObjectSealer {
     preamble: Option<Vec<u8>>,
     stream: StreamSealer,
+    content: SignedContent,
+    signing_key: SigningKey,
 }
 
 impl ObjectSealer {
     /// Takes plaintext, appends the object bytes it completes to `out`.
     pub fn push(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let mut start = out.len();
         if let Some(preamble) = self.preamble.take() {
             out.extend_from_slice(&preamble);
+            // The stream writes the payload header on its first push.
+            start = out.len() + stream::HEADER_SIZE;
         }
-        self.stream.push(plaintext, out)
+        self.stream.push(plaintext, out)?;
+        // What the stream appended past the header is whole segments.
+        let mut rest = &out[start..];
+        while !rest.is_empty() {
+            let (segment, more) =
+                rest.split_at(layout::ciphertext_capacity(self.content.segments()));
+            self.content.add_segment(segment);
+            rest = more;
+        }
+        Ok(())
     }
 
-    /// Ends the object: appends the last segment to `out`.
+    /// Ends the object: appends the last segment and the signature to `out`.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
         self.push(&[], out)?;
-        self.stream.finish(out)
+        let start = out.len();
+        self.stream.finish(out)?;
+        self.content.add_segment(&out[start..]);
+        out.extend_from_slice(&self.signing_key.sign(&self.content));
+        Ok(())
+    }
+}
+
+/// Holds back the last [`SIGNATURE_SIZE`] bytes of a stream: a reader only
+/// knows which bytes are the signature once the object ends.
+#[derive(Debug, Default)]
+pub struct Trailer {
+    held: Vec<u8>,
+}
+
+impl Trailer {
+    /// How many bytes to release now, of `held` then of a new chunk of
+    /// `chunk_len` bytes, so that exactly the last [`SIGNATURE_SIZE`] of
+    /// everything stay held. Pure arithmetic, for hosts whose chunks live
+    /// elsewhere (JS memory).
+    pub fn split(held_len: usize, chunk_len: usize) -> (usize, usize) {
+        let release = (held_len + chunk_len).saturating_sub(SIGNATURE_SIZE);
+        let from_held = release.min(held_len);
+        (from_held, release - from_held)
+    }
+
+    /// Takes a chunk; `release` gets the bytes now known not to be the
+    /// signature, in order.
+    pub fn push(
+        &mut self,
+        chunk: &[u8],
+        mut release: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let (from_held, from_chunk) = Self::split(self.held.len(), chunk.len());
+        if from_held > 0 {
+            let out: Vec<u8> = self.held.drain(..from_held).collect();
+            release(&out)?;
+        }
+        if from_chunk > 0 {
+            release(&chunk[..from_chunk])?;
+        }
+        self.held.extend_from_slice(&chunk[from_chunk..]);
+        Ok(())
+    }
+
+    /// The held bytes: the signature once the object ended, if it is whole.
+    pub fn held(&self) -> &[u8] {
+        &self.held
     }
 }
 
@@ -419,9 +574,17 @@ pub struct Opened {
     pub metadata: Metadata,
 }
 
-/// Checks `secret` against a parsed preamble and unseals the metadata.
-/// `WrongKey` before any decryption if the commitment does not match.
+/// Checks a parsed preamble and `secret` against it, and unseals the
+/// metadata: `SignerMismatch` if the verifying key does not certify the id,
+/// `KeySource` if the secret is of the wrong kind, `WrongKey` (before any
+/// decryption) if the commitment does not match, then `Corrupt` or
+/// `Malformed` from the metadata box.
 pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -> Result<Opened> {
+    // Before the key: a preamble whose id its key does not certify was not
+    // written by whoever owns that name, whatever key opens it.
+    preamble
+        .verifying_key
+        .check_certifies(&preamble.object_id)?;
     match (secret, preamble.source) {
         (Secret::Passphrase(_), KeySource::Root) => {
             return Err(Error::KeySource(
@@ -468,7 +631,11 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
 
 /// Push opener of a whole object: object bytes in, verified plaintext out.
 /// Memory bounded by one segment; a segment's plaintext is released only
-/// after its tag verified.
+/// after its tag verified. The signature, over the whole object, is checked
+/// by [`Opener::finish`]: until then released plaintext is authentic against
+/// anyone without the object's file key, but a holder of the file key (a
+/// share link) could have written it. Present nothing as the file before
+/// `finish` succeeds.
 pub struct Opener {
     secret: Secret,
     expected_name: Option<ObjectName>,
@@ -484,6 +651,7 @@ enum OpenerState {
 
 struct PayloadState {
     stream: StreamOpener,
+    trailer: Trailer,
     metadata: Metadata,
     file_key: FileKey,
     preamble: Preamble,
@@ -501,8 +669,9 @@ impl Opener {
     }
 
     /// Also checks that the object is the one its name in the bucket says
-    /// (`NameMismatch` otherwise): a reader that fetched it by name should.
-    /// Call before the first push.
+    /// (`NameMismatch` otherwise): a reader that fetched it by name should,
+    /// and a reader holding only a file key must (the id in the name is
+    /// what certifies the signer). Call before the first push.
     pub fn expect_name(&mut self, name: ObjectName) {
         self.expected_name = Some(name);
     }
@@ -552,6 +721,7 @@ impl Opener {
             let stream = StreamOpener::new(opened.file_key.payload_key(), aad);
             self.state = OpenerState::Payload(Box::new(PayloadState {
                 stream,
+                trailer: Trailer::default(),
                 metadata: opened.metadata,
                 file_key: opened.file_key,
                 preamble: opened.preamble,
@@ -566,27 +736,47 @@ impl Opener {
             unreachable!("preamble is done")
         };
         let before = out.len();
-        p.stream.push(data, out)?;
+        // The header goes straight in: the signature is held back from
+        // segment bytes only.
+        let (header, data) = data.split_at(p.stream.header_needed().min(data.len()));
+        p.stream.push(header, out)?;
+        let stream = &mut p.stream;
+        p.trailer.push(data, |payload| stream.push(payload, out))?;
         self.produced += (out.len() - before) as u64;
         Ok(())
     }
 
-    /// The object has ended: verifies the last segment, appends its plaintext,
-    /// and checks the size the metadata declared. Returns the metadata.
+    /// The object has ended: verifies the last segment, appends its
+    /// plaintext, checks the size the metadata declared, then the signature.
+    /// Returns the metadata. On failure `out` is as it was before the call.
     pub fn finish(self, out: &mut Vec<u8>) -> Result<Metadata> {
         let OpenerState::Payload(p) = self.state else {
             return Err(Error::Truncated);
         };
         let PayloadState {
-            stream, metadata, ..
+            stream,
+            trailer,
+            metadata,
+            preamble,
+            ..
         } = *p;
         let before = out.len();
-        stream.finish(out)?;
+        let content = stream.finish(out, trailer.held())?;
         let produced = self.produced + (out.len() - before) as u64;
-        if metadata.size.is_some_and(|size| size != produced) {
+        let verdict = if metadata.size.is_some_and(|size| size != produced) {
             // Authentic segments, but not the object the preamble describes.
+            Err(Error::Corrupt)
+        } else {
+            let signature: &[u8; SIGNATURE_SIZE] = trailer
+                .held()
+                .try_into()
+                .expect("a final segment opened, so the trailer is whole");
+            preamble.verifying_key.verify(&content, signature)
+        };
+        if let Err(e) = verdict {
+            zeroize::Zeroize::zeroize(&mut out[before..]);
             out.truncate(before);
-            return Err(Error::Corrupt);
+            return Err(e);
         }
         Ok(metadata)
     }
@@ -624,6 +814,13 @@ pub fn open(secret: &Secret, object: &[u8]) -> Result<(Metadata, Vec<u8>)> {
 /// covering it. Build it from the object's first bytes (at least the preamble
 /// and payload header; [`crate::format::MAX_PREAMBLE_SIZE`] + 40 always
 /// suffices) and the object's total length.
+///
+/// What a ranged read guarantees: every byte returned is from a segment
+/// that verified under the object's file key at its position, in an object
+/// whose preamble verified (key commitment, signer certified by the id,
+/// metadata). It does not check the signature, which covers the whole
+/// object: a holder of the file key (a share link) could have substituted
+/// segments. Against anyone else, it is as strong as a full read.
 pub struct RangeOpener {
     cipher: SegmentCipher,
     preamble_len: u64,
@@ -643,7 +840,9 @@ impl RangeOpener {
         let header = Header::parse(header)?;
         let aad = preamble.to_bytes();
         let opened = open_preamble(secret, preamble, len)?;
-        let payload_len = object_len.checked_sub(len as u64).ok_or(Error::Truncated)?;
+        let payload_len = object_len
+            .checked_sub((len + SIGNATURE_SIZE) as u64)
+            .ok_or(Error::Truncated)?;
         let plaintext_len = layout::plaintext_len(payload_len)?;
         if opened
             .metadata
@@ -847,21 +1046,72 @@ mod tests {
     }
 
     #[test]
-    fn ledger_checks_what_it_is_given_segment_by_segment() {
+    fn ledger_checks_every_byte_of_each_segment_and_knows_the_last() {
         let mut ledger = SegmentLedger::new();
         let seg0 = layout::ciphertext_capacity(0);
         let mut sealed = vec![1u8; seg0 + 20];
-        ledger.record(0, &sealed).unwrap();
-        // Only the first 8 tag bytes of each segment count.
-        sealed[seg0 - 1] ^= 1;
-        ledger.record(0, &sealed).unwrap();
-        sealed[seg0 - 16] ^= 1;
-        assert!(ledger.record(0, &sealed).is_err());
-        ledger.record(5, &[7u8; 10]).unwrap();
+        ledger.record(0, &sealed, true).unwrap();
+        ledger.record(0, &sealed, true).unwrap();
+        // Any byte counts, not only the tag (a file-key holder can forge tags).
+        sealed[5] ^= 1;
+        assert!(ledger.record(0, &sealed, true).is_err());
+        sealed[5] ^= 1;
+        assert_eq!(ledger.in_order().unwrap().len(), 2);
+        // The last segment is index 1 for good: nothing after it, and no
+        // other index may claim to end the object.
+        assert!(ledger.record(2, &[7u8; 20], true).is_err());
+        assert!(ledger.record(2, &[7u8; 20], false).is_err());
+        assert!(ledger.record(0, &sealed[..seg0], true).is_err());
+        assert_eq!(ledger.len(), 2);
+
+        let mut gaps = SegmentLedger::new();
+        gaps.record(2, &[7u8; 20], true).unwrap();
+        assert!(gaps.in_order().is_err(), "segments 0 and 1 missing");
         assert!(
-            ledger.record(5, &[8u8; 10]).is_err(),
-            "shorter than a tag: its bytes count"
+            gaps.record(3, &[7u8; 20], false).is_err(),
+            "past the last segment"
         );
+        let mut open_end = SegmentLedger::new();
+        open_end.record(0, &sealed[..seg0], false).unwrap();
+        assert!(open_end.in_order().is_err(), "the last segment is missing");
         assert!(SegmentLedger::new().is_empty());
+    }
+
+    #[test]
+    fn parts_sealed_out_of_order_sign_like_the_stream() {
+        let secret = Secret::Root(RootKey::from_bytes([4; 32]));
+        let random = Randomness {
+            signing_salt: [1; 32],
+            header: Header {
+                salt: [2; 32],
+                nonce_prefix: [3; 7],
+            },
+            metadata_nonce: [4; 12],
+        };
+        let meta = Metadata::default();
+        let sealer = Sealer::with_randomness(&secret, &meta, random).unwrap();
+        let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
+        let plain = plaintext(first + seg + 9);
+        let mut streamed = Vec::new();
+        let mut stream = sealer.clone().into_stream();
+        stream.push(&plain, &mut streamed).unwrap();
+        stream.finish(&mut streamed).unwrap();
+
+        let mut ledger = SegmentLedger::new();
+        let (mut tail, mut head) = (Vec::new(), Vec::new());
+        sealer
+            .seal_segments_once(&mut ledger, 1, &plain[first..], true, &mut tail)
+            .unwrap();
+        assert!(sealer.signature(&ledger).is_err(), "segment 0 is missing");
+        sealer
+            .seal_segments_once(&mut ledger, 0, &plain[..first], false, &mut head)
+            .unwrap();
+        let mut parts = sealer.head();
+        parts.extend_from_slice(&head);
+        parts.extend_from_slice(&tail);
+        parts.extend_from_slice(&sealer.signature(&ledger).unwrap());
+        assert_eq!(parts, streamed);
+        assert_eq!(parts.len() as u64, sealer.object_len(plain.len() as u64));
+        assert_eq!(open(&secret, &parts).unwrap().1, plain);
     }
 }

@@ -1,7 +1,8 @@
 //! Multipart planning: which segments make up which S3 part. Parts are made
 //! of whole segments so each can be sealed on its own
 //! ([`crate::object::Sealer::seal_segments`]), in parallel, byte-identical on
-//! retry. Part 1 also carries the object's head (preamble and payload header).
+//! retry. Part 1 also carries the object's head (preamble and payload header), the
+//! last one its signature.
 
 use core::ops::Range;
 
@@ -57,10 +58,17 @@ pub fn plan(head_len: u64, plaintext_len: u64, target_size: u64) -> Result<Vec<P
         };
         // The head already holds the payload header, so segments add only
         // their plaintext and tags.
+        // The last part ends with the object's signature.
         let head = if first == 0 { head_len } else { 0 };
+        let trailer = if last {
+            crate::signature::SIGNATURE_SIZE as u64
+        } else {
+            0
+        };
         let size = head
             + (plaintext.end - plaintext.start)
-            + (end - first) * crate::stream::TAG_SIZE as u64;
+            + (end - first) * crate::stream::TAG_SIZE as u64
+            + trailer;
         parts.push(Part {
             number: u16::try_from(parts.len() + 1).expect("at most 10,000 parts"),
             segments: first..end,
@@ -90,10 +98,12 @@ mod tests {
             let parts = plan(head, len, target).unwrap();
             assert!(parts.len() as u64 <= MAX_PARTS);
             let total: u64 = parts.iter().map(|p| p.size).sum();
-            // The object: head (preamble + payload header) then the segments.
+            // The object: head (preamble + payload header), the segments,
+            // the signature.
             assert_eq!(
                 total,
-                head + layout::payload_len(len) - crate::stream::HEADER_SIZE as u64,
+                head + layout::payload_len(len) - crate::stream::HEADER_SIZE as u64
+                    + crate::signature::SIGNATURE_SIZE as u64,
                 "len {len}"
             );
             for (i, p) in parts.iter().enumerate() {

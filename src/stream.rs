@@ -24,6 +24,8 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::signature::SignedContent;
+
 use crate::error::{Error, Result};
 use crate::key::KEY_SIZE;
 
@@ -570,110 +572,14 @@ fn read_header(pending: &mut Vec<u8>, data: &mut &[u8]) -> Result<Option<Header>
     Ok(Some(header))
 }
 
-/// One sealed segment cut out of a payload by [`SegmentSplitter`].
-#[derive(Debug, PartialEq, Eq)]
-pub struct SealedSegment {
-    /// Segment number.
-    pub index: u64,
-    /// Whether it is the payload's last segment (its nonce's last flag).
-    pub last: bool,
-    /// Ciphertext ‖ tag.
-    pub bytes: Vec<u8>,
-}
-
-/// Cuts a payload into sealed segments without decrypting them, for callers
-/// whose AES-GCM engine lives elsewhere (WebCrypto is asynchronous). The
-/// caller opens each segment with [`SegmentCipher::nonce`]`(index, last)` and
-/// must treat failures as [`final_segment_error`] says. Holds at most one
-/// segment: one is only known not to be the last once a byte after it arrives.
-#[derive(Debug)]
-pub struct SegmentSplitter {
-    header: Option<Header>,
-    pending: Vec<u8>,
-    cutter: Cutter,
-}
-
-impl Default for SegmentSplitter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SegmentSplitter {
-    /// A splitter at the start of a payload.
-    pub fn new() -> Self {
-        Self {
-            header: None,
-            pending: Vec::new(),
-            cutter: Cutter::ciphertext(),
-        }
-    }
-
-    /// The payload header, once its 40 bytes arrived.
-    pub fn header(&self) -> Option<&Header> {
-        self.header.as_ref()
-    }
-
-    /// Takes more payload; appends every segment now known complete and not
-    /// last to `out`.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<SealedSegment>) -> Result<()> {
-        if self.header.is_none() {
-            match read_header(&mut self.pending, &mut data)? {
-                Some(header) => self.header = Some(header),
-                None => return Ok(()),
-            }
-        }
-        self.cutter
-            .cut_slice(data, &mut self.pending, |index, bytes| {
-                out.push(SealedSegment {
-                    index,
-                    last: false,
-                    bytes: bytes.to_vec(),
-                });
-                Ok(())
-            })
-    }
-
-    /// The payload ended: the last segment. `Truncated` if nothing is left
-    /// (no header, or nothing after a segment that was not last).
-    pub fn finish(self) -> Result<SealedSegment> {
-        if self.header.is_none() || self.pending.is_empty() {
-            return Err(Error::Truncated);
-        }
-        Ok(SealedSegment {
-            index: self.cutter.index(),
-            last: true,
-            bytes: self.pending,
-        })
-    }
-}
-
-/// What a failure to open the last segment (number `index`, `len` bytes)
-/// means: `Truncated` when the segment is full-sized and authentic as a
-/// *non-final* segment (the object was cut at a segment boundary: everything
-/// so far is genuine), `Corrupt` otherwise. `opens_as_not_last` is the result
-/// of that second attempt; only full-sized segments need it
-/// ([`final_segment_needs_probe`]).
-pub fn final_segment_error(index: u64, len: usize, opens_as_not_last: bool) -> Error {
-    if final_segment_needs_probe(index, len) && opens_as_not_last {
-        Error::Truncated
-    } else {
-        Error::Corrupt
-    }
-}
-
-/// Whether a last segment that failed to open is worth a second attempt as
-/// a non-final one: only a full-sized segment can be a cut at a boundary.
-pub fn final_segment_needs_probe(index: u64, len: usize) -> bool {
-    len == layout::ciphertext_capacity(index)
-}
-
 /// Push adapter: payload in, verified plaintext out. Holds at most one
 /// segment; releases a segment's plaintext only after its tag verified.
+/// Also gathers each segment's digest for the object's signature
+/// ([`crate::signature`]), which the caller checks.
 pub struct StreamOpener {
     payload_key: Zeroizing<[u8; KEY_SIZE]>,
     associated_data: Vec<u8>,
-    cipher: Option<SegmentCipher>,
+    cipher: Option<(SegmentCipher, SignedContent)>,
     pending: Vec<u8>,
     cutter: Cutter,
 }
@@ -697,42 +603,83 @@ impl StreamOpener {
             let Some(header) = read_header(&mut self.pending, &mut data)? else {
                 return Ok(());
             };
-            self.cipher = Some(SegmentCipher::new(
-                &self.payload_key,
-                &header,
-                &self.associated_data,
-            ));
+            let cipher = SegmentCipher::new(&self.payload_key, &header, &self.associated_data);
+            let content = SignedContent::new(&self.associated_data, &header.to_bytes());
+            self.cipher = Some((cipher, content));
         }
-        let cipher = self.cipher.as_ref().expect("set above");
+        let (cipher, content) = self.cipher.as_mut().expect("set above");
         self.cutter
             .cut_slice(data, &mut self.pending, |index, sealed| {
+                content.add_segment(sealed);
                 cipher.open_to(cipher.nonce(index, false)?, sealed, out)
             })
     }
 
-    /// The payload has ended: verifies the last segment and appends its plaintext.
-    pub fn finish(self, out: &mut Vec<u8>) -> Result<()> {
-        let Some(cipher) = self.cipher.as_ref() else {
+    /// Payload-header bytes still to come before segments start (0 once it
+    /// was read): a caller that holds back the signature starts doing so
+    /// only after the header, so that what remains at the end is always
+    /// judged as segment bytes.
+    pub fn header_needed(&self) -> usize {
+        match self.cipher {
+            Some(_) => 0,
+            None => HEADER_SIZE - self.pending.len(),
+        }
+    }
+
+    /// The payload has ended: verifies the last segment, appends its
+    /// plaintext and returns what the signature must cover. `trailer` is
+    /// what followed the payload (the signature). When the last segment
+    /// does not open, the rest `R` (last segment ‖ trailer) tells why:
+    /// `Truncated` if `R` is empty or is a whole segment that opens as not
+    /// the last (the object was cut at a segment boundary), `BadSignature`
+    /// if `R` is the object's end with no signature after it (`R` opens as
+    /// the last segment, or as a whole segment and then the last one),
+    /// `Corrupt` otherwise. An empty last segment after others is `Corrupt`
+    /// even if it authenticates: the sealer never writes one, so each
+    /// plaintext has one encoding and the segment count follows from the
+    /// length.
+    pub fn finish(self, out: &mut Vec<u8>, trailer: &[u8]) -> Result<SignedContent> {
+        let Some((cipher, mut content)) = self.cipher else {
             return Err(Error::Truncated);
         };
-        if self.pending.is_empty() {
-            // Nothing after a segment that verified as "not last" (or nothing at all).
+        let index = self.cutter.index();
+        let allowed = |len: usize| index == 0 || len > TAG_SIZE;
+        if trailer.len() == crate::signature::SIGNATURE_SIZE
+            && !self.pending.is_empty()
+            && allowed(self.pending.len())
+            && cipher
+                .open_to(cipher.nonce(index, true)?, &self.pending, out)
+                .is_ok()
+        {
+            content.add_segment(&self.pending);
+            return Ok(content);
+        }
+        let mut rest = self.pending;
+        rest.extend_from_slice(trailer);
+        if rest.is_empty() {
             return Err(Error::Truncated);
         }
-        let index = self.cutter.index();
-        match cipher.open_to(cipher.nonce(index, true)?, &self.pending, out) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                let len = self.pending.len();
-                let mut probe = Vec::new();
-                let opens_as_not_last = final_segment_needs_probe(index, len)
-                    && cipher
-                        .open_to(cipher.nonce(index, false)?, &self.pending, &mut probe)
-                        .is_ok();
-                zeroize::Zeroize::zeroize(&mut probe);
-                Err(final_segment_error(index, len, opens_as_not_last))
-            }
-        }
+        let mut probe = Vec::new();
+        let mut opens = |index: u64, last: bool, bytes: &[u8]| -> Result<bool> {
+            let opened = cipher.open_to(cipher.nonce(index, last)?, bytes, &mut probe);
+            zeroize::Zeroize::zeroize(&mut probe);
+            probe.clear();
+            Ok(opened.is_ok())
+        };
+        let cap = layout::ciphertext_capacity(index);
+        let verdict = if rest.len() == cap && opens(index, false, &rest)? {
+            Error::Truncated
+        } else if (allowed(rest.len()) && opens(index, true, &rest)?)
+            || (rest.len() > cap + TAG_SIZE
+                && opens(index, false, &rest[..cap])?
+                && opens(index + 1, true, &rest[cap..])?)
+        {
+            // The object's last segment(s), whole, and no signature after.
+            Error::BadSignature
+        } else {
+            Error::Corrupt
+        };
+        Err(verdict)
     }
 }
 

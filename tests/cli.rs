@@ -272,7 +272,9 @@ fn failures_have_documented_exit_codes_and_leave_no_output() {
     );
 
     // Truncated at a segment boundary: exit 4 with a specific message.
-    let cut = sealed.len() - s3seal::stream::layout::payload_len(600_000) as usize
+    let cut = sealed.len()
+        - s3seal::signature::SIGNATURE_SIZE
+        - s3seal::stream::layout::payload_len(600_000) as usize
         + s3seal::stream::SEGMENT_SIZE;
     std::fs::write(dir.path().join("short.s3seal"), &sealed[..cut]).unwrap();
     let o = run(

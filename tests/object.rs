@@ -113,7 +113,8 @@ fn file_key_opens_its_object_only() {
 fn truncation_at_every_segment_boundary_is_detected() {
     let len = FIRST_PLAINTEXT_SEGMENT_SIZE + 3 * PLAINTEXT_SEGMENT_SIZE + 10;
     let (_, sealed) = object::seal(&root(), &meta(len), &data(len)).unwrap();
-    let preamble_len = sealed.len() - layout::payload_len(len as u64) as usize;
+    let preamble_len =
+        sealed.len() - layout::payload_len(len as u64) as usize - s3seal::signature::SIGNATURE_SIZE;
     for segment in 1..layout::segment_count(len as u64) {
         let cut = preamble_len + layout::payload_offset(segment) as usize;
         assert_eq!(
@@ -260,9 +261,13 @@ fn segment_runs_sealed_independently_equal_the_stream() {
     }
     parts.sort();
     let mut assembled = sealer.head();
-    for (_, part) in parts {
+    let mut ledger = s3seal::object::SegmentLedger::new();
+    for (first, part) in parts {
+        let ends = first + 2 >= count;
+        ledger.record(first, &part, ends).unwrap();
         assembled.extend_from_slice(&part);
     }
+    assembled.extend_from_slice(&sealer.signature(&ledger).unwrap());
     assert_eq!(assembled, streamed);
     assert!(
         sealer
@@ -359,8 +364,8 @@ fn sse_c_headers_known_answer() {
     );
 }
 
-/// A resumed upload rebuilds its sealer from saved randomness and a file key
-/// derived once: the same object bytes as the first sealer, segment for
+/// A resumed upload rebuilds its sealer from the key and saved randomness:
+/// the same id, object bytes and signature as the first sealer, segment for
 /// segment; saved state of the wrong length is refused.
 #[test]
 fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
@@ -371,16 +376,8 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
     let saved = first.randomness().to_bytes();
     assert_eq!(saved.len(), Randomness::SIZE);
     let random = Randomness::from_bytes(&saved).unwrap();
-    let file_key = secret
-        .file_key(&s3seal::key::ObjectName::keyed(random.object_id))
-        .unwrap();
-    let again = Sealer::from_file_key(
-        file_key,
-        sealing_source(&secret).unwrap(),
-        &meta(plain.len()),
-        random,
-    )
-    .unwrap();
+    let again = Sealer::with_randomness(&secret, &meta(plain.len()), random).unwrap();
+    assert_eq!(first.object_name(), again.object_name());
     assert_eq!(first.head(), again.head());
     let (mut a, mut b) = (Vec::new(), Vec::new());
     first
@@ -390,6 +387,18 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
         .seal_segments(1, &plain[FIRST_PLAINTEXT_SEGMENT_SIZE..], true, &mut b)
         .unwrap();
     assert_eq!(a, b);
+    let mut ledger = s3seal::object::SegmentLedger::new();
+    ledger.record(1, &a, true).unwrap();
+    let mut head = Vec::new();
+    again
+        .seal_segments(0, &plain[..FIRST_PLAINTEXT_SEGMENT_SIZE], false, &mut head)
+        .unwrap();
+    ledger.record(0, &head, false).unwrap();
+    assert_eq!(
+        first.signature(&ledger).unwrap(),
+        again.signature(&ledger).unwrap(),
+        "Ed25519 is deterministic: a resumed upload signs to the same bytes"
+    );
     assert!(matches!(
         Randomness::from_bytes(&saved[1..]),
         Err(Error::InvalidInput(_))

@@ -93,7 +93,7 @@ fn a_tampered_encapsulated_key_never_opens() {
     for byte in [0, 7, 31] {
         for bit in [0x01, 0x40] {
             let mut b = sealed.clone();
-            b[59 + byte] ^= bit;
+            b[s3seal::format::FIXED_SIZE + 1 + byte] ^= bit;
             assert_eq!(
                 object::open(&Secret::Identity(identity()), &b).unwrap_err(),
                 Error::WrongKey,

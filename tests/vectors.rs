@@ -12,12 +12,17 @@ use std::path::PathBuf;
 
 mod common;
 
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use s3seal::Error;
-use s3seal::format::Metadata;
+use s3seal::format::{FIXED_SIZE, Metadata, Preamble};
 use s3seal::key::{FileKey, ObjectId, ObjectName, RootKey, Secret};
 use s3seal::object::{self, Randomness, Sealer};
 use s3seal::recipient::Identity;
-use s3seal::stream::{FIRST_PLAINTEXT_SEGMENT_SIZE, Header, PLAINTEXT_SEGMENT_SIZE, layout};
+use s3seal::signature::{SIGNATURE_SIZE, SignedContent, SigningKey};
+use s3seal::stream::{
+    FIRST_PLAINTEXT_SEGMENT_SIZE, HEADER_SIZE, Header, PLAINTEXT_SEGMENT_SIZE, SegmentCipher,
+    layout,
+};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -44,7 +49,7 @@ fn plaintext(len: usize) -> Vec<u8> {
 
 fn randomness(seed: u8) -> Randomness {
     Randomness {
-        object_id: ObjectId([seed; 16]),
+        signing_salt: [seed; 32],
         header: Header {
             salt: [seed ^ 0x5a; 32],
             nonce_prefix: [seed ^ 0xa5; 7],
@@ -88,6 +93,53 @@ fn seal_with(sealer: Sealer, len: usize) -> Vec<u8> {
 
 fn seal(secret: &Secret, len: usize, seed: u8) -> Vec<u8> {
     seal_with(sealer(secret, len, Some(len as u64), seed), len)
+}
+
+/// A subkey of a file key, derived as FORMAT.md §3 says (the crate keeps
+/// these private).
+fn subkey(file_key: &FileKey, label: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, file_key.as_bytes())
+        .expand(label, &mut key)
+        .unwrap();
+    key
+}
+
+/// Builds an object from its parts with nothing but a file key and some
+/// signing capability: what a forger holding a share link can do. `head`
+/// gives id, verifying key, commitment and key source (its metadata box is
+/// replaced); each segment is `(index, last, plaintext)`.
+fn assemble(
+    head: &Preamble,
+    file_key: &FileKey,
+    metadata: &Metadata,
+    header: &Header,
+    segments: &[(u64, bool, &[u8])],
+    sign: impl FnOnce(&SignedContent) -> [u8; SIGNATURE_SIZE],
+) -> Vec<u8> {
+    let plain = metadata.to_bytes().unwrap();
+    let mut preamble = head.clone();
+    preamble.metadata_box = vec![0; 12 + plain.len() + 16];
+    let aad = preamble.head_bytes();
+    let nonce = [0x11u8; 12];
+    let mut body = plain.clone();
+    let tag = aes_gcm::Aes256Gcm::new_from_slice(&subkey(file_key, b"s3seal/v1 metadata"))
+        .unwrap()
+        .encrypt_inout_detached(&nonce.into(), &aad, body.as_mut_slice().into())
+        .unwrap();
+    preamble.metadata_box = [&nonce[..], &body, &tag].concat();
+    let preamble = preamble.to_bytes();
+    let cipher = SegmentCipher::new(&subkey(file_key, b"s3seal/v1 payload"), header, &preamble);
+    let mut content = SignedContent::new(&preamble, &header.to_bytes());
+    let mut out = preamble.clone();
+    out.extend_from_slice(&header.to_bytes());
+    for (index, last, plaintext) in segments {
+        let start = out.len();
+        cipher.seal_to(cipher.nonce(*index, *last).unwrap(), plaintext, &mut out);
+        content.add_segment(&out[start..]);
+    }
+    out.extend_from_slice(&sign(&content));
+    out
 }
 
 /// How a vector is opened and what must happen.
@@ -169,8 +221,9 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     let three = seal(&a, THREE, 5);
     let four = seal(&a, FOUR, 6);
     let one = seal(&a, 1, 2);
-    let p3 = three.len() - layout::payload_len(THREE as u64) as usize;
-    let p1 = one.len() - layout::payload_len(1) as usize;
+    let sig = SIGNATURE_SIZE;
+    let p3 = three.len() - layout::payload_len(THREE as u64) as usize - sig;
+    let p1 = one.len() - layout::payload_len(1) as usize - sig;
     let seg = |p: usize, i: u64| {
         p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize
     };
@@ -195,7 +248,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     add(
         &mut files,
         "payload_truncated_mid_segment",
-        neg(three[..three.len() - 50].to_vec()),
+        neg(three[..three.len() - sig - 50].to_vec()),
         ra(),
         "Corrupt",
         THREE,
@@ -219,7 +272,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         THREE,
     );
     let mut b = four.clone();
-    let p4 = four.len() - layout::payload_len(FOUR as u64) as usize;
+    let p4 = four.len() - layout::payload_len(FOUR as u64) as usize - sig;
     b[seg(p4, 1)].copy_from_slice(&four[seg(p4, 2)]);
     b[seg(p4, 2)].copy_from_slice(&four[seg(p4, 1)]);
     add(
@@ -283,7 +336,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         1,
     );
     let mut b = one.clone();
-    b[30] ^= 0x01;
+    b[60] ^= 0x01;
     add(
         &mut files,
         "preamble_bad_commitment",
@@ -299,7 +352,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         "preamble_object_id_changed",
         b,
         ra(),
-        "WrongKey",
+        "SignerMismatch",
         1,
     );
     let mut b = one.clone();
@@ -316,7 +369,10 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     b[0] = b's';
     add(&mut files, "preamble_bad_magic", b, ra(), "NotSealed", 1);
     let mut b = one.clone();
-    b[6] = 2;
+    b[7] = 0x01;
+    add(&mut files, "preamble_flags_set", b, ra(), "Malformed", 1);
+    let mut b = one.clone();
+    b[6] = 3;
     add(
         &mut files,
         "preamble_unsupported_version",
@@ -326,7 +382,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         1,
     );
     let mut b = one.clone();
-    b[58] = 0x09;
+    b[FIXED_SIZE] = 0x09;
     add(
         &mut files,
         "preamble_unknown_key_source",
@@ -366,9 +422,9 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     );
     let (r2, r2_name) = seal_to_a(1, 10);
     add(&mut files, "recipient_one_byte", r2.clone(), ia(), "ok", 1);
-    let mut b = r2;
-    // Key source: kind at 58, then the 32-byte encapsulated key.
-    b[58 + 1 + 5] ^= 0x01;
+    let mut b = r2.clone();
+    // Key source: its kind, then the 32-byte encapsulated key.
+    b[FIXED_SIZE + 1 + 5] ^= 0x01;
     add(
         &mut files,
         "recipient_encapsulated_key_tampered",
@@ -378,8 +434,175 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         1,
     );
 
+    // A low-order point as `enc` (all zeros: u = 0) gives HPKE an all-zero
+    // shared secret, which it refuses.
+    let mut b = r2.clone();
+    b[FIXED_SIZE + 1..FIXED_SIZE + 33].fill(0);
+    add(
+        &mut files,
+        "recipient_low_order_encapsulated_key",
+        b,
+        ia(),
+        "WrongKey",
+        1,
+    );
+
+    // Version 1 (unsigned), as the last v1 release wrote `one_byte`.
+    add(
+        &mut files,
+        "format_v1_one_byte",
+        include_bytes!("vectors/format_v1_one_byte.s3seal").to_vec(),
+        ra(),
+        "UnsupportedVersion",
+        1,
+    );
+
+    // Passphrase cost other than format v1's (t = 4): KeySource, since the
+    // reader could not have derived the SSE-C key with it.
+    let mut b = seal(&Secret::passphrase(PASSPHRASE), 100, 7);
+    b[FIXED_SIZE + 1 + 7] = 4;
+    add(
+        &mut files,
+        "passphrase_cost_not_v1",
+        b,
+        KeyDesc::Passphrase(PASSPHRASE),
+        "KeySource",
+        100,
+    );
+
+    // Sender authenticity: what a holder of only the file key (a share
+    // link) of `one_byte` can build, and signature damage.
+    let one_name = sealer(&a, 1, Some(1), 2).object_name();
+    let one_key = root_a().file_key(&one_name.id);
+    let (one_preamble, _) = Preamble::parse(&one).unwrap().unwrap();
+    let one_header = Header::parse(one[p1..p1 + HEADER_SIZE].try_into().unwrap()).unwrap();
+    let forged_text = b"FORGED: pay 100000 EUR";
+    let forged_meta = Metadata {
+        size: Some(forged_text.len() as u64),
+        ..vector_metadata(1, None)
+    };
+    let original_signature: [u8; SIGNATURE_SIZE] = one[one.len() - sig..].try_into().unwrap();
+    add(
+        &mut files,
+        "forged_with_file_key",
+        assemble(
+            &one_preamble,
+            &one_key,
+            &forged_meta,
+            &one_header,
+            &[(0, true, forged_text)],
+            |_| original_signature,
+        ),
+        ra(),
+        "BadSignature",
+        1,
+    );
+    // The forger signs with a key of their own and keeps the id.
+    let forger = SigningKey::derive(&[0xf0; 32], &[0x0f; 32]);
+    let forged_head = Preamble {
+        verifying_key: forger.verifying_key(),
+        ..one_preamble.clone()
+    };
+    add(
+        &mut files,
+        "id_not_matching_verification_key",
+        assemble(
+            &forged_head,
+            &one_key,
+            &forged_meta,
+            &one_header,
+            &[(0, true, forged_text)],
+            |c| forger.sign(c),
+        ),
+        ra(),
+        "SignerMismatch",
+        1,
+    );
+    add(
+        &mut files,
+        "signature_stripped",
+        three[..three.len() - sig].to_vec(),
+        ra(),
+        "BadSignature",
+        THREE,
+    );
+    // A last segment shorter than the signature: what remains spans two
+    // segments, and is still recognised as an end without a signature.
+    add(
+        &mut files,
+        "signature_stripped_short_last_segment",
+        {
+            let short = seal(&a, FIRST_PLAINTEXT_SEGMENT_SIZE + 5, 14);
+            short[..short.len() - sig].to_vec()
+        },
+        ra(),
+        "BadSignature",
+        FIRST_PLAINTEXT_SEGMENT_SIZE + 5,
+    );
+    add(
+        &mut files,
+        "signature_stripped_small",
+        one[..one.len() - sig].to_vec(),
+        ra(),
+        "BadSignature",
+        1,
+    );
+    let mut b = one.clone();
+    let len = b.len();
+    b[len - 1] ^= 0x01;
+    add(
+        &mut files,
+        "signature_bit_flipped",
+        b,
+        ra(),
+        "BadSignature",
+        1,
+    );
+    // Another object by the same root key and of the same length.
+    let sibling = seal(&a, 1, 12);
+    let mut b = one.clone();
+    b[len - sig..].copy_from_slice(&sibling[sibling.len() - sig..]);
+    add(
+        &mut files,
+        "signature_from_another_object",
+        b,
+        ra(),
+        "BadSignature",
+        1,
+    );
+    // Signed by the owner, but with an empty last segment after a full
+    // first one: never written by a sealer, refused by every reader.
+    let first_full = sealer(
+        &a,
+        FIRST_PLAINTEXT_SEGMENT_SIZE,
+        Some(FIRST_PLAINTEXT_SEGMENT_SIZE as u64),
+        13,
+    );
+    let full_head = Preamble::parse(&first_full.head()).unwrap().unwrap().0;
+    add(
+        &mut files,
+        "payload_empty_final_segment",
+        assemble(
+            &full_head,
+            first_full.file_key(),
+            &vector_metadata(
+                FIRST_PLAINTEXT_SEGMENT_SIZE,
+                Some(FIRST_PLAINTEXT_SEGMENT_SIZE as u64),
+            ),
+            &first_full.randomness().header,
+            &[
+                (0, false, &plaintext(FIRST_PLAINTEXT_SEGMENT_SIZE)),
+                (1, true, &[]),
+            ],
+            |c| first_full.sign(c),
+        ),
+        ra(),
+        "Corrupt",
+        FIRST_PLAINTEXT_SEGMENT_SIZE,
+    );
+
     // Cases that reuse a file with another key.
-    let file_key = root_a().file_key(&ObjectId([2; 16]));
+    let file_key = one_key.clone();
     cases.push(Case {
         name: "share_file_key_opens_its_object",
         file: "one_byte",
@@ -388,7 +611,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         len: 1,
         object_name: None,
     });
-    let other_file_key = root_a().file_key(&ObjectId([1; 16]));
+    let other_file_key = root_a().file_key(&sealer(&a, THREE, Some(THREE as u64), 5).object_id());
     cases.push(Case {
         name: "key_file_key_of_other_object",
         file: "one_byte",
@@ -456,6 +679,22 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
             None,
         ),
         case(
+            "recipient_file_key_opens_its_object",
+            "recipient_one_byte",
+            KeyDesc::File(Secret::Identity(identity_a()).file_key(&r2_name).unwrap()),
+            "ok",
+            1,
+            Some(r2_name),
+        ),
+        case(
+            "share_file_key_opened_by_its_name",
+            "one_byte",
+            KeyDesc::File(one_key.clone()),
+            "ok",
+            1,
+            Some(one_name),
+        ),
+        case(
             "recipient_opened_by_its_name",
             "recipient_one_byte",
             ia(),
@@ -498,8 +737,17 @@ fn manifest(cases: &[Case]) -> String {
                 .object_name
                 .map(|n| format!(", \"object_name\": \"{n}\""))
                 .unwrap_or_default();
+            // What an opened vector's sealed metadata says.
+            let opened = if c.expect == "ok" {
+                format!(
+                    ", \"file_name\": \"vector-{}.bin\", \"media_type\": \"application/octet-stream\"",
+                    c.len
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "  {{\"name\": \"{}\", \"file\": \"{}.s3seal\", {}, \"expect\": \"{}\", \"plaintext_len\": {}{object_name}}}",
+                "  {{\"name\": \"{}\", \"file\": \"{}.s3seal\", {}, \"expect\": \"{}\", \"plaintext_len\": {}{opened}{object_name}}}",
                 c.name, c.file, c.key.json(), c.expect, c.len
             )
         })
@@ -562,40 +810,34 @@ fn checked_in_vectors_open_as_the_index_says() {
             (Ok((meta, plain)), "ok") => {
                 assert!(*plain == plaintext(len), "{name}: plaintext differs");
                 assert_eq!(meta.size, Some(len as u64), "{name}");
-                assert_eq!(meta.name, format!("vector-{len}.bin"), "{name}");
+                assert_eq!(meta.name, case["file_name"].as_str().unwrap(), "{name}");
+                assert_eq!(
+                    meta.media_type,
+                    case["media_type"].as_str().unwrap(),
+                    "{name}"
+                );
             }
             (Err(e), code) => assert_eq!(e.code(), code, "{name}"),
             (Ok(_), code) => panic!("{name}: opened, expected {code}"),
         }
-        // Streaming in 1000-byte pushes gives the same verdict.
-        let mut opener = object::Opener::new(secret.clone());
-        if let Some(n) = object_name {
-            opener.expect_name(n);
+        // Streaming in pushes around the signature's size gives the same
+        // verdict (the last 64 bytes are held back until the end).
+        for chunk in [1000, 65, 63] {
+            let mut opener = object::Opener::new(secret.clone());
+            if let Some(n) = object_name {
+                opener.expect_name(n);
+            }
+            let mut out = Vec::new();
+            let streamed = bytes
+                .chunks(chunk)
+                .try_for_each(|c| opener.push(c, &mut out))
+                .and_then(|()| opener.finish(&mut out));
+            assert_eq!(
+                streamed.err().map(|e: Error| e.code()).unwrap_or("ok"),
+                expect,
+                "{name} (streamed in {chunk}-byte pushes)"
+            );
         }
-        let mut out = Vec::new();
-        let streamed = bytes
-            .chunks(1000)
-            .try_for_each(|c| opener.push(c, &mut out))
-            .and_then(|()| opener.finish(&mut out));
-        assert_eq!(
-            streamed.err().map(|e: Error| e.code()).unwrap_or("ok"),
-            expect,
-            "{name} (streamed)"
-        );
-        // The engine-agnostic path (what the browser runs on WebCrypto):
-        // the splitter cuts segments, a cipher opens them, the final segment
-        // is judged by `final_segment_error`.
-        if object_name.is_some() {
-            continue; // the splitter path below has no name to check
-        }
-        assert_eq!(
-            open_by_splitting(&secret, &bytes, 777)
-                .err()
-                .map(|e| e.code())
-                .unwrap_or("ok"),
-            expect,
-            "{name} (splitter)"
-        );
     }
 }
 
@@ -611,57 +853,6 @@ fn open_named(
     opener.push(bytes, &mut out)?;
     let meta = opener.finish(&mut out)?;
     Ok((meta, out))
-}
-
-/// Opens an object with [`SegmentSplitter`] and [`SegmentCipher`] alone, the
-/// way an asynchronous engine does.
-fn open_by_splitting(secret: &Secret, bytes: &[u8], chunk: usize) -> Result<Vec<u8>, Error> {
-    use s3seal::format::Preamble;
-    use s3seal::stream::{SegmentCipher, SegmentSplitter, final_segment_error};
-    let (preamble, len) = Preamble::parse(bytes)?.ok_or(Error::Truncated)?;
-    let aad = preamble.to_bytes();
-    let opened = object::open_preamble(secret, preamble, len)?;
-    let mut splitter = SegmentSplitter::new();
-    let mut segments = Vec::new();
-    for c in bytes[len..].chunks(chunk) {
-        splitter.push(c, &mut segments)?;
-    }
-    let header = *splitter.header().ok_or(Error::Truncated)?;
-    let last = splitter.finish()?;
-    let cipher = SegmentCipher::new(&opened_payload_key(&opened), &header, &aad);
-    let mut out = Vec::new();
-    for s in &segments {
-        assert!(!s.last);
-        cipher.open_to(cipher.nonce(s.index, false)?, &s.bytes, &mut out)?;
-    }
-    if cipher
-        .open_to(cipher.nonce(last.index, true)?, &last.bytes, &mut out)
-        .is_err()
-    {
-        let probe = cipher.open_to(
-            cipher.nonce(last.index, false)?,
-            &last.bytes,
-            &mut Vec::new(),
-        );
-        return Err(final_segment_error(
-            last.index,
-            last.bytes.len(),
-            probe.is_ok(),
-        ));
-    }
-    if opened.metadata.size.is_some_and(|n| n != out.len() as u64) {
-        return Err(Error::Corrupt);
-    }
-    Ok(out)
-}
-
-/// The payload key, re-derived the way the crate does (HKDF of the file key).
-fn opened_payload_key(opened: &object::Opened) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    hkdf::Hkdf::<sha2::Sha256>::new(None, opened.file_key.as_bytes())
-        .expand(b"s3seal/v1 payload", &mut key)
-        .unwrap();
-    key
 }
 
 /// The embedded list the wasm tests use covers exactly the files on disk.

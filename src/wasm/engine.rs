@@ -109,6 +109,34 @@ pub fn to_bytes(value: JsValue) -> Uint8Array {
     }
 }
 
+/// SHA-256 of bytes in JS memory: WebCrypto's when this global has it
+/// (hardware SHA-256, and the bytes stay in JS memory; the input is copied
+/// when called, so the caller may reuse it at once), else `sha2` in wasm.
+/// Resolves to an `ArrayBuffer` or a `Uint8Array` of 32 bytes.
+pub fn digest(bytes: &Uint8Array) -> Promise {
+    if let Some(subtle) = subtle() {
+        if let Ok(promise) = subtle.digest_with_str_and_buffer_source("SHA-256", bytes) {
+            return promise;
+        }
+    }
+    let hash = crate::signature::segment_digest(&bytes.to_vec());
+    Promise::resolve(&JsValue::from(Uint8Array::from(&hash[..])))
+}
+
+/// A digest's result as the core's 32 bytes.
+pub fn digest_bytes(value: &JsValue) -> Result<crate::signature::SegmentDigest, JsValue> {
+    let bytes = to_bytes(value.clone());
+    let mut out = [0u8; 32];
+    if bytes.length() != 32 {
+        return Err(with_code(
+            "Engine",
+            "the SHA-256 engine returned the wrong length",
+        ));
+    }
+    bytes.copy_to(&mut out);
+    Ok(out)
+}
+
 /// Which cipher call, and what its failure means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {

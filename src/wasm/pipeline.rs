@@ -5,6 +5,7 @@
 //! that pushes the next chunk before awaiting keeps the engine busy back to
 //! back, with memory bounded by the pushes it keeps outstanding.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_util::FutureExt;
@@ -21,9 +22,10 @@ use super::stream::{metadata_from_js, metadata_to_js};
 use crate::format::{MAX_PREAMBLE_SIZE, Metadata, Preamble};
 use crate::key::{ObjectName, Secret};
 use crate::object;
+use crate::object::Trailer;
+use crate::signature::{SIGNATURE_SIZE, SegmentDigest, SignedContent, VerifyingKey};
 use crate::stream::{
     Cut, Cutter, HEADER_SIZE, Header, Nonce, SEGMENT_SIZE, SegmentCipher, TAG_SIZE,
-    final_segment_error, final_segment_needs_probe,
 };
 
 /// An engine being made (WebCrypto's key import is asynchronous), shared by
@@ -40,21 +42,76 @@ pub(crate) fn engine_future(
         .shared()
 }
 
-/// The pieces one push produces, in order. Once the engine is ready (every
-/// push after the first), cipher calls start as the segments are cut:
-/// WebCrypto copies its input when called (WebCrypto §14.3.1, "a copy of
-/// the bytes held by the data parameter"), so the segment buffer can be
-/// reused at once. Before that, segments are copied to wait for the engine.
-/// Either way the caller's chunk is free once `push` returns.
+/// The pieces one push produces, in order, and the digest of every
+/// segment among them (for the object's signature). Once the engine is
+/// ready (every push after the first), cipher calls start as the segments
+/// are cut: WebCrypto copies its input when called (WebCrypto §14.3.1, "a
+/// copy of the bytes held by the data parameter"), and so does `digest`, so
+/// the segment buffer can be reused at once. Before that, segments are
+/// copied to wait for the engine. Either way the caller's chunk is free once
+/// `push` returns.
 enum Pieces {
-    Started(Op, Rc<Engine>, Array),
+    Started(Started),
     Deferred(Op, EngineFuture, Vec<(Option<Nonce>, Uint8Array)>),
+}
+
+struct Started {
+    op: Op,
+    engine: Rc<Engine>,
+    pieces: Array,
+    /// One promise per segment: of its stored bytes' SHA-256 (the
+    /// ciphertext a seal produces, the input an open gets).
+    digests: Array,
+}
+
+impl Started {
+    fn new(op: Op, engine: Rc<Engine>) -> Self {
+        Self {
+            op,
+            engine,
+            pieces: Array::new(),
+            digests: Array::new(),
+        }
+    }
+
+    fn segment(&mut self, nonce: Nonce, segment: &Uint8Array) -> JsResult<()> {
+        let call = self.engine.start(self.op, nonce, segment)?;
+        let digest = match self.op {
+            Op::Open => super::engine::digest(segment),
+            Op::Seal => CALLBACKS.with(|c| then(&call, c.digest.as_ref(), c.ignore.as_ref())),
+        };
+        self.pieces.push(&call);
+        self.digests.push(&digest);
+        Ok(())
+    }
+
+    /// The pieces as `Uint8Array`s and the segments' digests, in order.
+    async fn settle(self) -> Result<(Array, Vec<SegmentDigest>), JsValue> {
+        let all = Promise::all(&self.pieces);
+        let pieces = CALLBACKS.with(|c| {
+            let failed: &JsValue = match self.op {
+                Op::Seal => c.seal_failed.as_ref(),
+                Op::Open => c.open_failed.as_ref(),
+            };
+            then(&all, c.to_pieces.as_ref(), failed)
+        });
+        let pieces: Array = JsFuture::from(pieces).await?.unchecked_into();
+        let digests: Array = JsFuture::from(Promise::all(&self.digests))
+            .await
+            .map_err(|e| self.op.error(e))?
+            .unchecked_into();
+        let digests = digests
+            .iter()
+            .map(|d| super::engine::digest_bytes(&d))
+            .collect::<Result<_, _>>()?;
+        Ok((pieces, digests))
+    }
 }
 
 impl Pieces {
     fn new(op: Op, engine: &EngineFuture) -> Self {
         match engine.peek() {
-            Some(Ok(ready)) => Pieces::Started(op, ready.clone(), Array::new()),
+            Some(Ok(ready)) => Pieces::Started(Started::new(op, ready.clone())),
             _ => Pieces::Deferred(op, engine.clone(), Vec::new()),
         }
     }
@@ -62,8 +119,8 @@ impl Pieces {
     /// Bytes that need no cipher (the object's head).
     fn bytes(&mut self, bytes: Uint8Array) {
         match self {
-            Pieces::Started(_, _, started) => {
-                started.push(&Promise::resolve(&bytes));
+            Pieces::Started(started) => {
+                started.pieces.push(&Promise::resolve(&bytes));
             }
             Pieces::Deferred(_, _, jobs) => jobs.push((None, bytes)),
         }
@@ -73,42 +130,95 @@ impl Pieces {
     /// this returns).
     fn segment(&mut self, nonce: Nonce, segment: Uint8Array) -> JsResult<()> {
         match self {
-            Pieces::Started(op, engine, started) => {
-                let call = engine.start(*op, nonce, &segment)?;
-                started.push(&call);
+            Pieces::Started(started) => started.segment(nonce, &segment),
+            Pieces::Deferred(_, _, jobs) => {
+                jobs.push((Some(nonce), Uint8Array::new(&segment)));
+                Ok(())
             }
-            Pieces::Deferred(_, _, jobs) => jobs.push((Some(nonce), Uint8Array::new(&segment))),
+        }
+    }
+
+    /// The pieces and the digests of the segments among them, once every
+    /// cipher call settled.
+    async fn settle(self) -> Result<(Array, Vec<SegmentDigest>), JsValue> {
+        let started = match self {
+            Pieces::Started(started) => started,
+            Pieces::Deferred(op, engine, jobs) => {
+                let mut started = Started::new(op, engine.await?);
+                for (nonce, bytes) in jobs {
+                    match nonce {
+                        Some(nonce) => started.segment(nonce, &bytes)?,
+                        None => {
+                            started.pieces.push(&Promise::resolve(&bytes));
+                        }
+                    }
+                }
+                started
+            }
+        };
+        started.settle().await
+    }
+}
+
+/// Digests reach the signature in segment order whatever order pushes
+/// settle in: each push records its own after the push before it recorded.
+/// `chain` settles when the last push so far settled (holding no bytes,
+/// never rejecting: a failed push rejects its own promise, and marks
+/// `failed` so that no later one pretends to continue the object).
+struct Recorder {
+    content: Rc<RefCell<SignedContent>>,
+    failed: Rc<Cell<bool>>,
+    chain: Promise,
+}
+
+impl Recorder {
+    fn new(content: SignedContent) -> Self {
+        Self {
+            content: Rc::new(RefCell::new(content)),
+            failed: Rc::default(),
+            chain: Promise::resolve(&JsValue::UNDEFINED),
+        }
+    }
+
+    /// Waits for every earlier push; `Err` if one of them failed.
+    async fn earlier(before: Promise, failed: &Cell<bool>) -> Result<(), JsValue> {
+        JsFuture::from(before).await?;
+        if failed.get() {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: an earlier push failed; this stream is over",
+            ));
         }
         Ok(())
     }
 
-    fn promise(self) -> Promise {
-        match self {
-            // One conversion per push, through callbacks made once: a
-            // Rust future per push (closures, a task queue) measured ~8 µs
-            // a segment, with sealing's ~340 µs spent in the cipher.
-            Pieces::Started(op, _, started) => {
-                let all = Promise::all(&started);
-                CALLBACKS.with(|c| {
-                    let to_pieces: &JsValue = c.to_pieces.as_ref();
-                    let failed: &JsValue = match op {
-                        Op::Seal => c.seal_failed.as_ref(),
-                        Op::Open => c.open_failed.as_ref(),
-                    };
-                    then(&all, to_pieces, failed)
-                })
-            }
-            Pieces::Deferred(op, engine, jobs) => future_to_promise(async move {
-                let mut started = Pieces::Started(op, engine.await?, Array::new());
-                for (nonce, bytes) in jobs {
-                    match nonce {
-                        Some(nonce) => started.segment(nonce, bytes)?,
-                        None => started.bytes(bytes),
-                    }
+    /// The promise of `pieces`' bytes, resolved once their digests are
+    /// recorded; `after` runs then (with every digest so far recorded).
+    fn record(
+        &mut self,
+        pieces: Pieces,
+        after: impl FnOnce(&SignedContent, Array) -> Result<Array, JsValue> + 'static,
+    ) -> Promise {
+        let (content, failed, before) = (
+            self.content.clone(),
+            self.failed.clone(),
+            self.chain.clone(),
+        );
+        let promise = future_to_promise(async move {
+            let settled = pieces.settle().await;
+            Self::earlier(before, &failed).await?;
+            let result = settled.and_then(|(pieces, digests)| {
+                let mut content = content.borrow_mut();
+                for digest in &digests {
+                    content.add(digest);
                 }
-                JsFuture::from(started.promise()).await
-            }),
-        }
+                after(&content, pieces)
+            });
+            failed.set(result.is_err());
+            Ok(result?.into())
+        });
+        self.chain = CALLBACKS.with(|c| then(&promise, c.ignore.as_ref(), c.ignore.as_ref()));
+        promise
     }
 }
 
@@ -120,6 +230,10 @@ struct Callbacks {
     seal_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
     /// A failed open call: `Corrupt` if the segment did not verify.
     open_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
+    /// A sealed segment's digest (a promise).
+    digest: Closure<dyn FnMut(JsValue) -> JsValue>,
+    /// Settles to `undefined`, whatever came.
+    ignore: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
 #[wasm_bindgen]
@@ -142,6 +256,8 @@ thread_local! {
         }),
         seal_failed: Closure::new(|err: JsValue| Err(Op::Seal.error(err))),
         open_failed: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
+        digest: Closure::new(|sealed: JsValue| super::engine::digest(&to_bytes(sealed)).into()),
+        ignore: Closure::new(|_: JsValue| JsValue::UNDEFINED),
     };
 }
 
@@ -224,9 +340,10 @@ impl JsCutter {
 /// chunk may be reused as soon as `push` returns.
 #[wasm_bindgen]
 pub struct SealStream {
-    sealer: object::Sealer,
+    sealer: Rc<object::Sealer>,
     engine: EngineFuture,
     segments: JsCutter,
+    recorder: Recorder,
     started: bool,
     finished: bool,
 }
@@ -315,14 +432,19 @@ impl SealStream {
         self.cut(chunk, true)
     }
 
-    /// Ends the object; resolves to its last bytes.
+    /// Ends the object; resolves to its last bytes: the last segment and
+    /// the signature.
     pub fn finish(&mut self) -> JsResult<Promise> {
         let mut pieces = self.begin()?;
         self.finished = true;
         let (index, last) = self.segments.rest();
         let nonce = js(self.sealer.segment_cipher().nonce(index, true))?;
         pieces.segment(nonce, last)?;
-        Ok(pieces.promise())
+        let sealer = self.sealer.clone();
+        Ok(self.recorder.record(pieces, move |content, pieces| {
+            pieces.push(&Uint8Array::from(&sealer.sign(content)[..]));
+            Ok(pieces)
+        }))
     }
 }
 
@@ -330,13 +452,17 @@ impl SealStream {
 /// preamble verified.
 struct Payload {
     preamble: Vec<u8>,
+    verifying_key: VerifyingKey,
     payload_key: Zeroizing<[u8; 32]>,
     metadata: Metadata,
     /// The payload header's bytes, until all arrived.
     header: Vec<u8>,
     /// Set once the payload header arrived.
-    cipher: Option<(SegmentCipher, EngineFuture)>,
+    cipher: Option<(SegmentCipher, EngineFuture, Recorder)>,
     segments: JsCutter,
+    /// The last bytes so far, held back from the segments: at the end, the
+    /// signature.
+    trailer: Vec<u8>,
     /// Plaintext bytes of the segments cut so far (known from their lengths).
     produced: u64,
 }
@@ -347,39 +473,94 @@ enum State {
     Done,
 }
 
-/// Opens the last segment (number `index`), telling a cut at a segment
-/// boundary (`Truncated`) from tampering (`Corrupt`) as the core does.
+/// What the last segment's check needs besides the engine.
+struct Last {
+    index: u64,
+    segment: Uint8Array,
+    trailer: Vec<u8>,
+    expected: Option<u64>,
+    produced: u64,
+    verifying_key: VerifyingKey,
+}
+
+/// Opens the last segment and checks the size and the signature; on
+/// failure tells why as the core does (`object::Opener::finish`).
 async fn run_finish(
     engine: EngineFuture,
     cipher: SegmentCipher,
-    (index, last): (u64, Uint8Array),
-    expected: Option<u64>,
-    produced: u64,
+    recorder: Recorder,
+    last: Last,
 ) -> Result<JsValue, JsValue> {
     let engine = engine.await?;
-    let opened = engine.open(js(cipher.nonce(index, true))?, &last).await;
-    let len = last.length() as usize;
-    let plain = match opened {
-        Ok(plain) => plain,
-        Err(_) => {
-            let probe = if final_segment_needs_probe(index, len) {
-                engine.open(js(cipher.nonce(index, false))?, &last).await
+    let Last {
+        index,
+        segment,
+        trailer,
+        expected,
+        produced,
+        verifying_key,
+    } = last;
+    let allowed = |len: u32| index == 0 || len as usize > TAG_SIZE;
+    let signature = <[u8; SIGNATURE_SIZE]>::try_from(&trailer[..]).ok();
+    if let Some(signature) = signature.filter(|_| segment.length() > 0 && allowed(segment.length()))
+    {
+        let digest = super::engine::digest(&segment);
+        if let Ok(plain) = engine.open(js(cipher.nonce(index, true))?, &segment).await {
+            let digest = super::engine::digest_bytes(&JsFuture::from(digest).await?)?;
+            Recorder::earlier(recorder.chain, &recorder.failed).await?;
+            let mut content = recorder.content.borrow_mut();
+            content.add(&digest);
+            let total = produced + u64::from(plain.length());
+            let verdict = if expected.is_some_and(|size| size != total) {
+                // Authentic segments, but not the object the preamble describes.
+                Err(crate::Error::Corrupt)
             } else {
-                Err(JsValue::UNDEFINED)
+                verifying_key.verify(&content, &signature)
             };
-            if let Ok(p) = &probe {
+            if let Err(e) = verdict {
+                plain.fill(0, 0, plain.length());
+                return Err(to_js(e));
+            }
+            return Ok(Array::of1(&plain).into());
+        }
+    }
+    // Why it failed, from the rest: the last segment and what followed it.
+    let len = segment.length() as usize + trailer.len();
+    if len == 0 {
+        return Err(to_js(crate::Error::Truncated));
+    }
+    let rest = Uint8Array::new_with_length(len as u32);
+    rest.set(&segment, 0);
+    rest.subarray(segment.length(), len as u32)
+        .copy_from(&trailer);
+    let opens = |index: u64, last: bool, bytes: Uint8Array| {
+        let (engine, cipher) = (engine.clone(), cipher.clone());
+        async move {
+            let opened = engine.open(js(cipher.nonce(index, last))?, &bytes).await;
+            if let Ok(p) = &opened {
                 p.fill(0, 0, p.length());
             }
-            return Err(to_js(final_segment_error(index, len, probe.is_ok())));
+            Ok::<_, JsValue>(opened.is_ok())
         }
     };
-    let total = produced + u64::from(plain.length());
-    if expected.is_some_and(|size| size != total) {
-        // Authentic segments, but not the object the preamble describes.
-        plain.fill(0, 0, plain.length());
-        return Err(to_js(crate::Error::Corrupt));
-    }
-    Ok(Array::of1(&plain).into())
+    let cap = crate::stream::layout::ciphertext_capacity(index);
+    let (whole, after) = (
+        rest.subarray(0, cap.min(len) as u32),
+        rest.subarray(cap.min(len) as u32, len as u32),
+    );
+    let verdict = if len == cap && opens(index, false, rest.clone()).await? {
+        crate::Error::Truncated
+    } else if (allowed(len as u32) && opens(index, true, rest.clone()).await?)
+        || (len > cap + TAG_SIZE
+            && opens(index, false, whole).await?
+            && opens(index + 1, true, after).await?)
+    {
+        // The object's last segment(s), whole, and no signature after.
+        crate::Error::BadSignature
+    } else {
+        crate::Error::Corrupt
+    };
+    Err(to_js(verdict))
 }
 
 impl SealStream {
@@ -406,7 +587,7 @@ impl SealStream {
         self.segments.cut(&chunk, lent, |index, segment| {
             pieces.segment(js(cipher.nonce(index, false))?, segment)
         })?;
-        Ok(pieces.promise())
+        Ok(self.recorder.record(pieces, |_, pieces| Ok(pieces)))
     }
 
     fn with_sealer(sealer: object::Sealer, options: &JsValue) -> JsResult<SealStream> {
@@ -416,7 +597,8 @@ impl SealStream {
             sealer.segment_cipher().clone(),
         );
         Ok(SealStream {
-            sealer,
+            recorder: Recorder::new(sealer.signed_content()),
+            sealer: Rc::new(sealer),
             engine,
             segments: JsCutter::new(Cutter::plaintext()),
             started: false,
@@ -467,9 +649,12 @@ impl OpenStream {
     pub fn push(&mut self, chunk: Uint8Array) -> JsResult<Promise> {
         let mut pieces = None;
         self.cut(chunk, &mut pieces)?;
-        Ok(match pieces {
-            Some(pieces) => pieces.promise(),
-            None => Promise::resolve(&JsValue::from(Array::new())),
+        Ok(match (pieces, &mut self.state) {
+            (Some(pieces), State::Payload(p)) => {
+                let (_, _, recorder) = p.cipher.as_mut().expect("segments come after the header");
+                recorder.record(pieces, |_, pieces| Ok(pieces))
+            }
+            _ => Promise::resolve(&JsValue::from(Array::new())),
         })
     }
 
@@ -482,13 +667,18 @@ impl OpenStream {
         Ok(())
     }
 
-    /// The object ended: resolves to the last verified plaintext, or rejects
-    /// (`Truncated`, `Corrupt`).
+    /// The object ended: resolves to the last verified plaintext once the
+    /// signature verified, or rejects (`Truncated`, `Corrupt`,
+    /// `BadSignature`). Plaintext resolved by earlier pushes is authentic
+    /// against anyone without the file key; only this says the object is
+    /// the one its owner signed.
     pub fn finish(&mut self) -> JsResult<Promise> {
         let Payload {
+            verifying_key,
             metadata,
             cipher,
             segments,
+            trailer,
             produced,
             ..
         } = match core::mem::replace(&mut self.state, State::Done) {
@@ -501,17 +691,21 @@ impl OpenStream {
                 ));
             }
         };
-        let last = segments.rest();
-        // No header, or nothing after a segment that was not last.
-        let Some((cipher, engine)) = cipher.filter(|_| last.1.length() > 0) else {
+        let (index, segment) = segments.rest();
+        // No payload header.
+        let Some((cipher, engine, recorder)) = cipher else {
             return Err(to_js(crate::Error::Truncated));
         };
-        Ok(future_to_promise(run_finish(
-            engine,
-            cipher,
-            last,
-            metadata.size,
+        let last = Last {
+            index,
+            segment,
+            trailer,
+            expected: metadata.size,
             produced,
+            verifying_key,
+        };
+        Ok(future_to_promise(run_finish(
+            engine, cipher, recorder, last,
         )))
     }
 }
@@ -562,11 +756,13 @@ impl OpenStream {
             let opened = js(object::open_preamble(&self.secret, preamble, len))?;
             self.state = State::Payload(Box::new(Payload {
                 preamble: aad,
+                verifying_key: opened.preamble.verifying_key,
                 payload_key: opened.file_key.payload_key(),
                 metadata: opened.metadata,
                 header: Vec::with_capacity(HEADER_SIZE),
                 cipher: None,
                 segments: JsCutter::new(Cutter::ciphertext()),
+                trailer: Vec::with_capacity(SIGNATURE_SIZE),
                 produced: 0,
             }));
             self.cut(rest, pieces)?;
@@ -587,15 +783,36 @@ impl OpenStream {
             let key = SegmentCipher::derive_key(&p.payload_key, &header, &p.preamble);
             let cipher = SegmentCipher::with_key(&key, &header);
             let engine = engine_future(self.choice, key, cipher.clone());
-            p.cipher = Some((cipher, engine));
+            let recorder = Recorder::new(SignedContent::new(&p.preamble, bytes));
+            p.cipher = Some((cipher, engine, recorder));
         }
-        let (cipher, engine) = p.cipher.as_ref().expect("set above");
+        // The last SIGNATURE_SIZE bytes so far are held back: only the end
+        // says they are the signature.
+        let len = chunk.length() as usize;
+        let (from_held, from_chunk) = Trailer::split(p.trailer.len(), len);
+        let mut feed = Vec::with_capacity(2);
+        if from_held > 0 {
+            feed.push(Uint8Array::from(&p.trailer[..from_held]));
+            p.trailer.drain(..from_held);
+        }
+        if from_chunk > 0 {
+            feed.push(chunk.subarray(0, from_chunk as u32));
+        }
+        let kept = p.trailer.len();
+        p.trailer.resize(kept + len - from_chunk, 0);
+        chunk
+            .subarray(from_chunk as u32, len as u32)
+            .copy_to(&mut p.trailer[kept..]);
+        let (cipher, engine, _) = p.cipher.as_ref().expect("set above");
         let produced = &mut p.produced;
-        p.segments.cut(&chunk, false, |index, segment| {
-            *produced += u64::from(segment.length()) - TAG_SIZE as u64;
-            pieces
-                .get_or_insert_with(|| Pieces::new(Op::Open, engine))
-                .segment(js(cipher.nonce(index, false))?, segment)
-        })
+        for piece in feed {
+            p.segments.cut(&piece, false, |index, segment| {
+                *produced += u64::from(segment.length()) - TAG_SIZE as u64;
+                pieces
+                    .get_or_insert_with(|| Pieces::new(Op::Open, engine))
+                    .segment(js(cipher.nonce(index, false))?, segment)
+            })?;
+        }
+        Ok(())
     }
 }

@@ -30,7 +30,7 @@ use super::field::{get, hex, set, text, unhex};
 use crate::object::Randomness;
 
 /// Version of the saved state's layout.
-const STATE_VERSION: f64 = 2.0;
+const STATE_VERSION: f64 = 3.0;
 
 /// SHA-256 over the tags of a part's segments, in order.
 pub fn fingerprint<'a>(tags: impl IntoIterator<Item = &'a [u8]>) -> String {

@@ -208,6 +208,12 @@ impl Sealer {
         ))?;
         Ok(out)
     }
+
+    /// The object's last 64 bytes, its signature, once `sealSegments` sealed
+    /// every segment (`InvalidInput` before): the last part ends with it.
+    pub fn signature(&self) -> JsResult<Vec<u8>> {
+        Ok(js(self.sealer.signature(&self.ledger))?.to_vec())
+    }
 }
 
 /// Opens one object: `push` its bytes, read verified plaintext back, then

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::Blob;
 
 use super::engine::{Choice, Engine};
@@ -24,8 +24,8 @@ use super::job::{self, Cancel, Job, Progress, abort_error, presign_option, reque
 use super::key::{Key, Recipient};
 use super::resume::{self, Saved, Store, Tracker};
 use crate::format::Metadata;
-use crate::key::{ObjectName, Secret};
-use crate::object::{self, Randomness};
+use crate::key::Secret;
+use crate::object::{self, Randomness, SegmentLedger};
 use crate::part::{self, Part};
 use crate::stream::{TAG_SIZE, layout};
 use sha2::{Digest, Sha256};
@@ -56,9 +56,10 @@ async fn read_and_seal(
     part: &Part,
     on_sealed: &dyn Fn(f64),
     digest: Option<&RefCell<Receipt>>,
+    ledger: &RefCell<SegmentLedger>,
 ) -> Result<SealedPart, JsValue> {
     let plaintext = file.read(part.plaintext.start, part.plaintext.end).await?;
-    let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest).await;
+    let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest, ledger).await;
     // Every engine call has started, so has copied its input, by now.
     file.recycle(plaintext);
     sealed
@@ -97,7 +98,8 @@ impl Receipt {
 /// through the engine, several at a time, in order. Parts arrive here in
 /// order, so `digest` (the receipt's SHA-256) sees the whole file in order;
 /// each segment is hashed as its cipher call is queued, so the hashing runs
-/// while WebCrypto works on the segments before it.
+/// while WebCrypto works on the segments before it. Each sealed segment's
+/// SHA-256 goes into `ledger`, for the signature.
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
@@ -105,6 +107,7 @@ async fn seal_part(
     part: &Part,
     on_sealed: &dyn Fn(f64),
     digest: Option<&RefCell<Receipt>>,
+    ledger: &RefCell<SegmentLedger>,
 ) -> Result<SealedPart, JsValue> {
     let cipher = sealer.segment_cipher();
     let base = part.plaintext.start;
@@ -124,7 +127,8 @@ async fn seal_part(
         }
         async move {
             let sealed = engine.seal(js(nonce)?, &view).await?;
-            Ok::<_, JsValue>((sealed, end - start))
+            let hash = JsFuture::from(super::engine::digest(&sealed)).await?;
+            Ok::<_, JsValue>((sealed, end - start, super::engine::digest_bytes(&hash)?))
         }
     }))
     .buffered(SEGMENTS_IN_FLIGHT);
@@ -133,8 +137,10 @@ async fn seal_part(
         pieces.push(&Uint8Array::from(&sealer.head()[..]));
     }
     let mut tags = Vec::with_capacity((part.segments.end - part.segments.start) as usize);
+    let mut digests = Vec::with_capacity(tags.capacity());
     while let Some(result) = sealing.next().await {
-        let (sealed, plain_len) = result?;
+        let (sealed, plain_len, segment_digest) = result?;
+        digests.push(segment_digest);
         let len = sealed.length();
         let mut tag = [0u8; TAG_SIZE];
         sealed
@@ -144,10 +150,26 @@ async fn seal_part(
         pieces.push(&sealed);
         on_sealed(plain_len as f64);
     }
+    js(ledger
+        .borrow_mut()
+        .record_digests(part.segments.start, &digests, part.last))?;
     Ok(SealedPart {
         pieces,
         fingerprint: resume::fingerprint(tags.iter().map(|t| &t[..])),
     })
+}
+
+/// Ends the last part with the object's signature. Parts are sealed in
+/// order, and a resumed upload sealed its finished parts again to check
+/// them, so by now `ledger` has every segment.
+fn sign(
+    last: &SealedPart,
+    sealer: &object::Sealer,
+    ledger: &RefCell<SegmentLedger>,
+) -> Result<(), JsValue> {
+    let signature = js(sealer.signature(&ledger.borrow()))?;
+    last.pieces.push(&Uint8Array::from(&signature[..]));
+    Ok(())
 }
 
 fn body_of(pieces: &Array) -> Result<Body, JsValue> {
@@ -203,10 +225,12 @@ impl Settings {
     }
 }
 
-/// A sealer, its engine and, when resuming, the verified saved state.
+/// A sealer, its engine, the digests of segments sealed so far and, when
+/// resuming, the verified saved state.
 struct Prepared {
     sealer: object::Sealer,
     engine: Engine,
+    ledger: RefCell<SegmentLedger>,
     prior: Option<Saved>,
 }
 
@@ -228,6 +252,7 @@ async fn unchanged(
     plan: &[Part],
     saved: &Saved,
     progress: &RefCell<Progress>,
+    ledger: &RefCell<SegmentLedger>,
 ) -> Result<bool, JsValue> {
     // Every finished part must have been fingerprinted before it was sent.
     if !saved
@@ -246,7 +271,7 @@ async fn unchanged(
         let Some(part) = plan.get(usize::from(*n).wrapping_sub(1)) else {
             return Ok(false);
         };
-        let again = read_and_seal(file, engine, sealer, part, &on_sealed, None).await?;
+        let again = read_and_seal(file, engine, sealer, part, &on_sealed, None, ledger).await?;
         if &again.fingerprint != fingerprint {
             return Ok(false);
         }
@@ -275,33 +300,33 @@ async fn prepare(
             return Ok(Prepared {
                 sealer,
                 engine,
+                ledger: RefCell::default(),
                 prior: None,
             });
         }
     };
-    let source = js(object::sealing_source(secret))?;
+    js(object::sealing_source(secret))?;
     let saved = match store {
         Some(s) => s.load().await,
         None => None,
     };
     if let Some(saved) = saved {
-        let id = saved.random.object_id;
-        let file_key = js(secret.file_key(&ObjectName::keyed(id)))?;
-        let same_key = hex(&file_key.commitment(&id)) == saved.commitment;
+        // The key and the saved randomness give the signing key, so the id,
+        // and the file key: the same object only with the same key.
+        let sealer = js(object::Sealer::with_randomness(secret, meta, saved.random))?;
+        let id = sealer.object_id();
+        let same_key = sealer.object_name().to_string() == saved.object
+            && hex(&sealer.file_key().commitment(&id)) == saved.commitment;
         if same_key && saved.part_size == settings.part_size as f64 {
-            let sealer = js(object::Sealer::from_file_key(
-                file_key,
-                source,
-                meta,
-                saved.random,
-            ))?;
             let engine = engine_for(settings.engine, &sealer).await?;
             let size = file.size();
             let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
-            if unchanged(&engine, &sealer, file, &plan, &saved, progress).await? {
+            let ledger = RefCell::default();
+            if unchanged(&engine, &sealer, file, &plan, &saved, progress, &ledger).await? {
                 return Ok(Prepared {
                     sealer,
                     engine,
+                    ledger,
                     prior: Some(saved),
                 });
             }
@@ -321,15 +346,16 @@ async fn prepare(
             s.forget().await;
         }
     }
-    let random = js(Randomness::generate())?;
-    let file_key = js(secret.file_key(&ObjectName::keyed(random.object_id)))?;
-    let sealer = js(object::Sealer::from_file_key(
-        file_key, source, meta, random,
+    let sealer = js(object::Sealer::with_randomness(
+        secret,
+        meta,
+        js(Randomness::generate())?,
     ))?;
     let engine = engine_for(settings.engine, &sealer).await?;
     Ok(Prepared {
         sealer,
         engine,
+        ledger: RefCell::default(),
         prior: None,
     })
 }
@@ -358,6 +384,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     let Prepared {
         sealer,
         engine,
+        ledger,
         prior,
     } = prepare(
         &target,
@@ -393,6 +420,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             store,
             prior,
             digest.as_ref(),
+            &ledger,
         )
         .await?;
     } else {
@@ -411,8 +439,10 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             &whole,
             &|n| job.sealed(n),
             digest.as_ref(),
+            &ledger,
         )
         .await?;
+        sign(&sealed, &sealer, &ledger)?;
         reader.ensure_unchanged().await?;
         let body = body_of(&sealed.pieces)?;
         let len = body.len();
@@ -469,6 +499,7 @@ async fn run_multipart(
     store: Option<Store>,
     prior: Option<Saved>,
     digest: Option<&RefCell<Receipt>>,
+    ledger: &RefCell<SegmentLedger>,
 ) -> Result<(), JsValue> {
     let total = sealer.object_len(file.size()) as f64;
     let saved = match prior {
@@ -532,7 +563,13 @@ async fn run_multipart(
                 if job.aborted() {
                     return Err(abort_error());
                 }
-                read_and_seal(file, engine, sealer, &p, &|n| job.sealed(n), digest).await?
+                let sealed =
+                    read_and_seal(file, engine, sealer, &p, &|n| job.sealed(n), digest, ledger)
+                        .await?;
+                if p.last {
+                    sign(&sealed, sealer, ledger)?;
+                }
+                sealed
             };
             // Recorded before the part leaves: see `resume` on nonce reuse.
             tracker.sealed(p.number, sealed.fingerprint).await?;

@@ -9,8 +9,20 @@ pub const INDEX_JSON: &str = include_str!("../vectors/index.json");
 pub const FILES: &[(&str, &[u8])] = &[
     ("empty.s3seal", include_bytes!("../vectors/empty.s3seal")),
     (
+        "forged_with_file_key.s3seal",
+        include_bytes!("../vectors/forged_with_file_key.s3seal"),
+    ),
+    (
+        "format_v1_one_byte.s3seal",
+        include_bytes!("../vectors/format_v1_one_byte.s3seal"),
+    ),
+    (
         "four_segments.s3seal",
         include_bytes!("../vectors/four_segments.s3seal"),
+    ),
+    (
+        "id_not_matching_verification_key.s3seal",
+        include_bytes!("../vectors/id_not_matching_verification_key.s3seal"),
     ),
     (
         "metadata_size_mismatch.s3seal",
@@ -29,12 +41,20 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../vectors/one_segment_plus_one.s3seal"),
     ),
     (
+        "passphrase_cost_not_v1.s3seal",
+        include_bytes!("../vectors/passphrase_cost_not_v1.s3seal"),
+    ),
+    (
         "passphrase_small.s3seal",
         include_bytes!("../vectors/passphrase_small.s3seal"),
     ),
     (
         "payload_bad_tag_second_segment.s3seal",
         include_bytes!("../vectors/payload_bad_tag_second_segment.s3seal"),
+    ),
+    (
+        "payload_empty_final_segment.s3seal",
+        include_bytes!("../vectors/payload_empty_final_segment.s3seal"),
     ),
     (
         "payload_header_bad_length.s3seal",
@@ -85,6 +105,10 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../vectors/preamble_bad_magic.s3seal"),
     ),
     (
+        "preamble_flags_set.s3seal",
+        include_bytes!("../vectors/preamble_flags_set.s3seal"),
+    ),
+    (
         "preamble_metadata_tampered.s3seal",
         include_bytes!("../vectors/preamble_metadata_tampered.s3seal"),
     ),
@@ -109,12 +133,36 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../vectors/recipient_encapsulated_key_tampered.s3seal"),
     ),
     (
+        "recipient_low_order_encapsulated_key.s3seal",
+        include_bytes!("../vectors/recipient_low_order_encapsulated_key.s3seal"),
+    ),
+    (
         "recipient_one_byte.s3seal",
         include_bytes!("../vectors/recipient_one_byte.s3seal"),
     ),
     (
         "recipient_one_segment_plus_one.s3seal",
         include_bytes!("../vectors/recipient_one_segment_plus_one.s3seal"),
+    ),
+    (
+        "signature_bit_flipped.s3seal",
+        include_bytes!("../vectors/signature_bit_flipped.s3seal"),
+    ),
+    (
+        "signature_from_another_object.s3seal",
+        include_bytes!("../vectors/signature_from_another_object.s3seal"),
+    ),
+    (
+        "signature_stripped.s3seal",
+        include_bytes!("../vectors/signature_stripped.s3seal"),
+    ),
+    (
+        "signature_stripped_short_last_segment.s3seal",
+        include_bytes!("../vectors/signature_stripped_short_last_segment.s3seal"),
+    ),
+    (
+        "signature_stripped_small.s3seal",
+        include_bytes!("../vectors/signature_stripped_small.s3seal"),
     ),
     (
         "three_segments.s3seal",

@@ -126,8 +126,12 @@ fn segment_runs_match_the_stream() {
     let plain = vectors::plaintext(first + 2 * seg + 5);
     let mut sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
     let mut parts = sealer.head();
-    parts.extend(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap());
     parts.extend(sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap());
+    assert_eq!(code(&sealer.signature().unwrap_err()), "InvalidInput", "segments 0 and 1 are missing");
+    let mut tail = std::mem::replace(&mut parts, sealer.head());
+    parts.extend(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap());
+    parts.append(&mut tail.split_off(sealer.head().len()));
+    parts.extend(sealer.signature().unwrap());
     let (opened, _) = open_all(&key, &parts, 1 << 20).unwrap();
     assert!(opened == plain);
     assert_eq!(code(&sealer.seal_segments(1.0, &plain[..10], false).unwrap_err()), "InvalidInput");
@@ -171,6 +175,8 @@ fn l5_seal_segments_refuses_nonce_reuse() {
     let mut object = sealer.head();
     object.extend(part1);
     object.extend(part2);
+    assert_eq!(code(&open_all(&key, &object, 1 << 20).unwrap_err()), "BadSignature", "no signature yet");
+    object.extend(sealer.signature().unwrap());
     let (opened, _) = open_all(&key, &object, 1 << 20).unwrap();
     assert!(opened == plain);
     // NaN, negative, fractional, infinite and out-of-range indices are refused
@@ -278,8 +284,9 @@ async fn pieces(promise: js_sys::Promise) -> Result<Vec<u8>, JsValue> {
 #[wasm_bindgen_test]
 async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
     use s3seal::format::Preamble;
-    use s3seal::object::{self, Randomness, Sealer as CoreSealer};
-    use s3seal::stream::{HEADER_SIZE, Header, layout};
+    use s3seal::object;
+    use s3seal::signature::SignedContent;
+    use s3seal::stream::{HEADER_SIZE, Header, SegmentCipher, layout};
     use s3seal::wasm::engine::set_cipher_helpers;
     // A helper as pkg/cipher.js is one, minus the Worker: WebCrypto on this
     // thread, counting its calls; what matters here is what the engine gives it.
@@ -300,16 +307,19 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
         let (preamble, len) = Preamble::parse(bytes).unwrap().unwrap();
         let header = Header::parse(bytes[len..len + HEADER_SIZE].try_into().unwrap()).unwrap();
         let (meta, plain) = object::open(&secret, bytes).unwrap();
-        let random = Randomness {
-            object_id: preamble.object_id,
-            header,
-            metadata_nonce: preamble.metadata_box[..12].try_into().unwrap(),
-        };
         // Whatever the key kind (root, passphrase, share, identity), the
-        // file key and the recorded source reproduce the object.
+        // file key gives the segment cipher; the signing key is not in the
+        // object, so the signature is checked rather than reproduced.
         let file_key = object::open_preamble(&secret, preamble.clone(), len).unwrap().file_key;
-        let sealer = CoreSealer::from_file_key(file_key, preamble.source, &meta, random).unwrap();
-        let cipher = sealer.segment_cipher();
+        let _ = &meta;
+        let mut payload_key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, file_key.as_bytes())
+            .expand(b"s3seal/v1 payload", &mut payload_key)
+            .unwrap();
+        let segment_key = SegmentCipher::derive_key(&payload_key, &header, &bytes[..len]);
+        let cipher = &SegmentCipher::with_key(&segment_key, &header);
+        let head = &bytes[..len + HEADER_SIZE];
+        let signature: [u8; 64] = bytes[bytes.len() - 64..].try_into().unwrap();
         let count = layout::segment_count(plain.len() as u64);
         for (choice, expect, helped) in [
             (Choice::WebCrypto, "webcrypto", false),
@@ -317,20 +327,23 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
             (Choice::Wasm, "wasm", false),
         ] {
             set_cipher_helpers(if helped { js_sys::Array::of1(&helper) } else { js_sys::Array::new() });
-            let engine = Engine::new(choice, sealer.segment_key(), cipher.clone()).await.unwrap();
+            let engine = Engine::new(choice, segment_key.clone(), cipher.clone()).await.unwrap();
             assert_eq!(engine.name(), expect);
             // The engine deals segments in blocks of 4: with a helper, seal the
             // object twice over so the helper takes the second pass's first block.
             for pass in 0..if helped { 2 } else { 1 } {
-                let mut out = sealer.head();
+                let mut out = head.to_vec();
+                let mut content = SignedContent::new(&bytes[..len], &header.to_bytes());
                 for i in 0..count {
                     let start = layout::plaintext_offset(i) as usize;
                     let end = (start + layout::plaintext_capacity(i)).min(plain.len());
                     let view = js_sys::Uint8Array::from(&plain[start..end]);
                     let sealed = engine.seal(cipher.nonce(i, i + 1 == count).unwrap(), &view).await.unwrap();
+                    content.add_segment(&sealed.to_vec());
                     out.extend(sealed.to_vec());
                 }
-                assert!(out == bytes, "{name}: the {expect} engine (helper {helped}, pass {pass}) sealed other bytes");
+                assert!(out == bytes[..bytes.len() - 64], "{name}: the {expect} engine (helper {helped}, pass {pass}) sealed other bytes");
+                preamble.verifying_key.verify(&content, &signature).unwrap();
             }
         }
         set_cipher_helpers(js_sys::Array::new());

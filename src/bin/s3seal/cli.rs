@@ -15,7 +15,7 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The key or passphrase does not open this object.
     pub const WRONG_KEY: u8 = 3;
-    /// The object is corrupt, tampered with or truncated.
+    /// The object is corrupt, tampered with, truncated or forged.
     pub const INTEGRITY: u8 = 4;
     /// Not an s3seal object, or one this version cannot read.
     pub const NOT_READABLE: u8 = 5;
@@ -112,7 +112,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     }
     match err.downcast_ref::<s3seal::Error>() {
         Some(E::WrongKey | E::KeySource(_)) => exit::WRONG_KEY,
-        Some(E::Corrupt | E::Truncated | E::NameMismatch) => exit::INTEGRITY,
+        Some(E::Corrupt | E::Truncated | E::NameMismatch | E::SignerMismatch | E::BadSignature) => {
+            exit::INTEGRITY
+        }
         Some(E::NotSealed | E::UnsupportedVersion(_) | E::Malformed(_)) => exit::NOT_READABLE,
         Some(E::InvalidKey(_) | E::InvalidBase64(_) | E::InvalidInput(_)) => exit::BAD_INPUT,
         _ => exit::FAILURE,

@@ -36,17 +36,38 @@ pub fn run(args: InspectArgs) -> Result<()> {
         }
         KeySource::Recipient { .. } => "recipient (HPKE X25519; open with an identity)".to_owned(),
     };
-    let payload_len = object_len.saturating_sub(preamble_len as u64);
+    let payload_len =
+        object_len.saturating_sub((preamble_len + s3seal::signature::SIGNATURE_SIZE) as u64);
+    // Whether the id names the key that signs: anyone can check it, no key needed.
+    let certified = preamble
+        .verifying_key
+        .check_certifies(&preamble.object_id)
+        .is_ok();
+    let signer = format!(
+        "{} ({})",
+        preamble
+            .verifying_key
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        if certified {
+            "the key the id names"
+        } else {
+            "NOT the key the id names: forged or damaged"
+        }
+    );
     let plaintext = layout::plaintext_len(payload_len).ok();
     let segments = plaintext.map(layout::segment_count);
     let opt = |v: Option<u64>| v.map_or("invalid".to_owned(), |v| v.to_string());
     if args.json {
         println!(
-            "{{\"version\":{},\"object_id\":\"{}\",\"object_name\":\"{}\",\"key_source\":\"{}\",\"preamble_bytes\":{},\"object_bytes\":{},\"plaintext_bytes\":{},\"segments\":{},\"segment_bytes\":{}}}",
+            "{{\"version\":{},\"object_id\":\"{}\",\"object_name\":\"{}\",\"key_source\":\"{}\",\"signer_certified\":{},\"preamble_bytes\":{},\"object_bytes\":{},\"plaintext_bytes\":{},\"segments\":{},\"segment_bytes\":{}}}",
             s3seal::format::VERSION,
             preamble.object_id.to_hex(),
             preamble.object_name(),
             source,
+            certified,
             preamble_len,
             object_len,
             plaintext.map_or("null".into(), |v| v.to_string()),
@@ -58,6 +79,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
         println!("object id:   {}", preamble.object_id.to_hex());
         println!("object name: {}", preamble.object_name());
         println!("key source:  {source}");
+        println!("signed by:   {signer}");
         println!("preamble:    {preamble_len} bytes (filename, type and size sealed inside)");
         println!("object:      {object_len} bytes");
         println!("plaintext:   {} bytes", opt(plaintext));

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use s3seal::key::{ObjectName, Secret};
 use s3seal::object::Opener;
 
-use crate::cli::KeyArgs;
+use crate::cli::{KeyArgs, UsageError};
 use crate::file::{Input, Output, READ_SIZE, progress};
 
 #[derive(Args)]
@@ -24,6 +25,11 @@ pub struct OpenArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// The object's name in the bucket (`<id>.s3seal`, any prefix), checked
+    /// against the object [default: the input file's name, if it is one].
+    /// A file key needs it: the id is what proves who sealed the object.
+    #[arg(long, value_name = "NAME")]
+    object_name: Option<String>,
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -31,8 +37,29 @@ pub struct OpenArgs {
 pub fn run(args: OpenArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
     let secret = crate::secret::resolve(&args.key, false)?;
+    let name = match &args.object_name {
+        Some(n) => Some(ObjectName::parse(n)?),
+        None => input
+            .name
+            .as_deref()
+            .and_then(|n| ObjectName::parse(n).ok()),
+    };
+    // A root key, passphrase or identity derives the file key from the id,
+    // so another id cannot open; a file key opens whatever id it is given,
+    // and only the expected name tells the original from a forgery.
+    if name.is_none() && matches!(secret, Secret::File(_)) {
+        return Err(UsageError(
+            "a file key opens one named object: pass --object-name <id>.s3seal \
+             (the name in the share link), or keep the file's <id>.s3seal name"
+                .into(),
+        )
+        .into());
+    }
     let bar = progress(input.size, args.quiet);
     let mut opener = Opener::new(secret);
+    if let Some(name) = name {
+        opener.expect_name(name);
+    }
     let mut output: Option<Output> = None;
     let mut buf = vec![0u8; READ_SIZE];
     let mut out =
