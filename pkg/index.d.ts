@@ -38,6 +38,8 @@ export type S3sealErrorCode =
   | "KeySource"
   | "InsecureEndpoint"
   | "NameMismatch"
+  | "SignerMismatch"
+  | "BadSignature"
   | "Random"
   | "Engine"
   | "Http"

@@ -963,3 +963,109 @@ fn l3_pull_keeps_a_sealed_name_off_its_marker_file() {
         name
     );
 }
+
+/// `open` agrees with the index on every checked-in vector: the file opens
+/// byte for byte, or it is refused with the exit code of its error and
+/// leaves no file behind. The forgeries of a share-link holder among them
+/// (`forged_with_file_key`, `id_not_matching_verification_key`, signature
+/// damage) are refused with exit 4 and say so.
+#[test]
+fn open_agrees_with_every_vector() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors.join("index.json")).unwrap())
+            .unwrap();
+    for case in index.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let expect = case["expect"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("object.bin");
+        std::fs::copy(vectors.join(case["file"].as_str().unwrap()), &input).unwrap();
+        let mut args = vec!["open", "object.bin", "-o", "out.bin", "--quiet"];
+        let mut env = Vec::new();
+        if let Some(key) = case["key"].as_str() {
+            std::fs::write(dir.path().join("k"), key).unwrap();
+            args.extend(["--key-file", "k"]);
+        }
+        if let Some(pass) = case["passphrase"].as_str() {
+            env.push(("VECTOR_PASSPHRASE", pass));
+            args.extend(["--passphrase-env", "VECTOR_PASSPHRASE"]);
+        }
+        if let Some(object_name) = case["object_name"].as_str() {
+            args.extend(["--object-name", object_name]);
+        }
+        let o = run(dir.path(), &args, &env);
+        let code = match expect {
+            "ok" => 0,
+            "WrongKey" | "KeySource" => 3,
+            "Corrupt" | "Truncated" | "NameMismatch" | "SignerMismatch" | "BadSignature" => 4,
+            "NotSealed" | "UnsupportedVersion" | "Malformed" => 5,
+            other => panic!("{name}: no exit code for {other}"),
+        };
+        assert_eq!(o.status.code(), Some(code), "{name}: {}", stderr(&o));
+        let out = dir.path().join("out.bin");
+        if expect == "ok" {
+            let len = case["plaintext_len"].as_u64().unwrap() as usize;
+            let plain: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(31) + 7) as u8).collect();
+            assert!(std::fs::read(&out).unwrap() == plain, "{name}");
+        } else {
+            assert!(!out.exists(), "{name}: a refused open left a file");
+            let created = 1 + usize::from(case["key"].is_string());
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                created,
+                "{name}: nothing else left behind"
+            );
+        }
+        if expect == "BadSignature" || expect == "SignerMismatch" {
+            assert!(stderr(&o).contains("forged"), "{name}: {}", stderr(&o));
+        }
+    }
+}
+
+/// A file key opens by name: without one (a file not called `<id>.s3seal`
+/// and no `--object-name`) `open` refuses before reading, since it could
+/// not tell the original from a forgery sealed under another id; with the
+/// name, or a file named by it, it opens; under another name it refuses.
+#[test]
+fn a_file_key_opens_only_by_name() {
+    let (dir, _) = setup();
+    std::fs::write(dir.path().join("in.txt"), b"by name").unwrap();
+    let o = run(
+        dir.path(),
+        &["seal", "in.txt", "--key-file", "root.key", "--print-file-key", "--quiet"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let (object_name, file_key) = (lines.next().unwrap(), lines.next().unwrap());
+    std::fs::write(dir.path().join("share.key"), file_key).unwrap();
+    std::fs::copy(dir.path().join(object_name), dir.path().join("renamed.bin")).unwrap();
+    let open = |input: &str, extra: &[&str]| {
+        let mut args = vec!["open", input, "--key-file", "share.key", "-o", "-", "--quiet"];
+        args.extend(extra);
+        run(dir.path(), &args, &[])
+    };
+    let o = open("renamed.bin", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--object-name"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let o = open("renamed.bin", &["--object-name", &format!("shares/{object_name}")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"by name");
+    let o = open(object_name, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = open(
+        "renamed.bin",
+        &["--object-name", "00000000000000000000000000000000.s3seal"],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // A root key needs no name: it derives the file key from the id.
+    let o = run(
+        dir.path(),
+        &["open", "renamed.bin", "--key-file", "root.key", "-o", "-", "--quiet"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -603,13 +603,15 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
 
     // Cases that reuse a file with another key.
     let file_key = one_key.clone();
+    // A file key opens by name (FORMAT.md §1): the id is what certifies
+    // the signer, and a file key opens whatever id it is shown.
     cases.push(Case {
         name: "share_file_key_opens_its_object",
         file: "one_byte",
         key: KeyDesc::File(file_key),
         expect: "ok",
         len: 1,
-        object_name: None,
+        object_name: Some(one_name),
     });
     let other_file_key = root_a().file_key(&sealer(&a, THREE, Some(THREE as u64), 5).object_id());
     cases.push(Case {
@@ -618,7 +620,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         key: KeyDesc::File(other_file_key),
         expect: "WrongKey",
         len: 1,
-        object_name: None,
+        object_name: Some(one_name),
     });
     cases.push(Case {
         name: "key_wrong_root",
@@ -686,11 +688,21 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
             1,
             Some(r2_name),
         ),
+        // The forgeries as another link holder meets them: by name, with
+        // the same file key the forger had.
         case(
-            "share_file_key_opened_by_its_name",
-            "one_byte",
+            "forged_with_file_key_opened_by_link",
+            "forged_with_file_key",
             KeyDesc::File(one_key.clone()),
-            "ok",
+            "BadSignature",
+            1,
+            Some(one_name),
+        ),
+        case(
+            "id_not_matching_verification_key_opened_by_link",
+            "id_not_matching_verification_key",
+            KeyDesc::File(one_key.clone()),
+            "SignerMismatch",
             1,
             Some(one_name),
         ),

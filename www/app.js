@@ -54,6 +54,11 @@ const MESSAGES = {
   Presign: "The server refused to authorise the transfer.",
   InvalidKey: "That key is not valid.",
   NameMismatch: "The stored file is not the one this link names; nothing of it was kept.",
+  SignerMismatch:
+    "This file was not sealed by whoever owns this link's name: it may be forged. Nothing of it was kept.",
+  BadSignature:
+    "This file's signature does not check out: it was changed after sealing, possibly by someone holding the link. Nothing of it was kept.",
+  UnsupportedVersion: "This file was sealed in a format this page no longer opens (or a newer one).",
   Engine: "This browser's encryption failed (not the file's fault); please try again.",
   WeakPassphrase:
     "This passphrase is too easy to guess: whoever gets the sealed file, or the key the storage server sees, can try guesses offline. Use “Generate a passphrase”, or a longer one.",
