@@ -447,6 +447,32 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         1,
     );
 
+    // A staff member holding one recipient object's file key rewrites it
+    // under its name: the identity refuses it (what `pull` meets).
+    let r2_key = Secret::Identity(identity_a()).file_key(&r2_name).unwrap();
+    let (r2_preamble, r2_len) = Preamble::parse(&r2).unwrap().unwrap();
+    let r2_header = Header::parse(r2[r2_len..r2_len + HEADER_SIZE].try_into().unwrap()).unwrap();
+    let r2_signature: [u8; SIGNATURE_SIZE] = r2[r2.len() - SIGNATURE_SIZE..].try_into().unwrap();
+    let forged_text = b"FORGED: pay 100000 EUR";
+    add(
+        &mut files,
+        "recipient_forged_with_file_key",
+        assemble(
+            &r2_preamble,
+            &r2_key,
+            &Metadata {
+                size: Some(forged_text.len() as u64),
+                ..vector_metadata(1, None)
+            },
+            &r2_header,
+            &[(0, true, forged_text)],
+            |_| r2_signature,
+        ),
+        ia(),
+        "BadSignature",
+        1,
+    );
+
     // Version 1 (unsigned), as the last v1 release wrote `one_byte`.
     add(
         &mut files,
@@ -476,7 +502,6 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     let one_key = root_a().file_key(&one_name.id);
     let (one_preamble, _) = Preamble::parse(&one).unwrap().unwrap();
     let one_header = Header::parse(one[p1..p1 + HEADER_SIZE].try_into().unwrap()).unwrap();
-    let forged_text = b"FORGED: pay 100000 EUR";
     let forged_meta = Metadata {
         size: Some(forged_text.len() as u64),
         ..vector_metadata(1, None)

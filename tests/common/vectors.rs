@@ -7,7 +7,10 @@ pub const INDEX_JSON: &str = include_str!("../vectors/index.json");
 
 /// Every vector file by name.
 pub const FILES: &[(&str, &[u8])] = &[
-    ("empty.s3seal", include_bytes!("../vectors/empty.s3seal")),
+    (
+        "empty.s3seal",
+        include_bytes!("../vectors/empty.s3seal"),
+    ),
     (
         "forged_with_file_key.s3seal",
         include_bytes!("../vectors/forged_with_file_key.s3seal"),
@@ -131,6 +134,10 @@ pub const FILES: &[(&str, &[u8])] = &[
     (
         "recipient_encapsulated_key_tampered.s3seal",
         include_bytes!("../vectors/recipient_encapsulated_key_tampered.s3seal"),
+    ),
+    (
+        "recipient_forged_with_file_key.s3seal",
+        include_bytes!("../vectors/recipient_forged_with_file_key.s3seal"),
     ),
     (
         "recipient_low_order_encapsulated_key.s3seal",

@@ -435,5 +435,47 @@ class ServeAgainstGarage(unittest.TestCase):
         self.assertEqual(status, 200, reply)
 
 
+class PullRefusesForgeries(unittest.TestCase):
+    """Issue 17: a staff member holding one recipient object's file key
+    rewrites it in the bucket under its real name (with the SSE-C key that
+    file key gives). `pull` with the organisation's identity refuses it and
+    writes nothing, while it opens the genuine object under the same name."""
+
+    def test_pull_refuses_a_forgery_stored_under_a_real_name(self):
+        vectors = ROOT / "tests" / "vectors"
+        index = json.loads((vectors / "index.json").read_text())
+        case = next(c for c in index if c["name"] == "recipient_opened_by_its_name")
+        name = case["object_name"]
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            identity = tmp / "org.identity"
+            identity.write_text("# s3seal identity (test vector)\n" + case["key"] + "\n")
+            headers = json.loads(subprocess.run([BIN, "sse-c", name, "--json", "--identity", str(identity)],
+                                                check=True, capture_output=True, text=True).stdout)
+            raw = base64.b64decode(headers["x-amz-server-side-encryption-customer-key"])
+            s3 = s3_client()
+            run = os.urandom(4).hex()
+            env = dict(os.environ, **ENV, AWS_ENDPOINT_URL=ENV["S3SEAL_ENDPOINT"], AWS_REGION=ENV.get("S3SEAL_REGION", "us-east-1"))
+            for kind, vector, expect_ok in [("genuine", "recipient_one_byte", True),
+                                            ("forged", "recipient_forged_with_file_key", False)]:
+                prefix = f"forgery-{run}/{kind}/"
+                s3.put_object(Bucket=BUCKET, Key=prefix + name, Body=(vectors / f"{vector}.s3seal").read_bytes(),
+                              SSECustomerAlgorithm="AES256", SSECustomerKey=raw)
+                out = tmp / kind
+                res = subprocess.run([BIN, "pull", "--identity", str(identity), "--bucket", BUCKET, "--prefix", prefix,
+                                      "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
+                # pull marks each object's directory with a hidden .s3seal-object file.
+                files = sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")) if out.exists() else []
+                if expect_ok:
+                    self.assertEqual(res.returncode, 0, res.stderr)
+                    self.assertEqual(files, ["vector-1.bin"], res.stdout)
+                    self.assertEqual(next(out.rglob("vector-1.bin")).read_bytes(), b"\x07")
+                else:
+                    self.assertNotEqual(res.returncode, 0, res.stdout)
+                    self.assertIn("forged", res.stderr)
+                    self.assertEqual(files, [], "a refused object leaves nothing, not even a partial file")
+                s3.delete_object(Bucket=BUCKET, Key=prefix + name)
+
+
 if __name__ == "__main__":
     unittest.main()
