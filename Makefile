@@ -43,7 +43,7 @@ test-fuzz:
 
 # The format core builds for the browser with no I/O and no CLI code.
 test-wasm-build:
-	$(CARGO) build --lib --target wasm32-unknown-unknown --release
+	$(CARGO) build --lib --target wasm32-unknown-unknown --profile wasm
 
 test-interop:
 	$(CARGO) build --features cli

@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-cargo build --lib --target wasm32-unknown-unknown --release
+cargo build --lib --target wasm32-unknown-unknown --profile wasm
 wasm-bindgen --target web --out-dir pkg --out-name s3seal_wasm \
-  target/wasm32-unknown-unknown/release/s3seal.wasm
+  target/wasm32-unknown-unknown/wasm/s3seal.wasm
 # The generated typings declare [Symbol.dispose]; say which lib that needs so
 # consumers type-check with any `lib` setting (TypeScript >= 5.2).
 sed -i '1i /// <reference lib="esnext.disposable" />' pkg/s3seal_wasm.d.ts

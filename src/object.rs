@@ -574,6 +574,19 @@ pub struct Opened {
     pub metadata: Metadata,
 }
 
+/// A file key opens whatever id it is shown, so only the object's name
+/// tells the original from a forgery sealed under another id: a file key
+/// needs one (FORMAT.md §1). The other secrets derive the file key from the
+/// id and need none.
+pub fn require_name(secret: &Secret, name: Option<&ObjectName>) -> Result<()> {
+    match (secret, name) {
+        (Secret::File(_), None) => Err(Error::InvalidInput(
+            "a file key opens one named object: give the object's name",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a parsed preamble and `secret` against it, and unseals the
 /// metadata: `SignerMismatch` if the verifying key does not certify the id,
 /// `KeySource` if the secret is of the wrong kind, `WrongKey` (before any
@@ -703,6 +716,7 @@ impl Opener {
     /// Takes object bytes, appends the verified plaintext they complete to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         if let OpenerState::Preamble(buf) = &mut self.state {
+            require_name(&self.secret, self.expected_name.as_ref())?;
             let take = data
                 .len()
                 .min(crate::format::MAX_PREAMBLE_SIZE.saturating_sub(buf.len()));
@@ -794,9 +808,25 @@ pub fn seal(secret: &Secret, metadata: &Metadata, plaintext: &[u8]) -> Result<(O
 }
 
 /// Opens an object in one call; returns the metadata and plaintext. Nothing is
-/// returned unless the whole object verified.
+/// returned unless the whole object verified. A file key needs the name:
+/// [`open_named`].
 pub fn open(secret: &Secret, object: &[u8]) -> Result<(Metadata, Vec<u8>)> {
+    open_with(Opener::new(secret.clone()), object)
+}
+
+/// As [`open`], for the object called `name`: `NameMismatch` unless the
+/// object is that one.
+pub fn open_named(
+    secret: &Secret,
+    name: &ObjectName,
+    object: &[u8],
+) -> Result<(Metadata, Vec<u8>)> {
     let mut opener = Opener::new(secret.clone());
+    opener.expect_name(*name);
+    open_with(opener, object)
+}
+
+fn open_with(mut opener: Opener, object: &[u8]) -> Result<(Metadata, Vec<u8>)> {
     let mut out = Vec::with_capacity(object.len());
     let result = opener
         .push(object, &mut out)
@@ -829,9 +859,19 @@ pub struct RangeOpener {
 }
 
 impl RangeOpener {
-    /// Verifies the key against the preamble and prepares the segment cipher.
-    pub fn new(secret: &Secret, object_head: &[u8], object_len: u64) -> Result<Self> {
+    /// Verifies the key against the preamble and prepares the segment
+    /// cipher; `name` as for [`Opener::expect_name`] (a file key needs it).
+    pub fn new(
+        secret: &Secret,
+        name: Option<&ObjectName>,
+        object_head: &[u8],
+        object_len: u64,
+    ) -> Result<Self> {
+        require_name(secret, name)?;
         let (preamble, len) = Preamble::parse(object_head)?.ok_or(Error::Truncated)?;
+        if let Some(name) = name {
+            preamble.check_name(name)?;
+        }
         let header: &[u8; stream::HEADER_SIZE] = object_head
             .get(len..len + stream::HEADER_SIZE)
             .ok_or(Error::Truncated)?

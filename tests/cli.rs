@@ -1033,7 +1033,14 @@ fn a_file_key_opens_only_by_name() {
     std::fs::write(dir.path().join("in.txt"), b"by name").unwrap();
     let o = run(
         dir.path(),
-        &["seal", "in.txt", "--key-file", "root.key", "--print-file-key", "--quiet"],
+        &[
+            "seal",
+            "in.txt",
+            "--key-file",
+            "root.key",
+            "--print-file-key",
+            "--quiet",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -1043,7 +1050,15 @@ fn a_file_key_opens_only_by_name() {
     std::fs::write(dir.path().join("share.key"), file_key).unwrap();
     std::fs::copy(dir.path().join(object_name), dir.path().join("renamed.bin")).unwrap();
     let open = |input: &str, extra: &[&str]| {
-        let mut args = vec!["open", input, "--key-file", "share.key", "-o", "-", "--quiet"];
+        let mut args = vec![
+            "open",
+            input,
+            "--key-file",
+            "share.key",
+            "-o",
+            "-",
+            "--quiet",
+        ];
         args.extend(extra);
         run(dir.path(), &args, &[])
     };
@@ -1051,7 +1066,10 @@ fn a_file_key_opens_only_by_name() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--object-name"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    let o = open("renamed.bin", &["--object-name", &format!("shares/{object_name}")]);
+    let o = open(
+        "renamed.bin",
+        &["--object-name", &format!("shares/{object_name}")],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(o.stdout, b"by name");
     let o = open(object_name, &[]);
@@ -1064,7 +1082,15 @@ fn a_file_key_opens_only_by_name() {
     // A root key needs no name: it derives the file key from the id.
     let o = run(
         dir.path(),
-        &["open", "renamed.bin", "--key-file", "root.key", "-o", "-", "--quiet"],
+        &[
+            "open",
+            "renamed.bin",
+            "--key-file",
+            "root.key",
+            "-o",
+            "-",
+            "--quiet",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));

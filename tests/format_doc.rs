@@ -30,8 +30,8 @@ fn subkey(file_key: &[u8; 32], label: &[u8]) -> [u8; 32] {
 
 /// The code block after `marker` in FORMAT.md.
 fn block(marker: &str) -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FORMAT.md")).unwrap();
     text.split(marker)
         .nth(1)
         .unwrap_or_else(|| panic!("FORMAT.md has no {marker}"))
@@ -66,10 +66,7 @@ fn sse_c_lines(values: &mut BTreeMap<String, String>, sse_c: &[u8; 32]) {
     let b64 = base64::engine::general_purpose::STANDARD;
     values.insert("SSE-C key".into(), hex(sse_c));
     values.insert("key header".into(), b64.encode(sse_c));
-    values.insert(
-        "MD5 header".into(),
-        b64.encode(md5::Md5::digest(sse_c)),
-    );
+    values.insert("MD5 header".into(), b64.encode(md5::Md5::digest(sse_c)));
 }
 
 /// Every intermediate value of an object, computed from its bytes and key.
@@ -83,8 +80,14 @@ fn values_of(object: &[u8], secret: &Secret, signing_salt: [u8; 32]) -> BTreeMap
     v.insert("verifying key".into(), hex(&preamble.verifying_key.0));
     v.insert("object id".into(), hex(&preamble.object_id.0));
     v.insert("file key".into(), hex(fk));
-    v.insert("commitment".into(), hex(&file_key.commitment(&preamble.object_id)));
-    v.insert("metadata key".into(), hex(&subkey(fk, b"s3seal/v1 metadata")));
+    v.insert(
+        "commitment".into(),
+        hex(&file_key.commitment(&preamble.object_id)),
+    );
+    v.insert(
+        "metadata key".into(),
+        hex(&subkey(fk, b"s3seal/v1 metadata")),
+    );
     let payload_key = subkey(fk, b"s3seal/v1 payload");
     v.insert("payload key".into(), hex(&payload_key));
     sse_c_lines(&mut v, file_key.sse_c_key().as_bytes());
@@ -102,7 +105,10 @@ fn values_of(object: &[u8], secret: &Secret, signing_salt: [u8; 32]) -> BTreeMap
     v.insert("segment key".into(), hex(&*segment_key));
     let cipher = SegmentCipher::with_key(&segment_key, &header);
     let segment = &object[len + HEADER_SIZE..object.len() - SIGNATURE_SIZE];
-    v.insert("nonce_0".into(), hex(&cipher.nonce(0, true).unwrap().to_bytes()));
+    v.insert(
+        "nonce_0".into(),
+        hex(&cipher.nonce(0, true).unwrap().to_bytes()),
+    );
     v.insert("segment_0".into(), hex(segment));
     let digest = segment_digest(segment);
     v.insert("d_0".into(), hex(&digest));
@@ -189,7 +195,10 @@ fn worked_example_values_are_what_the_crate_computes() {
     let text: String = block("<!-- worked-example:one_byte -->")
         .split_whitespace()
         .collect();
-    assert!(text == hex(&object), "FORMAT.md's whole-object hex is the vector");
+    assert!(
+        text == hex(&object),
+        "FORMAT.md's whole-object hex is the vector"
+    );
 }
 
 #[test]
@@ -209,6 +218,17 @@ fn recipient_worked_example_values_are_what_the_crate_computes() {
         hex(&preamble.source.encapsulated().unwrap().0),
     );
     computed.insert("identity".into(), identity.to_text().to_string());
+    // The vector's signing seed, from its fixed ephemeral input.
+    let mut seed = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&[10; 32]), &[0x7d; 32])
+        .expand(b"s3seal/v2 signing key", &mut seed)
+        .unwrap();
+    computed.insert("signing seed".into(), hex(&seed));
+    assert_eq!(
+        s3seal::signature::SigningKey::derive(&[0x7d; 32], &[10; 32]).verifying_key(),
+        preamble.verifying_key,
+        "the recipient vector is signed with that seed"
+    );
     computed.insert("recipient".into(), identity.recipient().to_text());
     check(
         &documented("<!-- worked-values:recipient_one_byte -->", &computed),

@@ -59,7 +59,7 @@ proptest! {
                 break;
             }
         }
-        let _ = RangeOpener::new(&secret(), &bytes, bytes.len() as u64);
+        let _ = RangeOpener::new(&secret(), None, &bytes, bytes.len() as u64);
     }
 }
 

@@ -96,13 +96,26 @@ fn passphrase_round_trip_and_wrong_passphrase() {
 fn file_key_opens_its_object_only() {
     let sealer = Sealer::new(&root(), &meta(4)).unwrap();
     let file = Secret::File(sealer.file_key().clone());
+    let name = sealer.object_name();
     let mut sealed = Vec::new();
     let mut s = sealer.into_stream();
     s.push(b"data", &mut sealed).unwrap();
     s.finish(&mut sealed).unwrap();
-    assert_eq!(object::open(&file, &sealed).unwrap().1, b"data");
-    let (_, other) = object::seal(&root(), &meta(4), b"data").unwrap();
-    assert_eq!(object::open(&file, &other).unwrap_err(), Error::WrongKey);
+    assert_eq!(
+        object::open_named(&file, &name, &sealed).unwrap().1,
+        b"data"
+    );
+    // Without the name a file key cannot tell its object from a forgery
+    // under another id, so it opens nothing.
+    assert!(matches!(
+        object::open(&file, &sealed),
+        Err(Error::InvalidInput(_))
+    ));
+    let (other_id, other) = object::seal(&root(), &meta(4), b"data").unwrap();
+    assert_eq!(
+        object::open_named(&file, &s3seal::key::ObjectName::keyed(other_id), &other).unwrap_err(),
+        Error::WrongKey
+    );
     assert!(
         Sealer::new(&file, &meta(0)).is_err(),
         "a file key cannot seal new objects"
@@ -185,7 +198,7 @@ fn random_access_touches_only_covering_segments() {
     let plain = data(len);
     let (_, sealed) = object::seal(&root(), &meta(len), &plain).unwrap();
     let head = &sealed[..4096 + 40];
-    let ro = RangeOpener::new(&root(), head, sealed.len() as u64).unwrap();
+    let ro = RangeOpener::new(&root(), None, head, sealed.len() as u64).unwrap();
     assert_eq!(ro.plaintext_len(), len as u64);
     let ranges = [
         0..1,

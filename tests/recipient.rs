@@ -132,7 +132,7 @@ fn an_object_renamed_under_another_encapsulated_key_is_refused() {
         })
         .unwrap();
     assert_eq!(
-        object::open(&Secret::File(wrong), &sealed_a).unwrap_err(),
+        object::open_named(&Secret::File(wrong), &name_a, &sealed_a).unwrap_err(),
         Error::WrongKey
     );
 }
@@ -140,15 +140,16 @@ fn an_object_renamed_under_another_encapsulated_key_is_refused() {
 #[test]
 fn staff_can_share_one_recipient_object_by_its_file_key() {
     let plain = data(70_000);
-    let (_, sealed) = seal_to(&identity(), &plain);
+    let (name, sealed) = seal_to(&identity(), &plain);
     let mut opener = Opener::new(Secret::Identity(identity()));
     let mut out = Vec::new();
     opener.push(&sealed, &mut out).unwrap();
     let share = Secret::File(opener.file_key().unwrap().clone());
-    assert_eq!(object::open(&share, &sealed).unwrap().1, plain);
-    // Random access works the same way.
+    assert_eq!(object::open_named(&share, &name, &sealed).unwrap().1, plain);
+    // Random access works the same way, by name with the share.
     let range = RangeOpener::new(
-        &Secret::Identity(identity()),
+        &share,
+        Some(&name),
         &sealed[..4096.min(sealed.len())],
         sealed.len() as u64,
     )

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let (choice, object) = data.split_at(16);
     let number = |i: usize| u64::from_le_bytes(choice[i..i + 8].try_into().unwrap());
-    let Ok(reader) = RangeOpener::new(&secret(), object, object.len() as u64) else {
+    let Ok(reader) = RangeOpener::new(&secret(), None, object, object.len() as u64) else {
         return;
     };
     let len = reader.plaintext_len();

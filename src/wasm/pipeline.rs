@@ -743,6 +743,10 @@ impl OpenStream {
     /// commitment, and reading the payload header, when they arrive).
     fn cut(&mut self, mut chunk: Uint8Array, pieces: &mut Option<Pieces>) -> JsResult<()> {
         if let State::Preamble(buf) = &mut self.state {
+            js(object::require_name(
+                &self.secret,
+                self.expected_name.as_ref(),
+            ))?;
             fill(buf, MAX_PREAMBLE_SIZE, &mut chunk);
             let Some((preamble, len)) = js(Preamble::parse(buf))? else {
                 return Ok(());

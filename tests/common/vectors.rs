@@ -7,10 +7,7 @@ pub const INDEX_JSON: &str = include_str!("../vectors/index.json");
 
 /// Every vector file by name.
 pub const FILES: &[(&str, &[u8])] = &[
-    (
-        "empty.s3seal",
-        include_bytes!("../vectors/empty.s3seal"),
-    ),
+    ("empty.s3seal", include_bytes!("../vectors/empty.s3seal")),
     (
         "forged_with_file_key.s3seal",
         include_bytes!("../vectors/forged_with_file_key.s3seal"),

@@ -5,6 +5,10 @@
   s3check.py put KEY SSE_C_KEY_B64 FILE   stores FILE under KEY with that SSE-C key
   s3check.py keys NAME IDENTITY_FILE      JSON of the keys that open a recipient-mode
                                          object, derived by the independent spec code
+  s3check.py forge KEY FILE_KEY_TEXT TEXT  rewrites a one-segment object in place as a
+                                         link holder can: same preamble and length, other
+                                         content sealed with the file key, the original
+                                         signature kept (it cannot make a new one)
 Credentials and endpoint from the environment (scripts/garage.sh env)."""
 import base64
 import json
@@ -59,6 +63,24 @@ elif cmd == "get-without-key":
         print(err.response["ResponseMetadata"]["HTTPStatusCode"])
 elif cmd == "pending":
     print(len(s3.list_multipart_uploads(Bucket=bucket, Prefix=sys.argv[2]).get("Uploads", [])))
+elif cmd == "forge":
+    import s3seal_spec as spec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    file_key = spec.b64url_key(sys.argv[3], "s3seal-file-")
+    sse_c = base64.b64decode(spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"])
+    data = s3.get_object(Bucket=bucket, Key=sys.argv[2], SSECustomerAlgorithm="AES256",
+                         SSECustomerKey=sse_c)["Body"].read()
+    preamble = spec.Preamble(data)
+    p = preamble.length
+    header, segment, signature = data[p:p + 40], data[p + 40:-64], data[-64:]
+    assert len(segment) < 262104, "one segment only"
+    text = sys.argv[4].encode()
+    forged = (text * (len(segment) // len(text) + 1))[: len(segment) - 16]
+    key = spec.hkdf_sha256(spec.subkey(file_key, b"s3seal/v1 payload"), header[1:33], data[:p])
+    nonce = header[33:40] + (0).to_bytes(4, "big") + b"\x01"
+    body = data[: p + 40] + AESGCM(key).encrypt(nonce, forged, None) + signature
+    s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
 elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",
                   SSECustomerKey=base64.b64decode(sys.argv[3]))

@@ -601,6 +601,24 @@ try {
       },
     ],
     [
+      "issue 17: a link holder who rewrites the object under its name gets it refused as forged, nothing saved",
+      async () => {
+        const bytes = random(5000);
+        const up = await uploadViaPage(main.url, "invoice.txt", bytes);
+        const fileKey = decodeURIComponent(up.link.split("#")[1]).split(".s3seal.")[1];
+        assert(fileKey?.startsWith("s3seal-file-"), up.link);
+        // Before: the genuine object opens by the link.
+        const genuine = await receiveViaPage(up.link);
+        assert(sha256(genuine.bytes) === sha256(bytes), "the genuine object opens");
+        // The link holder seals other content under the same name with the
+        // file key (same preamble, same length) and stores it there.
+        s3check("forge", `uploads/${up.objectName}`, fileKey, "FORGED: pay 100000 EUR. ");
+        const forged = await receiveViaPage(up.link);
+        assert(forged.error?.includes("signature does not check out") && forged.error.includes("BadSignature"), forged.error);
+        assert(!forged.bytes, "nothing offered for saving");
+      },
+    ],
+    [
       "a 40 MiB file goes up in parts; the bucket holds ciphertext under SSE-C that the CLI opens",
       async () => {
         const pendingBefore = s3check("pending", "uploads/");
