@@ -201,6 +201,12 @@ export function seal(source: Source, options: WithKey): Sealed;
 export interface OpenOptions {
   signal?: AbortSignal;
   engine?: Engine;
+  /**
+   * The object's name (`<id>.s3seal`, any prefix), checked against the
+   * object (`NameMismatch`). Required with a file key (`InvalidInput`
+   * otherwise): the id is what proves who sealed the object.
+   */
+  objectName?: string;
   onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void;
 }
 
@@ -253,7 +259,13 @@ export class WorkerClient {
   ): Promise<WorkerSealResult>;
   open(
     blob: Blob,
-    options: { keyText?: string; passphrase?: string; onProgress?: (p: { bytesIn: number; bytesOut: number }) => void },
+    options: {
+      keyText?: string;
+      passphrase?: string;
+      /** Required with a file key: see `OpenOptions.objectName`. */
+      objectName?: string;
+      onProgress?: (p: { bytesIn: number; bytesOut: number }) => void;
+    },
   ): Promise<{ blob: Blob; metadata: Metadata }>;
   terminate(): void;
 }

@@ -534,12 +534,17 @@ export function seal(source, options) {
 /**
  * Opens a sealed object from a Blob, stream, Response or bytes, on the
  * fastest engine. Plaintext comes out of `stream` segment by segment, each
- * only after it verified; a failure later errors the stream. For
- * all-or-nothing use `openBlob`.
+ * only after its segment verified; the object's signature is checked at the
+ * end, so the stream's last read (done) is what says the bytes are the
+ * owner's: a failure then errors the stream. For all-or-nothing use
+ * `openBlob`. `options.objectName` (`<id>.s3seal`) is checked against the
+ * object; a file key needs it, since only the name tells the original from
+ * a forgery sealed under another id.
  */
 export function open(source, key, options = {}) {
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: the key must be a Key");
   const opener = new OpenStream(key, { engine: options.engine });
+  if (options.objectName !== undefined) opener.expectName(options.objectName);
   let resolveMeta;
   let rejectMeta;
   const metadata = new Promise((resolve, reject) => {
@@ -674,9 +679,9 @@ export class WorkerClient {
     return this.#call({ op: "seal", file, keyText, passphrase, recipient, name, type }, onProgress);
   }
 
-  /** Opens a sealed Blob with a key text or passphrase, all or nothing. */
-  open(blob, { keyText, passphrase, onProgress } = {}) {
-    return this.#call({ op: "open", blob, keyText, passphrase }, onProgress);
+  /** Opens a sealed Blob with a key text or passphrase, all or nothing (a file key needs `objectName`). */
+  open(blob, { keyText, passphrase, objectName, onProgress } = {}) {
+    return this.#call({ op: "open", blob, keyText, passphrase, objectName }, onProgress);
   }
 
   /** Stops the worker. */

@@ -31,7 +31,7 @@ self.addEventListener("message", async (event) => {
       });
     } else if (op === "open") {
       key = keyFrom(event.data);
-      const { blob, metadata } = await openBlob(event.data.blob, key, { onProgress });
+      const { blob, metadata } = await openBlob(event.data.blob, key, { objectName: event.data.objectName, onProgress });
       self.postMessage({ id, result: { blob, metadata } });
     } else {
       throw Object.assign(new Error(`unknown op ${op}`), { code: "InvalidInput" });

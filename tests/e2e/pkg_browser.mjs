@@ -162,10 +162,10 @@ try {
           await attempt("wrongKey", () => openBlob(sealed.blob, Key.generate()));
           const bytes = new Uint8Array(await sealed.blob.arrayBuffer());
           const tampered = bytes.slice();
-          tampered[tampered.length - 3] ^= 1;
+          tampered[tampered.length - 64 - 3] ^= 1; // in the last segment, before the signature
           await attempt("tampered", () => openBlob(tampered, key));
-          // Cut at the start of segment 2 (payload = 40 + 600000 + 3 tags).
-          const preamble = bytes.length - (40 + 600_000 + 3 * 16);
+          // Cut at the start of segment 2 (payload = 40 + 600000 + 3 tags, then the signature).
+          const preamble = bytes.length - (40 + 600_000 + 3 * 16 + 64);
           await attempt("truncated", () => openBlob(bytes.slice(0, preamble + 262144 * 2), key));
           await attempt("notSealed", () => openBlob(new Uint8Array(100), key));
           await attempt("badBase64", () => Key.fromText("s3seal-root-%%%"));
@@ -341,7 +341,7 @@ try {
           const data = new Uint8Array(5_000_000).map((_, i) => i % 253);
           let progressEvents = 0;
           const sealed = await client.seal(new File([data], "w.bin"), { keyText, onProgress: () => progressEvents++ });
-          const opened = await client.open(sealed.blob, { keyText: sealed.fileKey });
+          const opened = await client.open(sealed.blob, { keyText: sealed.fileKey, objectName: sealed.objectName });
           const back = new Uint8Array(await opened.blob.arrayBuffer());
           let wrong = null;
           try {

@@ -103,10 +103,11 @@ fn seal_open_round_trip_through_the_boundary() {
     let (opened, meta) = open_all(&key, &sealed, 100_000).unwrap();
     assert!(opened == plain);
     assert_eq!(Reflect::get(&meta, &"name".into()).unwrap().as_string().unwrap(), "photo.jpg");
-    // The share key opens it; another root key does not.
+    // The share key opens it by name (only by name); another root key does not.
     let share = sealer.file_key();
     assert_eq!(share.kind(), "file");
-    assert!(open_all(&share, &sealed, 1 << 20).is_ok());
+    assert!(open_named(&share, Some(&sealer.object_name()), &sealed, 1 << 20).is_ok());
+    assert_eq!(code(&open_all(&share, &sealed, 1 << 20).unwrap_err()), "InvalidInput");
     let other = Key::generate().unwrap();
     assert_eq!(code(&open_all(&other, &sealed, 1 << 20).unwrap_err()), "WrongKey");
     // Same SSE-C headers from the sealer, the root key and the share key.
@@ -306,7 +307,7 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
         }
         let (preamble, len) = Preamble::parse(bytes).unwrap().unwrap();
         let header = Header::parse(bytes[len..len + HEADER_SIZE].try_into().unwrap()).unwrap();
-        let (meta, plain) = object::open(&secret, bytes).unwrap();
+        let (meta, plain) = object::open_named(&secret, &preamble.object_name(), bytes).unwrap();
         // Whatever the key kind (root, passphrase, share, identity), the
         // file key gives the segment cipher; the signing key is not in the
         // object, so the signature is checked rather than reproduced.
