@@ -26,7 +26,8 @@ install() {
 }
 
 seed() {
-  rm -rf fuzz/corpus
+  # Inputs that once crashed a target (regression-*) stay; the seeds go.
+  find fuzz/corpus -type f ! -name 'regression-*' -delete 2>/dev/null || true
   mkdir -p fuzz/corpus/{preamble,opener,range,text}
   for f in tests/vectors/*.s3seal; do
     name=$(basename "$f" .s3seal)
