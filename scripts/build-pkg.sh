@@ -33,3 +33,17 @@ PY
 raw=$(stat -c %s pkg/s3seal_wasm_bg.wasm)
 gz=$(gzip -9 -c pkg/s3seal_wasm_bg.wasm | wc -c)
 echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
+
+# The page's payload budget: the wasm and every script the page loads
+# (www/ and pkg/), each gzipped as a server would send it.
+PAGE_BUDGET_BYTES=$((180 * 1024))
+page=0
+for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js \
+  www/app.js www/worker.js; do
+  page=$((page + $(gzip -9 -c "$f" | wc -c)))
+done
+echo "pkg: page payload (wasm + JS, gzipped) $page bytes, budget $PAGE_BUDGET_BYTES" >&2
+if [ "$page" -gt "$PAGE_BUDGET_BYTES" ]; then
+  echo "pkg: the page payload is over its budget" >&2
+  exit 1
+fi
