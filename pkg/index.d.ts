@@ -211,7 +211,11 @@ export interface OpenOptions {
 }
 
 export interface Opened {
-  /** Verified plaintext, segment by segment; errors if the object fails later. */
+  /**
+   * Plaintext segment by segment, each after its segment authenticated. The
+   * signature is checked at the end: only a clean end says the bytes are the
+   * owner's (a file-key holder could have written them); it errors otherwise.
+   */
   stream: ReadableStream<Uint8Array>;
   /** Resolves once the preamble verified (rejects with the error otherwise). */
   metadata: Promise<Metadata>;

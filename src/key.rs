@@ -180,7 +180,7 @@ impl core::fmt::Display for ObjectName {
 }
 
 /// Argon2id with format v1's constant cost: 32 bytes from a passphrase.
-fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<[u8; KEY_SIZE]> {
+fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; KEY_SIZE]>> {
     if passphrase.is_empty() {
         return Err(Error::InvalidKey("the passphrase is empty"));
     }
@@ -192,8 +192,8 @@ fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<[u8; KEY_SIZE]> {
     )
     .expect("format v1 Argon2id parameters are valid");
     let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut out = [0u8; KEY_SIZE];
-    kdf.hash_password_into(passphrase, salt, &mut out)
+    let mut out = Zeroizing::new([0u8; KEY_SIZE]);
+    kdf.hash_password_into(passphrase, salt, out.as_mut())
         .map_err(|_| Error::InvalidKey("the passphrase is too long"))?;
     Ok(out)
 }
@@ -221,7 +221,7 @@ impl RootKey {
     /// Derives the root key of one object from a passphrase (Argon2id with the
     /// format's constant cost, salted with the object id). Deliberately slow.
     pub fn from_passphrase(passphrase: &[u8], object_id: &ObjectId) -> Result<Self> {
-        argon2id(passphrase, &object_id.0).map(Self)
+        argon2id(passphrase, &object_id.0).map(|key| Self(*key))
     }
 
     /// The key that signs one object: `HKDF(root, salt, "s3seal/v2 signing
@@ -386,7 +386,7 @@ impl Secret {
         match self {
             Secret::Root(root) => Ok(root.signing_key(salt)),
             Secret::Passphrase(pass) => {
-                let stretched = Zeroizing::new(argon2id(pass.as_bytes(), salt)?);
+                let stretched = argon2id(pass.as_bytes(), salt)?;
                 Ok(SigningKey::derive(&stretched, salt))
             }
             Secret::File(_) => Err(Error::InvalidInput(

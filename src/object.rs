@@ -684,9 +684,18 @@ impl Opener {
     /// Also checks that the object is the one its name in the bucket says
     /// (`NameMismatch` otherwise): a reader that fetched it by name should,
     /// and a reader holding only a file key must (the id in the name is
-    /// what certifies the signer). Call before the first push.
-    pub fn expect_name(&mut self, name: ObjectName) {
-        self.expected_name = Some(name);
+    /// what certifies the signer). `InvalidInput` once bytes were pushed:
+    /// a name set later would check nothing.
+    pub fn expect_name(&mut self, name: ObjectName) -> Result<()> {
+        match &self.state {
+            OpenerState::Preamble(buf) if buf.is_empty() => {
+                self.expected_name = Some(name);
+                Ok(())
+            }
+            _ => Err(Error::InvalidInput(
+                "give the object's name before its first bytes",
+            )),
+        }
     }
 
     /// The sealed metadata, once the preamble has been read and verified.
@@ -822,7 +831,7 @@ pub fn open_named(
     object: &[u8],
 ) -> Result<(Metadata, Vec<u8>)> {
     let mut opener = Opener::new(secret.clone());
-    opener.expect_name(*name);
+    opener.expect_name(*name)?;
     open_with(opener, object)
 }
 
@@ -872,14 +881,15 @@ impl RangeOpener {
         if let Some(name) = name {
             preamble.check_name(name)?;
         }
+        // FORMAT.md §6's order: the preamble's checks, then the header.
+        let aad = preamble.to_bytes();
+        let opened = open_preamble(secret, preamble, len)?;
         let header: &[u8; stream::HEADER_SIZE] = object_head
             .get(len..len + stream::HEADER_SIZE)
             .ok_or(Error::Truncated)?
             .try_into()
             .expect("header length");
         let header = Header::parse(header)?;
-        let aad = preamble.to_bytes();
-        let opened = open_preamble(secret, preamble, len)?;
         let payload_len = object_len
             .checked_sub((len + SIGNATURE_SIZE) as u64)
             .ok_or(Error::Truncated)?;

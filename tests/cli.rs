@@ -381,10 +381,10 @@ fn sse_c_prints_the_three_headers_for_a_name_or_a_file() {
         &[],
     );
     assert_eq!(o.status.code(), Some(6));
-    // The share key opens the object.
+    // The share key opens the object, by the name the link gives.
     let o = run(
         dir.path(),
-        &["open", &name, "-o", "-"],
+        &["open", &name, "-o", "-", "--object-name", &name],
         &[("S3SEAL_KEY", &file_key)],
     );
     assert_eq!(o.stdout, b"x");
@@ -752,7 +752,7 @@ fn l2_a_sealed_name_of_dash_never_means_stdout() {
     assert!(o.stdout.is_empty(), "plaintext went to standard output");
     assert!(!d.join("-").exists());
     assert_eq!(std::fs::read(d.join("_")).unwrap(), b"top secret plaintext");
-    // An explicit `-o -` still streams.
+    // An explicit `-o -` still writes to standard output.
     let o = run(
         d,
         &["open", "obj", "-o", "-", "--key-file", "root.key"],
@@ -1023,10 +1023,11 @@ fn open_agrees_with_every_vector() {
     }
 }
 
-/// A file key opens by name: without one (a file not called `<id>.s3seal`
-/// and no `--object-name`) `open` refuses before reading, since it could
-/// not tell the original from a forgery sealed under another id; with the
-/// name, or a file named by it, it opens; under another name it refuses.
+/// A file key opens by name, from the share link: without `--object-name`
+/// `open` refuses before reading, even for a file called `<id>.s3seal`
+/// (whoever made the file chose that name: a link holder's forgery under a
+/// new id would pass), since it could not tell the original from a forgery;
+/// with the name it opens; under another name it refuses.
 #[test]
 fn a_file_key_opens_only_by_name() {
     let (dir, _) = setup();
@@ -1073,7 +1074,12 @@ fn a_file_key_opens_only_by_name() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(o.stdout, b"by name");
     let o = open(object_name, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a file's own name does not count: {}",
+        stderr(&o)
+    );
     let o = open(
         "renamed.bin",
         &["--object-name", "00000000000000000000000000000000.s3seal"],
@@ -1094,4 +1100,70 @@ fn a_file_key_opens_only_by_name() {
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// `open -o -` writes nothing before the signature verified: a link
+/// holder's rewrite of a three-segment object (here one whose signature was
+/// stripped) used to stream two verified-looking segments to standard
+/// output before failing (review of issue 17).
+#[test]
+fn open_to_stdout_writes_nothing_unsigned() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("k"),
+        "s3seal-root-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    )
+    .unwrap();
+    for (vector, code) in [("signature_stripped", 4), ("three_segments", 0)] {
+        std::fs::copy(
+            vectors.join(format!("{vector}.s3seal")),
+            dir.path().join("o.bin"),
+        )
+        .unwrap();
+        let o = run(
+            dir.path(),
+            &["open", "o.bin", "-o", "-", "--key-file", "k", "--quiet"],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(code), "{vector}: {}", stderr(&o));
+        let len = if code == 0 {
+            262_088 + 262_128 + 100
+        } else {
+            0
+        };
+        assert_eq!(o.stdout.len(), len, "{vector}");
+    }
+}
+
+/// `pull` refuses a file key: it would take every listed name as genuine.
+#[test]
+fn pull_refuses_a_file_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("share.key"),
+        "s3seal-file-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    )
+    .unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "GK000"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ];
+    let o = run(
+        dir.path(),
+        &[
+            "pull",
+            "--key-file",
+            "share.key",
+            "--bucket",
+            "b",
+            "-o",
+            "inbox",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("file key"), "{}", stderr(&o));
+    assert!(!dir.path().join("inbox").exists());
 }

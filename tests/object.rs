@@ -423,3 +423,16 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
         Err(Error::InvalidInput(_))
     ));
 }
+
+/// A name given after the first bytes would check nothing, so it is
+/// refused rather than silently ignored (review of issue 17).
+#[test]
+fn a_name_comes_before_the_bytes() {
+    let (id, sealed) = object::seal(&root(), &meta(3), b"abc").unwrap();
+    let mut opener = Opener::new(root());
+    opener.push(&sealed[..10], &mut Vec::new()).unwrap();
+    assert!(matches!(
+        opener.expect_name(s3seal::key::ObjectName::keyed(id)),
+        Err(Error::InvalidInput(_))
+    ));
+}

@@ -108,17 +108,19 @@ fn an_object_renamed_under_another_encapsulated_key_is_refused() {
     let (name_a, sealed_a) = seal_to(&identity(), &data(10));
     let (name_b, _) = seal_to(&identity(), &data(10));
     let mut opener = Opener::new(Secret::Identity(identity()));
-    opener.expect_name(ObjectName {
-        encapsulated: name_b.encapsulated,
-        ..name_a
-    });
+    opener
+        .expect_name(ObjectName {
+            encapsulated: name_b.encapsulated,
+            ..name_a
+        })
+        .unwrap();
     assert_eq!(
         opener.push(&sealed_a, &mut Vec::new()),
         Err(Error::NameMismatch)
     );
     // Fetched by its own name it opens.
     let mut opener = Opener::new(Secret::Identity(identity()));
-    opener.expect_name(name_a);
+    opener.expect_name(name_a).unwrap();
     let mut out = Vec::new();
     opener.push(&sealed_a, &mut out).unwrap();
     opener.finish(&mut out).unwrap();
@@ -184,7 +186,7 @@ proptest! {
         let plain = data(len);
         let (name, sealed) = seal_to(&identity(), &plain);
         let mut opener = Opener::new(Secret::Identity(identity()));
-        opener.expect_name(name);
+        opener.expect_name(name).unwrap();
         let mut out = Vec::new();
         for piece in sealed.chunks(chunk) {
             opener.push(piece, &mut out).unwrap();

@@ -862,7 +862,7 @@ fn checked_in_vectors_open_as_the_index_says() {
         for chunk in [1000, 65, 63] {
             let mut opener = object::Opener::new(secret.clone());
             if let Some(n) = object_name {
-                opener.expect_name(n);
+                opener.expect_name(n).unwrap();
             }
             let mut out = Vec::new();
             let streamed = bytes
@@ -885,7 +885,7 @@ fn open_named(
     bytes: &[u8],
 ) -> Result<(Metadata, Vec<u8>), Error> {
     let mut opener = object::Opener::new(secret.clone());
-    opener.expect_name(name);
+    opener.expect_name(name)?;
     let mut out = Vec::new();
     opener.push(bytes, &mut out)?;
     let meta = opener.finish(&mut out)?;

@@ -506,8 +506,18 @@ async fn run_finish(
     {
         let digest = super::engine::digest(&segment);
         if let Ok(plain) = engine.open(js(cipher.nonce(index, true))?, &segment).await {
-            let digest = super::engine::digest_bytes(&JsFuture::from(digest).await?)?;
-            Recorder::earlier(recorder.chain, &recorder.failed).await?;
+            let checked = async {
+                let digest = super::engine::digest_bytes(&JsFuture::from(digest).await?)?;
+                Recorder::earlier(recorder.chain, &recorder.failed).await?;
+                Ok::<_, JsValue>(digest)
+            };
+            let digest = match checked.await {
+                Ok(digest) => digest,
+                Err(e) => {
+                    plain.fill(0, 0, plain.length());
+                    return Err(e);
+                }
+            };
             let mut content = recorder.content.borrow_mut();
             content.add(&digest);
             let total = produced + u64::from(plain.length());
@@ -660,11 +670,20 @@ impl OpenStream {
 
     /// Also check that the object is the one `objectName` names (its id and,
     /// for a recipient-mode object, its encapsulated key): a renamed object
-    /// then fails with `NameMismatch`. Call before the first push.
+    /// then fails with `NameMismatch`. `InvalidInput` after the first push
+    /// (a name set later would check nothing).
     #[wasm_bindgen(js_name = expectName)]
     pub fn expect_name(&mut self, object_name: &str) -> JsResult<()> {
-        self.expected_name = Some(js(ObjectName::parse(object_name))?);
-        Ok(())
+        match &self.state {
+            State::Preamble(buf) if buf.is_empty() => {
+                self.expected_name = Some(js(ObjectName::parse(object_name))?);
+                Ok(())
+            }
+            _ => Err(with_code(
+                "InvalidInput",
+                "invalid input: give the object's name before its first bytes",
+            )),
+        }
     }
 
     /// The object ended: resolves to the last verified plaintext once the

@@ -250,10 +250,13 @@ impl Opener {
     #[wasm_bindgen(js_name = expectName)]
     pub fn expect_name(&mut self, object_name: &str) -> JsResult<()> {
         let name = js(crate::key::ObjectName::parse(object_name))?;
-        if let Some(o) = self.opener.as_mut() {
-            o.expect_name(name);
+        match self.opener.as_mut() {
+            Some(o) => js(o.expect_name(name)),
+            None => Err(with_code(
+                "InvalidInput",
+                "invalid input: the opener is finished",
+            )),
         }
-        Ok(())
     }
 
     /// Takes object bytes, returns the verified plaintext they complete.

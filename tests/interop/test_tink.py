@@ -213,7 +213,8 @@ class FreshObjects(unittest.TestCase):
         segment = AESGCM(key).encrypt(header[33:40] + bytes(4) + b"\x01", forged_text, None)
         forged = obj[: preamble.length + 40] + segment + obj[-64:]
         (self.tmp / name).write_bytes(forged)
-        res = subprocess.run([BIN, "open", str(self.tmp / name), "-o", "-", "--key-file", str(self.tmp / "share.key")],
+        res = subprocess.run([BIN, "open", str(self.tmp / name), "-o", "-", "--key-file", str(self.tmp / "share.key"),
+                              "--object-name", name],
                              capture_output=True, text=True)
         self.assertEqual(res.returncode, 4, res.stderr)
         self.assertIn("forged", res.stderr)

@@ -14,10 +14,13 @@ pub const READ_SIZE: usize = 4 * s3seal::stream::SEGMENT_SIZE;
 
 /// An output file written under a temporary name and moved into place only
 /// by [`Output::commit`]; dropped uncommitted, it is removed. Standard output
-/// is passed through (the caller documents that it is streamed).
+/// is passed through, or staged (see [`Output::from_arg`]).
 pub enum Output {
     /// Standard output.
     Stdout(io::Stdout),
+    /// Standard output, written only by `commit`: until then the bytes wait
+    /// in an unnamed private temporary file (gone when dropped).
+    StagedStdout(File),
     /// A file being written.
     File {
         /// Created with O_EXCL under a random name, mode 0600: nothing
@@ -36,12 +39,16 @@ impl Output {
     }
 
     /// Standard output for `-` as the user typed it, a file otherwise. Never
-    /// for a name that came from inside an object.
-    pub fn from_arg(path: &Path, force: bool) -> Result<Self> {
-        if path == Path::new("-") {
-            Ok(Self::stdout())
-        } else {
-            Self::create(path, force)
+    /// for a name that came from inside an object. `staged`: standard output
+    /// gets nothing before `commit` (opened plaintext, which is not known to
+    /// be the owner's until the signature at the end verified).
+    pub fn from_arg(path: &Path, force: bool, staged: bool) -> Result<Self> {
+        match (path == Path::new("-"), staged) {
+            (true, false) => Ok(Self::stdout()),
+            (true, true) => Ok(Output::StagedStdout(
+                tempfile::tempfile().context("creating a private temporary file")?,
+            )),
+            (false, _) => Self::create(path, force),
         }
     }
 
@@ -78,6 +85,9 @@ impl Output {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         match self {
             Output::Stdout(out) => out.write_all(bytes).context("writing to standard output"),
+            Output::StagedStdout(file) => file
+                .write_all(bytes)
+                .context("writing a private temporary file"),
             Output::File { temp, .. } => temp
                 .write_all(bytes)
                 .with_context(|| format!("writing {}", temp.path().display())),
@@ -89,6 +99,14 @@ impl Output {
     pub fn commit(self) -> Result<()> {
         match self {
             Output::Stdout(mut out) => out.flush().context("writing to standard output"),
+            Output::StagedStdout(mut file) => {
+                use std::io::Seek;
+                file.rewind()
+                    .context("reading back a private temporary file")?;
+                let mut out = io::stdout().lock();
+                io::copy(&mut file, &mut out).context("writing to standard output")?;
+                out.flush().context("writing to standard output")
+            }
             Output::File { temp, path, force } => {
                 temp.as_file()
                     .sync_all()

@@ -52,7 +52,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             .map(|b| format!("{b:02x}"))
             .collect::<String>(),
         if certified {
-            "the key the id names"
+            "the key the id names; the signature itself is checked by open"
         } else {
             "NOT the key the id names: forged or damaged"
         }

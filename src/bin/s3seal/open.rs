@@ -15,8 +15,9 @@ pub struct OpenArgs {
     /// The object to open; `-` or nothing for standard input.
     input: Option<PathBuf>,
     /// Where to write the file [default: ./<sealed filename>]. With `-` the
-    /// plaintext streams to standard output segment by segment as each one
-    /// verifies; a failure later still exits non-zero.
+    /// plaintext goes to standard output once the whole object verified (it
+    /// waits in a private temporary file until then): before the signature
+    /// at the end, bytes could be a link holder's rewrite.
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
     /// Replace the output if it exists.
@@ -26,8 +27,10 @@ pub struct OpenArgs {
     #[arg(short, long)]
     quiet: bool,
     /// The object's name in the bucket (`<id>.s3seal`, any prefix), checked
-    /// against the object [default: the input file's name, if it is one].
-    /// A file key needs it: the id is what proves who sealed the object.
+    /// against the object. A file key needs it (from the share link, never
+    /// from the file: whoever made the file chose its name), since the id is
+    /// what proves who sealed the object. With another key it defaults to
+    /// the input file's name when that is an object name.
     #[arg(long, value_name = "NAME")]
     object_name: Option<String>,
     #[command(flatten)]
@@ -37,28 +40,29 @@ pub struct OpenArgs {
 pub fn run(args: OpenArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
     let secret = crate::secret::resolve(&args.key, false)?;
+    // A root key or passphrase derives the file key from the id, so only
+    // its owner's objects open; a file key opens whatever id it is shown,
+    // and only the name the link gave tells the original from a forgery
+    // sealed under another id (a file's own name is the forger's choice).
     let name = match &args.object_name {
         Some(n) => Some(ObjectName::parse(n)?),
+        None if matches!(secret, Secret::File(_)) => {
+            return Err(UsageError(
+                "a file key opens one named object: pass --object-name <id>.s3seal \
+                 (the name in the share link)"
+                    .into(),
+            )
+            .into());
+        }
         None => input
             .name
             .as_deref()
             .and_then(|n| ObjectName::parse(n).ok()),
     };
-    // A root key, passphrase or identity derives the file key from the id,
-    // so another id cannot open; a file key opens whatever id it is given,
-    // and only the expected name tells the original from a forgery.
-    if name.is_none() && matches!(secret, Secret::File(_)) {
-        return Err(UsageError(
-            "a file key opens one named object: pass --object-name <id>.s3seal \
-             (the name in the share link), or keep the file's <id>.s3seal name"
-                .into(),
-        )
-        .into());
-    }
     let bar = progress(input.size, args.quiet);
     let mut opener = Opener::new(secret);
     if let Some(name) = name {
-        opener.expect_name(name);
+        opener.expect_name(name)?;
     }
     let mut output: Option<Output> = None;
     let mut buf = vec![0u8; READ_SIZE];
@@ -79,7 +83,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
         if output.is_none() {
             if let Some(meta) = opener.metadata() {
                 output = Some(match &args.output {
-                    Some(p) => Output::from_arg(p, args.force)?,
+                    Some(p) => Output::from_arg(p, args.force, true)?,
                     None => {
                         let name = s3seal::filename::safe_file_name(&meta.name)
                             .or(fallback.clone())

@@ -239,7 +239,7 @@ fn pull_one(
     create_private_dir_all(&stage).with_context(|| format!("creating {}", stage.display()))?;
     let result = (|| -> Result<(PathBuf, u64, String)> {
         let mut opener = Opener::new(Secret::File(file_key.clone()));
-        opener.expect_name(*name);
+        opener.expect_name(*name)?;
         let mut output: Option<(Output, PathBuf)> = None;
         let mut buf = vec![0u8; READ_SIZE];
         let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + (1 << 18)));
@@ -305,6 +305,17 @@ fn pull_one(
 
 pub fn run(args: PullArgs) -> Result<()> {
     let secret = crate::secret::resolve(&args.key, false)?;
+    if matches!(secret, Secret::File(_)) {
+        // It would take every listed name as the object's own, and a file
+        // key opens whatever id it is shown: a forgery under a new name
+        // would pass as genuine.
+        return Err(crate::cli::UsageError(
+            "pull takes a root key, passphrase or identity; a file key opens one named object \
+             (s3seal open --object-name)"
+                .into(),
+        )
+        .into());
+    }
     let target = target(&args)?;
     let agent = agent(Duration::from_secs(args.read_timeout));
     create_private_dir_all(&args.out)

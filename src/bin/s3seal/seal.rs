@@ -96,7 +96,7 @@ pub fn run(args: SealArgs) -> Result<()> {
     let file_key = sealer.file_key().to_text();
     let output_path = args.output.unwrap_or_else(|| PathBuf::from(&object_name));
     let to_stdout = output_path == std::path::Path::new("-");
-    let mut output = Output::from_arg(&output_path, args.force)?;
+    let mut output = Output::from_arg(&output_path, args.force, false)?;
 
     let bar = progress(input.size, args.quiet);
     let mut stream = sealer.into_stream();
