@@ -1,15 +1,25 @@
 // s3seal's cipher worker (started by cipher.js): runs batches of AES-GCM
 // calls for another thread and hands each input buffer back with its
-// result, so the caller reuses it instead of allocating one per call.
+// result, so the caller reuses it instead of allocating one per call. With
+// `hash` it also takes the SHA-256 of the segment as stored (the output when
+// sealing, the input when opening) for the object's signature, so this
+// thread does its share of the hashing too.
+async function run({ op, key, iv, bytes, hash }) {
+  // Started before the cipher call: `bytes` goes back to the caller after.
+  const stored = hash && op === "decrypt" ? crypto.subtle.digest("SHA-256", bytes) : undefined;
+  const out = await crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, bytes);
+  const digest = hash ? await (stored ?? crypto.subtle.digest("SHA-256", out)) : undefined;
+  return { out, digest };
+}
+
 self.addEventListener("message", async ({ data }) => {
-  const calls = await Promise.allSettled(
-    data.calls.map(({ op, key, iv, bytes }) => crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, bytes)),
-  );
+  const calls = await Promise.allSettled(data.calls.map(run));
   const results = calls.map((c) =>
-    c.status === "fulfilled" ? { out: c.value } : { error: { name: c.reason?.name, message: c.reason?.message } },
+    c.status === "fulfilled" ? c.value : { error: { name: c.reason?.name, message: c.reason?.message } },
   );
   const backs = data.calls.map((c) => c.bytes.buffer);
-  self.postMessage({ id: data.id, results, backs }, [...results.flatMap((r) => (r.out ? [r.out] : [])), ...backs]);
+  const outs = results.flatMap((r) => (r.out ? [r.out, ...(r.digest ? [r.digest] : [])] : []));
+  self.postMessage({ id: data.id, results, backs }, [...outs, ...backs]);
 });
 // A message that could not be read here (a key this browser cannot clone)
 // would leave its calls waiting: say so, and the caller stops using us.

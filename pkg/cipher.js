@@ -36,21 +36,27 @@ export class CipherHelper {
   /**
    * Like `crypto.subtle[op]` with AES-GCM (128-bit tag) on another thread:
    * `data` is copied before this returns; resolves to the result's
-   * ArrayBuffer or rejects with the DOMException the worker saw. Until the
-   * worker has started (or if it cannot), calls run on this thread.
+   * ArrayBuffer or rejects with the DOMException the worker saw. With `hash`
+   * resolves to `[result, SHA-256 of the stored segment]` (of the result
+   * when encrypting, of `data` when decrypting). Until the worker has
+   * started (or if it cannot), calls run on this thread.
    */
-  start(op, key, iv, data) {
+  start(op, key, iv, data, hash = false) {
     clearTimeout(this.#idle);
     this.#idle = undefined;
     if (!this.#ready || this.#retired) {
       this.#spawn();
-      return crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, data);
+      const out = crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, data);
+      if (!hash) return out;
+      // `data` may be reused once this returns: its digest starts now.
+      const digest = op === "decrypt" ? crypto.subtle.digest("SHA-256", data) : out.then((o) => crypto.subtle.digest("SHA-256", o));
+      return Promise.all([out, digest]);
     }
     const pooled = data.byteLength <= BUFFER_SIZE ? this.#pool.pop() ?? new ArrayBuffer(BUFFER_SIZE) : new ArrayBuffer(data.byteLength);
     const bytes = new Uint8Array(pooled, 0, data.byteLength);
     bytes.set(data);
     if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
-    this.#batch.push({ op, key, iv, bytes });
+    this.#batch.push({ op, key, iv, bytes, hash });
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -133,9 +139,9 @@ export class CipherHelper {
     for (const back of data.backs) {
       if (back.byteLength === BUFFER_SIZE && this.#pool.length < POOL_MAX) this.#pool.push(back);
     }
-    data.results.forEach(({ out, error }, i) => {
+    data.results.forEach(({ out, digest, error }, i) => {
       if (error) waiters[i].reject(new DOMException(error.message, error.name));
-      else waiters[i].resolve(out);
+      else waiters[i].resolve(digest ? [out, digest] : out);
     });
     this.#whenQuiet();
   }

@@ -960,3 +960,57 @@ fn a_refused_push_or_finish_leaves_the_output_as_it_was() {
         }
     }
 }
+
+/// The range reader over every vector, reading the whole plaintext through
+/// `RangeOpener`: it agrees with a full read except where FORMAT.md §5.4
+/// says it cannot: it does not check the signature (a `BadSignature` object
+/// may read, or fail on the lengths the missing signature shifts), and a cut
+/// object looks like a shorter one whose last segment fails (`Corrupt` for
+/// `Truncated`). It never reads what a full read refuses for any other
+/// reason, and what it reads is the plaintext.
+#[test]
+fn the_range_reader_agrees_with_a_full_read() {
+    use s3seal::object::RangeOpener;
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("index.json")).unwrap()).unwrap();
+    for case in index.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let bytes = std::fs::read(dir().join(case["file"].as_str().unwrap())).unwrap();
+        let secret = match (case.get("key"), case.get("passphrase")) {
+            (Some(k), _) => Secret::from_key_text(k.as_str().unwrap()).unwrap(),
+            (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()),
+            _ => panic!("{name}: no key"),
+        };
+        let object_name = case
+            .get("object_name")
+            .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap());
+        let expect = case["expect"].as_str().unwrap();
+        let head = &bytes[..bytes.len().min(s3seal::format::MAX_PREAMBLE_SIZE + HEADER_SIZE)];
+        let read = RangeOpener::new(&secret, object_name.as_ref(), head, bytes.len() as u64)
+            .and_then(|r| {
+                let all = 0..r.plaintext_len();
+                let segments = r.segments_for(all.clone());
+                let at = r.object_range(segments.clone());
+                r.open(all, segments, &bytes[at.start as usize..at.end as usize])
+            });
+        let got = match &read {
+            Ok(plain) => {
+                if expect == "ok" {
+                    let len = case["plaintext_len"].as_u64().unwrap() as usize;
+                    assert!(*plain == plaintext(len), "{name}: other bytes");
+                }
+                "ok"
+            }
+            Err(e) => e.code(),
+        };
+        let allowed: &[&str] = match expect {
+            "BadSignature" => &["BadSignature", "ok", "Corrupt", "Truncated"],
+            "Truncated" => &["Truncated", "Corrupt"],
+            other => &[other][..],
+        };
+        assert!(
+            allowed.contains(&got),
+            "{name}: the range reader says {got}, a full read {expect}"
+        );
+    }
+}

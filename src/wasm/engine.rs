@@ -70,7 +70,9 @@ fn subtle() -> Option<SubtleCrypto> {
 extern "C" {
     /// Runs WebCrypto AES-GCM on another thread (pkg/cipher.js): `start`
     /// copies `data` before it returns and resolves to the result's
-    /// `ArrayBuffer`, or rejects as `crypto.subtle` would.
+    /// `ArrayBuffer` (with `hash`: to `[result, SHA-256 of the stored
+    /// bytes]`, the output when sealing, the input when opening), or rejects
+    /// as `crypto.subtle` would.
     #[derive(Clone)]
     pub type Helper;
 
@@ -81,7 +83,33 @@ extern "C" {
         key: &CryptoKey,
         iv: &Uint8Array,
         data: &Uint8Array,
+        hash: bool,
     ) -> Promise;
+
+    // `promise.then(resolve, reject)` with callbacks that return a value
+    // (js-sys types them as returning nothing).
+    #[wasm_bindgen(js_namespace = ["Promise", "prototype", "then"], js_name = call)]
+    pub(crate) fn then(promise: &Promise, resolve: &JsValue, reject: &JsValue) -> Promise;
+}
+
+/// Callbacks that split a helper's `[result, digest]` and hash a sealed
+/// segment, made once.
+struct Split {
+    first: Closure<dyn FnMut(JsValue) -> JsValue>,
+    second: Closure<dyn FnMut(JsValue) -> JsValue>,
+    digest: Closure<dyn FnMut(JsValue) -> JsValue>,
+    /// Settles to `undefined` whatever came: a digest's promise never
+    /// rejects on its own (its segment's promise says what failed).
+    ignore: Closure<dyn FnMut(JsValue) -> JsValue>,
+}
+
+thread_local! {
+    static SPLIT: Split = Split {
+        first: Closure::new(|pair: JsValue| Reflect::get_u32(&pair, 0).unwrap_or_default()),
+        second: Closure::new(|pair: JsValue| Reflect::get_u32(&pair, 1).unwrap_or_default()),
+        digest: Closure::new(|sealed: JsValue| digest(&to_bytes(sealed)).into()),
+        ignore: Closure::new(|_: JsValue| JsValue::UNDEFINED),
+    };
 }
 
 /// Consecutive segments dealt to one thread: a helper gets them as one
@@ -146,7 +174,19 @@ pub enum Op {
     Open,
 }
 
+fn iv_of(nonce: &Nonce) -> Uint8Array {
+    Uint8Array::from(&nonce.to_bytes()[..])
+}
+
 impl Op {
+    /// WebCrypto's name for the call.
+    fn subtle_name(self) -> &'static str {
+        match self {
+            Op::Seal => "encrypt",
+            Op::Open => "decrypt",
+        }
+    }
+
     /// Maps a failed call of this kind to the error callers get. WebCrypto
     /// rejects a segment that does not verify (or is shorter than its tag)
     /// with OperationError and nothing else, so that is `Corrupt` on open;
@@ -268,16 +308,8 @@ impl Engine {
                 helpers,
                 started,
             } => {
-                let n = started.get();
-                started.set(n.wrapping_add(1));
-                let turn = n / SEGMENTS_PER_TURN % (helpers.len() + 1);
-                if let Some(helper) = turn.checked_sub(1).map(|i| &helpers[i]) {
-                    let iv = Uint8Array::from(&nonce.to_bytes()[..]);
-                    let name = match op {
-                        Op::Seal => "encrypt",
-                        Op::Open => "decrypt",
-                    };
-                    return Ok(helper.start(name, key, &iv, input));
+                if let Some(helper) = self.turn(helpers, started) {
+                    return Ok(helper.start(op.subtle_name(), key, &iv_of(&nonce), input, false));
                 }
                 let params = gcm_params(&nonce);
                 match op {
@@ -303,6 +335,53 @@ impl Engine {
                 })
             }
         }
+    }
+
+    /// Whose turn the next segment is: a helper's, or this thread's (`None`).
+    fn turn<'a>(&self, helpers: &'a [Helper], started: &Cell<usize>) -> Option<&'a Helper> {
+        let n = started.get();
+        started.set(n.wrapping_add(1));
+        let turn = n / SEGMENTS_PER_TURN % (helpers.len() + 1);
+        turn.checked_sub(1).map(|i| &helpers[i])
+    }
+
+    /// As [`Engine::start`], and also the SHA-256 of the segment's stored
+    /// bytes (the result when sealing, the input when opening) for the
+    /// object's signature: computed on the thread that runs the cipher
+    /// call, so a helper takes its share of the hashing too. The digest's
+    /// promise resolves to 32 bytes, or to `undefined` if the call failed.
+    pub fn start_hashed(
+        &self,
+        op: Op,
+        nonce: Nonce,
+        input: &Uint8Array,
+    ) -> Result<(Promise, Promise), JsValue> {
+        if let Engine::WebCrypto {
+            key,
+            helpers,
+            started,
+            ..
+        } = self
+        {
+            if let Some(helper) = self.turn(helpers, started) {
+                let pair = helper.start(op.subtle_name(), key, &iv_of(&nonce), input, true);
+                return Ok(SPLIT.with(|s| {
+                    let ignore = s.ignore.as_ref();
+                    (
+                        then(&pair, s.first.as_ref(), &JsValue::UNDEFINED),
+                        then(&pair, s.second.as_ref(), ignore),
+                    )
+                }));
+            }
+            // This thread's turn: `start` must not take another one.
+            started.set(started.get().wrapping_sub(1));
+        }
+        let call = self.start(op, nonce, input)?;
+        let hash = match op {
+            Op::Open => digest(input),
+            Op::Seal => SPLIT.with(|s| then(&call, s.digest.as_ref(), s.ignore.as_ref())),
+        };
+        Ok((call, hash))
     }
 
     /// Runs `op` on one segment; resolves to its bytes.

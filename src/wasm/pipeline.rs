@@ -75,11 +75,7 @@ impl Started {
     }
 
     fn segment(&mut self, nonce: Nonce, segment: &Uint8Array) -> JsResult<()> {
-        let call = self.engine.start(self.op, nonce, segment)?;
-        let digest = match self.op {
-            Op::Open => super::engine::digest(segment),
-            Op::Seal => CALLBACKS.with(|c| then(&call, c.digest.as_ref(), c.ignore.as_ref())),
-        };
+        let (call, digest) = self.engine.start_hashed(self.op, nonce, segment)?;
         self.pieces.push(&call);
         self.digests.push(&digest);
         Ok(())
@@ -230,19 +226,11 @@ struct Callbacks {
     seal_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
     /// A failed open call: `Corrupt` if the segment did not verify.
     open_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
-    /// A sealed segment's digest (a promise).
-    digest: Closure<dyn FnMut(JsValue) -> JsValue>,
     /// Settles to `undefined`, whatever came.
     ignore: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
-#[wasm_bindgen]
-extern "C" {
-    // `promise.then(resolve, reject)` with callbacks that return a value
-    // (js-sys types them as returning nothing).
-    #[wasm_bindgen(js_namespace = ["Promise", "prototype", "then"], js_name = call)]
-    fn then(promise: &Promise, resolve: &JsValue, reject: &JsValue) -> Promise;
-}
+use super::engine::then;
 
 thread_local! {
     static CALLBACKS: Callbacks = Callbacks {
@@ -256,7 +244,6 @@ thread_local! {
         }),
         seal_failed: Closure::new(|err: JsValue| Err(Op::Seal.error(err))),
         open_failed: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
-        digest: Closure::new(|sealed: JsValue| super::engine::digest(&to_bytes(sealed)).into()),
         ignore: Closure::new(|_: JsValue| JsValue::UNDEFINED),
     };
 }

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::Blob;
 
-use super::engine::{Choice, Engine};
+use super::engine::{Choice, Engine, Op, to_bytes};
 use super::error::{js, with_code};
 use super::field::{get, hex, number, set, text};
 use super::http::Body;
@@ -125,9 +125,11 @@ async fn seal_part(
         if let Some(d) = digest {
             d.borrow_mut().update(&view);
         }
+        let started = js(nonce).and_then(|n| engine.start_hashed(Op::Seal, n, &view));
         async move {
-            let sealed = engine.seal(js(nonce)?, &view).await?;
-            let hash = JsFuture::from(super::engine::digest(&sealed)).await?;
+            let (call, hash) = started?;
+            let sealed = to_bytes(JsFuture::from(call).await.map_err(|e| Op::Seal.error(e))?);
+            let hash = JsFuture::from(hash).await?;
             Ok::<_, JsValue>((sealed, end - start, super::engine::digest_bytes(&hash)?))
         }
     }))
