@@ -985,7 +985,9 @@ fn the_range_reader_agrees_with_a_full_read() {
             .get("object_name")
             .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap());
         let expect = case["expect"].as_str().unwrap();
-        let head = &bytes[..bytes.len().min(s3seal::format::MAX_PREAMBLE_SIZE + HEADER_SIZE)];
+        let head = &bytes[..bytes
+            .len()
+            .min(s3seal::format::MAX_PREAMBLE_SIZE + HEADER_SIZE)];
         let read = RangeOpener::new(&secret, object_name.as_ref(), head, bytes.len() as u64)
             .and_then(|r| {
                 let all = 0..r.plaintext_len();
