@@ -322,7 +322,7 @@ export interface UploadCommon {
   partSize?: number;
   /** Parts in flight (default 4). */
   concurrency?: number;
-  /** Retries per request on 5xx, 429, expired URLs or network errors (default 4). */
+  /** Retries per request on 5xx, 429, expired URLs or network errors (default 7: at least 12 s of backoff). */
   retries?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TransferProgress) => void;

@@ -180,7 +180,20 @@ async fn download_inner(
     let mut meta = None;
     let result: Result<(), JsValue> = async {
         loop {
-            let chunk = call_method(&reader, "read").await.map_err(aborted)?;
+            let chunk = call_method(&reader, "read").await.map_err(|e| {
+                if job.aborted() {
+                    abort_error()
+                } else {
+                    // The connection broke mid-body: nothing was handed out.
+                    let said = super::field::text(&e, "message").unwrap_or_default();
+                    with_code(
+                        "Network",
+                        &format!(
+                            "download: the connection broke mid-way ({said}); nothing was kept"
+                        ),
+                    )
+                }
+            })?;
             if get(&chunk, "done").as_bool().unwrap_or(true) {
                 break;
             }

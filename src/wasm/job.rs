@@ -14,8 +14,11 @@ use super::error::with_code;
 use super::field::{get, set};
 use super::http::{self, Failure, Presigned, Reply};
 
-/// Default attempts per request (the first one and four retries).
-pub const ATTEMPTS: u32 = 5;
+/// Default attempts per request (the first one and seven retries): with the
+/// backoff below they span at least 12 s (24 s on average), so a storage
+/// server that restarts or a network that drops for a few seconds costs a
+/// pause, not the upload.
+pub const ATTEMPTS: u32 = 8;
 /// First backoff delay, in milliseconds; doubles up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: f64 = 250.0;
 /// Longest backoff delay, in milliseconds.
@@ -335,6 +338,13 @@ impl Job {
                     sleep(delay * (0.5 + js_sys::Math::random())).await;
                     delay = (delay * 2.0).min(MAX_BACKOFF_MS);
                     continue;
+                }
+                // fetch's TypeError is the network failing, not a refusal.
+                Err(e) if e.is_instance_of::<js_sys::TypeError>() => {
+                    return Err(with_code(
+                        "Network",
+                        &format!("{what}: presign: network error after {attempt} attempts"),
+                    ));
                 }
                 Err(e) => return Err(e),
             };

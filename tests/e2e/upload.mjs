@@ -31,10 +31,27 @@ async function faultProxy() {
   // `hold`: { part, reached, released } holds that part until `released` resolves.
   // `loseAnswers`: writes that make an object (a PUT, a completion) that S3
   // stores but whose answer never reaches the browser (counted in `lost`).
-  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0 };
+  // `dropParts`: part uploads whose connection is cut after 1 MiB of their
+  // body (counted in `dropped`); `dropGets`: downloads cut after 1 MiB of
+  // their answer (in `droppedGets`); `requests`: every request that arrived.
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, requests: 0 };
   const server = createServer((req, res) => {
+    state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
     const makesObject = (req.method === "PUT" && !isPart) || (req.method === "POST" && /[?&]uploadId=/.test(req.url));
+    if (isPart && state.dropParts > 0) {
+      // The connection breaks mid-body: the client sees a network error.
+      state.dropParts--;
+      let seen = 0;
+      req.on("data", (chunk) => {
+        seen += chunk.length;
+        if (seen >= 1 << 20 && !req.socket.destroyed) {
+          state.dropped++;
+          req.socket.destroy();
+        }
+      });
+      return;
+    }
     if (isPart && state.failParts > 0) {
       state.failParts--;
       state.injected++;
@@ -66,6 +83,22 @@ async function faultProxy() {
           state.maxPart = Math.max(state.maxPart, Number(/[?&]partNumber=(\d+)/.exec(req.url)[1]));
         }
         res.writeHead(r.statusCode, r.headers);
+        if (req.method === "GET" && r.statusCode === 200 && state.dropGets > 0) {
+          // The answer stops after 1 MiB: the connection breaks mid-body.
+          state.dropGets--;
+          let sent = 0;
+          r.on("data", (chunk) => {
+            if (res.destroyed) return;
+            res.write(chunk);
+            sent += chunk.length;
+            if (sent >= 1 << 20) {
+              state.droppedGets++;
+              r.destroy();
+              res.destroy();
+            }
+          });
+          return;
+        }
         r.pipe(res);
       });
       up.on("error", () => res.headersSent || res.writeHead(502).end());
@@ -183,7 +216,7 @@ const proxy = await faultProxy();
 const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
 
 /** Uploads through the page; returns { link, objectName, rootKey }. */
-async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange } = {}) {
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange, during } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
@@ -219,6 +252,8 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, chan
     await context.close();
     return { error };
   }
+  // Something the test does to the page while it uploads (e.g. take it offline).
+  await during?.(page);
   await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 180000 });
   const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
   if (error) throw new Error(`upload failed: ${error}`);
@@ -738,6 +773,95 @@ try {
         assert(proxy.state.injected === 2, `injected ${proxy.state.injected}`);
         const got = await receiveViaPage(up.link);
         assert(sha256(got.bytes) === sha256(bytes), "intact after retries");
+      },
+    ],
+    [
+      "issue 22: a connection cut in the middle of a part: that part is sent again, and the object is whole",
+      async () => {
+        proxy.state.dropParts = 1;
+        proxy.state.dropped = 0;
+        const bytes = random(24 << 20);
+        const up = await uploadViaPage(faulty.url, "cut.bin", bytes);
+        assert(proxy.state.dropped === 1, `connections cut: ${proxy.state.dropped}`);
+        const got = await receiveViaPage(up.link);
+        assert(!got.error && sha256(got.bytes) === sha256(bytes), `whole, no part twice: ${got.error}`);
+      },
+    ],
+    [
+      "issue 22: Garage stops in the middle of a multipart upload and is back 5 s later: the upload finishes by itself, intact",
+      async () => {
+        const garage = (cmd) => execFileSync(path.join(root, "scripts/garage.sh"), [cmd], { stdio: ["ignore", "pipe", "pipe"], timeout: 60000 });
+        let reached;
+        const atPart = new Promise((r) => (reached = r));
+        let release;
+        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const bytes = random(40 << 20);
+        try {
+          const upload = uploadViaPage(faulty.url, "outage.bin", bytes);
+          await atPart;
+          garage("stop");
+          await new Promise((r) => setTimeout(r, 5000));
+          garage("start");
+          release();
+          const up = await upload;
+          const got = await receiveViaPage(up.link);
+          assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after the outage: ${got.error}`);
+        } finally {
+          proxy.state.hold = null;
+          release?.();
+        }
+      },
+    ],
+    [
+      "issue 22: the browser is offline for 10 s in the middle of an upload: nothing leaves meanwhile, and the upload recovers",
+      async () => {
+        let reached;
+        const atPart = new Promise((r) => (reached = r));
+        let release;
+        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const bytes = random(40 << 20);
+        let whileOffline = -1;
+        try {
+          const up = await uploadViaPage(faulty.url, "offline.bin", bytes, {
+            during: async (page) => {
+              await atPart;
+              await page.context().setOffline(true);
+              const before = proxy.state.requests;
+              release(); // part 2 is already here; it finishes
+              await page.waitForTimeout(10000);
+              whileOffline = proxy.state.requests - before;
+              await page.context().setOffline(false);
+            },
+          });
+          // Offline emulation reaches the page's Worker: its retries did not get out.
+          assert(whileOffline === 0, `requests that left while offline: ${whileOffline}`);
+          const got = await receiveViaPage(up.link);
+          assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after going offline: ${got.error}`);
+        } finally {
+          proxy.state.hold = null;
+          release?.();
+        }
+      },
+    ],
+    [
+      "issue 22: a download cut off mid-stream says so and offers nothing to save",
+      async () => {
+        const bytes = random(6 << 20);
+        const up = await uploadViaPage(main.url, "cut-download.bin", bytes);
+        proxy.state.dropGets = 1;
+        proxy.state.droppedGets = 0;
+        try {
+          // The same link through the page whose backend reaches S3 through the proxy.
+          const link = `${faulty.url}/${up.link.slice(up.link.indexOf("#"))}`;
+          const got = await receiveViaPage(link);
+          assert(proxy.state.droppedGets === 1, `downloads cut: ${proxy.state.droppedGets}`);
+          assert(got.error?.includes("Network") && !got.bytes, `an error, nothing to save: ${got.error}`);
+          // Once the network behaves, the same link opens.
+          const again = await receiveViaPage(link);
+          assert(!again.error && sha256(again.bytes) === sha256(bytes), again.error);
+        } finally {
+          proxy.state.dropGets = 0;
+        }
       },
     ],
     [
