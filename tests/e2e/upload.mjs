@@ -844,6 +844,34 @@ try {
       },
     ],
     [
+      "issue 22: s3seal serve is killed in the middle of an upload and started again: the upload finishes, intact",
+      async () => {
+        // On a port fixed beforehand, so the page (and its origin) outlive the process.
+        const env = { S3SEAL_ENDPOINT: proxy.url, S3SEAL_LISTEN: `127.0.0.1:${await freePort()}` };
+        let backend = await serve(env);
+        let reached;
+        const atPart = new Promise((r) => (reached = r));
+        let release;
+        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const bytes = random(40 << 20);
+        try {
+          const upload = uploadViaPage(backend.url, "serve-restart.bin", bytes);
+          await atPart;
+          await backend.stop();
+          release(); // the parts in flight finish; the next presigns find no backend
+          await new Promise((r) => setTimeout(r, 3000));
+          backend = await serve(env);
+          const up = await upload;
+          const got = await receiveViaPage(up.link);
+          assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after the restart: ${got.error}`);
+        } finally {
+          proxy.state.hold = null;
+          release?.();
+          await backend.stop();
+        }
+      },
+    ],
+    [
       "issue 22: a download cut off mid-stream says so and offers nothing to save",
       async () => {
         const bytes = random(6 << 20);
