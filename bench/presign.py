@@ -1,10 +1,12 @@
 """`s3seal serve` presign latency, idle and while 500 slow-loris connections
-are held open (audit finding M5), against the local Garage. Run inside
-scripts/with-garage.sh (make bench) after bench/browser.mjs: it merges into
-bench/results.json and adds its table to bench/results.md.
+are held open (audit finding M5), then under load from `oha` (LOAD_CLIENTS
+concurrent clients for LOAD_SECONDS, with serve's RSS sampled every second),
+against the local Garage. Run inside scripts/with-garage.sh (make bench)
+after bench/browser.mjs: it merges into bench/results.json and adds its
+table to bench/results.md.
 
 Everything listens on 127.0.0.1; serve is stopped by its PID; the load is
-bounded (REQUESTS presigns per phase, SLOW connections)."""
+bounded (REQUESTS presigns per phase, SLOW connections, LOAD_SECONDS)."""
 
 import base64
 import hashlib
@@ -26,6 +28,9 @@ REQUESTS = 2000
 CLIENTS = 8
 SLOW = 500
 P99_GOAL_MS = 100
+LOAD_CLIENTS = 200
+LOAD_SECONDS = 60
+OHA = os.environ.get("OHA", str(Path.home() / ".cache" / "s3seal-tools" / "oha" / "bin" / "oha"))
 
 
 def rss_mib(pid):
@@ -90,6 +95,49 @@ def phase(port):
     }
 
 
+def load(port, pid):
+    """LOAD_CLIENTS concurrent clients presigning for LOAD_SECONDS (oha), with
+    serve's RSS sampled every second."""
+    samples, done = [], threading.Event()
+
+    def sample():
+        while not done.wait(1.0):
+            samples.append(rss_mib(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        out = subprocess.run(
+            [OHA, "-z", f"{LOAD_SECONDS}s", "-c", str(LOAD_CLIENTS), "-m", "POST",
+             "-H", "content-type: application/json", "-d", presign_body(7),
+             "--no-tui", "--output-format", "json", f"http://127.0.0.1:{port}/api/presign"],
+            check=True, capture_output=True, text=True, timeout=LOAD_SECONDS + 60).stdout
+    finally:
+        done.set()
+        sampler.join()
+    report = json.loads(out)
+    summary, pct = report["summary"], report["latencyPercentiles"]
+    statuses = report.get("statusCodeDistribution", {})
+    # oha cuts the requests in flight when the time is up: not serve's errors.
+    cut = report.get("errorDistribution", {}).pop("aborted due to deadline", 0)
+    errors = sum(report.get("errorDistribution", {}).values()) + sum(n for code, n in statuses.items() if code != "200")
+    tenth = max(1, len(samples) // 10)
+    return {
+        "clients": LOAD_CLIENTS,
+        "seconds": LOAD_SECONDS,
+        "requests": sum(statuses.values()),
+        "errors": errors,
+        "cut_at_deadline": cut,
+        "per_second": round(summary["requestsPerSec"]),
+        "p50_ms": round(pct["p50"] * 1000, 2),
+        "p99_ms": round(pct["p99"] * 1000, 2),
+        # Flat memory: the first and the last tenth of the run, and the peak.
+        "rss_first_tenth_mib": round(max(samples[:tenth]), 1),
+        "rss_last_tenth_mib": round(max(samples[-tenth:]), 1),
+        "rss_peak_mib": round(max(samples), 1),
+    }
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
@@ -115,6 +163,7 @@ def main():
         finally:
             for s in held:
                 s.close()
+        results["load"] = load(port, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -123,7 +172,7 @@ def main():
     existing = json.loads(path.read_text()) if path.exists() else {}
     existing["presign"] = results
     path.write_text(json.dumps(existing, indent=2) + "\n")
-    i, s = results["idle"], results["slowloris"]
+    i, s, l = results["idle"], results["slowloris"], results["load"]
     md = [
         "",
         f"| serve presign figure ({REQUESTS} presigns from {CLIENTS} keep-alive clients, release build) | value | goal |",
@@ -131,6 +180,8 @@ def main():
         f"| idle: p50 / p99 / max latency, throughput | {i['p50_ms']} / {i['p99_ms']} / {i['max_ms']} ms, {i['per_second']}/s, {i['errors']} errors | p99 < {P99_GOAL_MS} ms |",
         f"| with {SLOW} slow-loris connections held open | {s['p50_ms']} / {s['p99_ms']} / {s['max_ms']} ms, {s['per_second']}/s, {s['errors']} errors | p99 < {P99_GOAL_MS} ms |",
         f"| serve RSS: idle / with the slow connections | {results['rss_idle_mib']} / {results['rss_slowloris_mib']} MiB | |",
+        f"| load (oha): {l['clients']} clients presigning for {l['seconds']} s | {l['requests']} presigns, {l['per_second']}/s, p50 / p99 {l['p50_ms']} / {l['p99_ms']} ms, {l['errors']} errors ({l['cut_at_deadline']} in flight when oha stopped) | 0 errors |",
+        f"| serve RSS under that load: first / last tenth of the run, peak | {l['rss_first_tenth_mib']} / {l['rss_last_tenth_mib']} / {l['rss_peak_mib']} MiB | flat |",
     ]
     md_path = ROOT / "bench" / "results.md"
     text = md_path.read_text() if md_path.exists() else ""

@@ -22,6 +22,15 @@ if ! python3 -c 'import tink, argon2.low_level, cryptography, boto3, pyhpke, bec
     'pyhpke==0.6.5' 'bech32==1.2.0'
 fi
 
+# `make bench` loads `s3seal serve` with oha (built once, a few minutes, into
+# the tools cache outside the work tree).
+OHA_VERSION=1.16.0
+OHA_ROOT="$HOME/.cache/s3seal-tools/oha"
+if [ "${1:-}" = bench ] && [ "$("$OHA_ROOT/bin/oha" --version 2>/dev/null | awk '{print $2}')" != "$OHA_VERSION" ]; then
+  log "installing oha $OHA_VERSION for the serve load benchmark (a few minutes, once)"
+  cargo install oha --locked --version "$OHA_VERSION" --root "$OHA_ROOT"
+fi
+
 # `make bench` measures peak RSS with GNU time.
 if [ "${1:-}" = bench ] && [ ! -x /usr/bin/time ]; then
   log "installing GNU time for the memory benchmark"
