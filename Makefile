@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := source scripts/tools.sh &&
 
-.PHONY: help setup test lint test-native test-fuzz test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers pkg bench fuzz demo demo-cli vectors clean
+.PHONY: mutants help setup test lint test-native test-fuzz test-wasm-build test-interop test-wasm test-pkg test-s3 test-e2e test-browsers pkg bench fuzz demo demo-cli vectors clean
 
 # Variables that make a suite run only some of its tests (or rewrite the
 # vectors it checks) are for development: `make test` never inherits them,
@@ -21,7 +21,9 @@ help:
 	@echo "             serve against Garage, and the page end to end in Chromium, Firefox and WebKit"
 	@echo "make pkg     build the npm package into pkg/"
 	@echo "make fuzz    coverage-guided fuzzing of the parsers and openers (FUZZ_SECONDS per target)"
-	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size -> bench/results.*"
+	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size,"
+	@echo "             serve under load -> bench/results.*"
+	@echo "make mutants mutation testing of the format core (slow; MUTANTS_FILES narrows it)"
 
 setup:
 	@scripts/setup.sh
@@ -107,6 +109,12 @@ bench: pkg
 	$(TOOLS) scripts/with-garage.sh node bench/browser.mjs
 	$(CARGO) build --release --features cli
 	scripts/with-garage.sh python3 bench/presign.py
+
+# Mutation testing of the core (cargo-mutants; not part of make test: about
+# half a minute per mutant). MUTANTS_FILES narrows it to some files.
+MUTANTS_FILES ?=
+mutants:
+	scripts/mutants.sh $(MUTANTS_FILES)
 
 demo: setup pkg
 	scripts/demo.sh
