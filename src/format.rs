@@ -421,6 +421,127 @@ mod tests {
         assert!(matches!(Preamble::parse(&b), Err(Error::Malformed(_))));
     }
 
+    /// The preamble with its key source length field set to `n`, cut
+    /// right after the fixed part.
+    fn with_source_len(n: u16) -> Vec<u8> {
+        let mut b = sample().to_bytes()[..FIXED_SIZE].to_vec();
+        b[FIXED_SIZE - 2..].copy_from_slice(&n.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn a_key_source_too_long_for_any_preamble_is_refused_at_once() {
+        // FIXED_SIZE + n + 2 may be 4096 (more bytes needed), not 4097.
+        let most = (MAX_PREAMBLE_SIZE - FIXED_SIZE - 2) as u16;
+        assert_eq!(Preamble::parse(&with_source_len(most)), Ok(None));
+        for n in [most + 1, u16::MAX] {
+            assert_eq!(
+                Preamble::parse(&with_source_len(n)),
+                Err(Error::Malformed("key source has an impossible length")),
+                "n = {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_sources_of_a_known_kind_and_the_wrong_length_are_refused() {
+        let wrong = Err(Error::Malformed("key source has the wrong length"));
+        assert_eq!(KeySource::parse(&[SOURCE_ROOT, 0]), wrong);
+        assert_eq!(KeySource::parse(&[SOURCE_PASSPHRASE; 5]), wrong);
+        assert_eq!(KeySource::parse(&[SOURCE_PASSPHRASE; 14]), wrong);
+        assert_eq!(KeySource::parse(&[SOURCE_RECIPIENT; 10]), wrong);
+        assert_eq!(KeySource::parse(&[SOURCE_RECIPIENT; 34]), wrong);
+        assert_eq!(
+            KeySource::parse(&[0x09]),
+            Err(Error::Malformed("unknown key source"))
+        );
+        assert_eq!(
+            KeySource::parse(&[]),
+            Err(Error::Malformed("unknown key source"))
+        );
+        assert_eq!(KeySource::parse(&[SOURCE_ROOT]), Ok(KeySource::Root));
+        // Judged as soon as its bytes and the box length are present, even
+        // if the object ends there (FORMAT.md §6: fields in byte order).
+        let mut b = sample().to_bytes();
+        b[FIXED_SIZE] = 0x09;
+        let n = usize::from(u16::from_be_bytes([b[FIXED_SIZE - 2], b[FIXED_SIZE - 1]]));
+        assert_eq!(
+            Preamble::parse(&b[..FIXED_SIZE + n + 2]),
+            Err(Error::Malformed("unknown key source"))
+        );
+        assert_eq!(Preamble::parse(&b[..FIXED_SIZE + n + 1]), Ok(None));
+    }
+
+    #[test]
+    fn the_metadata_box_length_has_bounds() {
+        let bytes = sample().to_bytes(); // passphrase source: n = 13
+        let at = FIXED_SIZE + 13;
+        let with_box = |m: u16| {
+            let mut b = bytes.clone();
+            b[at..at + 2].copy_from_slice(&m.to_be_bytes());
+            b.truncate(at + 2);
+            b.resize(at + 2 + usize::from(m).min(40), 7);
+            b
+        };
+        let impossible = Err(Error::Malformed("metadata box has an impossible length"));
+        assert_eq!(
+            Preamble::parse(&with_box(27)),
+            impossible,
+            "shorter than nonce and tag"
+        );
+        assert!(matches!(Preamble::parse(&with_box(28)), Ok(Some((_, len))) if len == at + 30));
+        let most = (MAX_PREAMBLE_SIZE - at - 2) as u16;
+        assert_eq!(
+            Preamble::parse(&with_box(most)),
+            Ok(None),
+            "ends at 4096: more bytes"
+        );
+        assert_eq!(Preamble::parse(&with_box(most + 1)), impossible);
+    }
+
+    #[test]
+    fn metadata_limits_are_inclusive_and_short_fields_are_malformed() {
+        let at_limit = Metadata {
+            name: "n".repeat(MAX_NAME_SIZE),
+            media_type: "t".repeat(MAX_MEDIA_TYPE_SIZE),
+            size: None,
+        };
+        assert_eq!(
+            Metadata::parse(&at_limit.to_bytes().unwrap()).unwrap(),
+            at_limit
+        );
+        for over in [
+            Metadata {
+                name: "n".repeat(MAX_NAME_SIZE + 1),
+                ..Metadata::default()
+            },
+            Metadata {
+                media_type: "t".repeat(MAX_MEDIA_TYPE_SIZE + 1),
+                ..Metadata::default()
+            },
+            Metadata {
+                media_type: "t".repeat(MAX_MEDIA_TYPE_SIZE + 45),
+                ..Metadata::default()
+            },
+        ] {
+            assert!(matches!(over.to_bytes(), Err(Error::InvalidInput(_))));
+        }
+        let bad = Err(Error::Malformed("sealed metadata"));
+        // A field with one byte left, no field at all, an unknown size
+        // other than 0, a flag other than 0 or 1, a byte too many.
+        assert_eq!(Metadata::parse(&[0, 0, 5]), bad);
+        assert_eq!(Metadata::parse(&[]), bad);
+        let mut unknown = Metadata::default().to_bytes().unwrap();
+        *unknown.last_mut().unwrap() = 1;
+        assert_eq!(Metadata::parse(&unknown), bad);
+        let mut flag = Metadata::default().to_bytes().unwrap();
+        flag[4] = 2;
+        assert_eq!(Metadata::parse(&flag), bad);
+        let mut long = Metadata::default().to_bytes().unwrap();
+        long.push(0);
+        assert_eq!(Metadata::parse(&long), bad);
+    }
+
     #[test]
     fn metadata_round_trips() {
         for m in [
