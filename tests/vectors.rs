@@ -820,25 +820,63 @@ fn checked_in_vectors_match_the_generator() {
 
 /// Opens every case of `index.json` from the files alone (as the wasm and
 /// interop tests do), whole and in awkward pushes.
-#[test]
-fn checked_in_vectors_open_as_the_index_says() {
+/// One case of `index.json` with its file read and its key parsed.
+struct IndexCase {
+    name: String,
+    bytes: Vec<u8>,
+    secret: Secret,
+    expect: String,
+    len: usize,
+    object_name: Option<ObjectName>,
+    entry: serde_json::Value,
+}
+
+/// Every case of the checked-in `index.json`, from the files alone (as the
+/// wasm and interop tests read them).
+fn index_cases() -> Vec<IndexCase> {
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("index.json")).unwrap()).unwrap();
-    let cases = index.as_array().unwrap();
+    let cases: Vec<IndexCase> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let name = case["name"].as_str().unwrap().to_owned();
+            let secret = match (case.get("key"), case.get("passphrase")) {
+                (Some(k), _) => Secret::from_key_text(k.as_str().unwrap()).unwrap(),
+                (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()),
+                _ => panic!("{name}: no key"),
+            };
+            IndexCase {
+                bytes: std::fs::read(dir().join(case["file"].as_str().unwrap())).unwrap(),
+                secret,
+                expect: case["expect"].as_str().unwrap().to_owned(),
+                len: case["plaintext_len"].as_u64().unwrap() as usize,
+                object_name: case
+                    .get("object_name")
+                    .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap()),
+                entry: case.clone(),
+                name,
+            }
+        })
+        .collect();
     assert!(cases.len() >= 30);
-    for case in cases {
-        let name = case["name"].as_str().unwrap();
-        let bytes = std::fs::read(dir().join(case["file"].as_str().unwrap())).unwrap();
-        let secret = match (case.get("key"), case.get("passphrase")) {
-            (Some(k), _) => Secret::from_key_text(k.as_str().unwrap()).unwrap(),
-            (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()),
-            _ => panic!("{name}: no key"),
-        };
-        let expect = case["expect"].as_str().unwrap();
-        let len = case["plaintext_len"].as_u64().unwrap() as usize;
-        let object_name = case
-            .get("object_name")
-            .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap());
+    cases
+}
+
+#[test]
+fn checked_in_vectors_open_as_the_index_says() {
+    for IndexCase {
+        name,
+        bytes,
+        secret,
+        expect,
+        len,
+        object_name,
+        entry: case,
+    } in index_cases()
+    {
+        let expect = expect.as_str();
         let got = match object_name {
             None => object::open(&secret, &bytes),
             Some(n) => open_named(&secret, n, &bytes),
@@ -971,20 +1009,17 @@ fn a_refused_push_or_finish_leaves_the_output_as_it_was() {
 #[test]
 fn the_range_reader_agrees_with_a_full_read() {
     use s3seal::object::RangeOpener;
-    let index: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir().join("index.json")).unwrap()).unwrap();
-    for case in index.as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let bytes = std::fs::read(dir().join(case["file"].as_str().unwrap())).unwrap();
-        let secret = match (case.get("key"), case.get("passphrase")) {
-            (Some(k), _) => Secret::from_key_text(k.as_str().unwrap()).unwrap(),
-            (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()),
-            _ => panic!("{name}: no key"),
-        };
-        let object_name = case
-            .get("object_name")
-            .map(|n| ObjectName::parse(n.as_str().unwrap()).unwrap());
-        let expect = case["expect"].as_str().unwrap();
+    for IndexCase {
+        name,
+        bytes,
+        secret,
+        expect,
+        len,
+        object_name,
+        ..
+    } in index_cases()
+    {
+        let expect = expect.as_str();
         let head = &bytes[..bytes
             .len()
             .min(s3seal::format::MAX_PREAMBLE_SIZE + HEADER_SIZE)];
@@ -998,7 +1033,6 @@ fn the_range_reader_agrees_with_a_full_read() {
         let got = match &read {
             Ok(plain) => {
                 if expect == "ok" {
-                    let len = case["plaintext_len"].as_u64().unwrap() as usize;
                     assert!(*plain == plaintext(len), "{name}: other bytes");
                 }
                 "ok"

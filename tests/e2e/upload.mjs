@@ -113,7 +113,16 @@ async function faultProxy() {
     else forward();
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
+  /** Holds part `part` at the proxy: `arrived` resolves when it comes,
+   * `release()` lets it (and any later one) through, `done()` also stops holding. */
+  const holdPart = (part) => {
+    let release;
+    const hold = { part, reached: null, released: new Promise((r) => (release = r)) };
+    const arrived = new Promise((r) => (hold.reached = r));
+    state.hold = hold;
+    return { arrived, release, done: () => ((state.hold = null), release()) };
+  };
+  return { url: `http://127.0.0.1:${server.address().port}`, state, holdPart, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
 }
 
 /** A presign backend from docs/examples (boto3 or the AWS JS SDK), and a
@@ -791,43 +800,36 @@ try {
       "issue 22: Garage stops in the middle of a multipart upload and is back 5 s later: the upload finishes by itself, intact",
       async () => {
         const garage = (cmd) => execFileSync(path.join(root, "scripts/garage.sh"), [cmd], { stdio: ["ignore", "pipe", "pipe"], timeout: 60000 });
-        let reached;
-        const atPart = new Promise((r) => (reached = r));
-        let release;
-        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const held = proxy.holdPart(2);
         const bytes = random(40 << 20);
         try {
           const upload = uploadViaPage(faulty.url, "outage.bin", bytes);
-          await atPart;
+          await held.arrived;
           garage("stop");
           await new Promise((r) => setTimeout(r, 5000));
           garage("start");
-          release();
+          held.release();
           const up = await upload;
           const got = await receiveViaPage(up.link);
           assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after the outage: ${got.error}`);
         } finally {
-          proxy.state.hold = null;
-          release?.();
+          held.done();
         }
       },
     ],
     [
       "issue 22: the browser is offline for 10 s in the middle of an upload: nothing leaves meanwhile, and the upload recovers",
       async () => {
-        let reached;
-        const atPart = new Promise((r) => (reached = r));
-        let release;
-        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const held = proxy.holdPart(2);
         const bytes = random(40 << 20);
         let whileOffline = -1;
         try {
           const up = await uploadViaPage(faulty.url, "offline.bin", bytes, {
             during: async (page) => {
-              await atPart;
+              await held.arrived;
               await page.context().setOffline(true);
               const before = proxy.state.requests;
-              release(); // part 2 is already here; it finishes
+              held.release(); // part 2 is already here; it finishes
               await page.waitForTimeout(10000);
               whileOffline = proxy.state.requests - before;
               await page.context().setOffline(false);
@@ -838,8 +840,7 @@ try {
           const got = await receiveViaPage(up.link);
           assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after going offline: ${got.error}`);
         } finally {
-          proxy.state.hold = null;
-          release?.();
+          held.done();
         }
       },
     ],
@@ -849,24 +850,20 @@ try {
         // On a port fixed beforehand, so the page (and its origin) outlive the process.
         const env = { S3SEAL_ENDPOINT: proxy.url, S3SEAL_LISTEN: `127.0.0.1:${await freePort()}` };
         let backend = await serve(env);
-        let reached;
-        const atPart = new Promise((r) => (reached = r));
-        let release;
-        proxy.state.hold = { part: 2, reached, released: new Promise((r) => (release = r)) };
+        const held = proxy.holdPart(2);
         const bytes = random(40 << 20);
         try {
           const upload = uploadViaPage(backend.url, "serve-restart.bin", bytes);
-          await atPart;
+          await held.arrived;
           await backend.stop();
-          release(); // the parts in flight finish; the next presigns find no backend
+          held.release(); // the parts in flight finish; the next presigns find no backend
           await new Promise((r) => setTimeout(r, 3000));
           backend = await serve(env);
           const up = await upload;
           const got = await receiveViaPage(up.link);
           assert(!got.error && sha256(got.bytes) === sha256(bytes), `intact after the restart: ${got.error}`);
         } finally {
-          proxy.state.hold = null;
-          release?.();
+          held.done();
           await backend.stop();
         }
       },
@@ -1018,18 +1015,13 @@ try {
         const before = s3check("pending", "uploads/");
         // 17 MiB: three parts. The last part's request reaches the proxy
         // only after its bytes were read; the file changes while it waits.
-        let release;
-        const released = new Promise((r) => (release = r));
-        let reached;
-        const hit = new Promise((r) => (reached = r));
         proxy.state.maxPart = 0;
-        proxy.state.hold = { part: 3, reached, released };
+        const held = proxy.holdPart(3);
         let out;
         try {
-          out = await uploadViaPage(faulty.url, "changed-late.bin", random(17 << 20), { changeWhen: () => hit, afterChange: release });
+          out = await uploadViaPage(faulty.url, "changed-late.bin", random(17 << 20), { changeWhen: () => held.arrived, afterChange: held.release });
         } finally {
-          proxy.state.hold = null;
-          release();
+          held.done();
         }
         assert(proxy.state.maxPart === 3, `part 3 was the last part, and S3 stored it (highest part ${proxy.state.maxPart})`);
         assert(UNREADABLE.test(out.error ?? ""), String(out.error));
