@@ -828,9 +828,12 @@ try {
             during: async (page) => {
               await held.arrived;
               await page.context().setOffline(true);
-              const before = proxy.state.requests;
               held.release(); // part 2 is already here; it finishes
-              await page.waitForTimeout(10000);
+              // Requests already on the wire when the page went offline
+              // arrive in the first moments; count from 1 s in.
+              await page.waitForTimeout(1000);
+              const before = proxy.state.requests;
+              await page.waitForTimeout(9000);
               whileOffline = proxy.state.requests - before;
               await page.context().setOffline(false);
             },
