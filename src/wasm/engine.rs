@@ -99,7 +99,8 @@ struct Split {
     second: Closure<dyn FnMut(JsValue) -> JsValue>,
     digest: Closure<dyn FnMut(JsValue) -> JsValue>,
     /// Settles to `undefined` whatever came: a digest's promise never
-    /// rejects on its own (its segment's promise says what failed).
+    /// rejects on its own (its segment's promise says what failed), nor
+    /// does [`settled`].
     ignore: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
@@ -149,6 +150,11 @@ pub fn digest(bytes: &Uint8Array) -> Promise {
     }
     let hash = crate::signature::segment_digest(&bytes.to_vec());
     Promise::resolve(&JsValue::from(Uint8Array::from(&hash[..])))
+}
+
+/// A promise that settles, to `undefined`, when `promise` settles either way.
+pub(crate) fn settled(promise: &Promise) -> Promise {
+    SPLIT.with(|s| then(promise, s.ignore.as_ref(), s.ignore.as_ref()))
 }
 
 /// A digest's result as the core's 32 bytes.
@@ -301,48 +307,7 @@ impl Engine {
     /// `Uint8Array` ([`to_bytes`] takes both); a failed open rejects, and
     /// nothing of a failing segment is ever returned.
     pub fn start(&self, op: Op, nonce: Nonce, input: &Uint8Array) -> Result<Promise, JsValue> {
-        match self {
-            Engine::WebCrypto {
-                subtle,
-                key,
-                helpers,
-                started,
-            } => {
-                if let Some(helper) = self.turn(helpers, started) {
-                    return Ok(helper.start(op.subtle_name(), key, &iv_of(&nonce), input, false));
-                }
-                let params = gcm_params(&nonce);
-                match op {
-                    Op::Seal => subtle.encrypt_with_object_and_buffer_source(&params, key, input),
-                    Op::Open => subtle.decrypt_with_object_and_buffer_source(&params, key, input),
-                }
-            }
-            Engine::Wasm(cipher) => {
-                // One side is plaintext: both copies are wiped (a few % of
-                // this engine's time).
-                let input = Zeroizing::new(input.to_vec());
-                let mut out = Zeroizing::new(Vec::with_capacity(input.len() + TAG_SIZE));
-                let done = match op {
-                    Op::Seal => {
-                        cipher.seal_to(nonce, &input, &mut out);
-                        Ok(())
-                    }
-                    Op::Open => cipher.open_to(nonce, &input, &mut out),
-                };
-                Ok(match done {
-                    Ok(()) => Promise::resolve(&JsValue::from(Uint8Array::from(&out[..]))),
-                    Err(e) => Promise::reject(&to_js(e)),
-                })
-            }
-        }
-    }
-
-    /// Whose turn the next segment is: a helper's, or this thread's (`None`).
-    fn turn<'a>(&self, helpers: &'a [Helper], started: &Cell<usize>) -> Option<&'a Helper> {
-        let n = started.get();
-        started.set(n.wrapping_add(1));
-        let turn = n / SEGMENTS_PER_TURN % (helpers.len() + 1);
-        turn.checked_sub(1).map(|i| &helpers[i])
+        Ok(self.call(op, nonce, input, false)?.0)
     }
 
     /// As [`Engine::start`], and also the SHA-256 of the segment's stored
@@ -356,31 +321,72 @@ impl Engine {
         nonce: Nonce,
         input: &Uint8Array,
     ) -> Result<(Promise, Promise), JsValue> {
-        if let Engine::WebCrypto {
-            key,
-            helpers,
-            started,
-            ..
-        } = self
-        {
-            if let Some(helper) = self.turn(helpers, started) {
-                let pair = helper.start(op.subtle_name(), key, &iv_of(&nonce), input, true);
-                return Ok(SPLIT.with(|s| {
-                    let ignore = s.ignore.as_ref();
-                    (
-                        then(&pair, s.first.as_ref(), &JsValue::UNDEFINED),
-                        then(&pair, s.second.as_ref(), ignore),
-                    )
-                }));
+        let (call, hash) = self.call(op, nonce, input, true)?;
+        Ok((call, hash.expect("asked for a digest")))
+    }
+
+    /// One segment's cipher call on whichever thread's turn it is, and with
+    /// `hash` its digest's promise.
+    fn call(
+        &self,
+        op: Op,
+        nonce: Nonce,
+        input: &Uint8Array,
+        hash: bool,
+    ) -> Result<(Promise, Option<Promise>), JsValue> {
+        let call = match self {
+            Engine::WebCrypto {
+                subtle,
+                key,
+                helpers,
+                started,
+            } => {
+                let n = started.get();
+                started.set(n.wrapping_add(1));
+                let turn = n / SEGMENTS_PER_TURN % (helpers.len() + 1);
+                if let Some(helper) = turn.checked_sub(1).map(|i| &helpers[i]) {
+                    let called = helper.start(op.subtle_name(), key, &iv_of(&nonce), input, hash);
+                    if !hash {
+                        return Ok((called, None));
+                    }
+                    // The helper answers `[result, digest]`.
+                    return Ok(SPLIT.with(|s| {
+                        (
+                            then(&called, s.first.as_ref(), &JsValue::UNDEFINED),
+                            Some(then(&called, s.second.as_ref(), s.ignore.as_ref())),
+                        )
+                    }));
+                }
+                let params = gcm_params(&nonce);
+                match op {
+                    Op::Seal => subtle.encrypt_with_object_and_buffer_source(&params, key, input),
+                    Op::Open => subtle.decrypt_with_object_and_buffer_source(&params, key, input),
+                }?
             }
-            // This thread's turn: `start` must not take another one.
-            started.set(started.get().wrapping_sub(1));
-        }
-        let call = self.start(op, nonce, input)?;
-        let hash = match op {
+            Engine::Wasm(cipher) => {
+                // One side is plaintext: both copies are wiped (a few % of
+                // this engine's time).
+                let input = Zeroizing::new(input.to_vec());
+                let mut out = Zeroizing::new(Vec::with_capacity(input.len() + TAG_SIZE));
+                let done = match op {
+                    Op::Seal => {
+                        cipher.seal_to(nonce, &input, &mut out);
+                        Ok(())
+                    }
+                    Op::Open => cipher.open_to(nonce, &input, &mut out),
+                };
+                match done {
+                    Ok(()) => Promise::resolve(&JsValue::from(Uint8Array::from(&out[..]))),
+                    Err(e) => Promise::reject(&to_js(e)),
+                }
+            }
+        };
+        // On this thread: the input is hashed now (it may be reused once
+        // this returns), the result once it is there.
+        let hash = hash.then(|| match op {
             Op::Open => digest(input),
             Op::Seal => SPLIT.with(|s| then(&call, s.digest.as_ref(), s.ignore.as_ref())),
-        };
+        });
         Ok((call, hash))
     }
 

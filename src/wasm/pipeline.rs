@@ -213,7 +213,7 @@ impl Recorder {
             failed.set(result.is_err());
             Ok(result?.into())
         });
-        self.chain = CALLBACKS.with(|c| then(&promise, c.ignore.as_ref(), c.ignore.as_ref()));
+        self.chain = super::engine::settled(&promise);
         promise
     }
 }
@@ -226,8 +226,6 @@ struct Callbacks {
     seal_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
     /// A failed open call: `Corrupt` if the segment did not verify.
     open_failed: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
-    /// Settles to `undefined`, whatever came.
-    ignore: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
 use super::engine::then;
@@ -244,7 +242,6 @@ thread_local! {
         }),
         seal_failed: Closure::new(|err: JsValue| Err(Op::Seal.error(err))),
         open_failed: Closure::new(|err: JsValue| Err(Op::Open.error(err))),
-        ignore: Closure::new(|_: JsValue| JsValue::UNDEFINED),
     };
 }
 
