@@ -20,8 +20,10 @@
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
+use core::ops::Range;
 use hkdf::Hkdf;
 use sha2::Sha256;
+
 use zeroize::Zeroizing;
 
 use crate::signature::SignedContent;
@@ -643,10 +645,9 @@ impl StreamOpener {
             return Err(Error::Truncated);
         };
         let index = self.cutter.index();
-        let allowed = |len: usize| index == 0 || len > TAG_SIZE;
         if trailer.len() == crate::signature::SIGNATURE_SIZE
             && !self.pending.is_empty()
-            && allowed(self.pending.len())
+            && final_segment_allowed(index, self.pending.len())
             && cipher
                 .open_to(cipher.nonce(index, true)?, &self.pending, out)
                 .is_ok()
@@ -656,31 +657,63 @@ impl StreamOpener {
         }
         let mut rest = self.pending;
         rest.extend_from_slice(trailer);
-        if rest.is_empty() {
-            return Err(Error::Truncated);
-        }
         let mut probe = Vec::new();
-        let mut opens = |index: u64, last: bool, bytes: &[u8]| -> Result<bool> {
-            let opened = cipher.open_to(cipher.nonce(index, last)?, bytes, &mut probe);
-            zeroize::Zeroize::zeroize(&mut probe);
-            probe.clear();
-            Ok(opened.is_ok())
-        };
-        let cap = layout::ciphertext_capacity(index);
-        let verdict = if rest.len() == cap && opens(index, false, &rest)? {
-            Error::Truncated
-        } else if (allowed(rest.len()) && opens(index, true, &rest)?)
-            || (rest.len() > cap + TAG_SIZE
-                && opens(index, false, &rest[..cap])?
-                && opens(index + 1, true, &rest[cap..])?)
-        {
-            // The object's last segment(s), whole, and no signature after.
-            Error::BadSignature
-        } else {
-            Error::Corrupt
-        };
-        Err(verdict)
+        for (verdict, tries) in end_probes(index, rest.len()) {
+            let mut all = true;
+            for (at, last, range) in tries {
+                let opened = cipher.open_to(cipher.nonce(at, last)?, &rest[range], &mut probe);
+                zeroize::Zeroize::zeroize(&mut probe);
+                probe.clear();
+                all &= opened.is_ok();
+                if !all {
+                    break;
+                }
+            }
+            if all {
+                return Err(verdict);
+            }
+        }
+        Err(Error::Corrupt)
     }
+}
+
+/// Whether a last segment of `len` stored bytes may end the object as
+/// segment `index`: only a lone first segment may be empty (FORMAT.md §5.1).
+pub fn final_segment_allowed(index: u64, len: usize) -> bool {
+    index == 0 || len > TAG_SIZE
+}
+
+/// One try of [`end_probes`]: open bytes `range` of the rest as segment
+/// `.0` with last flag `.1`.
+pub type EndProbe = (u64, bool, Range<usize>);
+
+/// Why an object's end did not open (FORMAT.md §5.3 step 5), for every
+/// reader whatever its engine: the rest `R` (`rest_len` bytes after the last
+/// segment released as not the last, segment `index` on) is tried as each
+/// alternative in turn, `(segment, last flag, bytes of R)` each; the first
+/// whose every segment opens gives its verdict, and none gives `Corrupt`.
+/// An empty `R` has nothing to try: `Truncated`.
+pub fn end_probes(index: u64, rest_len: usize) -> Vec<(Error, Vec<EndProbe>)> {
+    let cap = layout::ciphertext_capacity(index);
+    let mut alternatives = Vec::new();
+    if rest_len == 0 {
+        alternatives.push((Error::Truncated, Vec::new()));
+    }
+    // Cut at a segment boundary: a whole segment that is not the last.
+    if rest_len == cap {
+        alternatives.push((Error::Truncated, vec![(index, false, 0..rest_len)]));
+    }
+    // The object's last segment(s), whole, and no signature after them.
+    if rest_len > 0 && final_segment_allowed(index, rest_len) {
+        alternatives.push((Error::BadSignature, vec![(index, true, 0..rest_len)]));
+    }
+    if rest_len > cap + TAG_SIZE {
+        alternatives.push((
+            Error::BadSignature,
+            vec![(index, false, 0..cap), (index + 1, true, cap..rest_len)],
+        ));
+    }
+    alternatives
 }
 
 #[cfg(test)]

@@ -484,10 +484,10 @@ async fn run_finish(
         produced,
         verifying_key,
     } = last;
-    let allowed = |len: u32| index == 0 || len as usize > TAG_SIZE;
     let signature = <[u8; SIGNATURE_SIZE]>::try_from(&trailer[..]).ok();
-    if let Some(signature) = signature.filter(|_| segment.length() > 0 && allowed(segment.length()))
-    {
+    let whole = segment.length() > 0
+        && crate::stream::final_segment_allowed(index, segment.length() as usize);
+    if let Some(signature) = signature.filter(|_| whole) {
         let digest = super::engine::digest(&segment);
         if let Ok(plain) = engine.open(js(cipher.nonce(index, true))?, &segment).await {
             let checked = async {
@@ -520,41 +520,28 @@ async fn run_finish(
     }
     // Why it failed, from the rest: the last segment and what followed it.
     let len = segment.length() as usize + trailer.len();
-    if len == 0 {
-        return Err(to_js(crate::Error::Truncated));
-    }
     let rest = Uint8Array::new_with_length(len as u32);
     rest.set(&segment, 0);
     rest.subarray(segment.length(), len as u32)
         .copy_from(&trailer);
-    let opens = |index: u64, last: bool, bytes: Uint8Array| {
-        let (engine, cipher) = (engine.clone(), cipher.clone());
-        async move {
-            let opened = engine.open(js(cipher.nonce(index, last))?, &bytes).await;
+    for (verdict, tries) in crate::stream::end_probes(index, len) {
+        let mut all = true;
+        for (at, last, range) in tries {
+            let bytes = rest.subarray(range.start as u32, range.end as u32);
+            let opened = engine.open(js(cipher.nonce(at, last))?, &bytes).await;
             if let Ok(p) = &opened {
                 p.fill(0, 0, p.length());
             }
-            Ok::<_, JsValue>(opened.is_ok())
+            all &= opened.is_ok();
+            if !all {
+                break;
+            }
         }
-    };
-    let cap = crate::stream::layout::ciphertext_capacity(index);
-    let (whole, after) = (
-        rest.subarray(0, cap.min(len) as u32),
-        rest.subarray(cap.min(len) as u32, len as u32),
-    );
-    let verdict = if len == cap && opens(index, false, rest.clone()).await? {
-        crate::Error::Truncated
-    } else if (allowed(len as u32) && opens(index, true, rest.clone()).await?)
-        || (len > cap + TAG_SIZE
-            && opens(index, false, whole).await?
-            && opens(index + 1, true, after).await?)
-    {
-        // The object's last segment(s), whole, and no signature after.
-        crate::Error::BadSignature
-    } else {
-        crate::Error::Corrupt
-    };
-    Err(to_js(verdict))
+        if all {
+            return Err(to_js(verdict));
+        }
+    }
+    Err(to_js(crate::Error::Corrupt))
 }
 
 impl SealStream {
