@@ -65,21 +65,14 @@ elif cmd == "pending":
     print(len(s3.list_multipart_uploads(Bucket=bucket, Prefix=sys.argv[2]).get("Uploads", [])))
 elif cmd == "forge":
     import s3seal_spec as spec
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     file_key = spec.b64url_key(sys.argv[3], "s3seal-file-")
     sse_c = base64.b64decode(spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"])
     data = s3.get_object(Bucket=bucket, Key=sys.argv[2], SSECustomerAlgorithm="AES256",
                          SSECustomerKey=sse_c)["Body"].read()
-    preamble = spec.Preamble(data)
-    p = preamble.length
-    header, segment, signature = data[p:p + 40], data[p + 40:-64], data[-64:]
-    assert len(segment) < 262104, "one segment only"
+    size = len(data) - spec.Preamble(data).length - spec.HEADER_SIZE - spec.TAG_SIZE - spec.SIGNATURE_SIZE
     text = sys.argv[4].encode()
-    forged = (text * (len(segment) // len(text) + 1))[: len(segment) - 16]
-    key = spec.hkdf_sha256(spec.subkey(file_key, b"s3seal/v1 payload"), header[1:33], data[:p])
-    nonce = header[33:40] + (0).to_bytes(4, "big") + b"\x01"
-    body = data[: p + 40] + AESGCM(key).encrypt(nonce, forged, None) + signature
+    body = spec.forge_one_segment(data, file_key, (text * (size // len(text) + 1))[:size])
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
 elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",

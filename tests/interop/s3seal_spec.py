@@ -723,6 +723,22 @@ def recipient_of(identity_text):
     return bech32.bech32_encode(RECIPIENT_HRP, bech32.convertbits(pk, 8, 5, True))
 
 
+def forge_one_segment(data, file_key, plaintext):
+    """What a holder of only the file key can make of a one-segment object
+    (§3.2): the same preamble and header, `plaintext` (the same length as
+    the original, so the sealed size still holds) sealed under the file key,
+    and the original signature kept, since a new one needs the signing key.
+    Readers must refuse it (BadSignature)."""
+    preamble = Preamble(data)
+    header = data[preamble.length : preamble.length + HEADER_SIZE]
+    segment = data[preamble.length + HEADER_SIZE : len(data) - SIGNATURE_SIZE]
+    if len(segment) >= _segment_capacity(0) or len(plaintext) != len(segment) - TAG_SIZE:
+        raise ValueError("a one-segment object and a plaintext of its length")
+    aead = AESGCM(hkdf_sha256(subkey(file_key, LABEL_PAYLOAD), header[1:33], preamble.raw))
+    forged = aead.encrypt(_nonce(header[33:40], 0, True), bytes(plaintext), None)
+    return data[: preamble.length + HEADER_SIZE] + forged + data[len(data) - SIGNATURE_SIZE :]
+
+
 # ------------------------------------------------------------ Tink cross-check
 
 

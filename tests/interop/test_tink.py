@@ -205,13 +205,7 @@ class FreshObjects(unittest.TestCase):
         file_key = spec.file_key_from_root(root, object_id)
         (self.tmp / "share.key").write_text("s3seal-file-" + base64.urlsafe_b64encode(file_key).decode().rstrip("=") + "\n")
         # Same length keeps the preamble (and its sealed size) as it was.
-        forged_text = b"FORGED: pay 100000 EUR"[: len(b"the real contract")]
-        preamble = spec.Preamble(obj)
-        header = obj[preamble.length : preamble.length + 40]
-        key = spec.hkdf_sha256(spec.subkey(file_key, b"s3seal/v1 payload"), header[1:33], preamble.raw)
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        segment = AESGCM(key).encrypt(header[33:40] + bytes(4) + b"\x01", forged_text, None)
-        forged = obj[: preamble.length + 40] + segment + obj[-64:]
+        forged = spec.forge_one_segment(obj, file_key, b"FORGED: pay 100000 EUR"[: len(b"the real contract")])
         (self.tmp / name).write_bytes(forged)
         res = subprocess.run([BIN, "open", str(self.tmp / name), "-o", "-", "--key-file", str(self.tmp / "share.key"),
                               "--object-name", name],
