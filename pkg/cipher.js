@@ -1,15 +1,9 @@
-// A second thread for the bulk cipher. Chromium runs crypto.subtle's
-// AES-GCM inside the call, on the calling thread, so a Worker doing every
-// other segment seals faster than one thread can: in a 2-core probe, 1031
-// against 755 MB/s (medians of 7 rounds, 64 MiB). The engine (engine.rs)
-// deals segments in turn to its own thread and to a CipherHelper.
-//
-// Each call's bytes are copied into a buffer that goes to the worker and
-// comes back with the result (transferred both ways, never cloned): a fresh
-// buffer per call measured slower than no worker at all (665 MB/s). Calls
-// made in one turn of the event loop go as one message: a message per
-// segment ran no faster than one thread (1018 vs 1086 MB/s, against 1303
-// for a message per 4 segments).
+// A second thread for the bulk cipher: Chromium runs crypto.subtle's AES-GCM
+// on the calling thread, so a Worker doing every other segment seals faster
+// than one thread can. The engine (engine.rs) deals segments in turn to its
+// own thread and to a CipherHelper. Each call's bytes travel in a pooled
+// buffer, transferred both ways, and calls made in one turn of the event
+// loop go as one message (bench/results.md, "design measurements").
 
 /** Bytes in a pooled buffer: one segment of the format, sealed or not. */
 const BUFFER_SIZE = 256 * 1024;

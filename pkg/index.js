@@ -200,8 +200,8 @@ export function ready(moduleOrPath) {
 let wasmReady = false;
 let helpers;
 
-/** One helper where a second core and Workers exist: measured on 2 cores
- * (more helpers than cores only take turns with the sealing thread). */
+/** One helper where a second core and Workers exist (more helpers than
+ * cores only take turns with the sealing thread). */
 function defaultCipherWorkers() {
   const cores = typeof navigator === "undefined" ? 1 : navigator.hardwareConcurrency ?? 1;
   return typeof Worker === "function" && cores >= 2 ? 1 : 0;
@@ -249,8 +249,7 @@ const CHUNK_SIZE = 1024 * 1024;
 
 /** Input bytes whose segments may be in the engine at once: enough that it
  * never waits for us, and that this thread seals one block while the cipher
- * worker seals another (with 2 MiB the worker gained nothing; with 4 MiB,
- * 1079 against 829 MB/s, medians of 7 interleaved rounds). */
+ * worker seals another (bench/results.md, "design measurements"). */
 const WINDOW_SIZE = 4 * 1024 * 1024;
 
 function toStream(source) {
@@ -318,13 +317,11 @@ function toReader(source, { aligned = false } = {}) {
   return { reader, lent: true };
 }
 
-/** Blob readers with a BYOB read in flight. Held here because in Chromium 156
+/** Blob readers with a BYOB read in flight. Held here because in Chromium
  * nothing else may hold them: a pending read, its stream and whatever
  * awaits it can form a cycle no root reaches, and a garbage collection then
- * drops it, so the read never settles. Reading a 64 MiB Blob so, between
- * WebCrypto calls that leave garbage, hung within 5-23 reads in 9 of 11
- * probe runs; holding the reader, 80 of 80 reads finished. (`seal`/`open`
- * did not hang in 180 such reads, held by something else by chance.) */
+ * drops it, so the read never settles (bench/results.md, "design
+ * measurements"). */
 const reading = new Set();
 
 /** A reader of a Blob's bytes in chunks that end on plaintext segment
@@ -334,9 +331,8 @@ const reading = new Set();
  * OpenStream's chunk is free sooner, once its own push returns). Reading a
  * File so, instead of taking the stream's own chunks, makes no garbage per
  * chunk, and when sealing no segment straddles two chunks. One stream, not
- * slice().arrayBuffer() per chunk: in Chromium, reading a Blob in 1 MiB
- * slices ran ~150 MB/s. Undefined where a Blob's stream is not a byte
- * stream. */
+ * slice().arrayBuffer() per chunk, which is slow in Chromium. Undefined
+ * where a Blob's stream is not a byte stream. */
 function blobReader(blob) {
   let reader;
   try {
@@ -396,9 +392,8 @@ function blobReader(blob) {
 /** Fails if a File changed since it was picked. Chromium checks that when
  * a read of the file opens, not while a stream runs: a stream read to its
  * end may hold bytes written after it opened. One more small read after
- * the last one tells. (Reopening the stream every 8 MiB instead halved the
- * speed of sealing from a Blob.) Other Blobs cannot change; the read costs
- * ~10 ms, so they skip it. */
+ * the last one tells (cheaper than reopening the stream as it goes). Other
+ * Blobs cannot change, so they skip it. */
 async function unchanged(blob) {
   if (blob.size === 0 || typeof File === "undefined" || !(blob instanceof File)) return;
   try {
