@@ -9,11 +9,12 @@
 //!   AES-GCM-HKDF streaming format (256 KiB segments);
 //! - [`object`]: whole objects — push sealer/opener, one-shot helpers,
 //!   random access, independent segment runs for multipart uploads;
-//! - [`part`]: multipart planning (parts of whole segments);
 //! - [`recipient`]: sealing to a public key (HPKE), identities;
 //! - [`signature`]: per-object Ed25519 signatures, so a share link reads
 //!   and never writes;
 //! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
+//! - [`transfer`]: transfers through presigned URLs, sans I/O (part plan,
+//!   presign contract and policy, retries, resume, S3 XML);
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
 //! The byte format is specified in `docs/FORMAT.md`.
@@ -36,12 +37,12 @@ pub mod filename;
 pub mod format;
 pub mod key;
 pub mod object;
-pub mod part;
 pub mod passphrase;
 pub mod recipient;
 pub mod signature;
 pub mod sse;
 pub mod stream;
+pub mod transfer;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub mod wasm;
 

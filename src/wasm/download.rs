@@ -14,11 +14,13 @@ use web_sys::Blob;
 use super::engine::Choice;
 use super::error::{js, with_code};
 use super::field::{get, set};
-use super::job::{Job, Progress, abort_error, http_error, presign_option, request, sse_c_object};
+use super::job::{Job, Progress, abort_error, fault_error, presign_option};
 use super::key::Key;
 use super::pipeline::OpenStream;
 use super::stream::metadata_to_js;
 use crate::key::{ObjectName, Secret};
+use crate::transfer::presign::{Op, SseC};
+use crate::transfer::retry::{self, Fault};
 
 /// Pushes whose segments may be in the engine at once.
 const PUSHES_IN_FLIGHT: usize = 4;
@@ -35,28 +37,6 @@ pub fn download(object_name: &str, key: &Key, options: JsValue) -> Promise {
     let secret = key.secret.clone();
     let name = object_name.to_owned();
     future_to_promise(async move { download_inner(name, secret, options).await })
-}
-
-/// What S3's refusal of a GET means. S3 checks the SSE-C key before anything
-/// else: a wrong key is refused (Garage: 400, AWS: 403 naming the
-/// encryption key), so it is reported as `WrongKey`.
-fn refusal(status: u16, text: &str) -> JsValue {
-    let lower = text.to_ascii_lowercase();
-    if matches!(status, 400 | 403) && lower.contains("expired") {
-        return http_error("Expired", status, None, "download");
-    }
-    if status == 404 {
-        return http_error("Http", status, None, "download (no such object)");
-    }
-    let key_refused = matches!(status, 400 | 403)
-        && (lower.contains("encryption") || lower.contains("sse-c") || lower.contains("customer"));
-    if key_refused || status == 400 {
-        return with_code(
-            "WrongKey",
-            "wrong key: the storage server refused this object's SSE-C key (wrong key or passphrase)",
-        );
-    }
-    http_error("Http", status, None, "download")
 }
 
 async fn call_method(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
@@ -126,17 +106,19 @@ async fn download_inner(
     let job = Job {
         presign,
         object: name.to_string(),
-        sse_c: sse_c_object(&file_key.sse_c_key()),
+        sse_c: Some(SseC::from_key(&file_key.sse_c_key())),
         signal: get(&options, "signal").dyn_into().ok(),
         attempts: 1,
         progress: Progress::new(&options, "downloading", 0.0),
     };
-    let get_request = request("get");
-    set(&get_request, "sseC", job.sse_c.clone());
-    let presigned = job.presign(&get_request).await?;
+    let presigned = job.presign(&job.keyed(Op::Get)).await?;
     let init = Object::new();
     set(&init, "method", presigned.method.as_str());
-    set(&init, "headers", presigned.headers.clone());
+    let headers = Object::new();
+    for (name, value) in &presigned.headers {
+        set(&headers, name, value.as_str());
+    }
+    set(&init, "headers", headers);
     if let Some(s) = &job.signal {
         set(&init, "signal", s.clone());
     }
@@ -157,7 +139,10 @@ async fn download_inner(
             .ok()
             .and_then(|t| t.as_string())
             .unwrap_or_default();
-        return Err(refusal(status, &text));
+        // S3 checks the SSE-C key before anything else, so a refusal may
+        // mean a wrong key.
+        let fault = retry::classify_read(status, &text).unwrap_or(Fault::Http { status });
+        return Err(fault_error(&fault, None, "download", 1));
     }
     let headers = get(&response, "headers");
     let length = Reflect::get(&headers, &"get".into())

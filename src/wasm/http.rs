@@ -4,39 +4,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, ProgressEvent, XmlHttpRequest};
 
-/// A presigned request as the presign function returns it.
-pub struct Presigned {
-    pub method: String,
-    pub url: String,
-    pub headers: Object,
-}
-
-impl Presigned {
-    pub fn from_js(value: &JsValue) -> Result<Self, JsValue> {
-        let text = |field: &str| -> Result<String, JsValue> {
-            Reflect::get(value, &field.into())?.as_string().ok_or_else(|| {
-                super::error::with_code("InvalidInput", &format!("the presign function must return {{ method, url, headers }} (missing `{field}`)"))
-            })
-        };
-        let headers = Reflect::get(value, &"headers".into())?;
-        let headers = if headers.is_undefined() || headers.is_null() {
-            Object::new()
-        } else {
-            headers.unchecked_into()
-        };
-        Ok(Self {
-            method: text("method")?,
-            url: text("url")?,
-            headers,
-        })
-    }
-}
+use crate::transfer::presign::Presigned;
 
 /// A request body held in JS memory (wasm memory may grow, and move, while
 /// a request runs): bytes or a Blob (e.g. a part made of sealed segments).
@@ -83,14 +57,6 @@ pub struct Reply {
     pub length: Option<f64>,
 }
 
-impl Reply {
-    /// S3 refused a presigned URL because it expired: AWS answers 403
-    /// "Request has expired", Garage 400 with "expired" in the message.
-    pub fn expired(&self) -> bool {
-        matches!(self.status, 400 | 403) && self.text.to_ascii_lowercase().contains("expired")
-    }
-}
-
 /// How a request failed before an HTTP status arrived.
 pub enum Failure {
     /// Network error or timeout: worth retrying.
@@ -111,12 +77,8 @@ pub async fn send(
     }
     let xhr = XmlHttpRequest::new()?;
     xhr.open_with_async(&req.method, &req.url, true)?;
-    for name in Object::keys(&req.headers).iter() {
-        let name = name.as_string().unwrap_or_default();
-        let value = Reflect::get(&req.headers, &name.as_str().into())?
-            .as_string()
-            .unwrap_or_default();
-        xhr.set_request_header(&name, &value)?;
+    for (name, value) in &req.headers {
+        xhr.set_request_header(name, value)?;
     }
     // outcome: 0 load, 1 network error, 2 abort
     let outcome = Rc::new(RefCell::new(0u8));

@@ -1,5 +1,8 @@
 //! What every transfer shares: the pluggable presign function, sending with
 //! retries, cancellation, progress, and the JS errors of the network layer.
+//! The decisions (what an answer means, whether and when to retry, whether
+//! a presigned request may carry our key) are the core's
+//! ([`crate::transfer`]); this makes the requests and waits.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,29 +15,20 @@ use web_sys::AbortSignal;
 
 use super::error::with_code;
 use super::field::{get, set};
-use super::http::{self, Failure, Presigned, Reply};
+use super::http::{self, Failure, Reply};
+use crate::transfer::presign::{Op, Presigned, Request, SseC};
+use crate::transfer::retry::{self, Fault, Retry};
 
-/// Default attempts per request (the first one and seven retries): with the
-/// backoff below they span at least 12 s (24 s on average), so a storage
-/// server that restarts or a network that drops for a few seconds costs a
-/// pause, not the upload.
-pub const ATTEMPTS: u32 = 8;
-/// First backoff delay, in milliseconds; doubles up to [`MAX_BACKOFF_MS`].
-const FIRST_BACKOFF_MS: f64 = 250.0;
-/// Longest backoff delay, in milliseconds.
-const MAX_BACKOFF_MS: f64 = 8000.0;
-
-/// A JS error for an HTTP failure: code `Http` (or `Expired`), with `status`
-/// and `partNumber`.
-pub fn http_error(code: &str, status: u16, part_number: Option<u16>, what: &str) -> JsValue {
-    let message = match code {
-        "Expired" => format!(
-            "{what}: the presigned URL had expired (HTTP {status}); check the clocks of the presign backend and S3"
-        ),
-        _ => format!("{what} failed with HTTP {status}"),
-    };
-    let e = with_code(code, &message);
-    let _ = Reflect::set(&e, &"status".into(), &status.into());
+/// The JS error for a failed request: `code` from the fault, with `status`
+/// and `partNumber` where known (an abort is [`abort_error`]).
+pub fn fault_error(fault: &Fault, part_number: Option<u16>, what: &str, attempts: u32) -> JsValue {
+    if *fault == Fault::Aborted {
+        return abort_error();
+    }
+    let e = with_code(fault.code(), &fault.describe(what, attempts));
+    if let Some(status) = fault.status() {
+        let _ = Reflect::set(&e, &"status".into(), &status.into());
+    }
     if let Some(n) = part_number {
         let _ = Reflect::set(&e, &"partNumber".into(), &n.into());
     }
@@ -155,56 +149,89 @@ pub fn presign_option(options: &JsValue) -> Result<Function, JsValue> {
     })
 }
 
-/// A presign request `{ op }`.
-pub fn request(op: &str) -> Object {
-    let r = Object::new();
-    set(&r, "op", op);
-    r
-}
-
-/// The object's SSE-C headers as the presign API takes them.
-pub fn sse_c_object(key: &crate::key::SseCKey) -> Object {
-    let headers = crate::sse::sse_c(key);
+/// The presign request as the caller's function takes it (the contract's
+/// JSON shape, as a plain object).
+fn request_to_js(r: &Request) -> Object {
     let o = Object::new();
-    set(&o, "algorithm", headers[0].1.as_str());
-    set(&o, "key", headers[1].1.as_str());
-    set(&o, "keyMd5", headers[2].1.as_str());
+    set(&o, "op", r.op.as_str());
+    set(&o, "object", r.object.as_str());
+    if let Some(c) = &r.sse_c {
+        let sse = Object::new();
+        set(&sse, "algorithm", c.algorithm.as_str());
+        set(&sse, "key", c.key.as_str());
+        set(&sse, "keyMd5", c.key_md5.as_str());
+        set(&o, "sseC", sse);
+    }
+    if let Some(n) = r.size {
+        set(&o, "size", n as f64);
+    }
+    if let Some(id) = &r.upload_id {
+        set(&o, "uploadId", id.as_str());
+    }
+    if let Some(n) = r.part_number {
+        set(&o, "partNumber", n);
+    }
     o
 }
 
-/// Refuses a presigned request that would expose SSE-C key material: over
-/// plain http to anything but loopback, or with the key in the URL (where
-/// logs and proxies keep it) instead of a signed header.
+/// The presign function's answer `{ method, url, headers }`.
+fn presigned_from_js(value: &JsValue) -> Result<Presigned, JsValue> {
+    let text = |field: &str| {
+        get(value, field).as_string().ok_or_else(|| {
+            with_code(
+                "InvalidInput",
+                &format!("the presign function must return {{ method, url, headers }} (missing `{field}`)"),
+            )
+        })
+    };
+    let mut headers = Vec::new();
+    let given = get(value, "headers");
+    if given.is_object() {
+        for name in Object::keys(given.unchecked_ref::<Object>()).iter() {
+            let name = name.as_string().unwrap_or_default();
+            let value = get(&given, &name).as_string().unwrap_or_default();
+            headers.push((name, value));
+        }
+    }
+    Ok(Presigned {
+        method: text("method")?,
+        url: text("url")?,
+        headers,
+    })
+}
+
+/// The core's check of a presigned request, on the URL as the browser's own
+/// parser (the one `fetch` and XHR use) reads it: relative to the page's
+/// (or Worker's) location, as they resolve it.
 fn check_presigned(p: &Presigned) -> Result<(), JsValue> {
-    let carries_key = Object::keys(&p.headers).iter().any(|name| {
-        name.as_string()
-            .is_some_and(|n| n.eq_ignore_ascii_case(crate::sse::SSE_C_KEY))
-    });
-    let lower = p.url.to_ascii_lowercase();
-    if lower.contains("x-amz-server-side-encryption-customer-key=") {
-        return Err(with_code(
-            "Presign",
-            "the presigned URL carries the SSE-C key in its query string; a presigner must sign it as a header",
-        ));
+    let base = get(&get(&js_sys::global(), "location"), "href").as_string();
+    let url = match base {
+        Some(base) => web_sys::Url::new_with_base(&p.url, &base),
+        None => web_sys::Url::new(&p.url),
     }
-    if carries_key {
-        super::sse::check_sse_c_url(&p.url)?;
-    }
-    Ok(())
+    .map_err(|_| with_code("Presign", "the presign function returned an invalid URL"))?;
+    p.check(&url.protocol(), &url.hostname()).map_err(|why| {
+        let code = if why.starts_with("insecure") {
+            "InsecureEndpoint"
+        } else {
+            "Presign"
+        };
+        with_code(code, why)
+    })
 }
 
-/// Whether a failed write may have been stored by an earlier attempt: the
-/// name is taken (409 from the backend, 412 from S3's `If-None-Match: *`) or
-/// the multipart upload is gone (404, already completed).
-fn maybe_stored(err: &JsValue) -> bool {
-    matches!(get(err, "status").as_f64(), Some(404.0 | 409.0 | 412.0))
+/// The `status` of a JS error, if it has one.
+fn status_of(err: &JsValue) -> Option<u16> {
+    get(err, "status").as_f64().map(|s| s as u16)
 }
 
-/// Whether a failed presign call is worth another try (the backend was
-/// briefly unavailable or asked us to slow down, or the network failed).
-fn presign_retryable(err: &JsValue) -> bool {
-    let status = get(err, "status").as_f64().unwrap_or(0.0);
-    status >= 500.0 || status == 429.0 || err.is_instance_of::<js_sys::TypeError>()
+/// The HTTP status a failed presign call carried (`None`: the network
+/// failed), or `None` when the caller's function refused for its own reasons.
+fn presign_fault(err: &JsValue) -> Option<Option<u16>> {
+    if err.is_instance_of::<js_sys::TypeError>() {
+        return Some(None);
+    }
+    status_of(err).map(Some)
 }
 
 /// One transfer: the presign function, the object, its SSE-C headers, the
@@ -212,7 +239,8 @@ fn presign_retryable(err: &JsValue) -> bool {
 pub struct Job {
     pub presign: Function,
     pub object: String,
-    pub sse_c: Object,
+    /// The object's SSE-C headers (none for a cleanup of an old upload).
+    pub sse_c: Option<SseC>,
     pub signal: Option<AbortSignal>,
     pub attempts: u32,
     pub progress: Rc<RefCell<Progress>>,
@@ -234,21 +262,30 @@ impl Job {
         self.signal.as_ref().is_some_and(|s| s.aborted())
     }
 
+    /// A request for `op` on this object.
+    pub fn request(&self, op: Op) -> Request {
+        Request::new(op, self.object.as_str())
+    }
+
+    /// A request for `op` on this object, with its SSE-C headers.
+    pub fn keyed(&self, op: Op) -> Request {
+        self.request(op).sse_c(self.sse_c.as_ref())
+    }
+
     /// Asks the presign function for one request about this object.
-    pub async fn presign(&self, request: &Object) -> Result<Presigned, JsValue> {
-        if get(request, "object").is_undefined() {
-            set(request, "object", self.object.as_str());
-        }
-        let value = self.presign.call1(&JsValue::NULL, request)?;
+    pub async fn presign(&self, request: &Request) -> Result<Presigned, JsValue> {
+        let value = self
+            .presign
+            .call1(&JsValue::NULL, &request_to_js(request))?;
         let value = JsFuture::from(Promise::resolve(&value)).await?;
-        let presigned = Presigned::from_js(&value)?;
+        let presigned = presigned_from_js(&value)?;
         check_presigned(&presigned)?;
         Ok(presigned)
     }
 
     /// Presigns and sends once, without retries, ignoring the signal: for
     /// cleanup after a cancel. Failures are swallowed (best effort).
-    pub async fn send_once(&self, request: &Object) {
+    pub async fn send_once(&self, request: &Request) {
         if let Ok(p) = self.presign(request).await {
             let _ = http::send(&p, None, None, None).await;
         }
@@ -257,9 +294,8 @@ impl Job {
     /// Aborts multipart upload `upload_id` of this object, once and best
     /// effort (see [`Job::send_once`]).
     pub async fn abort_multipart(&self, upload_id: &str) {
-        let r = request("abortMultipart");
-        set(&r, "uploadId", upload_id);
-        self.send_once(&r).await;
+        self.send_once(&self.request(Op::AbortMultipart).upload(upload_id, None))
+            .await;
     }
 
     /// Sends a write that never replaces an object (a PUT, or the
@@ -273,80 +309,69 @@ impl Job {
     /// stranger cannot have written it under that key.
     pub async fn send_write(
         &self,
-        // dyn: one copy of this and of `send` for every write, not one per caller.
-        request: &dyn Fn() -> Object,
+        request: &Request,
         body: Option<&http::Body>,
         what: &str,
         object_size: f64,
     ) -> Result<Reply, JsValue> {
-        match self.send_dyn(request, body, None, what).await {
-            Err(e) if maybe_stored(&e) && self.serves_ours(object_size).await => Ok(Reply {
-                status: 200,
-                etag: None,
-                text: String::new(),
-                length: Some(object_size),
-            }),
+        match self.send(request, body, None, what).await {
+            Err(e)
+                if retry::may_have_stored(status_of(&e)) && self.serves_ours(object_size).await =>
+            {
+                Ok(Reply {
+                    status: 200,
+                    etag: None,
+                    text: String::new(),
+                    length: Some(object_size),
+                })
+            }
             outcome => outcome,
         }
     }
 
     /// Whether S3 serves this object under our SSE-C key at `size` bytes.
     async fn serves_ours(&self, size: f64) -> bool {
-        let head = || {
-            let r = request("head");
-            set(&r, "sseC", self.sse_c.clone());
-            r
-        };
-        self.send_dyn(&head, None, None, "HeadObject")
+        self.send(&self.keyed(Op::Head), None, None, "HeadObject")
             .await
             .is_ok_and(|reply| reply.length == Some(size))
     }
 
-    /// Presigns and sends, retrying 5xx, 429, 408, expired URLs and network
-    /// errors with jittered exponential backoff. Every attempt sends the same
-    /// bytes under a fresh URL.
+    /// Presigns and sends, retrying what [`retry`] says is worth another
+    /// try, with its backoff. Every attempt sends the same bytes under a
+    /// fresh URL.
     pub async fn send(
         &self,
-        request: impl Fn() -> Object,
+        request: &Request,
         body: Option<&http::Body>,
         part_number: Option<u16>,
         what: &str,
     ) -> Result<Reply, JsValue> {
-        self.send_dyn(&request, body, part_number, what).await
-    }
-
-    /// [`Job::send`] behind one `dyn`: the retry loop is compiled once, not
-    /// once for every caller's closure (the wasm stays small).
-    async fn send_dyn(
-        &self,
-        request: &dyn Fn() -> Object,
-        body: Option<&http::Body>,
-        part_number: Option<u16>,
-        what: &str,
-    ) -> Result<Reply, JsValue> {
-        let mut delay = FIRST_BACKOFF_MS;
-        let mut attempt = 0;
+        let mut retry = Retry::new(self.attempts);
         loop {
-            attempt += 1;
+            retry.attempt();
+            let fail = |fault: Fault, attempts| fault_error(&fault, part_number, what, attempts);
             if self.aborted() {
-                return Err(abort_error());
+                return Err(fail(Fault::Aborted, retry.made()));
             }
-            let last_try = attempt >= self.attempts;
-            let presigned = match self.presign(&request()).await {
+            let presigned = match self.presign(request).await {
                 Ok(p) => p,
-                Err(e) if !last_try && presign_retryable(&e) => {
-                    sleep(delay * (0.5 + js_sys::Math::random())).await;
-                    delay = (delay * 2.0).min(MAX_BACKOFF_MS);
-                    continue;
-                }
-                // fetch's TypeError is the network failing, not a refusal.
-                Err(e) if e.is_instance_of::<js_sys::TypeError>() => {
-                    return Err(with_code(
-                        "Network",
-                        &format!("{what}: presign: network error after {attempt} attempts"),
-                    ));
-                }
-                Err(e) => return Err(e),
+                Err(e) => match presign_fault(&e) {
+                    Some(status) => {
+                        if let Some(ms) =
+                            retry.after(retry::presign_retryable(status), js_sys::Math::random())
+                        {
+                            sleep(f64::from(ms)).await;
+                            continue;
+                        }
+                        // fetch's TypeError is the network failing, not a refusal.
+                        return Err(match status {
+                            None => fail(Fault::Network, retry.made()),
+                            Some(_) => e,
+                        });
+                    }
+                    // The caller's function refused: its error as it is.
+                    None => return Err(e),
+                },
             };
             // Bytes of this attempt counted as sent so far; taken back on a retry.
             let counted = Rc::new(RefCell::new(0.0f64));
@@ -360,45 +385,28 @@ impl Job {
                 }) as Rc<dyn Fn(f64)>
             });
             let outcome = http::send(&presigned, body, self.signal.as_ref(), on_progress).await?;
+            let fault = match &outcome {
+                Ok(reply) => retry::classify(reply.status, &reply.text),
+                Err(Failure::Aborted) => Some(Fault::Aborted),
+                Err(Failure::Network) => Some(Fault::Network),
+            };
             {
                 let mut p = self.progress.borrow_mut();
                 p.sent -= *counted.borrow();
-                if let (Some(b), Ok(reply)) = (body.filter(|b| b.payload), &outcome) {
-                    if (200..300).contains(&reply.status) {
-                        p.sent += b.len();
-                    }
+                if let (Some(b), None) = (body.filter(|b| b.payload), &fault) {
+                    p.sent += b.len();
                 }
                 p.report();
             }
-            match outcome {
-                Ok(reply) if (200..300).contains(&reply.status) => return Ok(reply),
-                Ok(reply) if reply.expired() => {
-                    if last_try {
-                        return Err(http_error("Expired", reply.status, part_number, what));
-                    }
-                }
-                Ok(reply) if reply.status >= 500 || reply.status == 429 || reply.status == 408 => {
-                    if last_try {
-                        return Err(http_error("Http", reply.status, part_number, what));
-                    }
-                }
-                Ok(reply) => return Err(http_error("Http", reply.status, part_number, what)),
-                Err(Failure::Aborted) => return Err(abort_error()),
-                Err(Failure::Network) => {
-                    if last_try {
-                        let e = with_code(
-                            "Network",
-                            &format!("{what}: network error after {attempt} attempts"),
-                        );
-                        if let Some(n) = part_number {
-                            let _ = Reflect::set(&e, &"partNumber".into(), &n.into());
-                        }
-                        return Err(e);
-                    }
-                }
+            let fault = match (outcome, fault) {
+                (Ok(reply), None) => return Ok(reply),
+                (_, Some(fault)) => fault,
+                (Err(_), None) => Fault::Network,
+            };
+            match retry.after(fault.retryable(), js_sys::Math::random()) {
+                Some(ms) => sleep(f64::from(ms)).await,
+                None => return Err(fail(fault, retry.made())),
             }
-            sleep(delay * (0.5 + js_sys::Math::random())).await;
-            delay = (delay * 2.0).min(MAX_BACKOFF_MS);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Upload through presigned URLs: one PUT up to a threshold, multipart above
-//! it. Parts are made of whole segments ([`crate::part::plan`]) and sealed on
+//! it. Parts are made of whole segments ([`crate::transfer::plan`]) and sealed on
 //! demand, in order, one part at a time with several segments in the engine
 //! at once, while earlier parts upload; so memory stays bounded by the parts
 //! in flight and the engine never waits for the network. Requests are
@@ -20,14 +20,17 @@ use super::http::Body;
 use std::cell::RefCell;
 
 use super::file::FileReader;
-use super::job::{self, Cancel, Job, Progress, abort_error, presign_option, request, sse_c_object};
+use super::job::{Cancel, Job, Progress, abort_error, presign_option};
 use super::key::{Key, Recipient};
-use super::resume::{self, Saved, Store, Tracker};
+use super::resume::{Saved, Store, Tracker};
 use crate::format::Metadata;
 use crate::key::Secret;
 use crate::object::{self, Randomness, SegmentLedger};
-use crate::part::{self, Part};
-use crate::stream::{TAG_SIZE, layout};
+use crate::stream::TAG_SIZE;
+use crate::transfer::plan::{self, Part, Upload};
+use crate::transfer::presign::{Op as S3Op, SseC};
+use crate::transfer::resume::{Verdict, fingerprint};
+use crate::transfer::{retry, xml};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -110,17 +113,10 @@ async fn seal_part(
     ledger: &RefCell<SegmentLedger>,
 ) -> Result<SealedPart, JsValue> {
     let cipher = sealer.segment_cipher();
-    let base = part.plaintext.start;
-    let last_segment = part.segments.end - 1;
-    let mut sealing = futures_util::stream::iter(part.segments.clone().map(|index| {
-        let start = layout::plaintext_offset(index) - base;
-        let end = if part.last && index == last_segment {
-            part.plaintext.end - base
-        } else {
-            start + layout::plaintext_capacity(index) as u64
-        };
+    let mut sealing = futures_util::stream::iter(part.segment_jobs().map(|job| {
+        let (start, end) = (job.plaintext.start, job.plaintext.end);
         let view = plaintext.subarray(start as u32, end as u32);
-        let nonce = cipher.nonce(index, part.last && index == last_segment);
+        let nonce = cipher.nonce(job.index, job.last);
         // `buffered` asks for segments in order, a few ahead of the engine.
         if let Some(d) = digest {
             d.borrow_mut().update(&view);
@@ -135,7 +131,7 @@ async fn seal_part(
     }))
     .buffered(SEGMENTS_IN_FLIGHT);
     let pieces = Array::new();
-    if part.number == 1 {
+    if part.carries_head() {
         pieces.push(&Uint8Array::from(&sealer.head()[..]));
     }
     let mut tags = Vec::with_capacity((part.segments.end - part.segments.start) as usize);
@@ -157,7 +153,7 @@ async fn seal_part(
         .record_digests(part.segments.start, &digests, part.last))?;
     Ok(SealedPart {
         pieces,
-        fingerprint: resume::fingerprint(tags.iter().map(|t| &t[..])),
+        fingerprint: fingerprint(tags.iter().map(|t| &t[..])),
     })
 }
 
@@ -221,7 +217,7 @@ impl Settings {
             attempts: get(options, "retries")
                 .as_f64()
                 .filter(|n| *n >= 0.0 && n.is_finite())
-                .map_or(job::ATTEMPTS, |n| (n as u32).saturating_add(1)),
+                .map_or(retry::ATTEMPTS, |n| (n as u32).saturating_add(1)),
             engine: Choice::from_options(options)?,
         })
     }
@@ -245,36 +241,24 @@ async fn engine_for(choice: Choice, sealer: &object::Sealer) -> Result<Engine, J
     .await
 }
 
-/// Whether the parts fingerprinted in `saved` still seal to the same bytes
-/// (see [`super::resume`]): checked locally, nothing is sent.
+/// Whether the parts `to_verify` (from [`Verdict::Verify`]) still seal to
+/// the same fingerprints: checked locally, nothing is sent.
 async fn unchanged(
     engine: &Engine,
     sealer: &object::Sealer,
     file: &FileReader,
-    plan: &[Part],
-    saved: &Saved,
+    to_verify: &[(&Part, &str)],
     progress: &RefCell<Progress>,
     ledger: &RefCell<SegmentLedger>,
 ) -> Result<bool, JsValue> {
-    // Every finished part must have been fingerprinted before it was sent.
-    if !saved
-        .parts
-        .iter()
-        .all(|(n, _)| saved.sealed.iter().any(|(m, _)| m == n))
-    {
-        return Ok(false);
-    }
     let on_sealed = |n: f64| {
         let mut p = progress.borrow_mut();
         p.sealed += n;
         p.report();
     };
-    for (n, fingerprint) in &saved.sealed {
-        let Some(part) = plan.get(usize::from(*n).wrapping_sub(1)) else {
-            return Ok(false);
-        };
+    for (part, fingerprint) in to_verify {
         let again = read_and_seal(file, engine, sealer, part, &on_sealed, None, ledger).await?;
-        if &again.fingerprint != fingerprint {
+        if again.fingerprint != *fingerprint {
             return Ok(false);
         }
     }
@@ -317,14 +301,21 @@ async fn prepare(
         // and the file key: the same object only with the same key.
         let sealer = js(object::Sealer::with_randomness(secret, meta, saved.random))?;
         let id = sealer.object_id();
-        let same_key = sealer.object_name().to_string() == saved.object
-            && hex(&sealer.file_key().commitment(&id)) == saved.commitment;
-        if same_key && saved.part_size == settings.part_size as f64 {
+        let plan = js(plan::plan(
+            sealer.head_len(),
+            file.size(),
+            settings.part_size,
+        ))?;
+        let verdict = saved.verdict(
+            &sealer.object_name().to_string(),
+            &hex(&sealer.file_key().commitment(&id)),
+            settings.part_size,
+            &plan,
+        );
+        if let Verdict::Verify(to_verify) = verdict {
             let engine = engine_for(settings.engine, &sealer).await?;
-            let size = file.size();
-            let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
             let ledger = RefCell::default();
-            if unchanged(&engine, &sealer, file, &plan, &saved, progress, &ledger).await? {
+            if unchanged(&engine, &sealer, file, &to_verify, progress, &ledger).await? {
                 return Ok(Prepared {
                     sealer,
                     engine,
@@ -338,7 +329,7 @@ async fn prepare(
         let old = Job {
             presign: presign.clone(),
             object: saved.object.clone(),
-            sse_c: Object::new(),
+            sse_c: None,
             signal: None,
             attempts: 1,
             progress: Progress::new(&JsValue::UNDEFINED, "", 0.0),
@@ -373,10 +364,9 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         media_type: text(&options, "type").unwrap_or_else(|| file.type_()),
         size: Some(size),
     };
-    let multipart = size > settings.threshold;
     let recipient_mode = matches!(target, Target::Recipient(_));
     let digest = recipient_mode.then(|| RefCell::new(Receipt::new()));
-    let store = if multipart && !recipient_mode {
+    let store = if size > settings.threshold && !recipient_mode {
         Store::from_options(&options, &file)
     } else {
         None
@@ -403,63 +393,58 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     let job = Job {
         presign,
         object: sealer.object_name().to_string(),
-        sse_c: sse_c_object(&sealer.sse_c_key()),
+        sse_c: Some(SseC::from_key(&sealer.sse_c_key())),
         signal: Some(cancel.signal()),
         attempts: settings.attempts,
         progress: Progress::new(&options, "uploading", total as f64),
     };
     let resumed = prior.as_ref().map_or(0, |p| p.parts.len());
-    let plan = js(part::plan(sealer.head_len(), size, settings.part_size))?;
-    if multipart {
-        run_multipart(
-            &job,
-            &cancel,
-            &engine,
-            &sealer,
-            &reader,
-            plan,
-            &settings,
-            store,
-            prior,
-            digest.as_ref(),
-            &ledger,
-        )
-        .await?;
-    } else {
-        // One part holding every segment, sent with a plain PUT.
-        let whole = Part {
-            number: 1,
-            segments: 0..layout::segment_count(size),
-            plaintext: 0..size,
-            size: total,
-            last: true,
-        };
-        let sealed = read_and_seal(
-            &reader,
-            &engine,
-            &sealer,
-            &whole,
-            &|n| job.sealed(n),
-            digest.as_ref(),
-            &ledger,
-        )
-        .await?;
-        sign(&sealed, &sealer, &ledger)?;
-        reader.ensure_unchanged().await?;
-        let body = body_of(&sealed.pieces)?;
-        let len = body.len();
-        job.send_write(
-            &|| {
-                let r = request("put");
-                set(&r, "sseC", job.sse_c.clone());
-                set(&r, "size", len);
-                r
-            },
-            Some(&body),
-            "upload",
-            len,
-        )
-        .await?;
+    let upload = js(plan::upload(
+        sealer.head_len(),
+        size,
+        settings.threshold,
+        settings.part_size,
+    ))?;
+    match upload {
+        Upload::Multipart(plan) => {
+            run_multipart(
+                &job,
+                &cancel,
+                &engine,
+                &sealer,
+                &reader,
+                plan,
+                &settings,
+                store,
+                prior,
+                digest.as_ref(),
+                &ledger,
+            )
+            .await?
+        }
+        Upload::Single(whole) => {
+            let sealed = read_and_seal(
+                &reader,
+                &engine,
+                &sealer,
+                &whole,
+                &|n| job.sealed(n),
+                digest.as_ref(),
+                &ledger,
+            )
+            .await?;
+            sign(&sealed, &sealer, &ledger)?;
+            reader.ensure_unchanged().await?;
+            let body = body_of(&sealed.pieces)?;
+            let len = body.len();
+            job.send_write(
+                &job.keyed(S3Op::Put).size(len as u64),
+                Some(&body),
+                "upload",
+                len,
+            )
+            .await?;
+        }
     }
     let result = Object::new();
     set(&result, "objectName", job.object.as_str());
@@ -483,12 +468,6 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     Ok(result.into())
 }
 
-fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(&xml[start..end])
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn run_multipart(
     job: &Job,
@@ -509,46 +488,36 @@ async fn run_multipart(
         None => {
             let created = job
                 .send(
-                    || {
-                        let r = request("createMultipart");
-                        set(&r, "sseC", job.sse_c.clone());
-                        set(&r, "size", total);
-                        r
-                    },
+                    &job.keyed(S3Op::CreateMultipart).size(total as u64),
                     None,
                     None,
                     "CreateMultipartUpload",
                 )
                 .await?;
-            let upload_id = xml_tag(&created.text, "UploadId")
-                .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?
-                .to_owned();
+            let upload_id = xml::upload_id(&created.text)
+                .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?;
             let id = sealer.object_id();
-            Saved {
-                object: job.object.clone(),
-                random: sealer.randomness(),
-                commitment: hex(&sealer.file_key().commitment(&id)),
+            Saved::new(
+                job.object.clone(),
+                sealer.randomness(),
+                hex(&sealer.file_key().commitment(&id)),
                 upload_id,
-                part_size: settings.part_size as f64,
-                sealed: Vec::new(),
-                parts: Vec::new(),
-            }
+                settings.part_size,
+            )
         }
     };
     let upload_id = saved.upload_id.clone();
     let finished = saved.parts.clone();
-    let tracker = Tracker::new(store, saved);
+    let todo: Vec<Part> = saved.remaining(&plan).cloned().collect();
     {
         // Parts already on S3 from an earlier page load.
         let mut p = job.progress.borrow_mut();
-        for part in plan
-            .iter()
-            .filter(|p| finished.iter().any(|(n, _)| *n == p.number))
-        {
-            p.sealed += (part.plaintext.end - part.plaintext.start) as f64;
+        for part in plan.iter().filter(|p| saved.finished(p.number)) {
+            p.sealed += part.plaintext_len() as f64;
             p.sent += part.size as f64;
         }
     }
+    let tracker = Tracker::new(store, saved);
     job.report();
 
     // Parts are sealed one at a time, in order (the engine is fastest fed
@@ -580,14 +549,9 @@ async fn run_multipart(
             let len = body.len();
             let reply = job
                 .send(
-                    || {
-                        let r = request("uploadPart");
-                        set(&r, "sseC", job.sse_c.clone());
-                        set(&r, "size", len);
-                        set(&r, "uploadId", upload_id.as_str());
-                        set(&r, "partNumber", p.number);
-                        r
-                    },
+                    &job.keyed(S3Op::UploadPart)
+                        .size(len as u64)
+                        .upload(&upload_id, Some(p.number)),
                     Some(&body),
                     Some(p.number),
                     "UploadPart",
@@ -604,10 +568,7 @@ async fn run_multipart(
         }
     };
     let mut done: Vec<(u16, String)> = finished.clone();
-    let todo = plan
-        .into_iter()
-        .filter(|p| !finished.iter().any(|(n, _)| *n == p.number))
-        .enumerate();
+    let todo = todo.into_iter().enumerate();
     let mut failure = None;
     let mut parts =
         futures_util::stream::iter(todo.map(upload_part)).buffer_unordered(settings.concurrency);
@@ -636,25 +597,14 @@ async fn run_multipart(
         }
         return Err(err);
     }
-    done.sort_unstable_by_key(|(n, _)| *n);
-    let mut xml = String::from("<CompleteMultipartUpload>");
-    for (n, etag) in &done {
-        xml.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-        ));
-    }
-    xml.push_str("</CompleteMultipartUpload>");
-    let body = Body::control(xml.as_bytes());
+    let body = Body::control(xml::complete_multipart(&mut done).as_bytes());
     let reply = job
         .send_write(
-            &|| {
-                let r = request("completeMultipart");
-                set(&r, "uploadId", upload_id.as_str());
-                // The backend checks the stored parts against it, and signs
-                // it in where the store enforces it (x-amz-mp-object-size).
-                set(&r, "size", total);
-                r
-            },
+            // The backend checks the stored parts against the size, and
+            // signs it in where the store enforces it (x-amz-mp-object-size).
+            &job.request(S3Op::CompleteMultipart)
+                .size(total as u64)
+                .upload(&upload_id, None),
             Some(&body),
             "CompleteMultipartUpload",
             total,
@@ -664,7 +614,7 @@ async fn run_multipart(
     tracker.forget().await;
     let reply = reply?;
     // S3 may answer 200 with an error document.
-    if reply.text.contains("<Error>") {
+    if xml::is_error(&reply.text) {
         return Err(with_code("Http", "CompleteMultipartUpload failed"));
     }
     Ok(())

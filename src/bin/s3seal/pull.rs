@@ -17,6 +17,8 @@ use rusty_s3::actions::{GetObject, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use s3seal::key::{ObjectName, Secret};
 use s3seal::object::Opener;
+use s3seal::transfer::retry::{self, Fault, Retry};
+use s3seal::transfer::xml;
 use sha2::Digest;
 
 use crate::cli::KeyArgs;
@@ -24,8 +26,6 @@ use crate::file::{Output, READ_SIZE};
 
 /// Lifetime of the URLs pull signs for itself, in seconds.
 const URL_EXPIRY_SECS: u64 = 300;
-/// Attempts per request on 5xx and network errors.
-const MAX_ATTEMPTS: u32 = 4;
 /// File in each object's directory naming the object it came from: what
 /// "already pulled" is judged by (the id alone could be claimed by a renamed
 /// object).
@@ -110,7 +110,7 @@ fn agent(read_timeout: Duration) -> ureq::Agent {
 
 /// Creates `dir` and any missing parents, private to this user: they hold
 /// plaintext. Existing directories are left as they are.
-fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -119,33 +119,50 @@ fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
 }
 
 /// A short description of an S3 error response (its `<Code>`), never headers.
-fn s3_error(status: u16, body: &str) -> anyhow::Error {
-    let code = body
-        .split_once("<Code>")
-        .and_then(|(_, rest)| rest.split_once("</Code>"))
-        .map(|(code, _)| code.to_owned())
-        .unwrap_or_default();
-    anyhow!("S3 answered {status} {code}")
+fn s3_error(fault: &Fault, body: &str) -> anyhow::Error {
+    let code = xml::error_code(body).unwrap_or_default();
+    match fault {
+        Fault::WrongKey { status } => {
+            anyhow!("wrong key: S3 refused this object's SSE-C key (HTTP {status} {code})")
+        }
+        _ => anyhow!(
+            "S3 answered {} {code}",
+            fault.status().map_or(String::new(), |s| s.to_string())
+        ),
+    }
 }
 
-/// Sends a signed GET, retrying 5xx and network errors with backoff.
+/// A uniform number in [0, 1) for backoff jitter.
+pub fn jitter() -> f64 {
+    f64::from(getrandom::u32().unwrap_or(0)) / (f64::from(u32::MAX) + 1.0)
+}
+
+/// What an answer means: an object read carries its SSE-C key (a refusal may
+/// mean the wrong key), a listing does not.
+#[derive(Clone, Copy)]
+enum Answering {
+    Object,
+    Listing,
+}
+
+/// Sends a signed GET, retrying what [`retry`] says is worth it, with its
+/// backoff.
 fn get(
     agent: &ureq::Agent,
     url: &url::Url,
     headers: &[(String, String)],
+    read: Answering,
 ) -> Result<ureq::http::Response<ureq::Body>> {
-    let mut attempt = 0;
+    let mut attempts = Retry::new(retry::ATTEMPTS);
     loop {
-        attempt += 1;
+        attempts.attempt();
         let mut request = agent.get(url.as_str());
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let retry = match request.call() {
-            Ok(resp) if resp.status().is_server_error() => {
-                anyhow!("S3 answered {}", resp.status().as_u16())
-            }
-            Ok(mut resp) if !resp.status().is_success() => {
+        let (fault, error) = match request.call() {
+            Ok(resp) if resp.status().is_success() => return Ok(resp),
+            Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let body = resp
                     .body_mut()
@@ -153,15 +170,23 @@ fn get(
                     .limit(64 * 1024)
                     .read_to_string()
                     .unwrap_or_default();
-                return Err(s3_error(status, &body));
+                let fault = match read {
+                    Answering::Object => retry::classify_read(status, &body),
+                    Answering::Listing => retry::classify(status, &body),
+                }
+                .unwrap_or(Fault::Http { status });
+                let error = s3_error(&fault, &body);
+                (fault, error)
             }
-            Ok(resp) => return Ok(resp),
-            Err(e) => anyhow!("{e}"),
+            Err(e) => (Fault::Network, anyhow!("{e}")),
         };
-        if attempt >= MAX_ATTEMPTS {
-            return Err(retry.context(format!("giving up after {attempt} attempts")));
+        match attempts.after(fault.retryable(), jitter()) {
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms.into())),
+            None if fault.retryable() => {
+                return Err(error.context(format!("giving up after {} attempts", attempts.made())));
+            }
+            None => return Err(error),
         }
-        std::thread::sleep(Duration::from_millis(250 << attempt));
     }
 }
 
@@ -181,7 +206,7 @@ fn list(
             action.with_continuation_token(t.clone());
         }
         let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
-        let body = get(agent, &url, &[])
+        let body = get(agent, &url, &[], Answering::Listing)
             .context("listing the bucket")?
             .body_mut()
             .with_config()
@@ -229,7 +254,9 @@ fn pull_one(
         action.headers_mut().insert(n.clone(), v.clone());
     }
     let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
-    let mut body = get(agent, &url, &headers)?.into_body().into_reader();
+    let mut body = get(agent, &url, &headers, Answering::Object)?
+        .into_body()
+        .into_reader();
 
     // Staged so a failure never leaves a file that looks pulled.
     let stage = out.join(format!(".partial-{}", name.id.to_hex()));

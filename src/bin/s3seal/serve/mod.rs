@@ -28,10 +28,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::presign::{self, Config, Op, Presigner, SseMode};
+use crate::presign::{self, Config, Presigner, SseMode};
 use access::{Access, Denied, RateLimiter};
 use audit::AuditLog;
-use store::{Presence, Store};
+use s3seal::transfer::policy::{Policy, Presence};
+use s3seal::transfer::presign::Op;
+use store::Store;
 
 /// A client has this long to send a request's headers (also the longest a
 /// kept-alive connection may sit idle).
@@ -168,12 +170,14 @@ fn config(args: &ServeArgs) -> Result<Config> {
         path_style: !args.virtual_host,
         access_key,
         secret_key,
-        prefix,
         expiry: Duration::from_secs(args.expiry_secs),
-        max_size: args.max_size,
-        sse,
-        kms_key_id: args.kms_key_id.clone(),
-        form: args.recipient.is_some(),
+        policy: Policy {
+            prefix,
+            max_size: args.max_size,
+            sse,
+            kms_key_id: args.kms_key_id.clone(),
+            form: args.recipient.is_some(),
+        },
     })
 }
 
@@ -398,8 +402,8 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply
             json(
                 200,
                 serde_json::json!({
-                    "bucket": c.bucket, "prefix": c.prefix, "maxSize": c.max_size,
-                    "expiresIn": c.expiry.as_secs(), "sse": c.sse,
+                    "bucket": c.bucket, "prefix": c.policy.prefix, "maxSize": c.policy.max_size,
+                    "expiresIn": c.expiry.as_secs(), "sse": c.policy.sse,
                     "minPartSize": presign::MIN_PART_SIZE, "maxParts": presign::MAX_PARTS,
                     "recipient": app.recipient,
                     "auth": if app.access.requires_token() { "bearer" } else { "none" },
@@ -456,7 +460,7 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
     let Ok(body) = std::str::from_utf8(&body) else {
         return error(400, "BadRequest", "the body must be UTF-8 JSON");
     };
-    let parsed = serde_json::from_str::<presign::Request>(body);
+    let parsed = serde_json::from_str::<s3seal::transfer::presign::Request>(body);
     if let Some(audit) = &app.audit {
         // Every body, verbatim; whether it was a valid request is marked, so
         // planted junk cannot pass for something the backend acted on.
@@ -478,24 +482,24 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
             req.object.escape_debug()
         );
     };
-    let resp = match app.presigner.presign(&req) {
-        Ok(resp) => resp,
+    let (permit, resp) = match app.presigner.presign(&req) {
+        Ok(signed) => signed,
         Err(e) => {
             refused(&e.0);
             return error(403, "Refused", &e.0);
         }
     };
-    if matches!(req.op, Op::Put | Op::CompleteMultipart) {
+    if permit.needs_free_key {
         let (store, key) = (app.store.clone(), resp.key.clone());
-        let unfinished = || Presence::Unknown("the check did not finish".into());
+        let unfinished = || (Presence::Unknown, "the check did not finish".into());
         match blocking(move || store.presence(&key), unfinished).await {
-            Presence::Absent => {}
-            Presence::Present => {
+            (Presence::Absent, _) => {}
+            (Presence::Present, _) => {
                 let message = "an object with this name exists; s3seal never replaces one";
                 refused(message);
                 return error(409, "ObjectExists", message);
             }
-            Presence::Unknown(why) => {
+            (Presence::Unknown, why) => {
                 refused(&why);
                 return error(
                     503,
@@ -506,8 +510,8 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
         }
     }
     if req.op == Op::CompleteMultipart {
-        let upload_id = req.upload_id.clone().unwrap_or_default();
-        let sse_c: Vec<(String, String)> = resp
+        let upload_id = permit.upload_id.clone().unwrap_or_default();
+        let sse_c: Vec<(String, String)> = permit
             .headers
             .iter()
             .filter(|(n, _)| n.starts_with("x-amz-server-side-encryption-customer-"))

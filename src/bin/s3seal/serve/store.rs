@@ -7,7 +7,9 @@ use std::time::Duration;
 use rusty_s3::actions::{AbortMultipartUpload, HeadObject, ListParts};
 use rusty_s3::{Bucket, Credentials, S3Action};
 
-use crate::presign::{PartInfo, Presigner};
+use s3seal::transfer::policy::{self, PartInfo, Presence};
+
+use crate::presign::Presigner;
 
 /// Lifetime of the URLs serve signs for its own requests, in seconds.
 const OWN_URL_EXPIRY_SECS: u64 = 60;
@@ -15,15 +17,6 @@ const OWN_URL_EXPIRY_SECS: u64 = 60;
 const REQUEST_TIMEOUT_SECS: u64 = 15;
 /// ListParts pages followed at most (S3 returns up to 1,000 parts a page).
 const MAX_LIST_PAGES: usize = 11;
-
-/// Whether an object key is in use.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Presence {
-    Absent,
-    Present,
-    /// S3 did not say: the caller refuses, as if present.
-    Unknown(String),
-}
 
 pub struct Store {
     bucket: Bucket,
@@ -51,15 +44,22 @@ impl Store {
         Duration::from_secs(OWN_URL_EXPIRY_SECS)
     }
 
-    /// HEAD without SSE-C headers: 404 is the only "absent". An SSE-C object
-    /// answers 400 to a HEAD without its key, and 403 may hide either case.
-    pub fn presence(&self, key: &str) -> Presence {
+    /// Whether `key` is in use ([`policy::presence`] of a HEAD without
+    /// SSE-C headers), and what S3 said, for the log.
+    pub fn presence(&self, key: &str) -> (Presence, String) {
         let url = HeadObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
         match self.agent.head(url.as_str()).call() {
-            Ok(r) if r.status() == 404 => Presence::Absent,
-            Ok(r) if r.status().is_success() || r.status() == 400 => Presence::Present,
-            Ok(r) => Presence::Unknown(format!("S3 answered {} to a HEAD", r.status().as_u16())),
-            Err(e) => Presence::Unknown(format!("S3 did not answer a HEAD: {e}")),
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (
+                    policy::presence(Some(status)),
+                    format!("S3 answered {status} to a HEAD"),
+                )
+            }
+            Err(e) => (
+                policy::presence(None),
+                format!("S3 did not answer a HEAD: {e}"),
+            ),
         }
     }
 

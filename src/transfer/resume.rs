@@ -1,0 +1,243 @@
+//! Resuming a multipart upload: the saved state and the verdict on it.
+//!
+//! The state holds no secret: the object's random choices and key commitment
+//! (both in the object anyway), the upload id, each finished part's ETag,
+//! and for every part that was ever sealed a *fingerprint*: SHA-256 over the
+//! GCM tags of its segments (also in the object).
+//!
+//! Why fingerprints: resuming reuses the object's nonces, so sealing
+//! different plaintext for a part S3 (or anyone on the way) already saw would
+//! break AES-GCM. A fingerprint is recorded *before* its part is sent; on
+//! resume every fingerprinted part is sealed again locally and compared, and
+//! any difference means the file changed: the old upload is aborted and the
+//! file is sealed afresh under new randomness. Unchanged parts also prove the
+//! finished parts on S3 still match the file.
+
+use sha2::{Digest, Sha256};
+
+use super::plan::Part;
+use crate::object::Randomness;
+
+/// Version of the saved state's layout (hosts store it as text).
+pub const STATE_VERSION: u32 = 3;
+
+/// SHA-256 over the tags of a part's segments, in order, as hex.
+pub fn fingerprint<'a>(tags: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut hash = Sha256::new();
+    for tag in tags {
+        hash.update(tag);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One multipart upload's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// The object's name.
+    pub object: String,
+    /// The sealing's random choices.
+    pub random: Randomness,
+    /// Hex key commitment: only the same key resumes.
+    pub commitment: String,
+    /// S3's multipart upload id.
+    pub upload_id: String,
+    /// The part size the plan was made with.
+    pub part_size: u64,
+    /// Fingerprints of every part sealed so far (sent or not).
+    pub sealed: Vec<(u16, String)>,
+    /// ETags of the parts S3 confirmed.
+    pub parts: Vec<(u16, String)>,
+}
+
+/// What to do with saved state, before any part is sealed again.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict<'p> {
+    /// Seal each of these parts again and compare its fingerprint; resume if
+    /// every one matches, else start afresh.
+    Verify(Vec<(&'p Part, &'p str)>),
+    /// Another object, key or plan, or state that cannot be trusted: abort
+    /// the old upload and start afresh.
+    Restart,
+}
+
+impl Saved {
+    /// A fresh upload's state.
+    pub fn new(
+        object: String,
+        random: Randomness,
+        commitment: String,
+        upload_id: String,
+        part_size: u64,
+    ) -> Self {
+        Self {
+            object,
+            random,
+            commitment,
+            upload_id,
+            part_size,
+            sealed: Vec::new(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// The verdict on this state for an upload of `object` with key
+    /// `commitment` and parts `plan` made with `part_size`.
+    pub fn verdict<'p>(
+        &'p self,
+        object: &str,
+        commitment: &str,
+        part_size: u64,
+        plan: &'p [Part],
+    ) -> Verdict<'p> {
+        if self.object != object || self.commitment != commitment || self.part_size != part_size {
+            return Verdict::Restart;
+        }
+        // Every finished part must have been fingerprinted before it was sent.
+        if !self
+            .parts
+            .iter()
+            .all(|(n, _)| self.sealed.iter().any(|(m, _)| m == n))
+        {
+            return Verdict::Restart;
+        }
+        // In plan order: the ledger of segment digests fills in order.
+        // (At most 10,000 parts each: a quadratic scan once per resume costs
+        // less code in the wasm module than an index.)
+        let mut checks = Vec::new();
+        for part in plan {
+            let mut listed = self.sealed.iter().filter(|(n, _)| *n == part.number);
+            match (listed.next(), listed.next()) {
+                (Some((_, fp)), None) => checks.push((part, fp.as_str())),
+                (None, _) => {}
+                // Listed twice: not state we wrote.
+                (Some(_), Some(_)) => return Verdict::Restart,
+            }
+        }
+        // A part beyond the plan.
+        if checks.len() != self.sealed.len() {
+            return Verdict::Restart;
+        }
+        Verdict::Verify(checks)
+    }
+
+    /// Records that part `n` was sealed with `fingerprint`; `false` when the
+    /// state already said so (nothing to write).
+    pub fn record_sealed(&mut self, n: u16, fingerprint: String) -> bool {
+        if self
+            .sealed
+            .iter()
+            .any(|(m, fp)| *m == n && *fp == fingerprint)
+        {
+            return false;
+        }
+        self.sealed.retain(|(m, _)| *m != n);
+        self.sealed.push((n, fingerprint));
+        true
+    }
+
+    /// Records S3's ETag for part `n`.
+    pub fn record_finished(&mut self, n: u16, etag: String) {
+        self.parts.retain(|(m, _)| *m != n);
+        self.parts.push((n, etag));
+    }
+
+    /// Whether S3 confirmed part `n`.
+    pub fn finished(&self, n: u16) -> bool {
+        self.parts.iter().any(|(m, _)| *m == n)
+    }
+
+    /// The parts of `plan` still to send.
+    pub fn remaining<'p>(&self, plan: &'p [Part]) -> impl Iterator<Item = &'p Part> + use<'p, '_> {
+        plan.iter().filter(|p| !self.finished(p.number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::plan::plan;
+
+    fn saved(plan: &[Part]) -> Saved {
+        let mut s = Saved::new(
+            "o".into(),
+            Randomness::from_bytes(&[1; Randomness::SIZE]).unwrap(),
+            "c".into(),
+            "u".into(),
+            5 << 20,
+        );
+        for p in plan.iter().take(2).rev() {
+            s.record_sealed(p.number, format!("fp{}", p.number));
+        }
+        s.record_finished(1, "e1".into());
+        s
+    }
+
+    #[test]
+    fn only_the_same_object_key_and_plan_resume() {
+        let plan = plan(100, 40 << 20, 5 << 20).unwrap();
+        let s = saved(&plan);
+        let Verdict::Verify(checks) = s.verdict("o", "c", 5 << 20, &plan) else {
+            panic!("same object, key and plan");
+        };
+        assert_eq!(
+            checks
+                .iter()
+                .map(|(p, fp)| (p.number, *fp))
+                .collect::<Vec<_>>(),
+            [(1, "fp1"), (2, "fp2")]
+        );
+        assert_eq!(s.verdict("other", "c", 5 << 20, &plan), Verdict::Restart);
+        assert_eq!(
+            s.verdict("o", "other key", 5 << 20, &plan),
+            Verdict::Restart
+        );
+        assert_eq!(s.verdict("o", "c", 8 << 20, &plan), Verdict::Restart);
+    }
+
+    #[test]
+    fn state_that_cannot_be_trusted_restarts() {
+        let plan = plan(100, 40 << 20, 5 << 20).unwrap();
+        let mut unfingerprinted = saved(&plan);
+        unfingerprinted.record_finished(3, "e3".into());
+        assert_eq!(
+            unfingerprinted.verdict("o", "c", 5 << 20, &plan),
+            Verdict::Restart,
+            "a finished part must have been fingerprinted before it was sent"
+        );
+        let mut beyond = saved(&plan);
+        beyond.record_sealed(99, "fp".into());
+        assert_eq!(beyond.verdict("o", "c", 5 << 20, &plan), Verdict::Restart);
+        let mut zero = saved(&plan);
+        zero.record_sealed(0, "fp".into());
+        assert_eq!(zero.verdict("o", "c", 5 << 20, &plan), Verdict::Restart);
+        let mut twice = saved(&plan);
+        twice.sealed.push((1, "fp1".into()));
+        assert_eq!(twice.verdict("o", "c", 5 << 20, &plan), Verdict::Restart);
+    }
+
+    #[test]
+    fn records_replace_and_report_changes() {
+        let plan = plan(100, 40 << 20, 5 << 20).unwrap();
+        let mut s = saved(&plan);
+        assert!(
+            !s.record_sealed(1, "fp1".into()),
+            "unchanged: nothing to write"
+        );
+        assert!(s.record_sealed(1, "new".into()));
+        assert_eq!(s.sealed.iter().filter(|(n, _)| *n == 1).count(), 1);
+        s.record_finished(1, "e1b".into());
+        assert_eq!(s.parts, [(1, "e1b".to_string())]);
+        assert_eq!(
+            s.remaining(&plan).map(|p| p.number).collect::<Vec<_>>(),
+            (2..=plan.len() as u16).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn fingerprints_cover_every_tag_in_order() {
+        let a = fingerprint([&[1u8; 16][..], &[2; 16]]);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, fingerprint([&[2u8; 16][..], &[1; 16]]));
+        assert_ne!(a, fingerprint([&[1u8; 16][..]]));
+    }
+}
