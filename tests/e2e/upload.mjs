@@ -645,6 +645,39 @@ try {
       },
     ],
     [
+      "issue 18: a file pushed by the CLI (multipart, through serve) opens from its share link in the page, and a page upload opens with the CLI",
+      async () => {
+        const bytes = random(18 * 1024 * 1024 + 5);
+        const dir = mkdtempSync(path.join(work, "push-"));
+        writeFileSync(path.join(dir, "root.key"), execFileSync(bin, ["keygen"]).toString());
+        writeFileSync(path.join(dir, "pushed.bin"), bytes);
+        const pushed = spawnSync(
+          bin,
+          ["push", "--quiet", "--key-file", path.join(dir, "root.key"), "--state-dir", path.join(dir, "state"),
+           "--presign", `${main.url}/api/presign`, "--link", `${main.url}/`, "--part-size", String(5 << 20), path.join(dir, "pushed.bin")],
+          { encoding: "utf8", timeout: 120000 },
+        );
+        assert(pushed.status === 0, `push: ${pushed.status} ${pushed.stderr}`);
+        const link = pushed.stdout.trim();
+        assert(link.startsWith(`${main.url}/#`) && link.includes("s3seal-file-"), link);
+        const got = await receiveViaPage(link);
+        assert(!got.error, got.error);
+        assert(got.name === "pushed.bin" && sha256(got.bytes) === sha256(bytes), `pushed file opened in the page: ${got.name}`);
+
+        // The reverse: the page's upload, fetched and opened with the CLI from its link alone.
+        const other = random(300_000);
+        const up = await uploadViaPage(main.url, "from-page.bin", other);
+        const [objectName, fileKey] = [up.link.split("#")[1].split(".s3seal.")[0] + ".s3seal", up.link.split(".s3seal.")[1]];
+        writeFileSync(path.join(dir, "file.key"), fileKey);
+        const stored = path.join(dir, "stored.s3seal");
+        const sse = execFileSync(bin, ["sse-c", objectName, "--json", "--key-file", path.join(dir, "file.key")]).toString();
+        s3check("get", `uploads/${objectName}`, JSON.parse(sse)["x-amz-server-side-encryption-customer-key"], stored);
+        const opened = spawnSync(bin, ["open", stored, "-o", "-", "--key-file", path.join(dir, "file.key"), "--object-name", objectName], { timeout: 60000 });
+        assert(opened.status === 0, `open: ${opened.stderr}`);
+        assert(sha256(opened.stdout) === sha256(other), "the page's upload opened byte-identical with the CLI");
+      },
+    ],
+    [
       "issue 17: a link holder who rewrites the object under its name gets it refused as forged, nothing saved",
       async () => {
         const bytes = random(5000);

@@ -559,3 +559,142 @@ class PullRefusesForgeries(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PushAgainstGarage(unittest.TestCase):
+    """Issue 18: `s3seal push`, the CLI host of the transfer core, through
+    `serve`'s presign API (the browser's contract) and through its own
+    signer; each object opens byte-identical with the CLI, and nothing is
+    left in the bucket but the objects."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name)
+        subprocess.run([BIN, "keygen", "-o", str(cls.dir / "root.key")], check=True, capture_output=True)
+        cls.serve = Serve()
+        cls.s3 = s3_client()
+        status, _, body = http("GET", f"{cls.serve.url}/api/config")
+        cls.prefix = json.loads(body)["prefix"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.serve.stop()
+        cls.tmp.cleanup()
+
+    def push(self, *args, state="state", env=None, key=True):
+        key_args = ["--key-file", str(self.dir / "root.key")] if key else []
+        return subprocess.run([BIN, "push", "--quiet", "--state-dir", str(self.dir / state), *key_args, *args],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    def through_serve(self, *args, **kw):
+        return self.push("--presign", f"{self.serve.url}/api/presign", *args, **kw)
+
+    def file(self, size, name):
+        plain = os.urandom(size)
+        (self.dir / name).write_bytes(plain)
+        return plain, str(self.dir / name)
+
+    def stored(self, key, object_name, key_args=None):
+        headers = json.loads(subprocess.run([BIN, "sse-c", object_name, "--json", *(key_args or ["--key-file", str(self.dir / "root.key")])],
+                                            check=True, capture_output=True, text=True).stdout)
+        raw = base64.b64decode(headers["x-amz-server-side-encryption-customer-key"])
+        return self.s3.get_object(Bucket=BUCKET, Key=key, SSECustomerAlgorithm="AES256", SSECustomerKey=raw)["Body"].read()
+
+    def opened(self, sealed, *key_args):
+        (self.dir / "down.s3seal").write_bytes(sealed)
+        return subprocess.run([BIN, "open", str(self.dir / "down.s3seal"), "-o", "-", *(key_args or ["--key-file", str(self.dir / "root.key")])],
+                              check=True, capture_output=True).stdout
+
+    def uploads(self, key):
+        return self.s3.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
+
+    def test_a_multipart_push_opens_byte_identical(self):
+        plain, path = self.file(21 << 20, "big.bin")
+        out = self.through_serve("--part-size", str(5 << 20), path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        name = out.stdout.strip()
+        self.assertRegex(name, r"^[0-9a-f]{32}\.s3seal$")
+        self.assertIn(f"pushed {path} -> {name}", out.stderr)
+        self.assertEqual(self.opened(self.stored(self.prefix + name, name)), plain)
+        self.assertEqual(self.uploads(self.prefix + name), [], "no incomplete upload is left")
+        self.assertEqual(list((self.dir / "state").glob("*")), [], "a finished upload forgets its state")
+
+    def test_an_interrupted_push_resumes_where_it_stopped(self):
+        plain, path = self.file(26 << 20, "resume.bin")  # 6 parts of 5 MiB
+        first = self.through_serve("--part-size", str(5 << 20), "--concurrency", "1", "--stop-after-parts", "2", path, state="resume")
+        self.assertNotEqual(first.returncode, 0)
+        self.assertIn("stopped after 2 parts", first.stderr)
+        states = list((self.dir / "resume").glob("*.json"))
+        self.assertEqual(len(states), 1, "the upload is remembered")
+        saved = json.loads(states[0].read_text())
+        self.assertNotIn("key", json.dumps(saved).lower().replace("keymd5", ""), "the state holds no key")
+        pending = self.uploads(self.prefix + saved["object"])
+        self.assertEqual(len(pending), 1, "the upload waits in the bucket")
+        again = self.through_serve("--part-size", str(5 << 20), path, state="resume")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        name = again.stdout.strip()
+        self.assertEqual(name, saved["object"], "the same object")
+        self.assertRegex(again.stderr, r"resumed after [2-9] parts")
+        self.assertEqual(self.opened(self.stored(self.prefix + name, name)), plain)
+        self.assertEqual(self.uploads(self.prefix + name), [])
+        self.assertEqual(list((self.dir / "resume").glob("*")), [])
+
+    def test_a_file_changed_between_runs_is_sealed_afresh_and_its_old_upload_aborted(self):
+        plain, path = self.file(16 << 20 | 1, "changed.bin")
+        first = self.through_serve("--part-size", str(5 << 20), "--concurrency", "1", "--stop-after-parts", "1", path, state="changed")
+        self.assertNotEqual(first.returncode, 0, first.stderr)
+        old = json.loads(next((self.dir / "changed").glob("*.json")).read_text())["object"]
+        changed = bytes([plain[0] ^ 1]) + plain[1:]
+        Path(path).write_bytes(changed)
+        again = self.through_serve("--part-size", str(5 << 20), path, state="changed")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        name = again.stdout.strip()
+        self.assertNotEqual(name, old, "new randomness: no nonce is reused for other bytes")
+        self.assertEqual(self.opened(self.stored(self.prefix + name, name)), changed)
+        self.assertEqual(self.uploads(self.prefix + old), [], "the old upload was aborted")
+
+    def test_a_share_link_and_a_single_put(self):
+        plain, path = self.file(1000, "small.txt")
+        out = self.through_serve("--link", f"{self.serve.url}/", path)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        link = out.stdout.strip()
+        match = re.fullmatch(re.escape(self.serve.url) + r"/#([0-9a-f]{32}\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})", link)
+        self.assertTrue(match, link)
+        name, file_key = match.groups()
+        (self.dir / "file.key").write_text(file_key + "\n")
+        by_link = ["--key-file", str(self.dir / "file.key")]
+        stored = self.stored(self.prefix + name, name, by_link)
+        self.assertEqual(self.opened(stored, *by_link, "--object-name", name), plain)
+
+    def test_sealed_to_a_recipient_push_gives_a_receipt_and_pull_opens_it(self):
+        recipient = subprocess.run([BIN, "keygen", "--identity", "-o", str(self.dir / "org.id")],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+        plain, path = self.file(17 << 20, "form.pdf")
+        out = self.through_serve("--recipient", recipient, "--part-size", str(5 << 20), path, key=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        name, receipt = out.stdout.split()
+        self.assertRegex(name, r"^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$")
+        self.assertEqual(receipt, "sha256=" + hashlib.sha256(plain).hexdigest())
+        env = dict(os.environ, **ENV, AWS_ENDPOINT_URL=ENV["S3SEAL_ENDPOINT"], AWS_REGION="us-east-1")
+        inbox = self.dir / "inbox"
+        prefix = self.prefix + name  # just this object
+        res = subprocess.run([BIN, "pull", "--identity", str(self.dir / "org.id"), "--bucket", BUCKET, "--prefix", prefix, "--out", str(inbox)],
+                             env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual((inbox / name[:32] / "form.pdf").read_bytes(), plain)
+
+    def test_push_signs_for_itself_with_the_aws_environment(self):
+        plain, path = self.file(3 << 20, "own.bin")
+        env = dict(os.environ, **ENV, AWS_ENDPOINT_URL=ENV["S3SEAL_ENDPOINT"], AWS_REGION="us-east-1")
+        env.pop("AWS_SESSION_TOKEN", None)
+        out = self.push("--bucket", BUCKET, "--prefix", "push-own", "--multipart-threshold", str(1 << 20), "--part-size", str(5 << 20), path, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        name = out.stdout.strip()
+        self.assertEqual(self.opened(self.stored("push-own/" + name, name)), plain)
+
+    def test_push_never_sends_keys_to_a_plain_http_backend(self):
+        _, path = self.file(10, "x.bin")
+        out = self.push("--presign", "http://s3seal.example/api/presign", path)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("insecure endpoint", out.stderr)

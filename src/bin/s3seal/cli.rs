@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{inspect, keygen, open, pull, seal, serve, sse_c};
+use crate::{inspect, keygen, open, pull, push, seal, serve, sse_c};
 
 /// Exit codes a script can rely on (also in the README).
 pub mod exit {
@@ -51,6 +51,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Download and open every object under a bucket prefix (AWS_* environment).
     Pull(pull::PullArgs),
+    /// Seal files and upload them through a presign backend (or the AWS_*
+    /// environment): multipart, parallel, retried, resumable.
+    Push(push::PushArgs),
 }
 
 /// Where the key comes from. Never a plain argument unless asked for by name.
@@ -90,6 +93,7 @@ pub fn run() -> ExitCode {
         Command::SseC(args) => sse_c::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Pull(args) => pull::run(args),
+        Command::Push(args) => push::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

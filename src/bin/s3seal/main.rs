@@ -7,6 +7,7 @@ mod keygen;
 mod open;
 mod presign;
 mod pull;
+mod push;
 mod seal;
 mod secret;
 mod serve;

@@ -1,0 +1,977 @@
+//! `s3seal push FILE...`: seal and upload, the CLI's host of the transfer
+//! core. It speaks the presign contract the browser speaks, to a backend
+//! (`--presign`, e.g. `s3seal serve`) or to a signer of its own over the
+//! AWS_* environment (`--bucket`); every decision (one PUT or parts, what a
+//! part holds, what an answer means, when to retry, whether saved state may
+//! resume) is [`s3seal::transfer`]'s. This file reads the file, runs the
+//! cipher, makes the requests and keeps the resume state on disk.
+//!
+//! Parts are sealed in order on this thread (the signature needs every
+//! segment's digest, in order) and sent `--concurrency` at a time by worker
+//! threads; memory stays bounded by the parts in flight. A part's
+//! fingerprint is on disk before the part leaves, so after Ctrl-C or a
+//! failure the same command resumes the upload (see
+//! [`s3seal::transfer::resume`]).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use s3seal::format::Metadata;
+use s3seal::key::Secret;
+use s3seal::object::{Randomness, Sealer, SegmentLedger};
+use s3seal::recipient::Recipient;
+use s3seal::stream::TAG_SIZE;
+use s3seal::transfer::plan::{self, Part, Upload};
+use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
+use s3seal::transfer::resume::{self, Saved, Verdict};
+use s3seal::transfer::retry::{self, Fault, Retry};
+use s3seal::transfer::xml;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use zeroize::Zeroizing;
+
+use crate::cli::KeyArgs;
+
+/// Files up to this size go up in one PUT, in bytes of plaintext (as in the
+/// browser).
+const MULTIPART_THRESHOLD: u64 = 16 << 20;
+/// Default target part size, in bytes.
+const PART_SIZE: u64 = 8 << 20;
+/// Default parts in flight.
+const CONCURRENCY: usize = 4;
+/// A request that has sent or received nothing for this long fails (and is
+/// retried).
+const STALL_TIMEOUT_SECS: u64 = 60;
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// Files to seal and upload, each as its own object.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// A presign backend that speaks the s3seal contract, e.g.
+    /// `http://127.0.0.1:8080/api/presign` of `s3seal serve`.
+    #[arg(long, value_name = "URL", required_unless_present = "bucket")]
+    presign: Option<url::Url>,
+    /// The backend's bearer token, from the first line of this file (a
+    /// private `serve --token-file`).
+    #[arg(long, value_name = "PATH", requires = "presign")]
+    token_file: Option<PathBuf>,
+    /// Sign for ourselves with the AWS_* environment (as `pull` does) and
+    /// write to this bucket, instead of asking a presign backend.
+    #[arg(long, conflicts_with = "presign")]
+    bucket: Option<String>,
+    /// Key prefix in the bucket (with --bucket).
+    #[arg(long, default_value = "uploads/", requires = "bucket")]
+    prefix: String,
+    /// Virtual-host-style URLs even with a custom endpoint (with --bucket).
+    #[arg(long, requires = "bucket")]
+    virtual_host: bool,
+    /// Seal to this public key (s3seal1…), an upload form: prints a receipt
+    /// (object name and SHA-256 of the file), keeps no key.
+    #[arg(long, value_name = "PUBLIC_KEY", conflicts_with_all = ["key_file", "key_env", "passphrase", "passphrase_file", "passphrase_env", "insecure_key", "identity"])]
+    recipient: Option<String>,
+    /// Print a share link per file instead of the object name: this page
+    /// (e.g. `s3seal serve`'s) with `#<object>.<file key>` (only the object
+    /// with a passphrase: the reader types it).
+    #[arg(long, value_name = "URL")]
+    link: Option<url::Url>,
+    /// Files above this many bytes go up in parts.
+    #[arg(long, value_name = "BYTES", default_value_t = MULTIPART_THRESHOLD)]
+    multipart_threshold: u64,
+    /// Target part size in bytes (raised to S3's 5 MiB minimum).
+    #[arg(long, value_name = "BYTES", default_value_t = PART_SIZE)]
+    part_size: u64,
+    /// Parts uploading at once.
+    #[arg(long, default_value_t = CONCURRENCY, value_parser = concurrency)]
+    concurrency: usize,
+    /// Attempts per request (the first and the retries).
+    #[arg(long, default_value_t = retry::ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Where interrupted uploads are remembered [default:
+    /// $XDG_STATE_HOME/s3seal/push, or ~/.local/state/s3seal/push].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Stop (as Ctrl-C would) once this many parts are uploaded: lets tests
+    /// resume a real interrupted upload.
+    #[arg(long, hide = true)]
+    stop_after_parts: Option<usize>,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=64) => Ok(n),
+        _ => Err("1 to 64 parts at once".into()),
+    }
+}
+
+/// Who signs the requests.
+enum Signer {
+    /// A presign backend, asked over HTTP.
+    Backend {
+        endpoint: url::Url,
+        token: Option<Zeroizing<String>>,
+    },
+    /// Our own signer, with the policy a backend would apply.
+    Own(Box<crate::presign::Presigner>),
+}
+
+/// Why asking for a presigned request failed.
+enum PresignFailure {
+    /// The backend refused (or its answer was not the contract's).
+    Refused {
+        status: Option<u16>,
+        message: String,
+    },
+    /// No answer: worth another try.
+    Network(String),
+}
+
+/// What came back from S3.
+struct Reply {
+    status: u16,
+    etag: Option<String>,
+    text: String,
+    length: Option<u64>,
+}
+
+/// One object's requests: the signer, the object and its SSE-C headers.
+struct Client<'a> {
+    agent: ureq::Agent,
+    signer: &'a Signer,
+    object: String,
+    sse_c: SseC,
+    attempts: u32,
+}
+
+impl Client<'_> {
+    fn keyed(&self, op: Op) -> Request {
+        Request::new(op, self.object.as_str()).sse_c(Some(&self.sse_c))
+    }
+
+    fn presign(&self, req: &Request) -> Result<Presigned, PresignFailure> {
+        let presigned = match self.signer {
+            Signer::Own(presigner) => presigner
+                .presign(req)
+                .map(|(_, response)| response.presigned)
+                .map_err(|e| PresignFailure::Refused {
+                    status: None,
+                    message: e.0,
+                })?,
+            Signer::Backend { endpoint, token } => {
+                let mut call = self
+                    .agent
+                    .post(endpoint.as_str())
+                    .header("content-type", "application/json");
+                if let Some(t) = token {
+                    call = call.header("authorization", &format!("Bearer {}", t.as_str()));
+                }
+                let body = serde_json::to_vec(req).expect("serialisable");
+                let mut response = call
+                    .send(&body[..])
+                    .map_err(|e| PresignFailure::Network(e.to_string()))?;
+                let status = response.status().as_u16();
+                let text = response
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_string()
+                    .map_err(|e| PresignFailure::Network(e.to_string()))?;
+                if status != 200 {
+                    let message = serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    return Err(PresignFailure::Refused {
+                        status: Some(status),
+                        message: format!("presign refused ({status}): {message}"),
+                    });
+                }
+                serde_json::from_str(&text).map_err(|e| PresignFailure::Refused {
+                    status: None,
+                    message: format!("the presign backend's answer is not the contract's: {e}"),
+                })?
+            }
+        };
+        // The URL as the HTTP client will read it: the key stays in a header,
+        // and only over https (plain http to loopback only).
+        let url = url::Url::parse(&presigned.url).map_err(|_| PresignFailure::Refused {
+            status: None,
+            message: "the presign backend returned an invalid URL".into(),
+        })?;
+        presigned
+            .check(url.scheme(), url.host_str().unwrap_or(""))
+            .map_err(|why| PresignFailure::Refused {
+                status: None,
+                message: why.into(),
+            })?;
+        Ok(presigned)
+    }
+
+    /// One attempt of a presigned request; `Err` when no answer came.
+    fn make(&self, p: &Presigned, body: Option<&[u8]>) -> Result<Reply, String> {
+        let mut request = ureq::http::Request::builder()
+            .method(p.method.as_str())
+            .uri(p.url.as_str());
+        for (name, value) in &p.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let result = match body {
+            Some(b) => self.agent.run(request.body(b).map_err(|e| e.to_string())?),
+            None => self.agent.run(request.body(()).map_err(|e| e.to_string())?),
+        };
+        let mut response = result.map_err(|e| e.to_string())?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (etag, length) = (
+            header("etag"),
+            header("content-length").and_then(|v| v.parse().ok()),
+        );
+        let text = if p.method == "HEAD" {
+            String::new()
+        } else {
+            response
+                .body_mut()
+                .with_config()
+                .limit(1 << 20)
+                .read_to_string()
+                .unwrap_or_default()
+        };
+        Ok(Reply {
+            status: response.status().as_u16(),
+            etag,
+            text,
+            length,
+        })
+    }
+
+    /// Presigns and sends, retrying what [`retry`] says is worth another
+    /// try: every attempt sends the same bytes under a fresh URL.
+    fn send(
+        &self,
+        req: &Request,
+        body: Option<&[u8]>,
+        what: &str,
+    ) -> Result<Reply, (Option<u16>, anyhow::Error)> {
+        let mut attempts = Retry::new(self.attempts);
+        loop {
+            attempts.attempt();
+            let (retryable, status, error) = match self.presign(req) {
+                Err(PresignFailure::Refused { status, message }) => {
+                    let retryable = status.is_some_and(|s| retry::presign_retryable(Some(s)));
+                    (retryable, status, anyhow!("{what}: {message}"))
+                }
+                Err(PresignFailure::Network(e)) => (
+                    true,
+                    None,
+                    anyhow!("{what}: presign backend unreachable: {e}"),
+                ),
+                Ok(presigned) => match self.make(&presigned, body) {
+                    Ok(reply) => match retry::classify(reply.status, &reply.text) {
+                        None => return Ok(reply),
+                        Some(fault) => {
+                            let code = xml::error_code(&reply.text).unwrap_or_default();
+                            let message = fault.describe(what, attempts.made());
+                            (
+                                fault.retryable(),
+                                fault.status(),
+                                anyhow!("{message} {code}"),
+                            )
+                        }
+                    },
+                    Err(e) => (
+                        Fault::Network.retryable(),
+                        None,
+                        anyhow!("{}: {e}", Fault::Network.describe(what, attempts.made())),
+                    ),
+                },
+            };
+            match attempts.after(retryable, crate::pull::jitter()) {
+                Some(ms) => std::thread::sleep(Duration::from_millis(ms.into())),
+                None => return Err((status, error)),
+            }
+        }
+    }
+
+    /// A write that never replaces an object (a PUT or the completion): an
+    /// attempt whose answer was lost may still have stored it, and its retry
+    /// then finds the name taken or the upload gone. The object is ours
+    /// exactly when S3 serves it under our SSE-C key at `size` bytes.
+    fn send_write(
+        &self,
+        req: &Request,
+        body: Option<&[u8]>,
+        what: &str,
+        size: u64,
+    ) -> Result<Reply> {
+        match self.send(req, body, what) {
+            Ok(reply) => Ok(reply),
+            Err((status, e)) => {
+                if retry::may_have_stored(status)
+                    && self
+                        .send(&self.keyed(Op::Head), None, "HeadObject")
+                        .is_ok_and(|r| r.length == Some(size))
+                {
+                    return Ok(Reply {
+                        status: 200,
+                        etag: None,
+                        text: String::new(),
+                        length: Some(size),
+                    });
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn abort(&self, upload_id: &str) {
+        let req = Request::new(Op::AbortMultipart, self.object.as_str()).upload(upload_id, None);
+        let _ = self.send(&req, None, "AbortMultipartUpload");
+    }
+}
+
+/// The resume state as it is kept on disk.
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    v: u32,
+    object: String,
+    random: String,
+    commitment: String,
+    upload_id: String,
+    part_size: u64,
+    sealed: Vec<(u16, String)>,
+    parts: Vec<(u16, String)>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (text.len() % 2 == 0)
+        .then(|| {
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten()
+}
+
+/// Where one file's upload is remembered: by its path only, so a file
+/// changed since finds its old upload (the fingerprints tell, and the old
+/// upload is aborted) instead of leaving it behind.
+struct StateStore {
+    path: PathBuf,
+}
+
+impl StateStore {
+    fn new(dir: &Path, file: &Path) -> Result<Self> {
+        let canonical = file.canonicalize()?;
+        let mut h = sha2::Sha256::new();
+        h.update(canonical.as_os_str().as_encoded_bytes());
+        Ok(Self {
+            path: dir.join(format!("{}.json", &hex(&h.finalize())[..32])),
+        })
+    }
+
+    fn load(&self) -> Option<Saved> {
+        let s: StateFile = serde_json::from_slice(&std::fs::read(&self.path).ok()?).ok()?;
+        if s.v != resume::STATE_VERSION {
+            return None;
+        }
+        Some(Saved {
+            object: s.object,
+            random: Randomness::from_bytes(&unhex(&s.random)?).ok()?,
+            commitment: s.commitment,
+            upload_id: s.upload_id,
+            part_size: s.part_size,
+            sealed: s.sealed,
+            parts: s.parts,
+        })
+    }
+
+    /// Writes `saved` atomically (a crash leaves the old state or the new).
+    fn save(&self, saved: &Saved) -> Result<()> {
+        let dir = self.path.parent().expect("a file in a directory");
+        crate::pull::create_private_dir_all(dir)?;
+        let state = StateFile {
+            v: resume::STATE_VERSION,
+            object: saved.object.clone(),
+            random: hex(&saved.random.to_bytes()),
+            commitment: saved.commitment.clone(),
+            upload_id: saved.upload_id.clone(),
+            part_size: saved.part_size,
+            sealed: saved.sealed.clone(),
+            parts: saved.parts.clone(),
+        };
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(&serde_json::to_vec(&state)?)?;
+        temp.as_file().sync_all()?;
+        temp.persist(&self.path)?;
+        Ok(())
+    }
+
+    fn forget(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A part sealed and ready to send.
+struct SealedPart {
+    part: Part,
+    body: Vec<u8>,
+    fingerprint: String,
+}
+
+/// Reads and seals `part`; its segments' digests go into `ledger`, the
+/// plaintext into `receipt` (recipient mode).
+fn seal_part(
+    file: &mut File,
+    sealer: &Sealer,
+    part: &Part,
+    ledger: &mut SegmentLedger,
+    receipt: Option<&mut sha2::Sha256>,
+) -> Result<SealedPart> {
+    let mut plain = Zeroizing::new(vec![0u8; part.plaintext_len() as usize]);
+    file.seek(SeekFrom::Start(part.plaintext.start))?;
+    file.read_exact(&mut plain)
+        .map_err(|_| Changed("the file is shorter than it was:".into()))?;
+    if let Some(r) = receipt {
+        r.update(&plain[..]);
+    }
+    let mut body = if part.carries_head() {
+        sealer.head()
+    } else {
+        Vec::new()
+    };
+    let start = body.len();
+    sealer.seal_segments_once(ledger, part.segments.start, &plain, part.last, &mut body)?;
+    let mut tags = Vec::new();
+    let mut at = start;
+    for job in part.segment_jobs() {
+        let len = (job.plaintext.end - job.plaintext.start) as usize + TAG_SIZE;
+        tags.push(&body[at + len - TAG_SIZE..at + len]);
+        at += len;
+    }
+    let fingerprint = resume::fingerprint(tags);
+    if part.carries_signature() {
+        let signature = sealer.signature(ledger)?;
+        body.extend_from_slice(&signature);
+    }
+    debug_assert_eq!(body.len() as u64, part.size);
+    Ok(SealedPart {
+        part: part.clone(),
+        body,
+        fingerprint,
+    })
+}
+
+/// What a file came to.
+struct Pushed {
+    object: String,
+    size: u64,
+    file_key: Option<Zeroizing<String>>,
+    sha256: Option<String>,
+    resumed_parts: usize,
+}
+
+struct Settings<'a> {
+    signer: &'a Signer,
+    args: &'a PushArgs,
+    state_dir: PathBuf,
+}
+
+fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed> {
+    let args = settings.args;
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let stat = file.metadata()?;
+    if !stat.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    let size = stat.len();
+    let modified = stat.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let meta = Metadata {
+        media_type: crate::seal::guess_media_type(&name).to_owned(),
+        name,
+        size: Some(size),
+    };
+    let multipart = size > args.multipart_threshold;
+    let store = match target {
+        Target::Secret(_) if multipart => Some(StateStore::new(&settings.state_dir, path)?),
+        _ => None,
+    };
+    let mut ledger = SegmentLedger::new();
+    let agent = agent();
+    // A saved upload of this file, with this key and these settings, whose
+    // fingerprinted parts still seal the same: resume it.
+    let mut resumed: Option<(Sealer, Saved)> = None;
+    if let (Target::Secret(secret), Some(store)) = (target, &store) {
+        if let Some(saved) = store.load() {
+            let sealer = Sealer::with_randomness(secret, &meta, saved.random)?;
+            let plan = plan::plan(sealer.head_len(), size, args.part_size)?;
+            let id = sealer.object_id();
+            let verdict = saved.verdict(
+                &sealer.object_name().to_string(),
+                &hex(&sealer.file_key().commitment(&id)),
+                args.part_size,
+                &plan,
+            );
+            let mut same = false;
+            if let Verdict::Verify(checks) = verdict {
+                same = true;
+                for (part, fingerprint) in checks {
+                    let again = seal_part(&mut file, &sealer, part, &mut ledger, None)?;
+                    if again.fingerprint != fingerprint {
+                        same = false;
+                        break;
+                    }
+                }
+            }
+            if same {
+                resumed = Some((sealer, saved));
+            } else {
+                // Another key, or the file changed: the old upload is garbage.
+                ledger = SegmentLedger::new();
+                let old = Client {
+                    agent: agent.clone(),
+                    signer: settings.signer,
+                    object: saved.object.clone(),
+                    sse_c: SseC::from_key(&sealer.sse_c_key()),
+                    attempts: 1,
+                };
+                old.abort(&saved.upload_id);
+                store.forget();
+            }
+        }
+    }
+    let (sealer, saved) = match resumed {
+        Some((sealer, saved)) => (sealer, Some(saved)),
+        None => (
+            match target {
+                Target::Secret(secret) => {
+                    Sealer::with_randomness(secret, &meta, Randomness::generate()?)?
+                }
+                Target::Recipient(r) => Sealer::for_recipient(r, &meta)?,
+            },
+            None,
+        ),
+    };
+    let client = Client {
+        agent,
+        signer: settings.signer,
+        object: sealer.object_name().to_string(),
+        sse_c: SseC::from_key(&sealer.sse_c_key()),
+        attempts: args.attempts,
+    };
+    let total = sealer.object_len(size);
+    let bar = crate::file::progress(Some(total), args.quiet);
+    let mut receipt = matches!(target, Target::Recipient(_)).then(sha2::Sha256::new);
+    let mut resumed_parts = 0;
+    match plan::upload(
+        sealer.head_len(),
+        size,
+        args.multipart_threshold,
+        args.part_size,
+    )? {
+        Upload::Single(part) => {
+            let sealed = seal_part(&mut file, &sealer, &part, &mut ledger, receipt.as_mut())?;
+            ensure_unchanged(&file, size, modified)?;
+            let req = client.keyed(Op::Put).size(part.size);
+            client.send_write(&req, Some(&sealed.body), "upload", part.size)?;
+            bar.set_position(part.size);
+        }
+        Upload::Multipart(parts) => {
+            let saved = match saved {
+                Some(saved) => saved,
+                None => {
+                    let created = client
+                        .send(
+                            &client.keyed(Op::CreateMultipart).size(total),
+                            None,
+                            "CreateMultipartUpload",
+                        )
+                        .map_err(|(_, e)| e)?;
+                    let upload_id = xml::upload_id(&created.text)
+                        .ok_or_else(|| anyhow!("CreateMultipartUpload returned no UploadId"))?;
+                    let id = sealer.object_id();
+                    Saved::new(
+                        client.object.clone(),
+                        sealer.randomness(),
+                        hex(&sealer.file_key().commitment(&id)),
+                        upload_id,
+                        args.part_size,
+                    )
+                }
+            };
+            resumed_parts = saved.parts.len();
+            let upload_id = saved.upload_id.clone();
+            let result = run_parts(
+                &client,
+                &mut file,
+                &sealer,
+                &parts,
+                saved,
+                store.as_ref(),
+                &mut ledger,
+                receipt.as_mut(),
+                &bar,
+                (args.concurrency, args.stop_after_parts),
+            )
+            .and_then(|done| {
+                ensure_unchanged(&file, size, modified)?;
+                Ok(done)
+            });
+            let mut done = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    // Kept for the next run unless nothing could resume it.
+                    let interrupted = e.downcast_ref::<Interrupted>().is_some();
+                    if store.is_none() || (!interrupted && e.downcast_ref::<Changed>().is_some()) {
+                        client.abort(&upload_id);
+                        if let Some(s) = &store {
+                            s.forget();
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            let body = xml::complete_multipart(&mut done);
+            let req = Request::new(Op::CompleteMultipart, client.object.as_str())
+                .size(total)
+                .upload(&upload_id, None);
+            let reply = client.send_write(
+                &req,
+                Some(body.as_bytes()),
+                "CompleteMultipartUpload",
+                total,
+            );
+            if let Some(s) = &store {
+                s.forget();
+            }
+            // S3 may answer 200 with an error document.
+            let reply = reply?;
+            if xml::is_error(&reply.text) {
+                bail!(
+                    "CompleteMultipartUpload failed: {}",
+                    xml::error_code(&reply.text).unwrap_or_default()
+                );
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Pushed {
+        object: client.object.clone(),
+        size: total,
+        file_key: match target {
+            Target::Secret(Secret::Root(_)) => Some(sealer.file_key().to_text()),
+            _ => None,
+        },
+        sha256: receipt.map(|r| hex(&r.finalize())),
+        resumed_parts,
+    })
+}
+
+/// The file changed while it was being pushed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} it changed while it was being pushed; nothing was kept")]
+struct Changed(String);
+
+/// Stopped on purpose (`--stop-after-parts`), as Ctrl-C would.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped after {0} parts; run the same command again to resume")]
+struct Interrupted(usize);
+
+fn ensure_unchanged(file: &File, size: u64, modified: SystemTime) -> Result<()> {
+    let now = file.metadata()?;
+    if now.len() != size || now.modified().ok() != Some(modified) {
+        return Err(Changed("the file was modified:".into()).into());
+    }
+    Ok(())
+}
+
+/// Seals the parts not yet on S3, in order, and sends them `concurrency` at
+/// a time; returns every part's ETag.
+#[allow(clippy::too_many_arguments)]
+fn run_parts(
+    client: &Client,
+    file: &mut File,
+    sealer: &Sealer,
+    parts: &[Part],
+    saved: Saved,
+    store: Option<&StateStore>,
+    ledger: &mut SegmentLedger,
+    mut receipt: Option<&mut sha2::Sha256>,
+    bar: &indicatif::ProgressBar,
+    knobs: (usize, Option<usize>),
+) -> Result<Vec<(u16, String)>> {
+    let upload_id = saved.upload_id.clone();
+    for part in parts.iter().filter(|p| saved.finished(p.number)) {
+        bar.inc(part.size);
+    }
+    let todo: Vec<Part> = saved.remaining(parts).cloned().collect();
+    let state = Mutex::new(saved);
+    let record = |update: &dyn Fn(&mut Saved) -> bool| -> Result<()> {
+        let mut s = state.lock().expect("not poisoned");
+        if update(&mut s) {
+            if let Some(store) = store {
+                store.save(&s)?;
+            }
+        }
+        Ok(())
+    };
+    let stop = AtomicBool::new(false);
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let (concurrency, stop_after) = knobs;
+    let (to_send, queue) = mpsc::sync_channel::<SealedPart>(0);
+    let queue = Mutex::new(queue);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..concurrency {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().expect("not poisoned").recv();
+                    let Ok(sealed) = next else { return };
+                    if stop.load(Ordering::SeqCst) {
+                        continue; // drain
+                    }
+                    let n = sealed.part.number;
+                    let req = client
+                        .keyed(Op::UploadPart)
+                        .size(sealed.part.size)
+                        .upload(&upload_id, Some(n));
+                    let outcome = client
+                        .send(&req, Some(&sealed.body), "UploadPart")
+                        .map_err(|(_, e)| e.context(format!("part {n}")))
+                        .and_then(|reply| {
+                            reply
+                                .etag
+                                .ok_or_else(|| anyhow!("UploadPart {n} returned no ETag"))
+                        })
+                        .and_then(|etag| {
+                            record(&|s| {
+                                s.record_finished(n, etag.clone());
+                                true
+                            })
+                        });
+                    match outcome {
+                        Ok(()) => {
+                            bar.inc(sealed.part.size);
+                            sent.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::SeqCst);
+                            failure.lock().expect("not poisoned").get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+        let sealing = (|| -> Result<()> {
+            for part in &todo {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Some(limit) = stop_after {
+                    if sent.load(Ordering::SeqCst) >= limit {
+                        stop.store(true, Ordering::SeqCst);
+                        failure
+                            .lock()
+                            .expect("not poisoned")
+                            .get_or_insert(Interrupted(limit).into());
+                        break;
+                    }
+                }
+                let sealed = seal_part(file, sealer, part, ledger, receipt.as_deref_mut())?;
+                // On disk before the part leaves: see `resume` on nonce reuse.
+                let fingerprint = sealed.fingerprint.clone();
+                record(&|s| s.record_sealed(part.number, fingerprint.clone()))?;
+                if to_send.send(sealed).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(to_send);
+        if let Err(e) = sealing {
+            stop.store(true, Ordering::SeqCst);
+            failure.lock().expect("not poisoned").get_or_insert(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    Ok(state.into_inner().expect("not poisoned").parts)
+}
+
+/// Whom files are sealed for.
+enum Target {
+    Secret(Secret),
+    Recipient(Recipient),
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_recv_response(Some(Duration::from_secs(STALL_TIMEOUT_SECS)))
+        .timeout_per_read(Some(Duration::from_secs(STALL_TIMEOUT_SECS)))
+        .build()
+        .into()
+}
+
+fn default_state_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("s3seal/push")
+}
+
+fn signer(args: &PushArgs) -> Result<Signer> {
+    if let Some(endpoint) = &args.presign {
+        // The backend sees SSE-C keys: the same in-transit rule.
+        crate::transport::check_sse_c(endpoint)?;
+        let token = match &args.token_file {
+            Some(path) => {
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                );
+                Some(Zeroizing::new(
+                    text.lines().next().unwrap_or("").trim().to_owned(),
+                ))
+            }
+            None => None,
+        };
+        return Ok(Signer::Backend {
+            endpoint: endpoint.clone(),
+            token,
+        });
+    }
+    let bucket = args.bucket.clone().context("--presign URL or --bucket")?;
+    let env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let region = env(&["AWS_REGION", "AWS_DEFAULT_REGION"]).unwrap_or_else(|| "us-east-1".into());
+    let custom = env(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+    let endpoint = custom
+        .clone()
+        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    if env(&["AWS_SESSION_TOKEN"]).is_some() {
+        bail!(
+            "push --bucket signs with long-term keys only; unset AWS_SESSION_TOKEN or use --presign"
+        );
+    }
+    let mut prefix = args.prefix.trim_start_matches('/').to_owned();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    let config = crate::presign::Config {
+        endpoint: endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?,
+        region,
+        bucket,
+        path_style: custom.is_some() && !args.virtual_host,
+        access_key: env(&["AWS_ACCESS_KEY_ID"]).context("set AWS_ACCESS_KEY_ID")?,
+        secret_key: env(&["AWS_SECRET_ACCESS_KEY"]).context("set AWS_SECRET_ACCESS_KEY")?,
+        expiry: Duration::from_secs(300),
+        policy: s3seal::transfer::policy::Policy {
+            prefix,
+            max_size: u64::MAX,
+            sse: s3seal::transfer::policy::SseMode::SseC,
+            kms_key_id: None,
+            form: false,
+        },
+    };
+    Ok(Signer::Own(Box::new(crate::presign::Presigner::new(config)?)))
+}
+
+pub fn run(args: PushArgs) -> Result<()> {
+    let target = match &args.recipient {
+        Some(text) => Target::Recipient(Recipient::from_text(text).context("--recipient")?),
+        None => {
+            let secret = crate::secret::resolve(&args.key, true)?;
+            if matches!(secret, Secret::File(_) | Secret::Identity(_)) {
+                return Err(crate::cli::UsageError(
+                    "push seals with a root key or passphrase (or --recipient); a file key or identity only opens".into(),
+                )
+                .into());
+            }
+            crate::secret::require_strong_for_sealing(&secret)?;
+            Target::Secret(secret)
+        }
+    };
+    let signer = signer(&args)?;
+    let settings = Settings {
+        signer: &signer,
+        args: &args,
+        state_dir: args.state_dir.clone().unwrap_or_else(default_state_dir),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = 0;
+    for path in &args.files {
+        match push_one(&settings, path, &target) {
+            Ok(p) => {
+                let resumed = if p.resumed_parts > 0 {
+                    format!(", resumed after {} parts", p.resumed_parts)
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "pushed {} -> {} ({} bytes{resumed})",
+                    path.display(),
+                    p.object,
+                    p.size
+                );
+                match (&p.sha256, &args.link, &p.file_key) {
+                    (Some(sha256), _, _) => writeln!(stdout, "{} sha256={sha256}", p.object)?,
+                    (None, Some(link), key) => {
+                        let mut url = link.clone();
+                        match key {
+                            Some(k) => {
+                                url.set_fragment(Some(&format!("{}.{}", p.object, k.as_str())))
+                            }
+                            None => url.set_fragment(Some(&p.object)),
+                        }
+                        writeln!(stdout, "{url}")?;
+                    }
+                    (None, None, _) => writeln!(stdout, "{}", p.object)?,
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("s3seal: {}: {e:#}", path.display());
+                if e.downcast_ref::<Interrupted>().is_some() {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} file(s) could not be pushed (see above)");
+    }
+    Ok(())
+}
