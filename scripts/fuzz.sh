@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # FUZZ_TARGETS="opener range" picks some (make fuzz runs them one after another).
-read -r -a TARGETS <<< "${FUZZ_TARGETS:-preamble opener range text}"
+read -r -a TARGETS <<< "${FUZZ_TARGETS:-preamble opener range text presign xml}"
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_WORK=${FUZZ_WORK:-${TMPDIR:-/tmp}/s3seal-fuzz-work}
 log() { printf 'fuzz: %s\n' "$*" >&2; }
@@ -28,7 +28,7 @@ install() {
 seed() {
   # Inputs that once crashed a target (regression-*) stay; the seeds go.
   find fuzz/corpus -type f ! -name 'regression-*' -delete 2>/dev/null || true
-  mkdir -p fuzz/corpus/{preamble,opener,range,text}
+  mkdir -p fuzz/corpus/{preamble,opener,range,text,presign,xml}
   for f in tests/vectors/*.s3seal; do
     name=$(basename "$f" .s3seal)
     # preamble: the head is all it reads.
@@ -52,6 +52,36 @@ seeds |= {"invoice\u202efdp.exe", "../../etc/passwd", "CON.txt", ".s3seal-object
           "flying zipping confess helmet reputably avid", "0" * 32 + ".s3seal", "0" * 32 + "." + "a" * 64 + ".s3seal"}
 for i, s in enumerate(sorted(seeds)):
     (out / f"seed-{i:03}").write_text(s)
+
+# presign: one request of every op, as the page and push send them.
+name = "ab" * 16 + ".s3seal"
+form_name = "ab" * 16 + "." + "cd" * 32 + ".s3seal"
+sse = {"algorithm": "AES256", "key": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "keyMd5": "y4HAEFCYWuvAXWFTtA1Qpg=="}
+requests = [
+    {"op": "put", "object": name, "sseC": sse, "size": 1000},
+    {"op": "createMultipart", "object": form_name, "sseC": sse, "size": 50 << 20},
+    {"op": "uploadPart", "object": name, "sseC": sse, "size": 8 << 20, "uploadId": "u1", "partNumber": 2},
+    {"op": "completeMultipart", "object": name, "size": 50 << 20, "uploadId": "u1"},
+    {"op": "abortMultipart", "object": name, "uploadId": "u1"},
+    {"op": "head", "object": name, "sseC": sse},
+    {"op": "get", "object": form_name, "sseC": sse},
+    {"op": "put", "object": "../" + name, "size": 1},
+]
+out = pathlib.Path("fuzz/corpus/presign")
+for i, r in enumerate(requests):
+    (out / f"seed-{i:03}").write_text(json.dumps(r))
+
+# xml: answers of AWS and Garage to what a transfer sends.
+answers = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><Key>uploads/k</Key><UploadId>VXBsb2FkIElE&amp;x</UploadId></InitiateMultipartUploadResult>',
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><RequestId>1</RequestId></Error>',
+    '<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult><Location>http://x/b/k</Location><Bucket>b</Bucket><Key>k</Key><ETag>&quot;3858f62230ac3c915f300c664312c11f-9&quot;</ETag></CompleteMultipartUploadResult>',
+    '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+    '<!-- c --><Error xmlns="x"><Code>InvalidRequest</Code><Message>&#x3C;&#60;</Message></Error>',
+]
+out = pathlib.Path("fuzz/corpus/xml")
+for i, a in enumerate(answers):
+    (out / f"seed-{i:03}").write_text(a)
 PY
   log "seeded $(find fuzz/corpus -type f | wc -l) inputs"
 }
