@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use s3seal::format::Metadata;
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{Opener, Sealer};
 use s3seal::stream::SEGMENT_SIZE;
+use s3seal::{Opener, Sealer};
+use s3seal::{RootKey, Secret};
 
 const TOTAL_SIZE: usize = 256 << 20;
 const PUSH_SIZE: usize = 4 << 20;

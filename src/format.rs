@@ -1,5 +1,5 @@
 //! The preamble: what precedes the payload in every object. Parse and write,
-//! nothing else; the cryptography that fills it lives in [`crate::object`].
+//! nothing else; the cryptography that fills it lives in [`crate::Sealer`] and [`crate::Opener`].
 //!
 //! ```text
 //! offset  size  field
@@ -17,7 +17,8 @@
 //! All integers are big-endian.
 
 use crate::error::{Error, Result};
-use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId, ObjectName};
+use crate::key::{KEY_SIZE, OBJECT_ID_SIZE, ObjectId};
+use crate::name::ObjectName;
 use crate::recipient::{EncapsulatedKey, X25519_KEY_SIZE};
 use crate::signature::{VERIFYING_KEY_SIZE, VerifyingKey};
 

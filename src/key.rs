@@ -24,8 +24,6 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
-use crate::recipient::{EncapsulatedKey, Identity};
-use crate::signature::{SIGNING_SALT_SIZE, SigningKey};
 
 /// Length of every symmetric key in the hierarchy, in bytes.
 pub const KEY_SIZE: usize = 32;
@@ -105,11 +103,11 @@ impl ObjectId {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
+pub(crate) fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
     let text = text.as_bytes();
     if text.len() != 2 * N {
         return Err(Error::InvalidInput(what));
@@ -130,57 +128,8 @@ fn from_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N]> {
     Ok(out)
 }
 
-/// What an object's name tells a reader before the first request: its id
-/// and, for an object sealed to a recipient, HPKE's encapsulated key. Both are
-/// public; with the reader's secret they give the SSE-C key.
-///
-/// Written `<id hex>.s3seal` or `<id hex>.<encapsulated key hex>.s3seal`
-/// (lower case), after any prefix of the caller's choosing.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct ObjectName {
-    /// The object id.
-    pub id: ObjectId,
-    /// The encapsulated key of a recipient-mode object.
-    pub encapsulated: Option<EncapsulatedKey>,
-}
-
-impl ObjectName {
-    /// The name of an object sealed with a root key or passphrase.
-    pub fn keyed(id: ObjectId) -> Self {
-        Self {
-            id,
-            encapsulated: None,
-        }
-    }
-
-    /// Parses an object name or key such as `uploads/0123…cdef.s3seal`: the
-    /// last path component, suffix optional.
-    pub fn parse(name: &str) -> Result<Self> {
-        const WHAT: &str = "an object name is <32 hex digits>[.<64 hex digits>].s3seal";
-        let last = name.rsplit('/').next().unwrap_or(name);
-        let stem = last.strip_suffix(OBJECT_NAME_SUFFIX).unwrap_or(last);
-        match stem.split_once('.') {
-            None => Ok(Self::keyed(ObjectId(from_hex(stem, WHAT)?))),
-            Some((id, enc)) => Ok(Self {
-                id: ObjectId(from_hex(id, WHAT)?),
-                encapsulated: Some(EncapsulatedKey(from_hex(enc, WHAT)?)),
-            }),
-        }
-    }
-}
-
-impl core::fmt::Display for ObjectName {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.id.to_hex())?;
-        if let Some(enc) = &self.encapsulated {
-            write!(f, ".{}", hex(&enc.0))?;
-        }
-        f.write_str(OBJECT_NAME_SUFFIX)
-    }
-}
-
 /// Argon2id with format v1's constant cost: 32 bytes from a passphrase.
-fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; KEY_SIZE]>> {
+pub(crate) fn argon2id(passphrase: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; KEY_SIZE]>> {
     if passphrase.is_empty() {
         return Err(Error::InvalidKey("the passphrase is empty"));
     }
@@ -222,12 +171,6 @@ impl RootKey {
     /// format's constant cost, salted with the object id). Deliberately slow.
     pub fn from_passphrase(passphrase: &[u8], object_id: &ObjectId) -> Result<Self> {
         argon2id(passphrase, &object_id.0).map(|key| Self(*key))
-    }
-
-    /// The key that signs one object: `HKDF(root, salt, "s3seal/v2 signing
-    /// key")`, `salt` random per object.
-    pub fn signing_key(&self, salt: &[u8; SIGNING_SALT_SIZE]) -> SigningKey {
-        SigningKey::derive(&self.0, salt)
     }
 
     /// Text form `s3seal-root-<base64url>`.
@@ -343,95 +286,6 @@ impl core::fmt::Debug for SseCKey {
     }
 }
 
-/// What the user holds to open an object.
-#[derive(Clone)]
-pub enum Secret {
-    /// A root key: opens every object sealed with it.
-    Root(RootKey),
-    /// A passphrase: derives each object's root with Argon2id.
-    Passphrase(Zeroizing<String>),
-    /// The file key of one object (a share link).
-    File(FileKey),
-    /// A recipient's private key: opens every object sealed to it.
-    Identity(Identity),
-}
-
-impl Secret {
-    /// The file key of the object with this name. For a passphrase this runs
-    /// Argon2id (deliberately slow). Only what the name says is used: this is
-    /// what a reader can do before the first request.
-    pub fn file_key(&self, name: &ObjectName) -> Result<FileKey> {
-        let object_id = &name.id;
-        match (self, &name.encapsulated) {
-            (Secret::Root(root), None) => Ok(root.file_key(object_id)),
-            (Secret::Passphrase(pass), None) => {
-                Ok(RootKey::from_passphrase(pass.as_bytes(), object_id)?.file_key(object_id))
-            }
-            (Secret::File(file), _) => Ok(file.clone()),
-            (Secret::Identity(identity), Some(enc)) => identity.decapsulate(object_id, enc),
-            (Secret::Identity(_), None) => Err(Error::KeySource(
-                "this object was sealed with a key or passphrase, not to a recipient",
-            )),
-            (Secret::Root(_) | Secret::Passphrase(_), Some(_)) => Err(Error::KeySource(
-                "this object was sealed to a recipient: open it with the identity",
-            )),
-        }
-    }
-
-    /// The key that signs a new object sealed with this secret, from the
-    /// object's random signing salt. A passphrase runs Argon2id salted with
-    /// it (the object id, the other salt, is not known yet: it is derived
-    /// from this key). Only a root key or passphrase seals.
-    pub fn signing_key(&self, salt: &[u8; SIGNING_SALT_SIZE]) -> Result<SigningKey> {
-        match self {
-            Secret::Root(root) => Ok(root.signing_key(salt)),
-            Secret::Passphrase(pass) => {
-                let stretched = argon2id(pass.as_bytes(), salt)?;
-                Ok(SigningKey::derive(&stretched, salt))
-            }
-            Secret::File(_) => Err(Error::InvalidInput(
-                "seal with a root key or a passphrase, not a file key",
-            )),
-            Secret::Identity(_) => Err(Error::InvalidInput(
-                "seal to the identity's recipient (public key), not with the identity",
-            )),
-        }
-    }
-
-    /// A passphrase secret.
-    pub fn passphrase(text: &str) -> Self {
-        Secret::Passphrase(Zeroizing::new(text.to_owned()))
-    }
-
-    /// Parses a key in text form: a root key, a file key or an identity, told
-    /// apart by prefix.
-    pub fn from_key_text(text: &str) -> Result<Self> {
-        let text = text.trim();
-        if text.starts_with(ROOT_KEY_PREFIX) {
-            RootKey::from_text(text).map(Secret::Root)
-        } else if text.starts_with(FILE_KEY_PREFIX) {
-            FileKey::from_text(text).map(Secret::File)
-        } else if crate::recipient::has_prefix(text, crate::recipient::IDENTITY_PREFIX) {
-            Identity::from_text(text).map(Secret::Identity)
-        } else {
-            Err(Error::InvalidKey(
-                "expected a key starting with \"s3seal-root-\", \"s3seal-file-\" or \"S3SEAL-SECRET-KEY-1\"",
-            ))
-        }
-    }
-}
-
-impl core::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Secret::Root(_) => "Secret::Root(<redacted>)",
-            Secret::Passphrase(_) => "Secret::Passphrase(<redacted>)",
-            Secret::File(_) => "Secret::File(<redacted>)",
-            Secret::Identity(_) => "Secret::Identity(<redacted>)",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,10 +308,6 @@ mod tests {
             RootKey::from_text(&FileKey::from_bytes([1; 32]).to_text()),
             Err(Error::InvalidKey(_))
         ));
-        assert!(matches!(
-            Secret::from_key_text("hello"),
-            Err(Error::InvalidKey(_))
-        ));
     }
 
     #[test]
@@ -469,41 +319,6 @@ mod tests {
             SseCKey::from_bytes([0xab; 32])
         );
         assert!(!dbg.contains("171") && !dbg.contains("ab"), "{dbg}");
-    }
-
-    #[test]
-    fn object_names_round_trip() {
-        let name = ObjectName::keyed(ObjectId([0x01; 16]));
-        assert_eq!(name.to_string(), "01010101010101010101010101010101.s3seal");
-        assert_eq!(
-            ObjectName::parse("up/loads/01010101010101010101010101010101.s3seal").unwrap(),
-            name
-        );
-        let sealed_to = ObjectName {
-            id: ObjectId([0xab; 16]),
-            encapsulated: Some(EncapsulatedKey([0xcd; 32])),
-        };
-        let text = sealed_to.to_string();
-        assert_eq!(
-            text,
-            format!("{}.{}.s3seal", "ab".repeat(16), "cd".repeat(32))
-        );
-        assert_eq!(
-            ObjectName::parse(&format!("forms/{text}")).unwrap(),
-            sealed_to
-        );
-        for bad in [
-            "nothex",
-            "0101010101010101010101010101010.s3seal",
-            "01010101010101010101010101010101.cdcd.s3seal",
-            "ABABABABABABABABABABABABABABABAB.s3seal",
-            "01010101010101010101010101010101..s3seal",
-        ] {
-            assert!(
-                matches!(ObjectName::parse(bad), Err(Error::InvalidInput(_))),
-                "{bad}"
-            );
-        }
     }
 
     #[test]

@@ -1,30 +1,33 @@
 //! s3seal: seal a file before it leaves the user's machine, store it in S3.
 //!
-//! The core of the crate does no I/O and builds for `wasm32-unknown-unknown`:
+//! The crate does no I/O and builds for `wasm32-unknown-unknown`. The names
+//! most callers need are at the root: [`Sealer`] and [`Opener`] (streams of
+//! any size), [`RangeOpener`] (random access), [`seal`] / [`open`] /
+//! [`open_named`] (whole objects in memory), the keys ([`Secret`],
+//! [`RootKey`], [`FileKey`], [`Identity`], [`Recipient`]) and the object's
+//! [`ObjectName`] and [`Metadata`]. Modules for the layers underneath:
 //!
-//! - [`key`]: the key hierarchy (root key -> file key -> subkeys, SSE-C key);
-//! - [`format`]: the preamble (magic, version, object id, key commitment, key
-//!   source, sealed metadata);
+//! - [`format`](mod@format): the preamble (magic, version, object id, key commitment,
+//!   key source, verifying key, sealed metadata);
 //! - [`stream`]: the payload, byte-compatible with Google Tink's
 //!   AES-GCM-HKDF streaming format (256 KiB segments);
-//! - [`object`]: whole objects — push sealer/opener, one-shot helpers,
-//!   random access, independent segment runs for multipart uploads;
-//! - [`recipient`]: sealing to a public key (HPKE), identities;
 //! - [`signature`]: per-object Ed25519 signatures, so a share link reads
 //!   and never writes;
 //! - [`sse`]: S3 server-side-encryption header sets (SSE-C, SSE-S3, SSE-KMS);
 //! - [`transfer`]: transfers through presigned URLs, sans I/O (part plan,
 //!   presign contract and policy, retries, resume, S3 XML);
+//! - [`passphrase`]: strength estimates and generated passphrases;
+//! - [`hazmat`]: building blocks for other readers and for test vectors;
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
 //! The byte format is specified in `docs/FORMAT.md`.
 //!
 //! ```
-//! use s3seal::{key::{RootKey, Secret}, format::Metadata, object};
+//! use s3seal::{Metadata, RootKey, Secret};
 //! let secret = Secret::Root(RootKey::generate()?);
 //! let meta = Metadata { name: "hello.txt".into(), media_type: "text/plain".into(), size: Some(5) };
-//! let (id, sealed) = object::seal(&secret, &meta, b"hello")?;
-//! let (meta2, plain) = object::open(&secret, &sealed)?;
+//! let (id, sealed) = s3seal::seal(&secret, &meta, b"hello")?;
+//! let (meta2, plain) = s3seal::open(&secret, &sealed)?;
 //! assert_eq!((meta2.name.as_str(), plain.as_slice()), ("hello.txt", &b"hello"[..]));
 //! # let _ = id;
 //! # Ok::<(), s3seal::Error>(())
@@ -32,13 +35,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod error;
-pub mod filename;
+// The modules form a DAG, leaves first: error <- key <- {signature,
+// recipient, sse, passphrase} <- {name, stream} <- {secret, format} <-
+// object <- transfer <- wasm.
+mod error;
+mod filename;
+mod key;
+mod name;
+mod object;
+mod recipient;
+mod secret;
+
 pub mod format;
-pub mod key;
-pub mod object;
 pub mod passphrase;
-pub mod recipient;
 pub mod signature;
 pub mod sse;
 pub mod stream;
@@ -47,3 +56,24 @@ pub mod transfer;
 pub mod wasm;
 
 pub use error::{Error, Result};
+pub use filename::safe_file_name;
+pub use format::Metadata;
+pub use key::{FileKey, ObjectId, RootKey, SseCKey};
+pub use name::ObjectName;
+pub use object::{
+    ObjectSealer, Opener, Randomness, RangeOpener, Sealer, SegmentLedger, open, open_named, seal,
+};
+pub use recipient::{EncapsulatedKey, Identity, Recipient};
+pub use secret::Secret;
+
+/// Building blocks below the sealer and opener: for readers that drive the
+/// format themselves and for writing test vectors. Using them wrongly can
+/// break the format's guarantees.
+pub mod hazmat {
+    pub use crate::key::{
+        FILE_KEY_PREFIX, KEY_SIZE, OBJECT_ID_SIZE, OBJECT_NAME_SUFFIX, PASSPHRASE_ITERATIONS,
+        PASSPHRASE_LANES, PASSPHRASE_MEMORY_KIB, ROOT_KEY_PREFIX,
+    };
+    pub use crate::object::{Opened, Trailer, open_preamble, require_name, sealing_source};
+    pub use crate::recipient::{IDENTITY_PREFIX, RECIPIENT_PREFIX, X25519_KEY_SIZE};
+}

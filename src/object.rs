@@ -10,8 +10,10 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
-use crate::key::{FileKey, ObjectId, ObjectName, Secret, SseCKey};
+use crate::key::{FileKey, ObjectId, SseCKey};
+use crate::name::ObjectName;
 use crate::recipient::{Recipient, X25519_KEY_SIZE};
+use crate::secret::Secret;
 use crate::signature::{
     SIGNATURE_SIZE, SIGNING_SALT_SIZE, SegmentDigest, SignedContent, SigningKey, segment_digest,
 };

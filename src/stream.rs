@@ -278,34 +278,6 @@ impl SegmentCipher {
         Nonce::new(self.nonce_prefix, index, last)
     }
 
-    /// Encrypts `buf[..]` in place and returns the tag to append.
-    pub fn seal_in_place(&self, nonce: Nonce, buf: &mut [u8]) -> [u8; TAG_SIZE] {
-        let tag = self
-            .aes
-            .encrypt_inout_detached(&nonce.to_bytes().into(), &[], buf.into())
-            .expect("a segment is far below AES-GCM's length limit");
-        tag.into()
-    }
-
-    /// Decrypts `buf = ciphertext ‖ tag` in place; on success the plaintext is
-    /// `buf[..buf.len() - TAG_SIZE]`. On failure the buffer is wiped, so no
-    /// unauthenticated plaintext can escape.
-    pub fn open_in_place(&self, nonce: Nonce, buf: &mut [u8]) -> Result<usize> {
-        let len = buf.len().checked_sub(TAG_SIZE).ok_or(Error::Corrupt)?;
-        let (msg, tag) = buf.split_at_mut(len);
-        let tag = Tag::try_from(&*tag).expect("tag is 16 bytes");
-        match self
-            .aes
-            .decrypt_inout_detached(&nonce.to_bytes().into(), &[], msg.into(), &tag)
-        {
-            Ok(()) => Ok(len),
-            Err(_) => {
-                msg.fill(0);
-                Err(Error::Corrupt)
-            }
-        }
-    }
-
     /// Appends the sealed segment of `plaintext` to `out`. Reads `plaintext`
     /// and writes `out` in the same pass (no separate copy).
     pub fn seal_to(&self, nonce: Nonce, plaintext: &[u8], out: &mut Vec<u8>) {
@@ -385,7 +357,7 @@ impl SegmentCipher {
 /// once a byte after it arrives: whether it is the last is part of its
 /// nonce, so the last one stays held until the stream ends.
 #[derive(Debug, Clone)]
-pub struct Cutter {
+pub(crate) struct Cutter {
     capacity: fn(u64) -> usize,
     index: u64,
     held: usize,
@@ -393,7 +365,7 @@ pub struct Cutter {
 
 /// One step of a [`Cutter`] through a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
+pub(crate) enum Cut {
     /// Append the chunk's next `len` bytes to the held segment, at `offset`.
     Hold {
         /// Where they go in the held segment.
@@ -419,6 +391,11 @@ pub enum Cut {
     },
 }
 
+// Only the browser's pipeline cuts segments out of chunks so far.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    allow(dead_code)
+)]
 impl Cutter {
     /// Cuts plaintext into the segments of a payload.
     pub fn plaintext() -> Self {
@@ -679,13 +656,13 @@ impl StreamOpener {
 
 /// Whether a last segment of `len` stored bytes may end the object as
 /// segment `index`: only a lone first segment may be empty (FORMAT.md §5.1).
-pub fn final_segment_allowed(index: u64, len: usize) -> bool {
+pub(crate) fn final_segment_allowed(index: u64, len: usize) -> bool {
     index == 0 || len > TAG_SIZE
 }
 
 /// One try of [`end_probes`]: open bytes `range` of the rest as segment
 /// `.0` with last flag `.1`.
-pub type EndProbe = (u64, bool, Range<usize>);
+pub(crate) type EndProbe = (u64, bool, Range<usize>);
 
 /// Why an object's end did not open (FORMAT.md §5.3 step 5), for every
 /// reader whatever its engine: the rest `R` (`rest_len` bytes after the last
@@ -693,7 +670,7 @@ pub type EndProbe = (u64, bool, Range<usize>);
 /// alternative in turn, `(segment, last flag, bytes of R)` each; the first
 /// whose every segment opens gives its verdict, and none gives `Corrupt`.
 /// An empty `R` has nothing to try: `Truncated`.
-pub fn end_probes(index: u64, rest_len: usize) -> Vec<(Error, Vec<EndProbe>)> {
+pub(crate) fn end_probes(index: u64, rest_len: usize) -> Vec<(Error, Vec<EndProbe>)> {
     let cap = layout::ciphertext_capacity(index);
     let mut alternatives = Vec::new();
     if rest_len == 0 {

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use s3seal::Identity;
 use s3seal::format::{Metadata, Preamble};
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{Randomness, Sealer};
-use s3seal::recipient::Identity;
 use s3seal::signature::{SIGNATURE_SIZE, SignedContent, segment_digest};
 use s3seal::stream::{HEADER_SIZE, Header, SegmentCipher};
+use s3seal::{Randomness, Sealer};
+use s3seal::{RootKey, Secret};
 use sha2::Digest as _;
 
 fn hex(bytes: &[u8]) -> String {
@@ -91,7 +91,7 @@ fn values_of(object: &[u8], secret: &Secret, signing_salt: [u8; 32]) -> BTreeMap
     let payload_key = subkey(fk, b"s3seal/v1 payload");
     v.insert("payload key".into(), hex(&payload_key));
     sse_c_lines(&mut v, file_key.sse_c_key().as_bytes());
-    let opened = s3seal::object::open_preamble(secret, preamble.clone(), len).unwrap();
+    let opened = s3seal::hazmat::open_preamble(secret, preamble.clone(), len).unwrap();
     v.insert("metadata".into(), hex(&opened.metadata.to_bytes().unwrap()));
     v.insert(
         "preamble".into(),
@@ -152,7 +152,7 @@ fn worked_example_values_are_what_the_crate_computes() {
     let secret = Secret::Root(root.clone());
     let mut computed = values_of(&object, &secret, [2; 32]);
     // The signing key from the inputs, and the object it seals.
-    let signing = root.signing_key(&[2; 32]);
+    let signing = s3seal::signature::SigningKey::derive(root.as_bytes(), &[2; 32]);
     computed.insert(
         "signing seed".into(),
         hex(&{

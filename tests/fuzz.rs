@@ -5,8 +5,8 @@
 
 use proptest::prelude::*;
 use s3seal::format::{Metadata, Preamble};
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{self, Opener, RangeOpener};
+use s3seal::{Opener, RangeOpener};
+use s3seal::{RootKey, Secret};
 
 fn secret() -> Secret {
     Secret::Root(RootKey::from_bytes([5; 32]))
@@ -18,7 +18,7 @@ fn valid() -> Vec<u8> {
         media_type: "t".into(),
         size: Some(300),
     };
-    object::seal(&secret(), &meta, &[1u8; 300]).unwrap().1
+    s3seal::seal(&secret(), &meta, &[1u8; 300]).unwrap().1
 }
 
 proptest! {
@@ -48,7 +48,7 @@ proptest! {
         if truncate {
             bytes.truncate(cut.index(bytes.len()));
         }
-        let result = object::open(&secret(), &bytes);
+        let result = s3seal::open(&secret(), &bytes);
         if bytes != original {
             prop_assert!(result.is_err());
         }
@@ -63,8 +63,8 @@ proptest! {
     }
 }
 
-fn identity() -> s3seal::recipient::Identity {
-    s3seal::recipient::Identity::from_bytes([6; 32])
+fn identity() -> s3seal::Identity {
+    s3seal::Identity::from_bytes([6; 32])
 }
 
 fn valid_to_recipient() -> Vec<u8> {
@@ -73,7 +73,7 @@ fn valid_to_recipient() -> Vec<u8> {
         media_type: "t".into(),
         size: Some(300),
     };
-    let sealer = object::Sealer::for_recipient(&identity().recipient(), &meta).unwrap();
+    let sealer = s3seal::Sealer::for_recipient(&identity().recipient(), &meta).unwrap();
     let mut out = Vec::new();
     let mut stream = sealer.into_stream();
     stream.push(&[2u8; 300], &mut out).unwrap();
@@ -99,11 +99,11 @@ proptest! {
         }
         let secret = Secret::Identity(identity());
         if bytes != original {
-            prop_assert!(object::open(&secret, &bytes).is_err());
+            prop_assert!(s3seal::open(&secret, &bytes).is_err());
         }
-        if let Ok(parsed) = s3seal::key::ObjectName::parse(&name) {
+        if let Ok(parsed) = s3seal::ObjectName::parse(&name) {
             let _ = secret.file_key(&parsed);
-            prop_assert_eq!(s3seal::key::ObjectName::parse(&parsed.to_string()).unwrap(), parsed);
+            prop_assert_eq!(s3seal::ObjectName::parse(&parsed.to_string()).unwrap(), parsed);
         }
     }
 }

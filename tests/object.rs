@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use s3seal::Error;
 use s3seal::format::Metadata;
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{self, Opener, RangeOpener, Sealer};
 use s3seal::stream::{FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE, SEGMENT_SIZE, layout};
+use s3seal::{Opener, RangeOpener, Sealer};
+use s3seal::{RootKey, Secret};
 
 fn root() -> Secret {
     Secret::Root(RootKey::from_bytes([0x11; 32]))
@@ -39,8 +39,8 @@ const SIZES: &[usize] = &[
 fn round_trip_at_segment_edges() {
     for &len in SIZES {
         let plain = data(len);
-        let (_, sealed) = object::seal(&root(), &meta(len), &plain).unwrap();
-        let (m, opened) = object::open(&root(), &sealed).unwrap();
+        let (_, sealed) = s3seal::seal(&root(), &meta(len), &plain).unwrap();
+        let (m, opened) = s3seal::open(&root(), &sealed).unwrap();
         assert_eq!(opened, plain, "len {len}");
         assert_eq!(m, meta(len));
         let sealer = Sealer::new(&root(), &meta(len)).unwrap();
@@ -55,8 +55,8 @@ fn round_trip_at_segment_edges() {
 #[test]
 fn ciphertext_is_not_plaintext_and_is_fresh_each_time() {
     let plain = data(5000);
-    let (a_id, a) = object::seal(&root(), &meta(5000), &plain).unwrap();
-    let (b_id, b) = object::seal(&root(), &meta(5000), &plain).unwrap();
+    let (a_id, a) = s3seal::seal(&root(), &meta(5000), &plain).unwrap();
+    let (b_id, b) = s3seal::seal(&root(), &meta(5000), &plain).unwrap();
     assert_ne!(a_id, b_id);
     assert_ne!(a, b);
     assert!(!a.windows(64).any(|w| w == &plain[1000..1064]));
@@ -68,9 +68,9 @@ fn ciphertext_is_not_plaintext_and_is_fresh_each_time() {
 
 #[test]
 fn wrong_key_is_distinct_and_releases_nothing() {
-    let (_, sealed) = object::seal(&root(), &meta(10), &data(10)).unwrap();
+    let (_, sealed) = s3seal::seal(&root(), &meta(10), &data(10)).unwrap();
     let other = Secret::Root(RootKey::from_bytes([0x12; 32]));
-    assert_eq!(object::open(&other, &sealed).unwrap_err(), Error::WrongKey);
+    assert_eq!(s3seal::open(&other, &sealed).unwrap_err(), Error::WrongKey);
     let mut opener = Opener::new(other);
     let mut out = Vec::new();
     assert_eq!(opener.push(&sealed, &mut out), Err(Error::WrongKey));
@@ -80,14 +80,14 @@ fn wrong_key_is_distinct_and_releases_nothing() {
 #[test]
 fn passphrase_round_trip_and_wrong_passphrase() {
     let pass = Secret::passphrase("correct horse battery staple");
-    let (_, sealed) = object::seal(&pass, &meta(3), b"abc").unwrap();
-    assert_eq!(object::open(&pass, &sealed).unwrap().1, b"abc");
+    let (_, sealed) = s3seal::seal(&pass, &meta(3), b"abc").unwrap();
+    assert_eq!(s3seal::open(&pass, &sealed).unwrap().1, b"abc");
     assert_eq!(
-        object::open(&Secret::passphrase("Correct horse battery staple"), &sealed).unwrap_err(),
+        s3seal::open(&Secret::passphrase("Correct horse battery staple"), &sealed).unwrap_err(),
         Error::WrongKey
     );
     assert!(matches!(
-        object::open(&root(), &sealed),
+        s3seal::open(&root(), &sealed),
         Err(Error::KeySource(_))
     ));
 }
@@ -102,18 +102,18 @@ fn file_key_opens_its_object_only() {
     s.push(b"data", &mut sealed).unwrap();
     s.finish(&mut sealed).unwrap();
     assert_eq!(
-        object::open_named(&file, &name, &sealed).unwrap().1,
+        s3seal::open_named(&file, &name, &sealed).unwrap().1,
         b"data"
     );
     // Without the name a file key cannot tell its object from a forgery
     // under another id, so it opens nothing.
     assert!(matches!(
-        object::open(&file, &sealed),
+        s3seal::open(&file, &sealed),
         Err(Error::InvalidInput(_))
     ));
-    let (other_id, other) = object::seal(&root(), &meta(4), b"data").unwrap();
+    let (other_id, other) = s3seal::seal(&root(), &meta(4), b"data").unwrap();
     assert_eq!(
-        object::open_named(&file, &s3seal::key::ObjectName::keyed(other_id), &other).unwrap_err(),
+        s3seal::open_named(&file, &s3seal::ObjectName::keyed(other_id), &other).unwrap_err(),
         Error::WrongKey
     );
     assert!(
@@ -125,13 +125,13 @@ fn file_key_opens_its_object_only() {
 #[test]
 fn truncation_at_every_segment_boundary_is_detected() {
     let len = FIRST_PLAINTEXT_SEGMENT_SIZE + 3 * PLAINTEXT_SEGMENT_SIZE + 10;
-    let (_, sealed) = object::seal(&root(), &meta(len), &data(len)).unwrap();
+    let (_, sealed) = s3seal::seal(&root(), &meta(len), &data(len)).unwrap();
     let preamble_len =
         sealed.len() - layout::payload_len(len as u64) as usize - s3seal::signature::SIGNATURE_SIZE;
     for segment in 1..layout::segment_count(len as u64) {
         let cut = preamble_len + layout::payload_offset(segment) as usize;
         assert_eq!(
-            object::open(&root(), &sealed[..cut]).unwrap_err(),
+            s3seal::open(&root(), &sealed[..cut]).unwrap_err(),
             Error::Truncated,
             "boundary {segment}"
         );
@@ -148,15 +148,15 @@ fn truncation_at_every_segment_boundary_is_detected() {
     }
     // Cut inside a segment or inside the preamble / header.
     assert_eq!(
-        object::open(&root(), &sealed[..sealed.len() - 1]).unwrap_err(),
+        s3seal::open(&root(), &sealed[..sealed.len() - 1]).unwrap_err(),
         Error::Corrupt
     );
     assert_eq!(
-        object::open(&root(), &sealed[..preamble_len + 20]).unwrap_err(),
+        s3seal::open(&root(), &sealed[..preamble_len + 20]).unwrap_err(),
         Error::Truncated
     );
     assert_eq!(
-        object::open(&root(), &sealed[..30]).unwrap_err(),
+        s3seal::open(&root(), &sealed[..30]).unwrap_err(),
         Error::Truncated
     );
 }
@@ -164,39 +164,39 @@ fn truncation_at_every_segment_boundary_is_detected() {
 #[test]
 fn reordered_duplicated_and_extended_payloads_fail() {
     let len = FIRST_PLAINTEXT_SEGMENT_SIZE + 3 * PLAINTEXT_SEGMENT_SIZE + 10;
-    let (_, sealed) = object::seal(&root(), &meta(len), &data(len)).unwrap();
+    let (_, sealed) = s3seal::seal(&root(), &meta(len), &data(len)).unwrap();
     let p = sealed.len() - layout::payload_len(len as u64) as usize;
     let seg =
         |i: u64| p + layout::payload_offset(i) as usize..p + layout::payload_offset(i + 1) as usize;
     let mut swapped = sealed.clone();
     swapped[seg(1)].copy_from_slice(&sealed[seg(2)]);
     swapped[seg(2)].copy_from_slice(&sealed[seg(1)]);
-    assert_eq!(object::open(&root(), &swapped).unwrap_err(), Error::Corrupt);
+    assert_eq!(s3seal::open(&root(), &swapped).unwrap_err(), Error::Corrupt);
     let mut duplicated = sealed[..seg(2).end].to_vec();
     duplicated.extend_from_slice(&sealed[seg(2)]);
     duplicated.extend_from_slice(&sealed[seg(2).end..]);
     assert_eq!(
-        object::open(&root(), &duplicated).unwrap_err(),
+        s3seal::open(&root(), &duplicated).unwrap_err(),
         Error::Corrupt
     );
     let mut trailing = sealed.clone();
     trailing.extend_from_slice(b"garbage");
     assert_eq!(
-        object::open(&root(), &trailing).unwrap_err(),
+        s3seal::open(&root(), &trailing).unwrap_err(),
         Error::Corrupt
     );
     // Moved under another object's preamble (same root key).
-    let (_, other) = object::seal(&root(), &meta(len), &data(len)).unwrap();
+    let (_, other) = s3seal::seal(&root(), &meta(len), &data(len)).unwrap();
     let mut moved = other[..p].to_vec();
     moved.extend_from_slice(&sealed[p..]);
-    assert_eq!(object::open(&root(), &moved).unwrap_err(), Error::Corrupt);
+    assert_eq!(s3seal::open(&root(), &moved).unwrap_err(), Error::Corrupt);
 }
 
 #[test]
 fn random_access_touches_only_covering_segments() {
     let len = FIRST_PLAINTEXT_SEGMENT_SIZE + 4 * PLAINTEXT_SEGMENT_SIZE + 77;
     let plain = data(len);
-    let (_, sealed) = object::seal(&root(), &meta(len), &plain).unwrap();
+    let (_, sealed) = s3seal::seal(&root(), &meta(len), &plain).unwrap();
     let head = &sealed[..4096 + 40];
     let ro = RangeOpener::new(&root(), None, head, sealed.len() as u64).unwrap();
     assert_eq!(ro.plaintext_len(), len as u64);
@@ -274,7 +274,7 @@ fn segment_runs_sealed_independently_equal_the_stream() {
     }
     parts.sort();
     let mut assembled = sealer.head();
-    let mut ledger = s3seal::object::SegmentLedger::new();
+    let mut ledger = s3seal::SegmentLedger::new();
     for (first, part) in parts {
         let ends = first + 2 >= count;
         ledger.record(first, &part, ends).unwrap();
@@ -313,10 +313,10 @@ proptest! {
 
     #[test]
     fn any_single_bit_flip_is_rejected(len in 0usize..600_000, pos in any::<prop::sample::Index>(), bit in 0u8..8) {
-        let (_, mut sealed) = object::seal(&root(), &meta(len), &data(len)).unwrap();
+        let (_, mut sealed) = s3seal::seal(&root(), &meta(len), &data(len)).unwrap();
         let i = pos.index(sealed.len());
         sealed[i] ^= 1 << bit;
-        prop_assert!(object::open(&root(), &sealed).is_err());
+        prop_assert!(s3seal::open(&root(), &sealed).is_err());
     }
 }
 
@@ -356,7 +356,7 @@ fn aes_256_gcm_known_answers() {
 fn sse_c_headers_known_answer() {
     // Independently computed: python3 -c "import base64,hashlib; k=bytes(range(32));
     // print(base64.b64encode(k), base64.b64encode(hashlib.md5(k).digest()))"
-    let key = s3seal::key::SseCKey::from_bytes(core::array::from_fn(|i| i as u8));
+    let key = s3seal::SseCKey::from_bytes(core::array::from_fn(|i| i as u8));
     let headers = s3seal::sse::sse_c(&key);
     assert_eq!(
         headers,
@@ -382,7 +382,8 @@ fn sse_c_headers_known_answer() {
 /// segment; saved state of the wrong length is refused.
 #[test]
 fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
-    use s3seal::object::{Randomness, sealing_source};
+    use s3seal::Randomness;
+    use s3seal::hazmat::sealing_source;
     let secret = root();
     let plain = data(FIRST_PLAINTEXT_SEGMENT_SIZE + 2 * PLAINTEXT_SEGMENT_SIZE + 99);
     let first = Sealer::new(&secret, &meta(plain.len())).unwrap();
@@ -400,7 +401,7 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
         .seal_segments(1, &plain[FIRST_PLAINTEXT_SEGMENT_SIZE..], true, &mut b)
         .unwrap();
     assert_eq!(a, b);
-    let mut ledger = s3seal::object::SegmentLedger::new();
+    let mut ledger = s3seal::SegmentLedger::new();
     ledger.record(1, &a, true).unwrap();
     let mut head = Vec::new();
     again
@@ -428,11 +429,11 @@ fn sealer_rebuilt_from_saved_randomness_seals_identical_bytes() {
 /// refused rather than silently ignored (review of issue 17).
 #[test]
 fn a_name_comes_before_the_bytes() {
-    let (id, sealed) = object::seal(&root(), &meta(3), b"abc").unwrap();
+    let (id, sealed) = s3seal::seal(&root(), &meta(3), b"abc").unwrap();
     let mut opener = Opener::new(root());
     opener.push(&sealed[..10], &mut Vec::new()).unwrap();
     assert!(matches!(
-        opener.expect_name(s3seal::key::ObjectName::keyed(id)),
+        opener.expect_name(s3seal::ObjectName::keyed(id)),
         Err(Error::InvalidInput(_))
     ));
 }

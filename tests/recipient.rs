@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 use s3seal::Error;
 use s3seal::format::{KeySource, Metadata, Preamble};
-use s3seal::key::{ObjectName, RootKey, Secret};
-use s3seal::object::{self, Opener, RangeOpener, Sealer};
-use s3seal::recipient::{EncapsulatedKey, Identity};
 use s3seal::stream::{FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE};
+use s3seal::{EncapsulatedKey, Identity};
+use s3seal::{ObjectName, RootKey, Secret};
+use s3seal::{Opener, RangeOpener, Sealer};
 
 fn identity() -> Identity {
     Identity::from_bytes([0x5e; 32])
@@ -46,7 +46,7 @@ fn identity_opens_what_was_sealed_to_its_recipient() {
     ] {
         let plain = data(len);
         let (name, sealed) = seal_to(&identity(), &plain);
-        let (m, opened) = object::open(&Secret::Identity(identity()), &sealed).unwrap();
+        let (m, opened) = s3seal::open(&Secret::Identity(identity()), &sealed).unwrap();
         assert_eq!((m, opened), (meta(len), plain), "{len}");
         // The name carries the id and the encapsulated key the preamble records.
         let (preamble, _) = Preamble::parse(&sealed).unwrap().unwrap();
@@ -95,7 +95,7 @@ fn a_tampered_encapsulated_key_never_opens() {
             let mut b = sealed.clone();
             b[s3seal::format::FIXED_SIZE + 1 + byte] ^= bit;
             assert_eq!(
-                object::open(&Secret::Identity(identity()), &b).unwrap_err(),
+                s3seal::open(&Secret::Identity(identity()), &b).unwrap_err(),
                 Error::WrongKey,
                 "byte {byte} bit {bit:#x}"
             );
@@ -134,7 +134,7 @@ fn an_object_renamed_under_another_encapsulated_key_is_refused() {
         })
         .unwrap();
     assert_eq!(
-        object::open_named(&Secret::File(wrong), &name_a, &sealed_a).unwrap_err(),
+        s3seal::open_named(&Secret::File(wrong), &name_a, &sealed_a).unwrap_err(),
         Error::WrongKey
     );
 }
@@ -147,7 +147,7 @@ fn staff_can_share_one_recipient_object_by_its_file_key() {
     let mut out = Vec::new();
     opener.push(&sealed, &mut out).unwrap();
     let share = Secret::File(opener.file_key().unwrap().clone());
-    assert_eq!(object::open_named(&share, &name, &sealed).unwrap().1, plain);
+    assert_eq!(s3seal::open_named(&share, &name, &sealed).unwrap().1, plain);
     // Random access works the same way, by name with the share.
     let range = RangeOpener::new(
         &share,

@@ -14,15 +14,15 @@ mod common;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use s3seal::Error;
+use s3seal::Identity;
 use s3seal::format::{FIXED_SIZE, Metadata, Preamble};
-use s3seal::key::{FileKey, ObjectId, ObjectName, RootKey, Secret};
-use s3seal::object::{self, Randomness, Sealer};
-use s3seal::recipient::Identity;
 use s3seal::signature::{SIGNATURE_SIZE, SignedContent, SigningKey};
 use s3seal::stream::{
     FIRST_PLAINTEXT_SEGMENT_SIZE, HEADER_SIZE, Header, PLAINTEXT_SEGMENT_SIZE, SegmentCipher,
     layout,
 };
+use s3seal::{FileKey, ObjectId, ObjectName, RootKey, Secret};
+use s3seal::{Randomness, Sealer};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -878,7 +878,7 @@ fn checked_in_vectors_open_as_the_index_says() {
     {
         let expect = expect.as_str();
         let got = match object_name {
-            None => object::open(&secret, &bytes),
+            None => s3seal::open(&secret, &bytes),
             Some(n) => open_named(&secret, n, &bytes),
         };
         match (&got, expect) {
@@ -898,7 +898,7 @@ fn checked_in_vectors_open_as_the_index_says() {
         // Streaming in pushes around the signature's size gives the same
         // verdict (the last 64 bytes are held back until the end).
         for chunk in [1000, 65, 63] {
-            let mut opener = object::Opener::new(secret.clone());
+            let mut opener = s3seal::Opener::new(secret.clone());
             if let Some(n) = object_name {
                 opener.expect_name(n).unwrap();
             }
@@ -922,7 +922,7 @@ fn open_named(
     name: ObjectName,
     bytes: &[u8],
 ) -> Result<(Metadata, Vec<u8>), Error> {
-    let mut opener = object::Opener::new(secret.clone());
+    let mut opener = s3seal::Opener::new(secret.clone());
     opener.expect_name(name)?;
     let mut out = Vec::new();
     opener.push(bytes, &mut out)?;
@@ -956,8 +956,8 @@ fn embedded_vector_list_covers_the_directory() {
 /// survived every suite before.)
 #[test]
 fn a_refused_push_or_finish_leaves_the_output_as_it_was() {
-    use s3seal::key::{RootKey, Secret};
-    use s3seal::object::Opener;
+    use s3seal::Opener;
+    use s3seal::{RootKey, Secret};
     let secret = || Secret::Root(RootKey::from_bytes(core::array::from_fn(|i| i as u8)));
     for (name, refused_by_push) in [
         ("payload_bad_tag_second_segment.s3seal", true),
@@ -1008,7 +1008,7 @@ fn a_refused_push_or_finish_leaves_the_output_as_it_was() {
 /// reason, and what it reads is the plaintext.
 #[test]
 fn the_range_reader_agrees_with_a_full_read() {
-    use s3seal::object::RangeOpener;
+    use s3seal::RangeOpener;
     for IndexCase {
         name,
         bytes,

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{self, Opener};
+use s3seal::{RootKey, Secret};
+use s3seal::Opener;
 
 fn secret() -> Secret {
     Secret::Root(RootKey::from_bytes(core::array::from_fn(|i| i as u8)))
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(out.len(), before, "a refused finish released bytes");
         } else {
             // Whatever opens by stream opens whole, to the same bytes.
-            let (_, whole) = object::open(&secret(), object).expect("the stream opened it");
+            let (_, whole) = s3seal::open(&secret(), object).expect("the stream opened it");
             assert_eq!(whole, out);
         }
     }

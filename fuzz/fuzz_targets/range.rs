@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3seal::key::{RootKey, Secret};
-use s3seal::object::{self, RangeOpener};
+use s3seal::{RootKey, Secret};
+use s3seal::RangeOpener;
 
 fn secret() -> Secret {
     Secret::Root(RootKey::from_bytes(core::array::from_fn(|i| i as u8)))
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(plain) = reader.open(start..end, segments, &object[from..to]) {
         assert_eq!(plain.len() as u64, end - start);
-        if let Ok((_, whole)) = object::open(&secret(), object) {
+        if let Ok((_, whole)) = s3seal::open(&secret(), object) {
             assert_eq!(plain, whole[start as usize..end as usize]);
         }
     }

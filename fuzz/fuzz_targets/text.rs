@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use s3seal::key::{ObjectName, Secret};
-use s3seal::recipient::{Identity, Recipient};
+use s3seal::{ObjectName, Secret};
+use s3seal::{Identity, Recipient};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = Secret::from_key_text(text);
     let _ = Recipient::from_text(text);
     let _ = Identity::from_text(text);
-    if let Some(safe) = s3seal::filename::safe_file_name(text) {
+    if let Some(safe) = s3seal::safe_file_name(text) {
         assert!(!safe.is_empty() && safe.len() <= 200, "{safe:?}");
         assert!(
             !safe.contains(['/', '\\', ':']) && !safe.chars().any(char::is_control),
@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         );
         assert!(!safe.starts_with(['.', '-', '~']), "{safe:?}");
         assert_eq!(
-            s3seal::filename::safe_file_name(&safe).as_deref(),
+            s3seal::safe_file_name(&safe).as_deref(),
             Some(&*safe),
             "idempotent"
         );

@@ -137,8 +137,7 @@ impl Policy {
 
     /// Checks `req` against the policy.
     pub fn permit(&self, req: &Request) -> Result<Permit, Refused> {
-        let name =
-            crate::key::ObjectName::parse(&req.object).map_err(|_| Refused(NAME_RULE.into()))?;
+        let name = crate::ObjectName::parse(&req.object).map_err(|_| Refused(NAME_RULE.into()))?;
         if req.object != name.to_string() {
             return refuse(NAME_RULE);
         }

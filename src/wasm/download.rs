@@ -18,9 +18,9 @@ use super::job::{Job, Progress, abort_error, fault_error, presign_option};
 use super::key::Key;
 use super::pipeline::OpenStream;
 use super::stream::metadata_to_js;
-use crate::key::{ObjectName, Secret};
 use crate::transfer::presign::{Op, SseC};
 use crate::transfer::retry::{self, Fault};
+use crate::{ObjectName, Secret};
 
 /// Pushes whose segments may be in the engine at once.
 const PUSHES_IN_FLIGHT: usize = 4;

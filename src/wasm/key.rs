@@ -4,7 +4,8 @@
 use wasm_bindgen::prelude::*;
 
 use super::error::{JsResult, js, with_code};
-use crate::key::{ObjectName, RootKey, Secret};
+use crate::key::RootKey;
+use crate::{ObjectName, Secret};
 
 /// A secret that opens objects: `Key.generate()`, `Key.fromText(…)` or
 /// `Key.fromPassphrase(…)`. Call `free()` when done to wipe it.

@@ -20,7 +20,7 @@ use super::error::{JsResult, js, to_js, with_code};
 use super::key::{Key, Recipient};
 use super::stream::{metadata_from_js, metadata_to_js};
 use crate::format::{MAX_PREAMBLE_SIZE, Metadata, Preamble};
-use crate::key::{ObjectName, Secret};
+use crate::{ObjectName, Secret};
 use crate::object;
 use crate::object::Trailer;
 use crate::signature::{SIGNATURE_SIZE, SegmentDigest, SignedContent, VerifyingKey};

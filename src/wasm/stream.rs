@@ -119,7 +119,7 @@ impl Sealer {
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self) -> Key {
         Key {
-            secret: crate::key::Secret::File(self.sealer.file_key().clone()),
+            secret: crate::Secret::File(self.sealer.file_key().clone()),
         }
     }
 
@@ -249,7 +249,7 @@ impl Opener {
     /// (`NameMismatch` otherwise). Call before the first push.
     #[wasm_bindgen(js_name = expectName)]
     pub fn expect_name(&mut self, object_name: &str) -> JsResult<()> {
-        let name = js(crate::key::ObjectName::parse(object_name))?;
+        let name = js(crate::ObjectName::parse(object_name))?;
         match self.opener.as_mut() {
             Some(o) => js(o.expect_name(name)),
             None => Err(with_code(

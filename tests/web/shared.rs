@@ -243,10 +243,10 @@ use s3seal::wasm::engine::{Choice, Engine};
 use s3seal::wasm::{OpenStream, SealStream};
 use wasm_bindgen_futures::JsFuture;
 
-fn secret_for(case: &serde_json::Value) -> s3seal::key::Secret {
+fn secret_for(case: &serde_json::Value) -> s3seal::Secret {
     match (case.get("key"), case.get("passphrase")) {
-        (Some(k), _) => s3seal::key::Secret::from_key_text(k.as_str().unwrap()).unwrap(),
-        (_, Some(p)) => s3seal::key::Secret::passphrase(p.as_str().unwrap()),
+        (Some(k), _) => s3seal::Secret::from_key_text(k.as_str().unwrap()).unwrap(),
+        (_, Some(p)) => s3seal::Secret::passphrase(p.as_str().unwrap()),
         _ => panic!("no key"),
     }
 }
@@ -286,7 +286,6 @@ async fn pieces(promise: js_sys::Promise) -> Result<Vec<u8>, JsValue> {
 #[wasm_bindgen_test]
 async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
     use s3seal::format::Preamble;
-    use s3seal::object;
     use s3seal::signature::SignedContent;
     use s3seal::stream::{HEADER_SIZE, Header, SegmentCipher, layout};
     use s3seal::wasm::engine::set_cipher_helpers;
@@ -312,11 +311,11 @@ async fn both_engines_reproduce_the_checked_in_vectors_byte_for_byte() {
         }
         let (preamble, len) = Preamble::parse(bytes).unwrap().unwrap();
         let header = Header::parse(bytes[len..len + HEADER_SIZE].try_into().unwrap()).unwrap();
-        let (meta, plain) = object::open_named(&secret, &preamble.object_name(), bytes).unwrap();
+        let (meta, plain) = s3seal::open_named(&secret, &preamble.object_name(), bytes).unwrap();
         // Whatever the key kind (root, passphrase, share, identity), the
         // file key gives the segment cipher; the signing key is not in the
         // object, so the signature is checked rather than reproduced.
-        let file_key = object::open_preamble(&secret, preamble.clone(), len).unwrap().file_key;
+        let file_key = s3seal::hazmat::open_preamble(&secret, preamble.clone(), len).unwrap().file_key;
         let _ = &meta;
         let mut payload_key = [0u8; 32];
         hkdf::Hkdf::<sha2::Sha256>::new(None, file_key.as_bytes())
@@ -551,7 +550,7 @@ async fn lent_chunks_are_needed_only_until_the_next_call_returns() {
 #[wasm_bindgen_test]
 async fn seal_stream_to_a_recipient_opens_only_with_its_identity() {
     use s3seal::wasm::Recipient;
-    let identity = s3seal::recipient::Identity::from_bytes([0x21; 32]);
+    let identity = s3seal::Identity::from_bytes([0x21; 32]);
     let identity_key = Key::from_text(&identity.to_text()).unwrap();
     assert_eq!(identity_key.kind(), "identity");
     let recipient = Recipient::from_text(&identity.recipient().to_text()).unwrap();
@@ -576,7 +575,7 @@ async fn seal_stream_to_a_recipient_opens_only_with_its_identity() {
         // The SSE-C key a reader derives from the name alone is the sealer's.
         let from_name = js_sys::JSON::stringify(&identity_key.sse_c_headers(&name).unwrap()).unwrap();
         assert_eq!(from_name, js_sys::JSON::stringify(&sealer.sse_c_headers()).unwrap());
-        let other = Key::from_text(&s3seal::recipient::Identity::from_bytes([0x22; 32]).to_text()).unwrap();
+        let other = Key::from_text(&s3seal::Identity::from_bytes([0x22; 32]).to_text()).unwrap();
         assert_eq!(code(&open_all(&other, &sealed, 1 << 20).unwrap_err()), "WrongKey");
         assert_eq!(code(&open_all(&Key::generate().unwrap(), &sealed, 1 << 20).unwrap_err()), "KeySource");
         // Renamed under another object's encapsulated key.

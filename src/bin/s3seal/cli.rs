@@ -1,11 +1,12 @@
 //! Argument parsing, dispatch, and the error -> exit code contract.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::{inspect, keygen, open, pull, push, seal, serve, sse_c};
+use crate::commands::{inspect, keygen, open, pull, push, seal, sse_c};
+use crate::serve;
+use crate::support::secret::UsageError;
 
 /// Exit codes a script can rely on (also in the README).
 pub mod exit {
@@ -56,33 +57,6 @@ enum Command {
     Push(push::PushArgs),
 }
 
-/// Where the key comes from. Never a plain argument unless asked for by name.
-#[derive(Args, Debug, Default)]
-pub struct KeyArgs {
-    /// Read the key (s3seal-root-…, s3seal-file-… or an identity) from this file.
-    #[arg(long, value_name = "PATH", group = "key_source")]
-    pub key_file: Option<PathBuf>,
-    /// Read the key from this environment variable [default when set: S3SEAL_KEY].
-    #[arg(long, value_name = "VAR", group = "key_source")]
-    pub key_env: Option<String>,
-    /// Ask for a passphrase on the terminal.
-    #[arg(long, group = "key_source")]
-    pub passphrase: bool,
-    /// Read the passphrase from the first line of this file.
-    #[arg(long, value_name = "PATH", group = "key_source")]
-    pub passphrase_file: Option<PathBuf>,
-    /// Read the passphrase from this environment variable.
-    #[arg(long, value_name = "VAR", group = "key_source")]
-    pub passphrase_env: Option<String>,
-    /// Read an identity (private key, S3SEAL-SECRET-KEY-1…) from this file:
-    /// opens objects sealed to its public key.
-    #[arg(short = 'i', long, value_name = "PATH", group = "key_source")]
-    pub identity: Option<PathBuf>,
-    /// The key itself on the command line (visible to other users in `ps`).
-    #[arg(long, value_name = "KEY", group = "key_source")]
-    pub insecure_key: Option<String>,
-}
-
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -103,11 +77,6 @@ pub fn run() -> ExitCode {
         }
     }
 }
-
-/// Usage problems found after parsing (e.g. no key source at all).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 fn exit_code(err: &anyhow::Error) -> u8 {
     use s3seal::Error as E;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use s3seal::key::RootKey;
-use s3seal::recipient::Identity;
+use s3seal::Identity;
+use s3seal::RootKey;
 
 #[derive(Args)]
 pub struct KeygenArgs {
@@ -28,7 +28,7 @@ pub struct KeygenArgs {
 
 /// The EFF large wordlist (CC BY 3.0 US; source in its first line), the
 /// one the host page fetches to generate passphrases.
-const WORDLIST: &str = include_str!("../../../www/eff_large_wordlist.txt");
+const WORDLIST: &str = include_str!("../../../../www/eff_large_wordlist.txt");
 
 fn create_private(path: &Path) -> Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();

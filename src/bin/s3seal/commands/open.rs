@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use s3seal::key::{ObjectName, Secret};
-use s3seal::object::Opener;
+use s3seal::Opener;
+use s3seal::{ObjectName, Secret};
 
-use crate::cli::{KeyArgs, UsageError};
-use crate::file::{Input, Output, READ_SIZE, progress};
+use crate::support::file::{Input, Output, READ_SIZE, progress};
+use crate::support::secret::{KeyArgs, UsageError};
 
 #[derive(Args)]
 pub struct OpenArgs {
@@ -39,7 +39,7 @@ pub struct OpenArgs {
 
 pub fn run(args: OpenArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
-    let secret = crate::secret::resolve(&args.key, false)?;
+    let secret = crate::support::secret::resolve(&args.key, false)?;
     // A root key or passphrase derives the file key from the id, so only
     // its owner's objects open; a file key opens whatever id it is shown,
     // and only the name the link gave tells the original from a forgery
@@ -85,7 +85,7 @@ pub fn run(args: OpenArgs) -> Result<()> {
                 output = Some(match &args.output {
                     Some(p) => Output::from_arg(p, args.force, true)?,
                     None => {
-                        let name = s3seal::filename::safe_file_name(&meta.name)
+                        let name = s3seal::safe_file_name(&meta.name)
                             .or(fallback.clone())
                             .unwrap_or_else(|| "opened.bin".into());
                         // A sealed name is always a file, even one called `-`.

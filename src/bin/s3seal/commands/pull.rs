@@ -15,14 +15,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use rusty_s3::actions::{GetObject, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
-use s3seal::key::{ObjectName, Secret};
-use s3seal::object::Opener;
+use s3seal::Opener;
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::xml;
+use s3seal::{ObjectName, Secret};
 use sha2::Digest;
 
-use crate::cli::KeyArgs;
-use crate::file::{Output, READ_SIZE};
+use crate::support::file::{Output, READ_SIZE};
+use crate::support::secret::KeyArgs;
 
 /// Lifetime of the URLs pull signs for itself, in seconds.
 const URL_EXPIRY_SECS: u64 = 300;
@@ -79,7 +79,7 @@ fn target(args: &PullArgs) -> Result<Target> {
         .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
     let url: url::Url = endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?;
     // The SSE-C key travels with every GET.
-    crate::transport::check_sse_c(&url)?;
+    crate::support::transport::check_sse_c(&url)?;
     let style = if custom.is_some() && !args.virtual_host {
         UrlStyle::Path
     } else {
@@ -108,16 +108,6 @@ fn agent(read_timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-/// Creates `dir` and any missing parents, private to this user: they hold
-/// plaintext. Existing directories are left as they are.
-pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
 /// A short description of an S3 error response (its `<Code>`), never headers.
 fn s3_error(fault: &Fault, body: &str) -> anyhow::Error {
     let code = xml::error_code(body).unwrap_or_default();
@@ -130,11 +120,6 @@ fn s3_error(fault: &Fault, body: &str) -> anyhow::Error {
             fault.status().map_or(String::new(), |s| s.to_string())
         ),
     }
-}
-
-/// A uniform number in [0, 1) for backoff jitter.
-pub fn jitter() -> f64 {
-    f64::from(getrandom::u32().unwrap_or(0)) / (f64::from(u32::MAX) + 1.0)
 }
 
 /// What an answer means: an object read carries its SSE-C key (a refusal may
@@ -180,7 +165,7 @@ fn get(
             }
             Err(e) => (Fault::Network, anyhow!("{e}")),
         };
-        match attempts.after(fault.retryable(), jitter()) {
+        match attempts.after(fault.retryable(), crate::support::transport::jitter()) {
             Some(ms) => std::thread::sleep(Duration::from_millis(ms.into())),
             None if fault.retryable() => {
                 return Err(error.context(format!("giving up after {} attempts", attempts.made())));
@@ -263,7 +248,8 @@ fn pull_one(
     if stage.exists() {
         std::fs::remove_dir_all(&stage).context("removing an old partial download")?;
     }
-    create_private_dir_all(&stage).with_context(|| format!("creating {}", stage.display()))?;
+    crate::support::file::create_private_dir_all(&stage)
+        .with_context(|| format!("creating {}", stage.display()))?;
     let result = (|| -> Result<(PathBuf, u64, String)> {
         let mut opener = Opener::new(Secret::File(file_key.clone()));
         opener.expect_name(*name)?;
@@ -280,8 +266,7 @@ fn pull_one(
             opener.push(&buf[..n], &mut plain)?;
             if output.is_none() {
                 if let Some(meta) = opener.metadata() {
-                    let file = s3seal::filename::safe_file_name(&meta.name)
-                        .unwrap_or_else(|| "file".into());
+                    let file = s3seal::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
                     output = Some((
                         Output::create(&stage.join(&file), false)?,
                         PathBuf::from(file),
@@ -331,12 +316,12 @@ fn pull_one(
 }
 
 pub fn run(args: PullArgs) -> Result<()> {
-    let secret = crate::secret::resolve(&args.key, false)?;
+    let secret = crate::support::secret::resolve(&args.key, false)?;
     if matches!(secret, Secret::File(_)) {
         // It would take every listed name as the object's own, and a file
         // key opens whatever id it is shown: a forgery under a new name
         // would pass as genuine.
-        return Err(crate::cli::UsageError(
+        return Err(crate::support::secret::UsageError(
             "pull takes a root key, passphrase or identity; a file key opens one named object \
              (s3seal open --object-name)"
                 .into(),
@@ -345,7 +330,7 @@ pub fn run(args: PullArgs) -> Result<()> {
     }
     let target = target(&args)?;
     let agent = agent(Duration::from_secs(args.read_timeout));
-    create_private_dir_all(&args.out)
+    crate::support::file::create_private_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let keys = list(&agent, &target, &args.prefix, args.page_size)?;
     let recipient_mode = matches!(secret, Secret::Identity(_));
@@ -355,7 +340,7 @@ pub fn run(args: PullArgs) -> Result<()> {
         let Ok(name) = ObjectName::parse(key) else {
             continue; // not an s3seal object
         };
-        if !key.ends_with(s3seal::key::OBJECT_NAME_SUFFIX) {
+        if !key.ends_with(s3seal::hazmat::OBJECT_NAME_SUFFIX) {
             continue;
         }
         // Objects sealed the other way (key vs recipient) are not ours to open.

@@ -22,21 +22,21 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use s3seal::Recipient;
+use s3seal::Secret;
 use s3seal::format::Metadata;
-use s3seal::key::Secret;
-use s3seal::object::{Randomness, Sealer, SegmentLedger};
-use s3seal::recipient::Recipient;
 use s3seal::stream::TAG_SIZE;
 use s3seal::transfer::plan::{self, Part, Upload};
 use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
 use s3seal::transfer::resume::{self, Saved, Verdict};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::xml;
+use s3seal::{Randomness, Sealer, SegmentLedger};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use zeroize::Zeroizing;
 
-use crate::cli::KeyArgs;
+use crate::support::secret::KeyArgs;
 
 /// Files up to this size go up in one PUT, in bytes of plaintext (as in the
 /// browser).
@@ -123,7 +123,7 @@ enum Signer {
         token: Option<Zeroizing<String>>,
     },
     /// Our own signer, with the policy a backend would apply.
-    Own(Box<crate::presign::Presigner>),
+    Own(Box<crate::support::presign::Presigner>),
 }
 
 /// Why asking for a presigned request failed.
@@ -301,7 +301,7 @@ impl Client<'_> {
                     ),
                 },
             };
-            match attempts.after(retryable, crate::pull::jitter()) {
+            match attempts.after(retryable, crate::support::transport::jitter()) {
                 Some(ms) => std::thread::sleep(Duration::from_millis(ms.into())),
                 None => return Err((status, error)),
             }
@@ -409,7 +409,7 @@ impl StateStore {
     /// Writes `saved` atomically (a crash leaves the old state or the new).
     fn save(&self, saved: &Saved) -> Result<()> {
         let dir = self.path.parent().expect("a file in a directory");
-        crate::pull::create_private_dir_all(dir)?;
+        crate::support::file::create_private_dir_all(dir)?;
         let state = StateFile {
             v: resume::STATE_VERSION,
             object: saved.object.clone(),
@@ -511,7 +511,7 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let meta = Metadata {
-        media_type: crate::seal::guess_media_type(&name).to_owned(),
+        media_type: crate::support::file::guess_media_type(&name).to_owned(),
         name,
         size: Some(size),
     };
@@ -584,7 +584,7 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
         attempts: args.attempts,
     };
     let total = sealer.object_len(size);
-    let bar = crate::file::progress(Some(total), args.quiet);
+    let bar = crate::support::file::progress(Some(total), args.quiet);
     let mut receipt = matches!(target, Target::Recipient(_)).then(sha2::Sha256::new);
     let mut resumed_parts = 0;
     match plan::upload(
@@ -852,7 +852,7 @@ fn default_state_dir() -> PathBuf {
 fn signer(args: &PushArgs) -> Result<Signer> {
     if let Some(endpoint) = &args.presign {
         // The backend sees SSE-C keys: the same in-transit rule.
-        crate::transport::check_sse_c(endpoint)?;
+        crate::support::transport::check_sse_c(endpoint)?;
         let token = match &args.token_file {
             Some(path) => {
                 let text = Zeroizing::new(
@@ -890,7 +890,7 @@ fn signer(args: &PushArgs) -> Result<Signer> {
     if !prefix.is_empty() && !prefix.ends_with('/') {
         prefix.push('/');
     }
-    let config = crate::presign::Config {
+    let config = crate::support::presign::Config {
         endpoint: endpoint.parse().context("AWS_ENDPOINT_URL is not a URL")?,
         region,
         bucket,
@@ -906,21 +906,23 @@ fn signer(args: &PushArgs) -> Result<Signer> {
             form: false,
         },
     };
-    Ok(Signer::Own(Box::new(crate::presign::Presigner::new(config)?)))
+    Ok(Signer::Own(Box::new(
+        crate::support::presign::Presigner::new(config)?,
+    )))
 }
 
 pub fn run(args: PushArgs) -> Result<()> {
     let target = match &args.recipient {
         Some(text) => Target::Recipient(Recipient::from_text(text).context("--recipient")?),
         None => {
-            let secret = crate::secret::resolve(&args.key, true)?;
+            let secret = crate::support::secret::resolve(&args.key, true)?;
             if matches!(secret, Secret::File(_) | Secret::Identity(_)) {
-                return Err(crate::cli::UsageError(
+                return Err(crate::support::secret::UsageError(
                     "push seals with a root key or passphrase (or --recipient); a file key or identity only opens".into(),
                 )
                 .into());
             }
-            crate::secret::require_strong_for_sealing(&secret)?;
+            crate::support::secret::require_strong_for_sealing(&secret)?;
             Target::Secret(secret)
         }
     };

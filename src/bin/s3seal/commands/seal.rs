@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use s3seal::Recipient;
+use s3seal::Sealer;
 use s3seal::format::Metadata;
-use s3seal::object::Sealer;
-use s3seal::recipient::Recipient;
 
-use crate::cli::KeyArgs;
-use crate::file::{Input, Output, READ_SIZE, progress};
+use crate::support::file::{Input, Output, READ_SIZE, progress};
+use crate::support::secret::KeyArgs;
 
 #[derive(Args)]
 pub struct SealArgs {
@@ -41,40 +41,12 @@ pub struct SealArgs {
     key: KeyArgs,
 }
 
-/// A media type from a filename's extension; the common ones only.
-pub fn guess_media_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" | "md" => "text/plain",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        _ => "application/octet-stream",
-    }
-}
-
 pub fn run(args: SealArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref())?;
     let name = args.name.or(input.name.clone()).unwrap_or_default();
     let media_type = args
         .media_type
-        .unwrap_or_else(|| guess_media_type(&name).to_owned());
+        .unwrap_or_else(|| crate::support::file::guess_media_type(&name).to_owned());
     let metadata = Metadata {
         name,
         media_type,
@@ -86,9 +58,9 @@ pub fn run(args: SealArgs) -> Result<()> {
             &metadata,
         )?,
         None => {
-            let secret = crate::secret::resolve(&args.key, true)?;
+            let secret = crate::support::secret::resolve(&args.key, true)?;
             // Before any output exists: a refusal leaves nothing behind.
-            crate::secret::require_strong_for_sealing(&secret)?;
+            crate::support::secret::require_strong_for_sealing(&secret)?;
             Sealer::new(&secret, &metadata)?
         }
     };

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use s3seal::ObjectName;
 use s3seal::format::{MAX_PREAMBLE_SIZE, Preamble};
-use s3seal::key::ObjectName;
 
-use crate::cli::KeyArgs;
+use crate::support::secret::KeyArgs;
 
 #[derive(Args)]
 pub struct SseCArgs {
@@ -37,7 +37,7 @@ fn object_name(object: &str) -> Result<ObjectName> {
 
 pub fn run(args: SseCArgs) -> Result<()> {
     let name = object_name(&args.object)?;
-    let secret = crate::secret::resolve(&args.key, false)?;
+    let secret = crate::support::secret::resolve(&args.key, false)?;
     let headers = s3seal::sse::sse_c(&secret.file_key(&name)?.sse_c_key());
     if args.json {
         let body: Vec<String> = headers

@@ -28,7 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::presign::{self, Config, Presigner, SseMode};
+use crate::support::presign::{self, Config, Presigner, SseMode};
 use access::{Access, Denied, RateLimiter};
 use audit::AuditLog;
 use s3seal::transfer::policy::{Policy, Presence};
@@ -264,7 +264,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Checked here so a mistyped key stops the server, not every upload.
     let recipient = match &args.recipient {
         Some(text) => Some(
-            s3seal::recipient::Recipient::from_text(text)
+            s3seal::Recipient::from_text(text)
                 .context("--recipient / S3SEAL_RECIPIENT")?
                 .to_text(),
         ),

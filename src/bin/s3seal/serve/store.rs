@@ -9,7 +9,7 @@ use rusty_s3::{Bucket, Credentials, S3Action};
 
 use s3seal::transfer::policy::{self, PartInfo, Presence};
 
-use crate::presign::Presigner;
+use crate::support::presign::Presigner;
 
 /// Lifetime of the URLs serve signs for its own requests, in seconds.
 const OWN_URL_EXPIRY_SECS: u64 = 60;

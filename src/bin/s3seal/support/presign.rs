@@ -72,7 +72,7 @@ pub struct Presigner {
 impl Presigner {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         if config.policy.sse == SseMode::SseC {
-            crate::transport::check_sse_c(&config.endpoint)?;
+            crate::support::transport::check_sse_c(&config.endpoint)?;
         }
         let style = if config.path_style {
             UrlStyle::Path
@@ -212,7 +212,7 @@ mod tests {
     }
 
     fn sse_c() -> SseC {
-        SseC::from_key(&s3seal::key::SseCKey::from_bytes([7; 32]))
+        SseC::from_key(&s3seal::SseCKey::from_bytes([7; 32]))
     }
 
     fn req(op: Op) -> Request {

@@ -3,11 +3,45 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
-use s3seal::key::Secret;
-use s3seal::recipient::Identity;
+use s3seal::Identity;
+use s3seal::Secret;
 use zeroize::Zeroizing;
 
-use crate::cli::{KeyArgs, UsageError};
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the key comes from. Never a plain argument unless asked for by name.
+#[derive(Args, Debug, Default)]
+pub struct KeyArgs {
+    /// Read the key (s3seal-root-…, s3seal-file-… or an identity) from this file.
+    #[arg(long, value_name = "PATH", group = "key_source")]
+    pub key_file: Option<PathBuf>,
+    /// Read the key from this environment variable [default when set: S3SEAL_KEY].
+    #[arg(long, value_name = "VAR", group = "key_source")]
+    pub key_env: Option<String>,
+    /// Ask for a passphrase on the terminal.
+    #[arg(long, group = "key_source")]
+    pub passphrase: bool,
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "PATH", group = "key_source")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this environment variable.
+    #[arg(long, value_name = "VAR", group = "key_source")]
+    pub passphrase_env: Option<String>,
+    /// Read an identity (private key, S3SEAL-SECRET-KEY-1…) from this file:
+    /// opens objects sealed to its public key.
+    #[arg(short = 'i', long, value_name = "PATH", group = "key_source")]
+    pub identity: Option<PathBuf>,
+    /// The key itself on the command line (visible to other users in `ps`).
+    #[arg(long, value_name = "KEY", group = "key_source")]
+    pub insecure_key: Option<String>,
+}
+
+/// Usage problems found after parsing (e.g. no key source at all).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// Default environment variable for a key.
 pub const KEY_ENV: &str = "S3SEAL_KEY";

@@ -10,6 +10,11 @@ pub fn check_sse_c(url: &url::Url) -> Result<()> {
         .map_err(|e| anyhow!("{e} (endpoint {})", url.as_str()))
 }
 
+/// A uniform number in [0, 1) for backoff jitter.
+pub fn jitter() -> f64 {
+    f64::from(getrandom::u32().unwrap_or(0)) / (f64::from(u32::MAX) + 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
