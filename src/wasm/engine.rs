@@ -1,17 +1,16 @@
 //! The bulk cipher: every segment goes through the fastest AES-GCM engine
-//! present. WebCrypto runs AES-GCM with hardware AES (~1.4 GB/s on 256 KiB
-//! calls in Chromium, against ~100 MB/s for `aes-gcm` compiled to wasm), so
-//! it is used whenever the page is a secure context; the wasm `aes-gcm` is
-//! the fallback. Both produce the same bytes: the format (key derivation,
+//! present. WebCrypto runs AES-GCM with hardware AES, an order of magnitude
+//! faster than `aes-gcm` compiled to wasm (bench/results.md), so it is used
+//! whenever the page is a secure context; the wasm `aes-gcm` is the
+//! fallback. Both produce the same bytes: the format (key derivation,
 //! nonces, segment boundaries) is decided in the core, the engine only runs
 //! AES-256-GCM with empty associated data and a 16-byte tag.
 //!
 //! Segments stay in JS memory on the WebCrypto path (a view or a reused
 //! buffer in, an ArrayBuffer out): no byte goes through wasm memory.
 //!
-//! In headless Chromium 156 `encrypt()` runs the cipher inside the call, on
-//! the calling thread (the call took 99% of the time to its promise's
-//! settling, 256 KiB segments): whatever else runs on the sealing thread
+//! In Chromium `encrypt()` runs the cipher inside the call, on the calling
+//! thread: whatever else runs on the sealing thread
 //! comes straight off the cipher's throughput, so the per-segment work
 //! around it is kept small (see `pipeline`). The same fact makes another
 //! thread worth having: with [`Helper`]s registered (the package runs one in
@@ -223,10 +222,9 @@ fn engine_error(err: &JsValue) -> JsValue {
 
 /// AES-GCM's parameters for one call, as web-sys's dictionary. A fresh
 /// object each time: sharing one (WebCrypto copies its members when
-/// called) measured ~200 MiB more Chromium memory at the peak of a 2 GiB
-/// upload, likely because fewer small allocations made V8 collect later,
-/// and with it release finished parts' Blobs (held in the browser process
-/// until their handles are collected).
+/// called) made V8 collect later, and with it release finished parts'
+/// Blobs, which grew Chromium's peak memory (bench/results.md, "design
+/// measurements").
 fn gcm_params(nonce: &Nonce) -> AesGcmParams {
     let params =
         AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(&nonce.to_bytes()[..]));

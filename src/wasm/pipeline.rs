@@ -20,13 +20,13 @@ use super::error::{JsResult, js, to_js, with_code};
 use super::key::{Key, Recipient};
 use super::stream::{metadata_from_js, metadata_to_js};
 use crate::format::{MAX_PREAMBLE_SIZE, Metadata, Preamble};
-use crate::{ObjectName, Secret};
 use crate::object;
 use crate::object::Trailer;
 use crate::signature::{SIGNATURE_SIZE, SegmentDigest, SignedContent, VerifyingKey};
 use crate::stream::{
     Cut, Cutter, HEADER_SIZE, Header, Nonce, SEGMENT_SIZE, SegmentCipher, TAG_SIZE,
 };
+use crate::{ObjectName, Secret};
 
 /// An engine being made (WebCrypto's key import is asynchronous), shared by
 /// every push that needs it.
@@ -248,9 +248,9 @@ thread_local! {
 /// A [`Cutter`] over chunks in JS memory: a segment inside one chunk is a
 /// view of it, one spanning chunks is assembled in one buffer reused for
 /// every segment (safe as [`Pieces`] says). So on the WebCrypto path no
-/// byte goes through wasm memory and no segment costs an allocation:
-/// copying each segment into wasm memory and wiping it there measured ~30%
-/// of the time of sealing.
+/// byte goes through wasm memory and no segment costs an allocation
+/// (copying and wiping each segment in wasm memory was a large share of
+/// sealing: bench/results.md, "design measurements").
 struct JsCutter {
     cutter: Cutter,
     held: Uint8Array,
@@ -272,8 +272,7 @@ impl JsCutter {
     /// complete and not last, to be used before it returns. A `lent` chunk
     /// stays unchanged until the next cut or [`Self::rest`], so a complete
     /// segment that ends it is held as a view: a chunk cut on segment
-    /// boundaries is then never copied (copying the held segment measured
-    /// ~10 µs a segment, ~3% of sealing).
+    /// boundaries is then never copied.
     fn cut(
         &mut self,
         chunk: &Uint8Array,
