@@ -2,8 +2,8 @@
 # Builds the npm package in pkg/: the wasm module (release), its bindings
 # (wasm-bindgen --target web: plain ES modules that browsers load directly
 # and bundlers understand), then a wasm-opt pass. The hand-written files in
-# pkg/ (index.js, index.d.ts, worker.js, package.json, README.md) are source;
-# the generated s3seal_wasm* files are ignored by git.
+# pkg/ (src/*.ts, package.json, README.md) are source; the generated
+# s3seal_wasm* files and tsc's output (*.js, *.d.ts) are ignored by git.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -19,6 +19,11 @@ wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/s3seal_wasm_bg.wasm -o pkg/s3seal_wasm_bg.wasm.opt
 mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
+
+# The package's own code: pkg/src/*.ts compiled by tsc. Declarations keep
+# the doc comments; the scripts a page loads ship without them.
+tsc -p pkg --emitDeclarationOnly
+tsc -p pkg --declaration false --removeComments
 
 # The package version follows the crate's.
 version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')

@@ -94,6 +94,37 @@ impl Error {
     }
 }
 
+/// Every stable code s3seal reports (`Error.code` in JavaScript, the CLI's
+/// exit codes): the core's ([`Error::code`]), a transfer's
+/// ([`crate::transfer::retry::Fault::code`]), and two of the browser
+/// boundary's own: `Engine` (the AES-GCM engine failed, not the object) and
+/// `Presign` (the presign function refused, or answered with something that
+/// is not a presigned request). The npm package's `S3sealErrorCode` is
+/// generated from this list (tests/js_contract.rs).
+pub const CODES: &[&str] = &[
+    "WrongKey",
+    "Corrupt",
+    "Truncated",
+    "NotSealed",
+    "UnsupportedVersion",
+    "Malformed",
+    "InvalidKey",
+    "InvalidBase64",
+    "InvalidInput",
+    "KeySource",
+    "InsecureEndpoint",
+    "NameMismatch",
+    "SignerMismatch",
+    "BadSignature",
+    "Random",
+    "Engine",
+    "Http",
+    "Network",
+    "Presign",
+    "Expired",
+    "Aborted",
+];
+
 fn version_hint(version: u8) -> &'static str {
     match version {
         1 => " (format 1 is not signed, so a share link could forge it; it is no longer read)",
@@ -103,3 +134,66 @@ fn version_hint(version: u8) -> &'static str {
 
 /// Result alias of the core.
 pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::retry::Fault;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let errors = [
+            Error::WrongKey,
+            Error::Corrupt,
+            Error::Truncated,
+            Error::NotSealed,
+            Error::UnsupportedVersion(1),
+            Error::Malformed(""),
+            Error::InvalidKey(""),
+            Error::InvalidBase64(""),
+            Error::InvalidInput(""),
+            Error::KeySource(""),
+            Error::InsecureEndpoint,
+            Error::NameMismatch,
+            Error::SignerMismatch,
+            Error::BadSignature,
+            Error::Random,
+        ];
+        for e in &errors {
+            // Exhaustive: a new variant does not compile until it is above.
+            match e {
+                Error::WrongKey
+                | Error::Corrupt
+                | Error::Truncated
+                | Error::NotSealed
+                | Error::UnsupportedVersion(_)
+                | Error::Malformed(_)
+                | Error::InvalidKey(_)
+                | Error::InvalidBase64(_)
+                | Error::InvalidInput(_)
+                | Error::KeySource(_)
+                | Error::InsecureEndpoint
+                | Error::NameMismatch
+                | Error::SignerMismatch
+                | Error::BadSignature
+                | Error::Random => {}
+            }
+            assert!(CODES.contains(&e.code()), "{}", e.code());
+        }
+        let faults = [
+            Fault::Expired { status: 403 },
+            Fault::WrongKey { status: 400 },
+            Fault::NotFound,
+            Fault::Http { status: 500 },
+            Fault::Network,
+            Fault::Aborted,
+        ];
+        for f in &faults {
+            assert!(CODES.contains(&f.code()), "{}", f.code());
+        }
+        let mut sorted = CODES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), CODES.len(), "listed once");
+    }
+}

@@ -55,7 +55,7 @@ pub mod transfer;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub mod wasm;
 
-pub use error::{Error, Result};
+pub use error::{CODES, Error, Result};
 pub use filename::safe_file_name;
 pub use format::Metadata;
 pub use key::{FileKey, ObjectId, RootKey, SseCKey};

@@ -31,6 +31,17 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every operation, in the contract's order.
+    pub const ALL: [Op; 7] = [
+        Op::Put,
+        Op::CreateMultipart,
+        Op::UploadPart,
+        Op::CompleteMultipart,
+        Op::AbortMultipart,
+        Op::Head,
+        Op::Get,
+    ];
+
     /// Its name in the JSON contract.
     pub fn as_str(self) -> &'static str {
         match self {

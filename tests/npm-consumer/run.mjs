@@ -27,7 +27,7 @@ try {
       async () => {
         sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
         const listing = sh("tar", ["tzf", readdirSync(app).find((f) => f.endsWith(".tgz"))]);
-        for (const f of ["index.js", "index.d.ts", "worker.js", "cipher.js", "cipher-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
+        for (const f of ["index.js", "index.d.ts", "codes.d.ts", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
           assert(listing.includes(`package/${f}`), `${f} in the tarball`);
         }
       },

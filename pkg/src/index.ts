@@ -12,39 +12,283 @@ import initWasm, {
   checkSseCEndpoint,
   download as wasmDownload,
   inertMediaType,
-  passphraseStrength,
+  passphraseStrength as wasmPassphraseStrength,
   safeFileName,
   segmentOffset,
   setCipherHelpers,
-  sseCHeaders,
-  sseKmsHeaders,
-  sseS3Headers,
+  sseCHeaders as wasmSseCHeaders,
+  sseKmsHeaders as wasmSseKmsHeaders,
+  sseS3Headers as wasmSseS3Headers,
   upload as wasmUpload,
   uploadToRecipient as wasmUploadToRecipient,
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
+import type { PresignOp, S3sealErrorCode } from "./codes.js";
+import type { WorkerReply, WorkerRequest, WorkerSealResult } from "./worker.js";
 
-export {
-  Key,
-  OpenStream,
-  Opener,
-  Recipient,
-  SealStream,
-  Sealer,
-  checkSseCEndpoint,
-  inertMediaType,
-  passphraseStrength,
-  safeFileName,
-  segmentOffset,
-  sseCHeaders,
-  sseKmsHeaders,
-  sseS3Headers,
-};
+export type { PresignOp, S3sealErrorCode } from "./codes.js";
+export type { WorkerSealResult } from "./worker.js";
+export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
+
+/** S3 header name -> value. SSE-C sets contain key material: never log them. */
+export type Headers = Record<string, string>;
+
+/** SSE-C headers of the object `objectName` (or id) for `key`. */
+export const sseCHeaders = wasmSseCHeaders as (key: Key, objectName: string) => Headers;
+/** SSE-S3 headers. */
+export const sseS3Headers = wasmSseS3Headers as () => Headers;
+/** SSE-KMS headers with an optional key id. */
+export const sseKmsHeaders = wasmSseKmsHeaders as (keyId?: string | null) => Headers;
+
+/**
+ * The AES-GCM engine: `"auto"` (default) uses WebCrypto where the page is a
+ * secure context (https or localhost) and the wasm `aes-gcm` otherwise. Both
+ * produce the same bytes.
+ */
+export type Engine = "auto" | "webcrypto" | "wasm";
+
+/** An error thrown by s3seal: a real `Error` with `name === "S3sealError"`. */
+export interface S3sealError extends Error {
+  /** "AbortError" when cancelled through an AbortSignal (code "Aborted"). */
+  name: "S3sealError" | "AbortError";
+  code: S3sealErrorCode;
+  /** HTTP status, for `Http`, `Expired` and `Presign` errors. */
+  status?: number;
+  /** Multipart part number, for `Http` errors of one part. */
+  partNumber?: number;
+}
+
+/** Why a passphrase is below the floor (see `passphraseStrength`). */
+export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short" | "Predictable";
+
+export interface PassphraseStrength {
+  /** Estimated guessing entropy, in bits (one decimal). */
+  bits: number;
+  /** Whether it reaches `minimumBits`. */
+  strong: boolean;
+  /** The floor for sealing, in bits (72). */
+  minimumBits: number;
+  weakness: PassphraseWeakness | null;
+  /** What is wrong and what to do, for a person; null when strong. */
+  reason: string | null;
+}
+
+/**
+ * Estimates how hard a passphrase is to guess offline: anyone holding the
+ * object, or the SSE-C key the backend sees, can test guesses at the cost
+ * of one Argon2id each. Seal only with `strong` ones (six random diceware
+ * words are 77 bits); any passphrase may open.
+ */
+export const passphraseStrength = wasmPassphraseStrength as (text: string) => PassphraseStrength;
+
+/** What the object says about the file it holds (sealed inside it). */
+export interface Metadata {
+  name: string;
+  type: string;
+  /** Plaintext size in bytes, or null if it was unknown when sealing. */
+  size: number | null;
+}
+
+export interface SealProgress {
+  /** Plaintext bytes consumed. */
+  bytesIn: number;
+  /** Sealed bytes produced. */
+  bytesOut: number;
+  /** Plaintext size, when known. */
+  total?: number;
+}
+
+export interface SealCommon {
+  /** Filename to seal [default: the File's name]. */
+  name?: string;
+  /** Media type to seal [default: the Blob's type]. */
+  type?: string;
+  /** Plaintext size, if the source is a stream of known length. */
+  size?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: SealProgress) => void;
+  engine?: Engine;
+}
+
+/** Sealed to a public key (`s3seal1…` or a `Recipient`): an upload form. */
+export type ToRecipient = { recipient: Recipient | string; key?: never; passphrase?: never };
+/** Sealed with a root key or passphrase `Key`, or a passphrase (a file key cannot seal). */
+export type WithKey = { key: Key; passphrase?: never; recipient?: never } | { passphrase: string; key?: never; recipient?: never };
+
+export type SealOptions = SealCommon & (ToRecipient | WithKey);
+
+export interface Sealed {
+  /** The sealed bytes, produced as they are read. */
+  stream: ReadableStream<Uint8Array>;
+  /**
+   * Object name for the bucket: `<object id>.s3seal`, or
+   * `<object id>.<encapsulated key>.s3seal` when sealed to a recipient (add
+   * a prefix if you like; keep the name, readers need it).
+   */
+  objectName: string;
+  objectId: string;
+  /** This object's own key (a share key). Call `free()` when done. */
+  fileKey: Key;
+  /** The SSE-C headers for this object. */
+  sseCHeaders: Headers;
+  /** Total sealed size, when the plaintext size is known. */
+  size?: number;
+  /** The engine in use. */
+  engine: Promise<"webcrypto" | "wasm">;
+}
+
+/** Sealed to a recipient: the same, without a key for the sealer. */
+export type SealedToRecipient = Omit<Sealed, "fileKey">;
+
+export type Source = Blob | ReadableStream<Uint8Array> | Response | ArrayBuffer | ArrayBufferView;
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  engine?: Engine;
+  /**
+   * The object's name (`<id>.s3seal`, any prefix), checked against the
+   * object (`NameMismatch`). Required with a file key (`InvalidInput`
+   * otherwise): the id is what proves who sealed the object.
+   */
+  objectName?: string;
+  onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void;
+}
+
+export interface Opened {
+  /**
+   * Plaintext segment by segment, each after its segment authenticated. The
+   * signature is checked at the end: only a clean end says the bytes are the
+   * owner's (a file-key holder could have written them); it errors otherwise.
+   */
+  stream: ReadableStream<Uint8Array>;
+  /** Resolves once the preamble verified (rejects with the error otherwise). */
+  metadata: Promise<Metadata>;
+}
+
+/** One request to presign (the s3seal presign contract; see the README). */
+export interface PresignRequest {
+  op: PresignOp;
+  /** `<32 hex>.s3seal`; the backend adds its prefix. */
+  object: string;
+  /** The object's SSE-C headers (derived key; never the file key). */
+  sseC?: { algorithm: "AES256"; key: string; keyMd5: string };
+  size?: number;
+  uploadId?: string;
+  partNumber?: number;
+}
+
+/** A presigned request: send exactly these headers. */
+export interface PresignedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+export type PresignFunction = (request: PresignRequest) => Promise<PresignedRequest> | PresignedRequest;
+
+export interface TransferProgress {
+  /**
+   * "uploading"; "verifying" while a resumed upload checks the file against
+   * the parts already sent; "downloading".
+   */
+  phase: "uploading" | "verifying" | "downloading";
+  /** Plaintext bytes sealed (upload) or opened (download). */
+  bytesSealed: number;
+  /** Bytes on the wire so far. */
+  bytesSent: number;
+  total: number;
+}
+
+/** Key-value storage for upload state; methods may return promises. */
+export interface ResumeStore {
+  get(id: string): Promise<string | null> | string | null;
+  set(id: string, value: string): Promise<unknown> | unknown;
+  delete(id: string): Promise<unknown> | unknown;
+}
+
+export interface UploadCommon {
+  /** Default: presignWith("/api/presign"). */
+  presign?: PresignFunction;
+  name?: string;
+  type?: string;
+  /** Objects up to this size go up in one PUT (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Target part size (default 8 MiB; at least 5 MiB; whole segments). */
+  partSize?: number;
+  /** Parts in flight (default 4). */
+  concurrency?: number;
+  /** Retries per request on 5xx, 429, expired URLs or network errors (default 7: at least 12 s of backoff). */
+  retries?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+  engine?: Engine;
+  /**
+   * Keeps an interrupted multipart upload's state (no secrets) so the same
+   * file with the same key resumes after a reload; a changed file is not
+   * resumed (its old upload is aborted). See `indexedDbStore()`. Not used
+   * with a recipient (it would mean keeping the file key in the browser).
+   */
+  resumeStore?: ResumeStore;
+}
+
+export type UploadOptions = UploadCommon & (ToRecipient | WithKey);
+
+export interface Uploaded {
+  objectName: string;
+  objectId: string;
+  /** The object's own key, for a share link. Call `free()` when done. */
+  fileKey: Key;
+  /** Bytes stored. */
+  size: number;
+  /** Parts that were already on S3 from an interrupted attempt (0 if none). */
+  resumedParts: number;
+  /** The AES-GCM engine that sealed it. */
+  engine: "webcrypto" | "wasm";
+}
+
+/**
+ * What an uploader sealing to a recipient gets: no key, a receipt. The
+ * recipient's `s3seal pull` prints the same SHA-256 for the file.
+ */
+export interface Receipt {
+  /** `<object id>.<encapsulated key>.s3seal` */
+  objectName: string;
+  objectId: string;
+  /** Bytes stored. */
+  size: number;
+  /** Bytes of the file before sealing. */
+  plaintextSize: number;
+  /** SHA-256 of the file before sealing, lowercase hex. */
+  sha256: string;
+  engine: "webcrypto" | "wasm";
+}
+
+export interface DownloadCommon {
+  presign?: PresignFunction;
+  signal?: AbortSignal;
+  engine?: Engine;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** Opens with a `Key` (root, file or identity) or a passphrase. */
+export type OpenWith = { key: Key; passphrase?: never } | { passphrase: string; key?: never };
+
+export type DownloadOptions = DownloadCommon & OpenWith;
+
+/** What `target` made for one call, released when the call settles. */
+interface Made {
+  key?: Key;
+  recipient?: Recipient;
+  release(): void;
+}
 
 // Who an operation is for: exactly one of `key` (a Key), `passphrase` (a
 // string) or, for sealing, `recipient` (a Recipient or "s3seal1…" text).
 // Returns { key } or { recipient } plus a release() for what was made here.
-function target(options, { sealing }) {
+function target(
+  options: { key?: Key; passphrase?: string; recipient?: Recipient | string } | undefined,
+  { sealing }: { sealing: boolean },
+): Made {
   const { key, passphrase, recipient } = options ?? {};
   const given = [key, passphrase, recipient].filter((v) => v !== undefined).length;
   if (given !== 1) {
@@ -65,8 +309,8 @@ function target(options, { sealing }) {
 }
 
 // Runs `start()` (a promise) and releases what `target` made once it settles.
-function releasing(made, start) {
-  let promise;
+function releasing<T>(made: Made, start: () => Promise<T>): Promise<T> {
+  let promise: Promise<T>;
   try {
     promise = start();
   } catch (err) {
@@ -81,12 +325,12 @@ function releasing(made, start) {
  * (`POST {endpoint}` with `{ op, object, sseC?, size?, uploadId?, partNumber? }`,
  * answering `{ method, url, headers }`), e.g. `s3seal serve`'s `/api/presign`.
  */
-export function presignWith(endpoint = "/api/presign", init = {}) {
+export function presignWith(endpoint = "/api/presign", init: RequestInit = {}): PresignFunction {
   return async (request) => {
     const response = await fetch(endpoint, {
       ...init,
       method: "POST",
-      headers: { "content-type": "application/json", ...(init.headers ?? {}) },
+      headers: { "content-type": "application/json", ...((init.headers as Record<string, string>) ?? {}) },
       body: JSON.stringify(request),
     });
     const body = await response.json().catch(() => ({}));
@@ -95,7 +339,7 @@ export function presignWith(endpoint = "/api/presign", init = {}) {
       err.status = response.status;
       throw err;
     }
-    return body;
+    return body as PresignedRequest;
   };
 }
 
@@ -110,12 +354,14 @@ export function presignWith(endpoint = "/api/presign", init = {}) {
  * uploader keeps no key and gets a receipt `{ objectName, objectId, size,
  * plaintextSize, sha256 }`.
  */
-export function upload(file, options) {
+export function upload(file: Blob, options: UploadCommon & ToRecipient): Promise<Receipt>;
+export function upload(file: Blob, options: UploadCommon & WithKey): Promise<Uploaded>;
+export function upload(file: Blob, options: UploadOptions): Promise<Receipt | Uploaded> {
   const made = target(options, { sealing: true });
   const { key, passphrase, recipient, ...rest } = options;
   const wasmOptions = { presign: presignWith(), ...rest };
   return releasing(made, () =>
-    made.recipient ? wasmUploadToRecipient(file, made.recipient, wasmOptions) : wasmUpload(file, made.key, wasmOptions),
+    made.recipient ? wasmUploadToRecipient(file, made.recipient, wasmOptions) : wasmUpload(file, made.key as Key, wasmOptions),
   );
 }
 
@@ -124,17 +370,17 @@ export function upload(file, options) {
  * `upload(file, { resumeStore })` to continue an interrupted multipart upload
  * of the same file with the same key after a reload. It stores no secret.
  */
-export function indexedDbStore(name = "s3seal-uploads") {
-  const db = new Promise((resolve, reject) => {
+export function indexedDbStore(name = "s3seal-uploads"): ResumeStore {
+  const db = new Promise<IDBDatabase>((resolve, reject) => {
     const open = indexedDB.open(name, 1);
     open.onupgradeneeded = () => open.result.createObjectStore("state");
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(open.error);
   });
-  const run = (mode, fn) =>
+  const run = (mode: IDBTransactionMode, fn: (store: IDBObjectStore) => IDBRequest) =>
     db.then(
       (d) =>
-        new Promise((resolve, reject) => {
+        new Promise<string | null>((resolve, reject) => {
           // Resolve on the transaction's commit, not the request's success:
           // a part is sent only once its fingerprint is durably stored.
           const tx = d.transaction("state", mode);
@@ -154,24 +400,24 @@ export function indexedDbStore(name = "s3seal-uploads") {
  * Downloads `objectName` through a presigned GET and opens it, verifying as
  * it streams. Resolves to `{ blob, metadata }` only if everything verified.
  */
-export function download(objectName, options) {
+export function download(objectName: string, options: DownloadOptions): Promise<{ blob: Blob; metadata: Metadata }> {
   const made = target(options, { sealing: false });
   const { key, passphrase, ...rest } = options;
-  return releasing(made, () => wasmDownload(objectName, made.key, { presign: presignWith(), ...rest }));
+  return releasing(made, () => wasmDownload(objectName, made.key as Key, { presign: presignWith(), ...rest }));
 }
 
 /**
  * A share link for one object: the object name and its file key travel in
  * the URL fragment, which browsers never send to a server.
  */
-export function shareLink(base, objectName, fileKey) {
+export function shareLink(base: string | URL, objectName: string, fileKey: Key): string {
   const url = new URL(base);
   url.hash = `${objectName}.${fileKey.toText()}`;
   return url.toString();
 }
 
 /** Parses a share link's fragment: `{ objectName, fileKey }` (a Key), or null. */
-export function parseShareLink(link) {
+export function parseShareLink(link: string | URL): { objectName: string; fileKey: Key } | null {
   const hash = new URL(link).hash.replace(/^#/, "");
   const match = /^([0-9a-f]{32}(?:\.[0-9a-f]{64})?\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})$/.exec(hash);
   if (!match) return null;
@@ -181,14 +427,14 @@ export function parseShareLink(link) {
 /** Ciphertext segment size in bytes (256 KiB). */
 export const SEGMENT_SIZE = 256 * 1024;
 
-let readyPromise;
+let readyPromise: Promise<void> | undefined;
 
 /**
  * Loads the wasm module once. Call (and await) before anything else.
  * `moduleOrPath` is optional: a URL, a Response, bytes or a WebAssembly.Module
  * (default: s3seal_wasm_bg.wasm next to this file).
  */
-export function ready(moduleOrPath) {
+export function ready(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void> {
   readyPromise ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(() => {
     wasmReady = true;
     if (helpers === undefined) useHelpers(defaultCipherWorkers());
@@ -198,11 +444,11 @@ export function ready(moduleOrPath) {
 }
 
 let wasmReady = false;
-let helpers;
+let helpers: CipherHelper[] | undefined;
 
 /** One helper where a second core and Workers exist (more helpers than
  * cores only take turns with the sealing thread). */
-function defaultCipherWorkers() {
+function defaultCipherWorkers(): number {
   const cores = typeof navigator === "undefined" ? 1 : navigator.hardwareConcurrency ?? 1;
   return typeof Worker === "function" && cores >= 2 ? 1 : 0;
 }
@@ -215,32 +461,33 @@ function defaultCipherWorkers() {
  * and resolves to how many run (fewer where Workers cannot start, e.g.
  * under a Content-Security-Policy; their segments then run here).
  */
-export function cipherWorkers(count) {
+export function cipherWorkers(count: number): Promise<number> {
   if (!Number.isInteger(count) || count < 0) throw s3sealError("InvalidInput", "invalid input: cipherWorkers(count) needs a whole number >= 0");
-  useHelpers(count);
-  return Promise.all(helpers.map((h) => h.started())).then((ok) => ok.filter(Boolean).length);
+  const made = useHelpers(count);
+  return Promise.all(made.map((h) => h.started())).then((ok) => ok.filter(Boolean).length);
 }
 
-function useHelpers(count) {
+function useHelpers(count: number): CipherHelper[] {
   // Sealing already running keeps its helpers, which finish what they have.
   for (const h of helpers ?? []) h.retire();
   helpers = Array.from({ length: count }, () => new CipherHelper());
   if (wasmReady) setCipherHelpers(helpers);
+  return helpers;
 }
 
 /** True for errors thrown by s3seal (they carry a stable `code`). */
-export function isS3sealError(err) {
-  return err instanceof Error && err.name === "S3sealError" && typeof err.code === "string";
+export function isS3sealError(err: unknown): err is S3sealError {
+  return err instanceof Error && err.name === "S3sealError" && typeof (err as { code?: unknown }).code === "string";
 }
 
-function s3sealError(code, message) {
-  const err = new Error(message);
+function s3sealError(code: S3sealErrorCode, message: string): S3sealError {
+  const err = new Error(message) as S3sealError;
   err.name = "S3sealError";
   err.code = code;
   return err;
 }
 
-function abortError(signal) {
+function abortError(signal: AbortSignal | undefined): unknown {
   return signal?.reason instanceof Error ? signal.reason : new DOMException("The operation was aborted.", "AbortError");
 }
 
@@ -252,7 +499,7 @@ const CHUNK_SIZE = 1024 * 1024;
  * worker seals another (bench/results.md, "design measurements"). */
 const WINDOW_SIZE = 4 * 1024 * 1024;
 
-function toStream(source) {
+function toStream(source: unknown): ReadableStream<Uint8Array> {
   if (source instanceof ReadableStream) return source;
   if (typeof Response !== "undefined" && source instanceof Response) {
     if (!source.body) throw s3sealError("InvalidInput", "invalid input: the response has no body");
@@ -270,16 +517,22 @@ const SEGMENTS_PER_CHUNK = 4;
  * and no stream around them) of about CHUNK_SIZE; when `aligned`, they end
  * on segment boundaries, so no segment is ever copied. One huge chunk would
  * queue every segment's cipher call at once instead of a window. */
-function toReader(source, { aligned = false } = {}) {
+/** What `pump` reads: a stream reader, or one of ours over memory or a Blob. */
+interface ChunkReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>> | ReadableStreamReadResult<Uint8Array>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+function toReader(source: Source, { aligned = false } = {}): { reader: ChunkReader; lent: boolean } {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const reader = blobReader(source);
     if (reader) return { reader, lent: true };
     // Not a byte stream: its own chunks, and the same check at the end.
     const inner = source.stream().getReader();
-    const checked = {
+    const checked: ChunkReader = {
       async read() {
-        let next;
+        let next: ReadableStreamReadResult<Uint8Array>;
         try {
           next = await inner.read();
         } catch (err) {
@@ -299,8 +552,8 @@ function toReader(source, { aligned = false } = {}) {
   const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   let at = 0;
   let chunks = 0;
-  const reader = {
-    read() {
+  const reader: ChunkReader = {
+    read(): ReadableStreamReadResult<Uint8Array> {
       if (at >= bytes.length) return { done: true, value: undefined };
       chunks++;
       const next = aligned ? segmentOffset(chunks * SEGMENTS_PER_CHUNK) : at + CHUNK_SIZE;
@@ -322,7 +575,7 @@ function toReader(source, { aligned = false } = {}) {
  * awaits it can form a cycle no root reaches, and a garbage collection then
  * drops it, so the read never settles (bench/results.md, "design
  * measurements"). */
-const reading = new Set();
+const reading = new Set<ReadableStreamBYOBReader>();
 
 /** A reader of a Blob's bytes in chunks that end on plaintext segment
  * boundaries, as bytes in memory are read, filled through a BYOB reader into
@@ -333,20 +586,20 @@ const reading = new Set();
  * chunk, and when sealing no segment straddles two chunks. One stream, not
  * slice().arrayBuffer() per chunk, which is slow in Chromium. Undefined
  * where a Blob's stream is not a byte stream. */
-function blobReader(blob) {
-  let reader;
+function blobReader(blob: Blob): ChunkReader | undefined {
+  let reader: ReadableStreamBYOBReader;
   try {
     reader = blob.stream().getReader({ mode: "byob" });
   } catch {
     return undefined;
   }
   const size = blob.size;
-  const buffers = [];
+  const buffers: ArrayBuffer[] = [];
   let at = 0;
   let chunks = 0;
   let checked = false;
   return {
-    async read() {
+    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
       if (at >= size) {
         if (!checked) {
           checked = true;
@@ -361,7 +614,8 @@ function blobReader(blob) {
       let buffer = buffers[turn]?.byteLength >= want ? buffers[turn] : new ArrayBuffer(want);
       let filled = 0;
       while (filled < want) {
-        let done, value;
+        let done: boolean;
+        let value: Uint8Array | undefined;
         reading.add(reader);
         try {
           ({ done, value } = await reader.read(new Uint8Array(buffer, filled, want - filled)));
@@ -371,7 +625,7 @@ function blobReader(blob) {
           reading.delete(reader);
         }
         if (value) {
-          buffer = value.buffer;
+          buffer = value.buffer as ArrayBuffer;
           filled += value.length;
         }
         if (done) break;
@@ -381,7 +635,7 @@ function blobReader(blob) {
       at = end;
       return { done: false, value: new Uint8Array(buffer, 0, want) };
     },
-    cancel(reason) {
+    cancel(reason?: unknown): Promise<void> {
       at = size;
       checked = true;
       return reader.cancel(reason);
@@ -394,7 +648,7 @@ function blobReader(blob) {
  * end may hold bytes written after it opened. One more small read after
  * the last one tells (cheaper than reopening the stream as it goes). Other
  * Blobs cannot change, so they skip it. */
-async function unchanged(blob) {
+async function unchanged(blob: Blob): Promise<void> {
   if (blob.size === 0 || typeof File === "undefined" || !(blob instanceof File)) return;
   try {
     await blob.slice(blob.size - 1).arrayBuffer();
@@ -403,16 +657,32 @@ async function unchanged(blob) {
   }
 }
 
-function unreadable(err) {
-  return s3sealError("InvalidInput", `invalid input: the file could not be read (${err?.name}: ${err?.message}); was it changed or removed after it was picked?`);
+function unreadable(err: unknown): S3sealError {
+  const e = err as { name?: string; message?: string } | undefined;
+  return s3sealError("InvalidInput", `invalid input: the file could not be read (${e?.name}: ${e?.message}); was it changed or removed after it was picked?`);
 }
 
 // A pull-driven transform through a SealStream/OpenStream: each push starts
 // its segments' cipher calls at once and returns a promise of the pieces;
 // up to WINDOW_SIZE input bytes stay in flight so the engine runs back to
 // back, and memory stays bounded whatever the size.
-function pump(reader, engine, { onChunk, onPieces, signal, free, lent = false }) {
-  const queue = []; // { pieces: Promise<Uint8Array[]>, size }
+/** A SealStream or OpenStream, as `pump` drives it. */
+interface PushEngine {
+  push(chunk: Uint8Array): Promise<Uint8Array[]>;
+  pushLent?(chunk: Uint8Array): Promise<Uint8Array[]>;
+  finish(): Promise<Uint8Array[]>;
+}
+
+interface PumpOptions {
+  onChunk?: (chunk: Uint8Array) => void;
+  onPieces?: (pieces: Uint8Array[]) => void;
+  signal?: AbortSignal;
+  free: () => void;
+  lent?: boolean;
+}
+
+function pump(reader: ChunkReader, engine: PushEngine, { onChunk, onPieces, signal, free, lent = false }: PumpOptions): ReadableStream<Uint8Array> {
+  const queue: { pieces: Promise<Uint8Array[]>; size: number }[] = [];
   let inFlight = 0;
   let ended = false;
   let freed = false;
@@ -422,12 +692,12 @@ function pump(reader, engine, { onChunk, onPieces, signal, free, lent = false })
       free();
     }
   };
-  const enqueue = (pieces, size) => {
+  const enqueue = (pieces: Promise<Uint8Array[]>, size: number) => {
     pieces.catch(() => {}); // awaited in order below; no unhandled rejections meanwhile
     queue.push({ pieces, size });
     inFlight += size;
   };
-  return new ReadableStream(
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
@@ -442,10 +712,10 @@ function pump(reader, engine, { onChunk, onPieces, signal, free, lent = false })
                 enqueue(engine.finish(), 0);
                 break;
               }
-              enqueue(lent ? engine.pushLent(value) : engine.push(value), value.length);
+              enqueue(lent && engine.pushLent ? engine.pushLent(value) : engine.push(value), value.length);
               onChunk?.(value);
             }
-            const next = queue.shift();
+            const next = queue.shift()!;
             inFlight -= next.size;
             const pieces = await next.pieces;
             if (signal?.aborted) throw abortError(signal);
@@ -483,7 +753,9 @@ function pump(reader, engine, { onChunk, onPieces, signal, free, lent = false })
  * object's name and keys at once (no `fileKey` when sealed to a recipient);
  * the sealed bytes come out of `stream` as it is read.
  */
-export function seal(source, options) {
+export function seal(source: Source, options: SealCommon & ToRecipient): SealedToRecipient;
+export function seal(source: Source, options: SealCommon & WithKey): Sealed;
+export function seal(source: Source, options: SealOptions): Sealed | SealedToRecipient {
   const { signal, onProgress, engine } = options ?? {};
   const made = target(options, { sealing: true });
   const file = typeof Blob !== "undefined" && source instanceof Blob ? source : undefined;
@@ -493,11 +765,11 @@ export function seal(source, options) {
     type: options.type ?? file?.type ?? "",
     size,
   };
-  let sealer;
+  let sealer: SealStream;
   try {
     sealer = made.recipient
       ? SealStream.toRecipient(made.recipient, metadata, { engine })
-      : new SealStream(made.key, metadata, { engine });
+      : new SealStream(made.key as Key, metadata, { engine });
   } finally {
     // The sealer has derived what it needs; a passphrase Key made here is done.
     made.release();
@@ -506,14 +778,14 @@ export function seal(source, options) {
   const objectId = sealer.objectId;
   // Sealed to a recipient, the object has no share key for the sealer.
   const fileKey = made.recipient ? undefined : sealer.fileKey();
-  const sseC = sealer.sseCHeaders();
+  const sseC = sealer.sseCHeaders() as Headers;
   const sealedSize = size === undefined ? undefined : sealer.objectLength(size);
-  const engineName = sealer.engine();
+  const engineName = sealer.engine() as Promise<"webcrypto" | "wasm">;
   engineName.catch(() => {});
   let bytesIn = 0;
   let bytesOut = 0;
   const { reader, lent } = toReader(source, { aligned: true });
-  const stream = pump(reader, sealer, {
+  const stream = pump(reader, sealer as unknown as PushEngine, {
     lent,
     signal,
     free: () => sealer.free(),
@@ -523,7 +795,7 @@ export function seal(source, options) {
       onProgress?.({ bytesIn, bytesOut, total: size });
     },
   });
-  return { stream, objectName, objectId, fileKey, sseCHeaders: sseC, size: sealedSize, engine: engineName };
+  return { stream, objectName, objectId, fileKey: fileKey as Key, sseCHeaders: sseC, size: sealedSize, engine: engineName };
 }
 
 /**
@@ -536,13 +808,13 @@ export function seal(source, options) {
  * object; a file key needs it, since only the name tells the original from
  * a forgery sealed under another id.
  */
-export function open(source, key, options = {}) {
+export function open(source: Source, key: Key, options: OpenOptions = {}): Opened {
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: the key must be a Key");
   const opener = new OpenStream(key, { engine: options.engine });
   if (options.objectName !== undefined) opener.expectName(options.objectName);
-  let resolveMeta;
-  let rejectMeta;
-  const metadata = new Promise((resolve, reject) => {
+  let resolveMeta: (meta: Metadata) => void = () => {};
+  let rejectMeta: (reason: unknown) => void = () => {};
+  const metadata = new Promise<Metadata>((resolve, reject) => {
     resolveMeta = resolve;
     rejectMeta = reject;
   });
@@ -552,7 +824,7 @@ export function open(source, key, options = {}) {
   let known = false;
   const learn = () => {
     if (!known) {
-      const meta = opener.metadata;
+      const meta = opener.metadata as Metadata | undefined;
       if (meta) {
         known = true;
         resolveMeta(meta);
@@ -560,7 +832,7 @@ export function open(source, key, options = {}) {
     }
   };
   const { reader } = toReader(source);
-  const inner = pump(reader, opener, {
+  const inner = pump(reader, opener as unknown as PushEngine, {
     signal: options.signal,
     free: () => {
       learn();
@@ -577,7 +849,7 @@ export function open(source, key, options = {}) {
   });
   // Surface a failure before the metadata as a rejected `metadata` too.
   const innerReader = inner.getReader();
-  const stream = new ReadableStream({
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { done, value } = await innerReader.read();
@@ -601,14 +873,14 @@ export function open(source, key, options = {}) {
 /** Pieces are folded into a Blob every this many bytes: the browser keeps large Blobs out of the JS heap. */
 const FOLD_SIZE = 32 * 1024 * 1024;
 
-async function collect(stream, type) {
-  let parts = [];
+async function collect(stream: ReadableStream<Uint8Array>, type: string): Promise<Blob> {
+  let parts: BlobPart[] = [];
   let pending = 0;
   const reader = stream.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    parts.push(value);
+    parts.push(value as BlobPart);
     pending += value.length;
     if (pending >= FOLD_SIZE) {
       parts = [new Blob(parts)];
@@ -618,11 +890,16 @@ async function collect(stream, type) {
   return new Blob(parts, { type });
 }
 
+export type SealedBlob<S> = Omit<S, "stream" | "engine"> & { blob: Blob; engine: "webcrypto" | "wasm" };
+
 /** Seals into a Blob (convenience over `seal`). */
-export async function sealBlob(source, options) {
-  const sealed = seal(source, options);
+export async function sealBlob(source: Source, options: SealCommon & ToRecipient): Promise<SealedBlob<SealedToRecipient>>;
+export async function sealBlob(source: Source, options: SealCommon & WithKey): Promise<SealedBlob<Sealed>>;
+export async function sealBlob(source: Source, options: SealOptions): Promise<SealedBlob<Sealed | SealedToRecipient>> {
+  const sealed = seal(source, options as SealCommon & WithKey);
   const blob = await collect(sealed.stream, "application/octet-stream");
-  return { ...sealed, stream: undefined, blob, engine: await sealed.engine };
+  const { stream, engine, ...rest } = sealed;
+  return { ...rest, blob, engine: await engine };
 }
 
 /**
@@ -632,7 +909,7 @@ export async function sealBlob(source, options) {
  * an HTML or SVG Blob would run its scripts in this page's origin once its
  * blob: URL is opened. Show `metadata.type` as text only.
  */
-export async function openBlob(source, key, options) {
+export async function openBlob(source: Source, key: Key, options?: OpenOptions): Promise<{ blob: Blob; metadata: Metadata }> {
   const opened = open(source, key, options);
   const [blob, metadata] = await Promise.all([collect(opened.stream, ""), opened.metadata]);
   return { blob: new Blob([blob], { type: inertMediaType(metadata.type) }), metadata };
@@ -643,44 +920,69 @@ export async function openBlob(source, key, options) {
  * `worker` is `new Worker(new URL("s3seal/worker", import.meta.url), { type: "module" })`
  * (or the URL of worker.js next to this file).
  */
-export class WorkerClient {
-  #worker;
-  #next = 1;
-  #pending = new Map();
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (reason: unknown) => void;
+  onProgress?: (progress: never) => void;
+}
 
-  constructor(worker) {
+export class WorkerClient {
+  #worker: Worker;
+  #next = 1;
+  #pending = new Map<number, Pending>();
+
+  constructor(worker: Worker) {
     this.#worker = worker;
-    worker.addEventListener("message", (event) => {
-      const { id, progress, result, error } = event.data ?? {};
+    worker.addEventListener("message", (event: MessageEvent<WorkerReply>) => {
+      const { id, progress, result, error } = event.data ?? ({} as WorkerReply);
       const pending = this.#pending.get(id);
       if (!pending) return;
-      if (progress) return pending.onProgress?.(progress);
+      if (progress) return pending.onProgress?.(progress as never);
       this.#pending.delete(id);
-      if (error) pending.reject(s3sealError(error.code, error.message));
-      else pending.resolve(result);
+      // The worker reports the code its error carried: one of ours.
+      if (error) pending.reject(s3sealError(error.code as S3sealErrorCode, error.message));
+      else pending.resolve(result as never);
     });
   }
 
-  #call(message, onProgress) {
+  #call<T, P>(message: Omit<WorkerRequest, "id">, onProgress?: (progress: P) => void): Promise<T> {
     const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onProgress });
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress } as Pending);
       this.#worker.postMessage({ ...message, id });
     });
   }
 
   /** Seals `file` with a key text (`s3seal-root-…`), a passphrase, or to a recipient (`s3seal1…`). */
-  seal(file, { keyText, passphrase, recipient, name, type, onProgress } = {}) {
+  seal(
+    file: Blob,
+    {
+      keyText,
+      passphrase,
+      recipient,
+      name,
+      type,
+      onProgress,
+    }: { keyText?: string; passphrase?: string; recipient?: string; name?: string; type?: string; onProgress?: (p: SealProgress) => void } = {},
+  ): Promise<WorkerSealResult> {
     return this.#call({ op: "seal", file, keyText, passphrase, recipient, name, type }, onProgress);
   }
 
   /** Opens a sealed Blob with a key text or passphrase, all or nothing (a file key needs `objectName`). */
-  open(blob, { keyText, passphrase, objectName, onProgress } = {}) {
+  open(
+    blob: Blob,
+    {
+      keyText,
+      passphrase,
+      objectName,
+      onProgress,
+    }: { keyText?: string; passphrase?: string; objectName?: string; onProgress?: (p: { bytesIn: number; bytesOut: number }) => void } = {},
+  ): Promise<{ blob: Blob; metadata: Metadata }> {
     return this.#call({ op: "open", blob, keyText, passphrase, objectName }, onProgress);
   }
 
   /** Stops the worker. */
-  terminate() {
+  terminate(): void {
     this.#worker.terminate();
   }
 }

@@ -4,24 +4,31 @@
 // `hash` it also takes the SHA-256 of the segment as stored (the output when
 // sealing, the input when opening) for the object's signature, so this
 // thread does its share of the hashing too.
-async function run({ op, key, iv, bytes, hash }) {
+import type { CipherCall, CipherResult } from "./cipher.js";
+
+async function run({ op, key, iv, bytes, hash }: CipherCall): Promise<CipherResult> {
   // Started before the cipher call: `bytes` goes back to the caller after.
-  const stored = hash && op === "decrypt" ? crypto.subtle.digest("SHA-256", bytes) : undefined;
-  const out = await crypto.subtle[op]({ name: "AES-GCM", iv, tagLength: 128 }, key, bytes);
+  const stored = hash && op === "decrypt" ? crypto.subtle.digest("SHA-256", bytes as BufferSource) : undefined;
+  const out = await crypto.subtle[op]({ name: "AES-GCM", iv: iv as BufferSource, tagLength: 128 }, key, bytes as BufferSource);
   const digest = hash ? await (stored ?? crypto.subtle.digest("SHA-256", out)) : undefined;
   return { out, digest };
 }
 
-self.addEventListener("message", async ({ data }) => {
+self.addEventListener("message", async ({ data }: MessageEvent<{ id: number; calls: CipherCall[] }>) => {
   const calls = await Promise.allSettled(data.calls.map(run));
-  const results = calls.map((c) =>
+  const results: CipherResult[] = calls.map((c) =>
     c.status === "fulfilled" ? c.value : { error: { name: c.reason?.name, message: c.reason?.message } },
   );
-  const backs = data.calls.map((c) => c.bytes.buffer);
+  const backs = data.calls.map((c) => c.bytes.buffer as ArrayBuffer);
   const outs = results.flatMap((r) => (r.out ? [r.out, ...(r.digest ? [r.digest] : [])] : []));
-  self.postMessage({ id: data.id, results, backs }, [...outs, ...backs]);
+  post({ id: data.id, results, backs }, [...outs, ...backs]);
 });
 // A message that could not be read here (a key this browser cannot clone)
 // would leave its calls waiting: say so, and the caller stops using us.
-self.addEventListener("messageerror", () => self.postMessage({ broken: true }));
-self.postMessage({ ready: true });
+self.addEventListener("messageerror", () => post({ broken: true }));
+post({ ready: true });
+
+/** This worker's postMessage (the DOM typings know only the window's). */
+function post(message: unknown, transfer: Transferable[] = []): void {
+  (self as unknown as { postMessage(m: unknown, t: Transferable[]): void }).postMessage(message, transfer);
+}
