@@ -294,7 +294,7 @@ results.page_gzip_bytes = [
   "pkg/cipher.js",
   "pkg/cipher-worker.js",
   "www/app.js",
-  "www/worker.js",
+  "pkg/worker.js",
 ].reduce((sum, f) => sum + gzipSync(readFileSync(path.join(root, f)), { level: 9 }).length, 0);
 results.cores = CORES;
 

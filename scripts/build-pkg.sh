@@ -44,7 +44,7 @@ echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 PAGE_BUDGET_BYTES=$((180 * 1024))
 page=0
 for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js \
-  www/app.js www/worker.js; do
+  pkg/worker.js www/app.js; do
   page=$((page + $(gzip -9 -c "$f" | wc -c)))
 done
 echo "pkg: page payload (wasm + JS, gzipped) $page bytes, budget $PAGE_BUDGET_BYTES" >&2

@@ -96,10 +96,11 @@ impl Error {
 
 /// Every stable code s3seal reports (`Error.code` in JavaScript, the CLI's
 /// exit codes): the core's ([`Error::code`]), a transfer's
-/// ([`crate::transfer::retry::Fault::code`]), and two of the browser
-/// boundary's own: `Engine` (the AES-GCM engine failed, not the object) and
-/// `Presign` (the presign function refused, or answered with something that
-/// is not a presigned request). The npm package's `S3sealErrorCode` is
+/// ([`crate::transfer::retry::Fault::code`]), and the browser boundary's
+/// own: `Engine` (the AES-GCM engine failed, not the object), `Presign` (the
+/// presign function refused, or answered with something that is not a
+/// presigned request) and `WeakPassphrase` (the package's Worker, asked to,
+/// refused a passphrase below [`crate::passphrase::MIN_PASSPHRASE_BITS`]). The npm package's `S3sealErrorCode` is
 /// generated from this list (tests/js_contract.rs).
 pub const CODES: &[&str] = &[
     "WrongKey",
@@ -123,6 +124,7 @@ pub const CODES: &[&str] = &[
     "Presign",
     "Expired",
     "Aborted",
+    "WeakPassphrase",
 ];
 
 fn version_hint(version: u8) -> &'static str {

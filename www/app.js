@@ -1,25 +1,56 @@
-// The host page: DOM only. Keys and bytes are handled in worker.js.
+// The host page: DOM only. Keys and bytes are handled in the package's
+// Worker (pkg/worker.js), driven through its WorkerClient.
+import { WorkerClient } from "/pkg/index.js";
+
 const $ = (id) => document.getElementById(id);
-const worker = new Worker("worker.js", { type: "module" });
-// Jobs by id: a passphrase may be generated while an upload runs.
-const jobs = new Map(); // id -> { resolve, reject, onProgress }
-let nextJob = 1;
+const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+/** The running upload, stopped by the Abort button. */
+let uploading = null;
 
-worker.addEventListener("message", ({ data }) => {
-  const job = jobs.get(data.id);
-  if (!job) return;
-  if (data.progress) return job.onProgress?.(data.progress);
-  jobs.delete(data.id);
-  if (data.error) job.reject(data.error);
-  else job.resolve(data.result);
-});
+/** Words a generated passphrase is made of, and how many it has: 6 x 12.9 bits. */
+const WORDS = 6;
+const LIST_SIZE = 7776;
+let wordlist = null;
 
-function run(message, onProgress) {
-  const id = nextJob++;
-  return new Promise((resolve, reject) => {
-    jobs.set(id, { resolve, reject, onProgress });
-    worker.postMessage({ ...message, id });
-  });
+/** The EFF large wordlist next to this page, fetched at the first use only. */
+async function words() {
+  if (!wordlist) {
+    const response = await fetch(new URL("eff_large_wordlist.txt", import.meta.url));
+    if (!response.ok) throw { code: "Http", message: `the word list could not be fetched (${response.status})` };
+    const list = (await response.text())
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"));
+    // Each word is worth log2(7776) bits only if there are 7776 different ones.
+    if (list.length !== LIST_SIZE || new Set(list).size !== LIST_SIZE) throw { code: "InvalidInput", message: "the word list is damaged" };
+    wordlist = list;
+  }
+  return wordlist;
+}
+
+/** Six distinct words, each drawn uniformly: 32-bit draws at or above the
+ * largest multiple of 7776 are rejected, so no word is likelier than
+ * another. The twin of the core's passphrase::generate, kept in JS:
+ * exported from wasm, it and the list parsing would grow the page's wasm
+ * far more than these lines. */
+async function generatePassphrase() {
+  const list = await words();
+  const limit = Math.floor(2 ** 32 / list.length) * list.length;
+  const draw = new Uint32Array(1);
+  const picked = [];
+  while (picked.length < WORDS) {
+    crypto.getRandomValues(draw);
+    const word = list[draw[0] % list.length];
+    // Distinct words: the strength estimate counts a repeated word once.
+    if (draw[0] < limit && !picked.includes(word)) picked.push(word);
+  }
+  return picked.join(" ");
+}
+
+/** The presign backend this page came from, with the private server's token if any. */
+function presign() {
+  const token = $("token").value.trim();
+  return { endpoint: "/api/presign", headers: token ? { authorization: `Bearer ${token}` } : undefined };
 }
 
 const MB = 1e6;
@@ -104,7 +135,7 @@ $("generate").addEventListener("click", async () => {
   reset();
   $("generate").disabled = true;
   try {
-    const phrase = await run({ op: "generate" });
+    const phrase = await generatePassphrase();
     $("passphrase").value = phrase;
     $("generated").textContent = `Your passphrase: ${phrase} — write it down: whoever opens the file needs it, and it cannot be recovered.`;
     $("generated").hidden = false;
@@ -180,30 +211,40 @@ $("upload").addEventListener("click", async () => {
   await configured;
   // Form mode seals to the recipient and shows a receipt; otherwise a key or
   // passphrase, and a share card.
-  const token = $("token").value.trim() || undefined;
-  let message = { op: "upload", file: picked, mode: "recipient", recipient, token };
+  // Form mode: sealed to the organisation's public key, nothing kept but a
+  // receipt. Otherwise a new random key (shown once) or a strong passphrase;
+  // interrupted uploads resume after a reload (same file, same key).
+  let options = { recipient };
   let show = showReceipt;
   if (!recipient) {
     const mode = document.querySelector('input[name="mode"]:checked').value;
     const passphrase = $("passphrase").value;
     if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
-    message = { op: "upload", file: picked, mode, passphrase, token };
+    options = mode === "passphrase" ? { passphrase, strongPassphrase: true, resume: true } : { newKey: true, resume: true };
     show = showShareCard;
   }
   $("upload").disabled = true;
   $("progress").hidden = false;
+  uploading = new AbortController();
   try {
-    show(await run(message, progressReporter("Sealed and sent")));
+    const result = await client.upload(picked, {
+      ...options,
+      presign: presign(),
+      signal: uploading.signal,
+      onProgress: progressReporter("Sealed and sent"),
+    });
+    show({ ...result, name: picked.name });
     $("status").textContent = "Done.";
   } catch (err) {
     showError(err);
   } finally {
+    uploading = null;
     $("upload").disabled = !picked;
     $("progress").hidden = true;
   }
 });
 $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("share-link").value));
-$("abort").addEventListener("click", () => worker.postMessage({ op: "abort" }));
+$("abort").addEventListener("click", () => uploading?.abort());
 
 // --- receive view ---
 // A link pasted into this tab only changes the fragment: read it afresh
@@ -235,10 +276,12 @@ if (shared) {
     $("open").disabled = true;
     $("progress").hidden = false;
     try {
-      const { blob, metadata, fileName } = await run(
-        { op: "download", objectName: shared[1], keyText: shared[2], passphrase: $("receive-passphrase").value, token: $("token").value.trim() || undefined },
-        progressReporter("Received"),
-      );
+      const secret = shared[2] ? { keyText: shared[2] } : { passphrase: $("receive-passphrase").value };
+      const { blob, metadata, fileName } = await client.download(shared[1], {
+        ...secret,
+        presign: presign(),
+        onProgress: progressReporter("Received"),
+      });
       $("opened-name").textContent = fileName || shared[1];
       $("opened-size").textContent = human(blob.size);
       // The sealed type as text only: the Blob's own type is inert (download()).

@@ -23,7 +23,8 @@ export type S3sealErrorCode =
   | "Network"
   | "Presign"
   | "Expired"
-  | "Aborted";
+  | "Aborted"
+  | "WeakPassphrase";
 
 /** The operations of the presign contract (s3seal::transfer::presign::Op). */
 export type PresignOp =

@@ -24,10 +24,18 @@ import initWasm, {
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
-import type { WorkerReply, WorkerRequest, WorkerSealResult } from "./worker.js";
+import type {
+  WorkerOpenResult,
+  WorkerPresign,
+  WorkerReply,
+  WorkerRequest,
+  WorkerSealResult,
+  WorkerSecret,
+  WorkerUploadResult,
+} from "./worker.js";
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
-export type { WorkerSealResult } from "./worker.js";
+export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
 export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
 
 /** S3 header name -> value. SSE-C sets contain key material: never log them. */
@@ -915,17 +923,26 @@ export async function openBlob(source: Source, key: Key, options?: OpenOptions):
   return { blob: new Blob([blob], { type: inertMediaType(metadata.type) }), metadata };
 }
 
-/**
- * Runs sealing and opening in a Web Worker so the page stays responsive.
- * `worker` is `new Worker(new URL("s3seal/worker", import.meta.url), { type: "module" })`
- * (or the URL of worker.js next to this file).
- */
 interface Pending {
   resolve: (value: never) => void;
   reject: (reason: unknown) => void;
   onProgress?: (progress: never) => void;
 }
 
+/** What every `WorkerClient` call may carry besides its own options. */
+export interface WorkerCallOptions<P> {
+  /** Stops the call in the worker (it rejects with code `Aborted`). */
+  signal?: AbortSignal;
+  onProgress?: (progress: P) => void;
+}
+
+/**
+ * Runs sealing, opening, uploading and downloading in a Web Worker so the
+ * page stays responsive; keys stay in the worker except as text the caller
+ * passes or gets back. `worker` is
+ * `new Worker(new URL("s3seal/worker", import.meta.url), { type: "module" })`
+ * (or the URL of worker.js next to this file). Errors are S3sealErrors.
+ */
 export class WorkerClient {
   #worker: Worker;
   #next = 1;
@@ -939,16 +956,21 @@ export class WorkerClient {
       if (!pending) return;
       if (progress) return pending.onProgress?.(progress as never);
       this.#pending.delete(id);
-      // The worker reports the code its error carried: one of ours.
-      if (error) pending.reject(s3sealError(error.code as S3sealErrorCode, error.message));
-      else pending.resolve(result as never);
+      if (error) {
+        // The worker reports the code its error carried: one of ours.
+        const err = s3sealError(error.code as S3sealErrorCode, error.message);
+        if (error.status !== undefined) err.status = error.status;
+        pending.reject(err);
+      } else pending.resolve(result as never);
     });
   }
 
-  #call<T, P>(message: Omit<WorkerRequest, "id">, onProgress?: (progress: P) => void): Promise<T> {
+  #call<T, P>(message: Omit<WorkerRequest, "id">, { signal, onProgress }: WorkerCallOptions<P> = {}): Promise<T> {
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
       this.#pending.set(id, { resolve, reject, onProgress } as Pending);
+      signal?.addEventListener("abort", () => this.#worker.postMessage({ op: "abort", job: id, id: 0 }), { once: true });
       this.#worker.postMessage({ ...message, id });
     });
   }
@@ -956,29 +978,56 @@ export class WorkerClient {
   /** Seals `file` with a key text (`s3seal-root-…`), a passphrase, or to a recipient (`s3seal1…`). */
   seal(
     file: Blob,
-    {
-      keyText,
-      passphrase,
-      recipient,
-      name,
-      type,
-      onProgress,
-    }: { keyText?: string; passphrase?: string; recipient?: string; name?: string; type?: string; onProgress?: (p: SealProgress) => void } = {},
+    { name, type, signal, onProgress, ...secret }: WorkerSecret & { name?: string; type?: string } & WorkerCallOptions<SealProgress> = {},
   ): Promise<WorkerSealResult> {
-    return this.#call({ op: "seal", file, keyText, passphrase, recipient, name, type }, onProgress);
+    return this.#call({ op: "seal", file, name, type, ...secret }, { signal, onProgress });
   }
 
   /** Opens a sealed Blob with a key text or passphrase, all or nothing (a file key needs `objectName`). */
   open(
     blob: Blob,
     {
-      keyText,
-      passphrase,
       objectName,
+      signal,
       onProgress,
-    }: { keyText?: string; passphrase?: string; objectName?: string; onProgress?: (p: { bytesIn: number; bytesOut: number }) => void } = {},
-  ): Promise<{ blob: Blob; metadata: Metadata }> {
-    return this.#call({ op: "open", blob, keyText, passphrase, objectName }, onProgress);
+      ...secret
+    }: WorkerSecret & { objectName?: string } & WorkerCallOptions<{ bytesIn: number; bytesOut: number }> = {},
+  ): Promise<WorkerOpenResult> {
+    return this.#call({ op: "open", blob, objectName, ...secret }, { signal, onProgress });
+  }
+
+  /**
+   * Seals `file` and uploads it through `presign` (see `upload()`): with
+   * `recipient` the result is a receipt; with `newKey` a fresh root key is
+   * made and returned once as text; `resume` keeps an interrupted multipart
+   * upload resumable after a reload; `strongPassphrase` refuses a guessable
+   * passphrase (`WeakPassphrase`).
+   */
+  upload(
+    file: Blob,
+    {
+      name,
+      type,
+      presign,
+      settings,
+      resume,
+      strongPassphrase,
+      signal,
+      onProgress,
+      ...secret
+    }: WorkerSecret &
+      Pick<WorkerRequest, "name" | "type" | "presign" | "settings" | "resume" | "strongPassphrase"> &
+      WorkerCallOptions<TransferProgress> = {},
+  ): Promise<WorkerUploadResult> {
+    return this.#call({ op: "upload", file, name, type, presign, settings, resume, strongPassphrase, ...secret }, { signal, onProgress });
+  }
+
+  /** Downloads and opens `objectName` through `presign`, all or nothing (see `download()`). */
+  download(
+    objectName: string,
+    { presign, signal, onProgress, ...secret }: WorkerSecret & { presign?: WorkerPresign } & WorkerCallOptions<TransferProgress> = {},
+  ): Promise<WorkerOpenResult> {
+    return this.#call({ op: "download", objectName, presign, ...secret }, { signal, onProgress });
   }
 
   /** Stops the worker. */
