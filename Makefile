@@ -62,11 +62,13 @@ test-wasm:
 	$(TOOLS) GECKODRIVER=$$(command -v geckodriver) WASM_BINDGEN_TEST_WEBDRIVER_JSON=$(CURDIR)/tests/web/webdriver-firefox.json WASM_BINDGEN_TEST_TIMEOUT=300 scripts/count-tests.sh 1 -- $(CARGO) test --target wasm32-unknown-unknown --test web_browser
 
 # The built package: in a plain module page (with CLI interop and the
-# Worker), then packed and installed into a Vite + TypeScript app.
+# Worker), then packed and installed into a Vite + TypeScript app and a
+# webpack 5 app, each built and run in Chromium.
 test-pkg: pkg
 	$(CARGO) build --features cli
 	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal node tests/e2e/pkg_browser.mjs
 	$(TOOLS) node tests/npm-consumer/run.mjs
+	$(TOOLS) node tests/webpack-consumer/run.mjs
 
 # s3seal serve against a real S3 (local Garage on 127.0.0.1), boto3 as the
 # independent client and presigner; then the example presign backends held
@@ -82,6 +84,7 @@ test-s3:
 test-e2e: pkg
 	$(CARGO) build --features cli
 	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/upload.mjs
+	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/node_consumer.mjs
 
 # The page in Firefox ESR and WebKitGTK through W3C WebDriver (Playwright
 # brings Chromium only here): upload, share link, open, inert types.

@@ -440,15 +440,30 @@ let readyPromise: Promise<void> | undefined;
 /**
  * Loads the wasm module once. Call (and await) before anything else.
  * `moduleOrPath` is optional: a URL, a Response, bytes or a WebAssembly.Module
- * (default: s3seal_wasm_bg.wasm next to this file).
+ * (default: s3seal_wasm_bg.wasm next to this file, fetched, or in Node read
+ * from disk: no bundler needed).
  */
 export function ready(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void> {
-  readyPromise ??= initWasm(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then(() => {
+  readyPromise ??= (async () => {
+    const source = moduleOrPath ?? (await nodeWasm());
+    await initWasm(source === undefined ? undefined : { module_or_path: source });
     wasmReady = true;
     if (helpers === undefined) useHelpers(defaultCipherWorkers());
     else setCipherHelpers(helpers);
-  });
+  })();
   return readyPromise;
+}
+
+/** In Node, the module's bytes from disk (its fetch reads no file: URL);
+ * elsewhere undefined. `process.getBuiltinModule` (Node 20.16+) needs no
+ * import that bundlers would try to resolve for the browser. */
+async function nodeWasm(): Promise<BufferSource | undefined> {
+  type Fs = { readFile(path: URL): Promise<Uint8Array> };
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?(id: string): unknown } }).process;
+  if (!proc?.versions?.node) return undefined;
+  const fs = proc.getBuiltinModule?.("node:fs/promises") as Fs | undefined;
+  if (!fs) throw s3sealError("InvalidInput", "invalid input: this Node has no process.getBuiltinModule (20.16+): pass the wasm bytes to ready()");
+  return (await fs.readFile(new URL("./s3seal_wasm_bg.wasm", import.meta.url))) as BufferSource;
 }
 
 let wasmReady = false;

@@ -1,5 +1,7 @@
 //! HTTP from wasm: XHR for uploads (the only browser API with upload
-//! progress) and fetch for the rest, both as futures, both abortable.
+//! progress) and fetch for the rest, both as futures, both abortable. Where
+//! there is no XHR (Node, Deno) uploads go by fetch too, their progress
+//! counted when each request ends.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -75,6 +77,10 @@ pub async fn send(
     if signal.is_some_and(|s| s.aborted()) {
         return Ok(Err(Failure::Aborted));
     }
+    let global = js_sys::global();
+    if !super::field::get(&global, "XMLHttpRequest").is_function() {
+        return send_fetch(&global, req, body, signal, on_progress).await;
+    }
     let xhr = XmlHttpRequest::new()?;
     xhr.open_with_async(&req.method, &req.url, true)?;
     for (name, value) in &req.headers {
@@ -141,4 +147,67 @@ pub async fn send(
         _ if signal.is_some_and(|s| s.aborted()) => Err(Failure::Aborted),
         _ => Err(Failure::Network),
     })
+}
+
+/// [`send`] by fetch.
+async fn send_fetch(
+    global: &JsValue,
+    req: &Presigned,
+    body: Option<&Body>,
+    signal: Option<&AbortSignal>,
+    on_progress: Option<Rc<dyn Fn(f64)>>,
+) -> Result<Result<Reply, Failure>, JsValue> {
+    use super::field::{get, set};
+    let init = js_sys::Object::new();
+    set(&init, "method", req.method.as_str());
+    let headers = js_sys::Object::new();
+    for (name, value) in &req.headers {
+        set(&headers, name, value.as_str());
+    }
+    set(&init, "headers", headers);
+    if let Some(b) = body {
+        set(&init, "body", b.value.clone());
+    }
+    if let Some(s) = signal {
+        set(&init, "signal", s.clone());
+    }
+    let fetch: Function = get(global, "fetch").dyn_into()?;
+    let sent = fetch.call2(global, &req.url.as_str().into(), &init)?;
+    let response = match JsFuture::from(sent.unchecked_into::<Promise>()).await {
+        Ok(r) => r,
+        Err(_) if signal.is_some_and(|s| s.aborted()) => return Ok(Err(Failure::Aborted)),
+        Err(_) => return Ok(Err(Failure::Network)),
+    };
+    let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    let header = |name: &str| -> Option<String> {
+        let headers = get(&response, "headers");
+        let f: Function = get(&headers, "get").dyn_into().ok()?;
+        f.call1(&headers, &name.into()).ok()?.as_string()
+    };
+    let (etag, length) = (
+        header("etag"),
+        header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|n| n as f64),
+    );
+    let text = match get(&response, "text").dyn_into::<Function>() {
+        Ok(f) => match f.call0(&response) {
+            Ok(p) => JsFuture::from(p.unchecked_into::<Promise>())
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    };
+    if let (Some(report), Some(b)) = (on_progress, body) {
+        report(b.len());
+    }
+    Ok(Ok(Reply {
+        status,
+        etag,
+        text,
+        length,
+    }))
 }

@@ -33,14 +33,16 @@ try {
       },
     ],
     [
-      "the tarball installs into a Vite + TypeScript app that type-checks and builds",
+      "the tarball installs into a Vite + TypeScript app that type-checks (bundler and node16 resolution) and builds",
       async () => {
-        for (const f of ["package.json", "tsconfig.json", "vite.config.js", "index.html", "src"]) {
+        for (const f of ["package.json", "tsconfig.json", "tsconfig.node16.json", "vite.config.js", "index.html", "src"]) {
           cpSync(path.join(here, f), path.join(app, f), { recursive: true });
         }
         const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
         sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `./${tarball}`, "typescript@5.9.3", "vite@7.3.1"]);
         sh("npx", ["--no-install", "tsc", "--noEmit"]);
+        // The typings resolve the way Node itself resolves the package too.
+        sh("npx", ["--no-install", "tsc", "--noEmit", "-p", "tsconfig.node16.json"]);
         sh("npx", ["--no-install", "vite", "build", "--logLevel", "warn"]);
         const assets = readdirSync(path.join(app, "dist", "assets"));
         assert(assets.some((f) => f.endsWith(".wasm")), `the build emitted the wasm: ${assets}`);

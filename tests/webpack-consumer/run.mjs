@@ -1,0 +1,63 @@
+// Issue 21: the webpack 5 consumer path. `npm pack` the package, install the
+// tarball with webpack into a throwaway app, build it with a config that
+// only names the entry, and run the build in headless Chromium: the wasm
+// loads, the cipher worker starts, and the package's Worker opens what the
+// page sealed. Needs `make pkg` first.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { assert, browser, run, serve } from "../e2e/lib.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const app = mkdtempSync(path.join(tmpdir(), "s3seal-webpack-"));
+const sh = (cmd, args, cwd = app) => {
+  try {
+    return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (err) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
+  }
+};
+
+try {
+  await run([
+    [
+      "the tarball installs beside webpack 5 and builds with no loader",
+      async () => {
+        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
+        for (const f of ["package.json", "webpack.config.js", "src"]) cpSync(path.join(here, f), path.join(app, f), { recursive: true });
+        const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
+        sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `./${tarball}`, "webpack@5.113.0", "webpack-cli@6.0.1"]);
+        sh("npx", ["--no-install", "webpack"]);
+        copyFileSync(path.join(here, "index.html"), path.join(app, "dist", "index.html"));
+        const built = readdirSync(path.join(app, "dist"));
+        assert(built.some((f) => f.endsWith(".wasm")), `webpack emitted the wasm: ${built}`);
+      },
+    ],
+    [
+      "the webpack build seals and opens in headless Chromium, with its cipher worker and the package's Worker",
+      async () => {
+        const server = await serve(path.join(app, "dist"));
+        const chrome = await browser();
+        try {
+          const page = await chrome.newPage();
+          await page.goto(`${server.url}/index.html`);
+          await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "running", null, { timeout: 20000 });
+          const text = await page.textContent("#result");
+          const got = JSON.parse(text);
+          assert(got.text === "hello, webpack" && got.name === "hello.txt", text);
+          assert(got.worker === "hello, webpack", `the package's Worker opened it: ${text}`);
+          assert(got.workers === 1, `webpack shipped cipher-worker.js: ${text}`);
+        } finally {
+          await chrome.close();
+          await server.close();
+        }
+      },
+    ],
+  ]);
+} finally {
+  rmSync(app, { recursive: true, force: true });
+}
