@@ -85,6 +85,7 @@ test-e2e: pkg
 	$(CARGO) build --features cli
 	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/upload.mjs
 	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/node_consumer.mjs
+	$(TOOLS) S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh node tests/e2e/uppy.mjs
 
 # The page in Firefox ESR and WebKitGTK through W3C WebDriver (Playwright
 # brings Chromium only here): upload, share link, open, inert types.

@@ -22,6 +22,8 @@ mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
 
 # The package's own code: pkg/src/*.ts compiled by tsc. Declarations keep
 # the doc comments; the scripts a page loads ship without them.
+# s3seal/uppy compiles against @uppy/core (a peer dependency) from the tools.
+ln -sfn "$S3SEAL_TOOLS/node_modules" pkg/node_modules
 tsc -p pkg --emitDeclarationOnly
 tsc -p pkg --declaration false --removeComments
 
