@@ -15,11 +15,12 @@ source "$(dirname "$0")/tools.sh"
 # Interop test: Google Tink (payload), argon2-cffi and cryptography (an
 # independent implementation of the preamble and key hierarchy), pyhpke and
 # the Bech32 reference code (recipient mode).
-if ! python3 -c 'import tink, argon2.low_level, cryptography, boto3, pyhpke, bech32' 2>/dev/null; then
-  log "installing Python packages for the Tink interop test"
+# FastAPI and uvicorn run the FastAPI example presign backend.
+if ! python3 -c 'import tink, argon2.low_level, cryptography, boto3, pyhpke, bech32, fastapi, uvicorn' 2>/dev/null; then
+  log "installing Python packages for the Tink interop test and the FastAPI example"
   python3 -m pip install --quiet --disable-pip-version-check \
     'tink==1.16.1' 'argon2-cffi==25.1.0' 'cryptography>=42' 'boto3>=1.34' \
-    'pyhpke==0.6.5' 'bech32==1.2.0'
+    'pyhpke==0.6.5' 'bech32==1.2.0' 'fastapi==0.142.2' 'uvicorn==0.54.0'
 fi
 
 # `make bench` loads `s3seal serve` with oha (built once, a few minutes, into

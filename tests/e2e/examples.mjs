@@ -1,4 +1,5 @@
-// The example presign backends in docs/examples (boto3, AWS JS SDK v3), held
+// The example presign backends in docs/examples (boto3, AWS JS SDK v3, and
+// the Express and FastAPI handlers built on them), held
 // to the same rules as `s3seal serve`, against the local Garage: a session
 // check, CORS for one origin only, a size cap that holds for PUT and
 // multipart, and no overwrites. Run inside scripts/with-garage.sh with
@@ -100,4 +101,4 @@ function checks(kind) {
   ];
 }
 
-await run([...checks("boto3"), ...checks("aws-sdk")]);
+await run([...checks("boto3"), ...checks("aws-sdk"), ...checks("express"), ...checks("fastapi")]);

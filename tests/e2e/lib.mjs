@@ -138,7 +138,7 @@ export async function freePort() {
   return port;
 }
 
-/** A presign backend from docs/examples ("boto3" or "aws-sdk") on a free
+/** A presign backend from docs/examples ("boto3", "aws-sdk", "express" or "fastapi") on a free
  * loopback port, with `env` (PRESIGN_TOKEN, ALLOWED_ORIGIN, …); resolves to
  * { url, log, stop } (stopped by PID). The AWS SDK example runs beside the tools'
  * node_modules, where the SDK is. */
@@ -149,6 +149,12 @@ export async function startExampleBackend(root, kind, env = {}) {
   let child;
   if (kind === "boto3") {
     child = spawn("python3", [path.join(root, "docs/examples/presign_boto3.py"), "127.0.0.1:0"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
+  } else if (kind === "fastapi") {
+    child = spawn("python3", [path.join(root, "docs/examples/presign_fastapi.py"), "127.0.0.1:0"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
+  } else if (kind === "express") {
+    // Beside the tools' node_modules, where express and the SDK are.
+    for (const f of ["presign-aws-sdk.mjs", "presign-express.mjs"]) writeFileSync(path.join(tools, f), readFileSync(path.join(root, "docs/examples", f)));
+    child = spawn("node", [path.join(tools, "presign-express.mjs"), "127.0.0.1:0"], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
   } else {
     writeFileSync(path.join(tools, "presign-aws-sdk.mjs"), readFileSync(path.join(root, "docs/examples/presign-aws-sdk.mjs")));
     writeFileSync(
@@ -160,5 +166,7 @@ export async function startExampleBackend(root, kind, env = {}) {
     );
     child = spawn("node", [path.join(tools, "presign-aws-sdk-server.mjs")], { env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
   }
-  return listening(child, `${kind} backend`);
+  const backend = await listening(child, `${kind} backend`);
+  // The framework handlers answer where an app mounts them.
+  return ["express", "fastapi"].includes(kind) ? { ...backend, url: `${backend.url}/api/presign` } : backend;
 }

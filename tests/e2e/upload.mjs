@@ -132,7 +132,7 @@ async function exampleSetup(kind) {
   const port = await freePort();
   const token = randomBytes(24).toString("hex");
   const backend = await startExampleBackend(root, kind, { PRESIGN_TOKEN: token, ALLOWED_ORIGIN: `http://127.0.0.1:${port}` });
-  const page = await serve({ S3SEAL_LISTEN: `127.0.0.1:${port}`, S3SEAL_CONNECT_SRC: backend.url }).catch(async (e) => {
+  const page = await serve({ S3SEAL_LISTEN: `127.0.0.1:${port}`, S3SEAL_CONNECT_SRC: new URL(backend.url).origin }).catch(async (e) => {
     await backend.stop();
     throw e;
   });
@@ -746,6 +746,30 @@ try {
       "uploads through URLs presigned by the AWS JS SDK v3 (docs/examples/presign-aws-sdk.mjs) work the same",
       async () => {
         const example = await exampleSetup("aws-sdk");
+        try {
+          const got = await roundTripWithPresigner(example.backend.url, 20 << 20, { pageUrl: example.page.url, token: example.token });
+          assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
+        } finally {
+          await example.stop();
+        }
+      },
+    ],
+    [
+      "issue 21: uploads through the Express handler (docs/examples/presign-express.mjs) work the same",
+      async () => {
+        const example = await exampleSetup("express");
+        try {
+          const got = await roundTripWithPresigner(example.backend.url, 20 << 20, { pageUrl: example.page.url, token: example.token });
+          assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
+        } finally {
+          await example.stop();
+        }
+      },
+    ],
+    [
+      "issue 21: uploads through the FastAPI handler (docs/examples/presign_fastapi.py) work the same",
+      async () => {
+        const example = await exampleSetup("fastapi");
         try {
           const got = await roundTripWithPresigner(example.backend.url, 20 << 20, { pageUrl: example.page.url, token: example.token });
           assert(got.same && got.name === "via-presigner.bin", JSON.stringify(got));
