@@ -574,6 +574,39 @@ try {
         assert(out.toString() === "hello from a passphrase", out.toString());
       },
     ],
+    [
+      "issue 22: without WebCrypto (an insecure context has no crypto.subtle) the package falls back to the wasm engine, and what it seals opens with the CLI",
+      async () => {
+        const context = await chrome.newContext();
+        // What an http page on another host gets: no SubtleCrypto at all.
+        await context.addInitScript(() => Object.defineProperty(globalThis.crypto, "subtle", { get: () => undefined }));
+        const bare = await context.newPage();
+        try {
+          await bare.goto(`${server.url}/tests/e2e/harness.html`);
+          await bare.waitForFunction(() => window.s3seal !== undefined, null, { timeout: 20000 });
+          const got = await bare.evaluate(async ({ keyText }) => {
+            const { Key, openBlob, ready, sealBlob } = window.s3seal;
+            await ready();
+            const key = Key.fromText(keyText);
+            const data = new Uint8Array(600_000).map((_, i) => (31 * i + 7) & 0xff);
+            const sealed = await sealBlob(new File([data], "no-webcrypto.bin"), { key });
+            const opened = await openBlob(sealed.blob, key);
+            await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
+            const same = new Uint8Array(await opened.blob.arrayBuffer()).every((b, i) => b === data[i]);
+            return { subtle: typeof crypto.subtle, engine: sealed.engine, name: sealed.objectName, same, size: opened.blob.size };
+          }, { keyText });
+          assert(got.subtle === "undefined", "the page has no WebCrypto");
+          assert(got.engine === "wasm", `fell back to the wasm engine: ${got.engine}`);
+          assert(got.same && got.size === 600_000, JSON.stringify(got));
+          const obj = path.join(work, got.name);
+          writeFileSync(obj, uploads.get(got.name));
+          const out = execFileSync(bin, ["open", obj, "-o", "-", "--key-file", path.join(work, "root.key")]);
+          assert(sha256(out) === sha256(pattern(600_000)), "the CLI opens what the wasm engine sealed (signature and all)");
+        } finally {
+          await context.close();
+        }
+      },
+    ],
   ]);
 } finally {
   await chrome.close();
