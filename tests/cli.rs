@@ -1167,3 +1167,179 @@ fn pull_refuses_a_file_key() {
     assert!(stderr(&o).contains("file key"), "{}", stderr(&o));
     assert!(!dir.path().join("inbox").exists());
 }
+
+/// Issue 19: `open --range` reads only the segments that hold the range and
+/// authenticates each, for any range; a ranged read cannot check the
+/// whole-object signature, so a file-key holder's rewrite of one segment
+/// passes a ranged read of it while a full open refuses the object.
+#[test]
+fn open_range_reads_the_covering_segments_only() {
+    let (dir, _) = setup();
+    let d = dir.path();
+    const SEGMENT: u64 = s3seal::stream::SEGMENT_SIZE as u64;
+    let plain: Vec<u8> = (0..3 * SEGMENT + 1234)
+        .map(|i| (i * 31 + 7) as u8)
+        .collect();
+    let name = seal_named(d, "big.bin", &plain, "obj");
+    let len = plain.len() as u64;
+    for (start, end) in [
+        (0u64, 0u64),
+        (0, 99),
+        (SEGMENT - 100, SEGMENT + 100),
+        (2 * SEGMENT, len - 1),
+        (len - 1, len - 1),
+        (12345, 2 * SEGMENT),
+    ] {
+        let range = format!("{start}-{end}");
+        let o = run(
+            d,
+            &[
+                "open",
+                "obj",
+                "--range",
+                &range,
+                "-o",
+                "part.bin",
+                "--force",
+                "--key-file",
+                "root.key",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{range}: {}", stderr(&o));
+        let got = std::fs::read(d.join("part.bin")).unwrap();
+        assert_eq!(got, plain[start as usize..=end as usize], "{range}");
+        let read: u64 = stderr(&o)
+            .split(" of ")
+            .next()
+            .and_then(|s| s.rsplit('(').next())
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX);
+        // The range, and at most a segment's worth more at each end.
+        assert!(
+            read <= (end - start + 1) + 2 * SEGMENT + 100 && read < len,
+            "{range}: read {read} bytes: {}",
+            stderr(&o)
+        );
+    }
+    // `START-` reads to the end.
+    let o = run(
+        d,
+        &[
+            "open",
+            "obj",
+            "--range",
+            &format!("{}-", len - 10),
+            "-o",
+            "-",
+            "--key-file",
+            "root.key",
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, plain[plain.len() - 10..]);
+    for bad in ["5-4", "x-1", "1", "-3"] {
+        let o = run(
+            d,
+            &[
+                "open",
+                "obj",
+                "--range",
+                bad,
+                "-o",
+                "p",
+                "--key-file",
+                "root.key",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+
+    // A share-link holder rewrites segment 1 with the file key (its tag is
+    // valid under that key); the signature at the end no longer matches.
+    let mut object = std::fs::read(d.join("obj")).unwrap();
+    let secret =
+        s3seal::Secret::from_key_text(std::fs::read_to_string(d.join("root.key")).unwrap().trim())
+            .unwrap();
+    let object_name = s3seal::ObjectName::parse(&name).unwrap();
+    let file_key = secret.file_key(&object_name).unwrap();
+    let ranged =
+        s3seal::RangeOpener::new(&secret, Some(&object_name), &object, object.len() as u64)
+            .unwrap();
+    let at = ranged.object_range(1..2);
+    let (preamble, plen) = s3seal::format::Preamble::parse(&object).unwrap().unwrap();
+    let header = s3seal::stream::Header::parse(
+        object[plen..plen + s3seal::stream::HEADER_SIZE]
+            .try_into()
+            .unwrap(),
+    )
+    .unwrap();
+    // FORMAT.md §4: payload key = HKDF(ikm = file key, info = "s3seal/v1 payload").
+    let mut payload_key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, file_key.as_bytes())
+        .expand(b"s3seal/v1 payload", &mut payload_key)
+        .unwrap();
+    let cipher = s3seal::stream::SegmentCipher::new(&payload_key, &header, &preamble.to_bytes());
+    let mut forged = Vec::new();
+    cipher.seal_to(
+        cipher.nonce(1, false).unwrap(),
+        &vec![b'X'; s3seal::stream::layout::plaintext_capacity(1)],
+        &mut forged,
+    );
+    object[at.start as usize..at.end as usize].copy_from_slice(&forged);
+    std::fs::write(d.join("forged"), &object).unwrap();
+    let seg1 = s3seal::stream::layout::plaintext_offset(1);
+    let o = run(
+        d,
+        &[
+            "open",
+            "forged",
+            "--range",
+            &format!("{seg1}-{}", seg1 + 9),
+            "-o",
+            "-",
+            "--key-file",
+            "root.key",
+            "-q",
+            "--object-name",
+            &name,
+        ],
+        &[],
+    );
+    assert!(
+        o.status.success(),
+        "a ranged read cannot see the forgery: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        o.stdout,
+        vec![b'X'; 10],
+        "what FORMAT.md says a ranged read guarantees, and no more"
+    );
+    let o = run(
+        d,
+        &[
+            "open",
+            "forged",
+            "-o",
+            "-",
+            "--key-file",
+            "root.key",
+            "-q",
+            "--object-name",
+            &name,
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "a full open refuses it: {}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+}
