@@ -73,7 +73,7 @@ test-pkg: pkg
 # s3seal serve against a real S3 (local Garage on 127.0.0.1), boto3 as the
 # independent client and presigner; then the example presign backends held
 # to the same rules.
-test-s3:
+test-s3: pkg
 	$(CARGO) build --features cli
 	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh python3 -m unittest -v tests/interop/test_s3.py
 	$(TOOLS) scripts/with-garage.sh node tests/e2e/examples.mjs

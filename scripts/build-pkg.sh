@@ -26,6 +26,8 @@ mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
 ln -sfn "$S3SEAL_TOOLS/node_modules" pkg/node_modules
 tsc -p pkg --emitDeclarationOnly
 tsc -p pkg --declaration false --removeComments
+# The demo page's script, the same way (www/src/app.js -> www/app.js).
+tsc --allowJs --removeComments --target ES2022 --module ES2022 --outDir www www/src/app.js
 
 # The package version follows the crate's.
 version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')

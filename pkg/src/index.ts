@@ -13,6 +13,8 @@ import initWasm, {
   download as wasmDownload,
   inertMediaType,
   passphraseStrength as wasmPassphraseStrength,
+  RangeReader,
+  readRefusal,
   safeFileName,
   segmentOffset,
   setCipherHelpers,
@@ -36,7 +38,7 @@ import type {
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
-export { Key, OpenStream, Opener, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
+export { Key, OpenStream, Opener, RangeReader, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
 
 /** S3 header name -> value. SSE-C sets contain key material: never log them. */
 export type Headers = Record<string, string>;
@@ -412,6 +414,75 @@ export function download(objectName: string, options: DownloadOptions): Promise<
   const made = target(options, { sealing: false });
   const { key, passphrase, ...rest } = options;
   return releasing(made, () => wasmDownload(objectName, made.key as Key, { presign: presignWith(), ...rest }));
+}
+
+/** Bytes fetched first for the object's head: the largest preamble and the payload header. */
+const HEAD_FETCH_SIZE = 192 * 1024;
+
+/** What `openRange` resolves to. */
+export interface RangeOpened {
+  /** Plaintext bytes `[start, end)` (fewer at the object's end). */
+  bytes: Uint8Array;
+  metadata: Metadata;
+  /** The whole object's plaintext length. */
+  plaintextLength: number;
+}
+
+/**
+ * Opens plaintext bytes `[start, end)` of a stored object, fetching only its
+ * head and the segments that hold them (ranged, presigned SSE-C GETs). Each
+ * segment is authenticated; the signature, which covers the whole object,
+ * is not checked: the bytes are proven sealed under this object's file key
+ * at this position (by its owner, or by anyone holding a share link), not
+ * proven the owner's (FORMAT.md §5.4). For that, `download()` the object.
+ */
+export async function openRange(
+  objectName: string,
+  options: DownloadCommon & OpenWith,
+  start: number,
+  end: number,
+): Promise<RangeOpened> {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start < end)) {
+    throw s3sealError("InvalidInput", "invalid input: openRange needs whole numbers 0 <= start < end");
+  }
+  const made = target(options, { sealing: false });
+  // One key derivation (Argon2id for a passphrase), then the file key.
+  const fileKey = (made.key as Key).fileKey(objectName);
+  made.release();
+  try {
+    const presign = options.presign ?? presignWith();
+    const headers = fileKey.sseCHeaders(objectName) as Headers;
+    const sseC = {
+      algorithm: "AES256" as const,
+      key: headers["x-amz-server-side-encryption-customer-key"],
+      keyMd5: headers["x-amz-server-side-encryption-customer-key-MD5"],
+    };
+    const fetchRange = async (op: "head" | "get", range?: [number, number]): Promise<Response> => {
+      const p = await presign({ op, object: objectName, sseC });
+      checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
+      const response = await fetch(p.url, {
+        method: p.method,
+        headers: { ...p.headers, ...(range ? { range: `bytes=${range[0]}-${range[1] - 1}` } : {}) },
+        signal: options.signal,
+      });
+      if (!response.ok) throw readRefusal(response.status, op === "head" ? "" : await response.text().catch(() => ""), "ranged read");
+      return response;
+    };
+    const length = Number((await fetchRange("head")).headers.get("content-length"));
+    if (!Number.isSafeInteger(length)) throw s3sealError("Http", "ranged read: the object's length is unknown (no Content-Length)");
+    const head = new Uint8Array(await (await fetchRange("get", [0, Math.min(length, HEAD_FETCH_SIZE)])).arrayBuffer());
+    const reader = RangeReader.forObject(fileKey, objectName, head, length);
+    try {
+      const [first, last, from, to] = reader.plan(start, end);
+      const ciphertext = new Uint8Array(await (await fetchRange("get", [from, to])).arrayBuffer());
+      const bytes = reader.open(start, end, first, last, ciphertext);
+      return { bytes, metadata: reader.metadata as Metadata, plaintextLength: reader.plaintextLength };
+    } finally {
+      reader.free();
+    }
+  } finally {
+    fileKey.free();
+  }
 }
 
 /**

@@ -46,3 +46,12 @@ pub fn passphrase_strength(text: &str) -> js_sys::Object {
     set(&out, "reason", reason);
     out
 }
+
+/// The `S3sealError` for a read S3 refused (`WrongKey`, `Expired`, `Http`
+/// with `status`), as the core classifies the answer.
+#[wasm_bindgen(js_name = readRefusal)]
+pub fn read_refusal(status: u16, body: &str, what: &str) -> JsValue {
+    let fault = crate::transfer::retry::classify_read(status, body)
+        .unwrap_or(crate::transfer::retry::Fault::Http { status });
+    super::job::fault_error(&fault, None, what, 1)
+}

@@ -29,10 +29,10 @@ mod sse;
 mod stream;
 mod upload;
 
-pub use checks::{inert_media_type, passphrase_strength};
+pub use checks::{inert_media_type, passphrase_strength, read_refusal};
 pub use download::download;
 pub use key::{Key, Recipient};
 pub use pipeline::{OpenStream, SealStream, segment_offset};
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
-pub use stream::{Opener, Sealer};
+pub use stream::{Opener, RangeReader, Sealer};
 pub use upload::{upload, upload_to_recipient};
