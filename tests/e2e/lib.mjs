@@ -1,7 +1,8 @@
 // Shared helpers of the browser tests: a loopback static server, headless
 // Chromium through playwright-core, and a tiny runner that prints
 // "N passed, N failed". Tools come from scripts/tools.sh ($S3SEAL_TOOLS).
-import { createReadStream, promises as fs } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createReadStream, promises as fs, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -169,4 +170,22 @@ export async function startExampleBackend(root, kind, env = {}) {
   const backend = await listening(child, `${kind} backend`);
   // The framework handlers answer where an app mounts them.
   return ["express", "fastapi"].includes(kind) ? { ...backend, url: `${backend.url}/api/presign` } : backend;
+}
+
+/** A runner of commands in `cwd` that returns their output and, when one
+ * fails, throws with what it printed (for the consumer tests). */
+export function shell(cwd) {
+  return (cmd, args, at = cwd) => {
+    try {
+      return execFileSync(cmd, args, { cwd: at, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    } catch (err) {
+      throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
+    }
+  };
+}
+
+/** `npm pack`s the package of `root` into `dir`; returns the tarball's name. */
+export function packPackage(root, dir) {
+  shell(root)("npm", ["pack", "--pack-destination", dir, "--silent", path.join(root, "pkg")]);
+  return readdirSync(dir).find((f) => f.endsWith(".tgz"));
 }

@@ -7,18 +7,18 @@
 // (scripts/with-garage.sh).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, run, startServe } from "./lib.mjs";
+import { assert, packPackage, run, shell, startServe } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
 const app = mkdtempSync(path.join(tmpdir(), "s3seal-node-"));
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
-const sh = (cmd, args, cwd = app) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+const sh = shell(app);
 
 const serve = await startServe(bin, root);
 const identity = path.join(app, "org.identity");
@@ -29,9 +29,8 @@ try {
     [
       "the packed package installs into a plain Node project",
       async () => {
-        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
+        const tarball = packPackage(root, app);
         writeFileSync(path.join(app, "package.json"), JSON.stringify({ private: true, type: "module" }));
-        const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
         sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `./${tarball}`]);
       },
     ],

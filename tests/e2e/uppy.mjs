@@ -8,24 +8,18 @@
 // incomplete upload in the bucket. Needs `make pkg` and Garage.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, run, startServe } from "./lib.mjs";
+import { assert, browser, packPackage, run, shell, startServe } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
 const app = mkdtempSync(path.join(tmpdir(), "s3seal-react-form-"));
 const sha256 = (b) => createHash("sha256").update(b).digest("hex");
-const sh = (cmd, args, cwd = app) => {
-  try {
-    return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-  } catch (err) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
-  }
-};
+const sh = shell(app);
 const s3check = (...args) => execFileSync("python3", [path.join(root, "tests/e2e/s3check.py"), ...args], { encoding: "utf8" }).trim();
 
 /** Incomplete multipart uploads of `key` once they settle (parts in
@@ -61,8 +55,7 @@ try {
           recursive: true,
           filter: (src) => !/node_modules|dist/.test(path.relative(path.join(root, "examples/react-form"), src)),
         });
-        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
-        const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
+        const tarball = packPackage(root, app);
         const pkg = JSON.parse(readFileSync(path.join(app, "package.json"), "utf8"));
         pkg.dependencies.s3seal = `file:./${tarball}`;
         writeFileSync(path.join(app, "package.json"), JSON.stringify(pkg, null, 2));

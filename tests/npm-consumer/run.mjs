@@ -1,32 +1,24 @@
 // The npm consumer path: `npm pack` the package, install the tarball into a
 // throwaway Vite + TypeScript app, type-check it, build it, and run the build
 // in headless Chromium. Needs `make pkg` first.
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, run, serve } from "../e2e/lib.mjs";
+import { assert, browser, packPackage, run, serve, shell } from "../e2e/lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const app = mkdtempSync(path.join(tmpdir(), "s3seal-consumer-"));
-const sh = (cmd, args, cwd = app) => {
-  try {
-    return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-  } catch (err) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
-  }
-};
+const sh = shell(app);
 
 try {
   await run([
     [
       "npm pack produces a tarball with the wasm, the typings and the worker",
       async () => {
-        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
-        const listing = sh("tar", ["tzf", readdirSync(app).find((f) => f.endsWith(".tgz"))]);
+        const listing = sh("tar", ["tzf", packPackage(root, app)]);
         for (const f of ["index.js", "index.d.ts", "codes.d.ts", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
           assert(listing.includes(`package/${f}`), `${f} in the tarball`);
         }

@@ -3,33 +3,25 @@
 // only names the entry, and run the build in headless Chromium: the wasm
 // loads, the cipher worker starts, and the package's Worker opens what the
 // page sealed. Needs `make pkg` first.
-import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, run, serve } from "../e2e/lib.mjs";
+import { assert, browser, packPackage, run, serve, shell } from "../e2e/lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const app = mkdtempSync(path.join(tmpdir(), "s3seal-webpack-"));
-const sh = (cmd, args, cwd = app) => {
-  try {
-    return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-  } catch (err) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${err.stdout}${err.stderr}`);
-  }
-};
+const sh = shell(app);
 
 try {
   await run([
     [
       "the tarball installs beside webpack 5 and builds with no loader",
       async () => {
-        sh("npm", ["pack", "--pack-destination", app, "--silent", path.join(root, "pkg")], root);
+        const tarball = packPackage(root, app);
         for (const f of ["package.json", "webpack.config.js", "src"]) cpSync(path.join(here, f), path.join(app, f), { recursive: true });
-        const tarball = readdirSync(app).find((f) => f.endsWith(".tgz"));
         sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `./${tarball}`, "webpack@5.113.0", "webpack-cli@6.0.1"]);
         sh("npx", ["--no-install", "webpack"]);
         copyFileSync(path.join(here, "index.html"), path.join(app, "dist", "index.html"));

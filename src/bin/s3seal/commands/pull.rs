@@ -23,6 +23,7 @@ use sha2::Digest;
 
 use crate::support::file::{Output, READ_SIZE};
 use crate::support::secret::KeyArgs;
+use crate::support::transport::env;
 
 /// Lifetime of the URLs pull signs for itself, in seconds.
 const URL_EXPIRY_SECS: u64 = 300;
@@ -61,12 +62,6 @@ pub struct PullArgs {
 struct Target {
     bucket: Bucket,
     credentials: Credentials,
-}
-
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
 fn target(args: &PullArgs) -> Result<Target> {

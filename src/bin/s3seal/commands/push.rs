@@ -871,11 +871,7 @@ fn signer(args: &PushArgs) -> Result<Signer> {
         });
     }
     let bucket = args.bucket.clone().context("--presign URL or --bucket")?;
-    let env = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-    };
+    let env = crate::support::transport::env;
     let region = env(&["AWS_REGION", "AWS_DEFAULT_REGION"]).unwrap_or_else(|| "us-east-1".into());
     let custom = env(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
     let endpoint = custom

@@ -15,6 +15,14 @@ pub fn jitter() -> f64 {
     f64::from(getrandom::u32().unwrap_or(0)) / (f64::from(u32::MAX) + 1.0)
 }
 
+/// The first of `names` set (and not empty) in the environment: the AWS_*
+/// variables and their fallbacks, as the AWS tools read them.
+pub fn env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
