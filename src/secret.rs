@@ -112,7 +112,15 @@ mod tests {
         assert!(matches!(Secret::from_key_text(&root.to_text()), Ok(Secret::Root(r)) if r == root));
         let file = FileKey::from_bytes([8; 32]);
         assert!(matches!(Secret::from_key_text(&file.to_text()), Ok(Secret::File(f)) if f == file));
-        let shown = format!("{:?}", Secret::Root(root));
-        assert!(!shown.contains('7'), "{shown}");
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            Secret::Root(root),
+            Secret::File(file),
+            Secret::passphrase("hunter2")
+        );
+        assert_eq!(
+            shown,
+            "Secret::Root(<redacted>) Secret::File(<redacted>) Secret::Passphrase(<redacted>)"
+        );
     }
 }

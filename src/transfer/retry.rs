@@ -281,15 +281,21 @@ mod tests {
         }
         assert_eq!(r.made(), ATTEMPTS);
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 8000]);
-        // At the least jitter the retries still span 12 s (see ATTEMPTS).
-        let mut r = Retry::new(ATTEMPTS);
-        let mut least = 0;
-        r.attempt();
-        while let Some(ms) = r.after(true, 0.0) {
-            least += ms;
+        // Jitter spreads each wait over [0.5, 1.5) of the delay: at the
+        // least, the retries still span about 12 s (see ATTEMPTS).
+        let waits_at = |jitter: f64| {
+            let mut r = Retry::new(ATTEMPTS);
+            let mut waits = Vec::new();
             r.attempt();
-        }
-        assert!(least >= 11_875, "{least}");
+            while let Some(ms) = r.after(true, jitter) {
+                waits.push(ms);
+                r.attempt();
+            }
+            waits
+        };
+        assert_eq!(waits_at(0.0), [125, 250, 500, 1000, 2000, 4000, 4000]);
+        assert_eq!(waits_at(0.999).iter().sum::<u32>(), 35_600);
+        assert_eq!(waits_at(0.0).iter().sum::<u32>(), 11_875);
         let mut once = Retry::new(0);
         once.attempt();
         assert_eq!(
