@@ -125,11 +125,6 @@ pub fn plan(head_len: u64, plaintext_len: u64, target_size: u64) -> Result<Vec<P
         .div_ceil(SEGMENT_SIZE as u64)
         .max(min_segments)
         .max(segments.div_ceil(MAX_PARTS));
-    if per_part * SEGMENT_SIZE as u64 > MAX_PART_SIZE {
-        return Err(Error::InvalidInput(
-            "the object is too large for 10,000 parts of at most 5 GiB",
-        ));
-    }
     let mut parts = Vec::new();
     let mut first = 0;
     while first < segments {
@@ -161,6 +156,13 @@ pub fn plan(head_len: u64, plaintext_len: u64, target_size: u64) -> Result<Vec<P
             last,
         });
         first = end;
+    }
+    // At most 10,000 parts (`per_part` says so), each within 5 GiB: part 1
+    // with its preamble, the last with its signature.
+    if parts.iter().any(|p| p.size > MAX_PART_SIZE) {
+        return Err(Error::InvalidInput(
+            "the object is too large for 10,000 parts of at most 5 GiB",
+        ));
     }
     Ok(parts)
 }
@@ -264,6 +266,51 @@ mod tests {
             upload(head, 6 << 30, u64::MAX, 8 << 20).is_err(),
             "no PUT over 5 GiB"
         );
+    }
+
+    #[test]
+    fn one_put_holds_at_most_5_gib_exactly() {
+        let head = 150;
+        // The largest plaintext whose single PUT is exactly 5 GiB.
+        let size_of = |len: u64| {
+            head + len
+                + layout::segment_count(len) * crate::stream::TAG_SIZE as u64
+                + crate::signature::SIGNATURE_SIZE as u64
+        };
+        let mut len = MAX_PART_SIZE - head - 64 - (MAX_PART_SIZE / SEGMENT_SIZE as u64) * 16;
+        while size_of(len + 1) <= MAX_PART_SIZE {
+            len += 1;
+        }
+        while size_of(len) > MAX_PART_SIZE {
+            len -= 1;
+        }
+        let Upload::Single(part) = upload(head, len, u64::MAX, 8 << 20).unwrap() else {
+            panic!("one PUT");
+        };
+        assert!(part.size <= MAX_PART_SIZE && size_of(len + 1) > MAX_PART_SIZE);
+        assert!(
+            upload(head, len + 1, u64::MAX, 8 << 20).is_err(),
+            "a byte more is refused"
+        );
+    }
+
+    #[test]
+    fn the_largest_objects_fit_10000_parts_of_at_most_5_gib() {
+        // A 5 GiB part holds 20,480 whole segments, less the head of part 1.
+        let full = MAX_PART_SIZE / SEGMENT_SIZE as u64;
+        let with = |segments: u64| layout::plaintext_offset(segments - 1) + 1;
+        let fits = MAX_PARTS * (full - 1);
+        assert_eq!(layout::segment_count(with(fits)), fits);
+        let parts = plan(150, with(fits), 8 << 20).unwrap();
+        assert!(parts.len() as u64 <= MAX_PARTS);
+        assert!(
+            parts.iter().all(|p| p.size <= MAX_PART_SIZE),
+            "every part within 5 GiB"
+        );
+        // 20,480 segments a part: part 1 would be 5 GiB plus its preamble.
+        assert!(plan(150, with(MAX_PARTS * full), 8 << 20).is_err());
+        // Beyond that the segments alone do not fit.
+        assert!(plan(150, with(MAX_PARTS * full + 1), 8 << 20).is_err());
     }
 
     #[test]

@@ -341,6 +341,12 @@ mod tests {
         assert_eq!(p.upload_id, None);
         let shown = format!("{p:?}");
         assert!(!shown.contains(&sse_c().key), "{shown}");
+        assert!(
+            shown.starts_with("Permit")
+                && shown.contains("x-amz-server-side-encryption-customer-key")
+                && shown.contains("content_length: Some(1000)"),
+            "names shown, values not: {shown}"
+        );
     }
 
     #[test]
@@ -402,7 +408,113 @@ mod tests {
                     .0
                     .contains("does not use SSE-C")
             );
+            // Only the requests that create an object say how to encrypt
+            // it: S3 refuses the header on parts, completion and reads.
+            for op in [
+                Op::UploadPart,
+                Op::CompleteMultipart,
+                Op::AbortMultipart,
+                Op::Head,
+                Op::Get,
+            ] {
+                let mut r = req(op);
+                r.sse_c = None;
+                let permit = p.permit(&r).unwrap();
+                assert_eq!(
+                    header(&permit, "x-amz-server-side-encryption"),
+                    None,
+                    "{op:?}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn sse_c_headers_go_where_s3_wants_them() {
+        let p = policy(SseMode::SseC);
+        // The browser completes and aborts without the key: both are signed.
+        for op in [Op::CompleteMultipart, Op::AbortMultipart] {
+            let mut r = req(op);
+            r.sse_c = None;
+            let permit = p.permit(&r).unwrap();
+            assert_eq!(
+                header(&permit, "x-amz-server-side-encryption-customer-key"),
+                None,
+                "{op:?}"
+            );
+        }
+        // Given the key, completion signs it (ListParts needs it); abort does not.
+        let complete = p.permit(&req(Op::CompleteMultipart)).unwrap();
+        assert!(header(&complete, "x-amz-server-side-encryption-customer-key").is_some());
+        let abort = p.permit(&req(Op::AbortMultipart)).unwrap();
+        assert_eq!(
+            header(&abort, "x-amz-server-side-encryption-customer-key"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_cap_is_inclusive() {
+        let p = policy(SseMode::SseC);
+        let mut r = req(Op::Put);
+        r.size = Some(100 << 20);
+        assert_eq!(p.permit(&r).unwrap().content_length, Some(100 << 20));
+        r.size = Some((100 << 20) + 1);
+        assert!(p.permit(&r).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn sizes_are_capped_at_their_bounds_inclusive() {
+        let big = Policy {
+            max_size: u64::MAX,
+            ..policy(SseMode::SseC)
+        };
+        let sized = |op, size| {
+            let mut r = req(op);
+            r.size = Some(size);
+            r
+        };
+        // One PUT and one part hold at most 5 GiB, whatever the cap.
+        for op in [Op::Put, Op::UploadPart] {
+            assert_eq!(
+                big.permit(&sized(op, MAX_PART_SIZE))
+                    .unwrap()
+                    .content_length,
+                Some(MAX_PART_SIZE),
+                "{op:?}"
+            );
+            assert!(big.permit(&sized(op, MAX_PART_SIZE + 1)).is_err(), "{op:?}");
+        }
+        // Under a cap, a part of exactly the cap is fine and a byte more is not.
+        let p = policy(SseMode::SseC);
+        assert!(p.permit(&sized(Op::UploadPart, 100 << 20)).is_ok());
+        assert!(p.permit(&sized(Op::UploadPart, (100 << 20) + 1)).is_err());
+        // A multipart upload declares its total, within the cap, to begin.
+        assert!(p.permit(&sized(Op::CreateMultipart, 100 << 20)).is_ok());
+        assert!(
+            p.permit(&sized(Op::CreateMultipart, (100 << 20) + 1))
+                .unwrap_err()
+                .0
+                .contains("too large")
+        );
+        let mut undeclared = req(Op::CreateMultipart);
+        undeclared.size = None;
+        assert!(p.permit(&undeclared).unwrap_err().0.contains("total size"));
+        // The parts S3 holds: exactly the cap, and parts of exactly 5 MiB.
+        let part = |number, size| PartInfo { number, size };
+        let mib = 1u64 << 20;
+        assert!(
+            p.check_parts(&[part(1, 95 * mib), part(2, 5 * mib)], 100 * mib)
+                .is_ok()
+        );
+        assert!(
+            p.check_parts(&[part(1, 5 * mib), part(2, mib)], 6 * mib)
+                .is_ok()
+        );
+        assert!(
+            p.check_parts(&[part(1, 95 * mib), part(2, 5 * mib + 1)], 100 * mib + 1)
+                .is_err()
+        );
     }
 
     #[test]

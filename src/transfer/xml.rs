@@ -212,6 +212,11 @@ mod tests {
         assert_eq!(unescape("&#x;"), None);
         assert_eq!(unescape("&#99999999999;"), None, "no overflow");
         assert_eq!(unescape("&#1f;"), None);
+        assert_eq!(
+            unescape("&#x0001F600;&#00000065;").as_deref(),
+            Some("\u{1F600}A"),
+            "eight digits are fine"
+        );
         assert_eq!(unescape("&amp"), None, "unterminated");
         assert_eq!(escape("plain"), Cow::Borrowed("plain"));
     }
