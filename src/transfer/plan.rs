@@ -287,7 +287,11 @@ mod tests {
         let Upload::Single(part) = upload(head, len, u64::MAX, 8 << 20).unwrap() else {
             panic!("one PUT");
         };
-        assert!(part.size <= MAX_PART_SIZE && size_of(len + 1) > MAX_PART_SIZE);
+        assert_eq!(part.size, MAX_PART_SIZE, "exactly 5 GiB");
+        assert!(size_of(len + 1) > MAX_PART_SIZE);
+        // The same object as one multipart part: exactly 5 GiB is allowed.
+        let parts = plan(head, len, u64::MAX).unwrap();
+        assert_eq!((parts.len(), parts[0].size), (1, MAX_PART_SIZE));
         assert!(
             upload(head, len + 1, u64::MAX, 8 << 20).is_err(),
             "a byte more is refused"
