@@ -90,6 +90,18 @@ pub enum Upload {
     Multipart(Vec<Part>),
 }
 
+/// Bytes on the wire of a part: its `head` (the preamble and payload header,
+/// part 1 only; segments then add only their plaintext and tags), and the
+/// object's signature after the last.
+fn wire_size(head: u64, plaintext: u64, segments: u64, last: bool) -> u64 {
+    let signature = if last {
+        crate::signature::SIGNATURE_SIZE as u64
+    } else {
+        0
+    };
+    head + plaintext + segments * crate::stream::TAG_SIZE as u64 + signature
+}
+
 /// Plans the upload of an object of `plaintext_len` bytes whose head is
 /// `head_len` bytes: one PUT up to `threshold` bytes of plaintext, parts of
 /// about `part_size` above it.
@@ -98,10 +110,7 @@ pub fn upload(head_len: u64, plaintext_len: u64, threshold: u64, part_size: u64)
         return plan(head_len, plaintext_len, part_size).map(Upload::Multipart);
     }
     let segments = layout::segment_count(plaintext_len);
-    let size = head_len
-        + plaintext_len
-        + segments * crate::stream::TAG_SIZE as u64
-        + crate::signature::SIGNATURE_SIZE as u64;
+    let size = wire_size(head_len, plaintext_len, segments, true);
     if size > MAX_PART_SIZE {
         return Err(Error::InvalidInput(
             "a single PUT is at most 5 GiB: lower the multipart threshold",
@@ -135,19 +144,8 @@ pub fn plan(head_len: u64, plaintext_len: u64, target_size: u64) -> Result<Vec<P
         } else {
             layout::plaintext_offset(end)
         };
-        // The head already holds the payload header, so segments add only
-        // their plaintext and tags.
-        // The last part ends with the object's signature.
         let head = if first == 0 { head_len } else { 0 };
-        let trailer = if last {
-            crate::signature::SIGNATURE_SIZE as u64
-        } else {
-            0
-        };
-        let size = head
-            + (plaintext.end - plaintext.start)
-            + (end - first) * crate::stream::TAG_SIZE as u64
-            + trailer;
+        let size = wire_size(head, plaintext.end - plaintext.start, end - first, last);
         parts.push(Part {
             number: u16::try_from(parts.len() + 1).expect("at most 10,000 parts"),
             segments: first..end,

@@ -27,7 +27,7 @@ pub fn fingerprint<'a>(tags: impl IntoIterator<Item = &'a [u8]>) -> String {
     for tag in tags {
         hash.update(tag);
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::key::hex(&hash.finalize())
 }
 
 /// One multipart upload's state.

@@ -384,24 +384,28 @@ impl Job {
                     p.report();
                 }) as Rc<dyn Fn(f64)>
             });
-            let outcome = http::send(&presigned, body, self.signal.as_ref(), on_progress).await?;
-            let fault = match &outcome {
-                Ok(reply) => retry::classify(reply.status, &reply.text),
-                Err(Failure::Aborted) => Some(Fault::Aborted),
-                Err(Failure::Network) => Some(Fault::Network),
-            };
+            // A reply S3 refused is a fault like a lost connection.
+            let outcome = http::send(&presigned, body, self.signal.as_ref(), on_progress)
+                .await?
+                .map_err(|failure| match failure {
+                    Failure::Aborted => Fault::Aborted,
+                    Failure::Network => Fault::Network,
+                })
+                .and_then(|reply| match retry::classify(reply.status, &reply.text) {
+                    None => Ok(reply),
+                    Some(fault) => Err(fault),
+                });
             {
                 let mut p = self.progress.borrow_mut();
                 p.sent -= *counted.borrow();
-                if let (Some(b), None) = (body.filter(|b| b.payload), &fault) {
+                if let (Some(b), Ok(_)) = (body.filter(|b| b.payload), &outcome) {
                     p.sent += b.len();
                 }
                 p.report();
             }
-            let fault = match (outcome, fault) {
-                (Ok(reply), None) => return Ok(reply),
-                (_, Some(fault)) => fault,
-                (Err(_), None) => Fault::Network,
+            let fault = match outcome {
+                Ok(reply) => return Ok(reply),
+                Err(fault) => fault,
             };
             match retry.after(fault.retryable(), js_sys::Math::random()) {
                 Some(ms) => sleep(f64::from(ms)).await,
