@@ -100,7 +100,8 @@ impl Error {
 /// own: `Engine` (the AES-GCM engine failed, not the object), `Presign` (the
 /// presign function refused, or answered with something that is not a
 /// presigned request) and `WeakPassphrase` (the package's Worker, asked to,
-/// refused a passphrase below [`crate::passphrase::MIN_PASSPHRASE_BITS`]). The npm package's `S3sealErrorCode` is
+/// refused a passphrase below [`crate::passphrase::MIN_PASSPHRASE_BITS`]), and
+/// a share's end as a backend reports it ([`crate::transfer::share::Gone`]). The npm package's `S3sealErrorCode` is
 /// generated from this list (tests/js_contract.rs).
 pub const CODES: &[&str] = &[
     "WrongKey",
@@ -125,6 +126,9 @@ pub const CODES: &[&str] = &[
     "Expired",
     "Aborted",
     "WeakPassphrase",
+    "ShareExpired",
+    "DownloadLimit",
+    "ShareGone",
 ];
 
 fn version_hint(version: u8) -> &'static str {

@@ -10,6 +10,7 @@
 //!        ├─ payload key = HKDF(ikm = file key, info = "s3seal/v1 payload")   (Tink KeyValue)
 //!        ├─ metadata key= HKDF(ikm = file key, info = "s3seal/v1 metadata")
 //!        └─ SSE-C key   = HKDF(ikm = file key, info = "s3seal/v1 sse-c")
+//!   delete token = HKDF(ikm = root, salt = object id, info = "s3seal/v2 delete")
 //! ```
 //! Every step is one-way, so a share link (file key) reveals nothing about the
 //! root or other objects, and the presign backend (SSE-C key) learns nothing
@@ -43,9 +44,13 @@ const LABEL_COMMITMENT: &[u8] = b"s3seal/v1 commitment";
 const LABEL_PAYLOAD: &[u8] = b"s3seal/v1 payload";
 const LABEL_METADATA: &[u8] = b"s3seal/v1 metadata";
 const LABEL_SSE_C: &[u8] = b"s3seal/v1 sse-c";
+const LABEL_DELETE: &[u8] = b"s3seal/v2 delete";
+const LABEL_DELETE_HASH: &[u8] = b"s3seal/v2 delete hash";
 
 /// Text prefix of an exported root key.
 pub const ROOT_KEY_PREFIX: &str = "s3seal-root-";
+/// Text prefix of a delete token.
+pub const DELETE_TOKEN_PREFIX: &str = "s3seal-delete-";
 /// Text prefix of an exported file key (what a share link carries).
 pub const FILE_KEY_PREFIX: &str = "s3seal-file-";
 /// Suffix of an object's name in the bucket.
@@ -195,6 +200,53 @@ impl RootKey {
     pub fn file_key(&self, object_id: &ObjectId) -> FileKey {
         FileKey(hkdf(Some(&object_id.0), &self.0, &[LABEL_FILE]))
     }
+
+    /// The token that deletes one object's share: derived from the root, so
+    /// the file key (a share link) cannot produce it.
+    pub fn delete_token(&self, object_id: &ObjectId) -> DeleteToken {
+        DeleteToken(hkdf(Some(&object_id.0), &self.0, &[LABEL_DELETE]))
+    }
+}
+
+/// The owner's capability to delete one shared object. A backend keeps only
+/// its [`DeleteToken::hash`], so its records delete nothing when read.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct DeleteToken([u8; KEY_SIZE]);
+
+impl DeleteToken {
+    /// Text form `s3seal-delete-<base64url>`.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!(
+            "{DELETE_TOKEN_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(self.0)
+        ))
+    }
+
+    /// Parses the text form.
+    pub fn from_text(text: &str) -> Result<Self> {
+        decode_key_text(
+            text,
+            DELETE_TOKEN_PREFIX,
+            "a delete token starts with \"s3seal-delete-\"",
+        )
+        .map(Self)
+    }
+
+    /// What a backend stores and compares: lowercase hex of
+    /// `SHA-256("s3seal/v2 delete hash" ‖ token)`.
+    pub fn hash(&self) -> String {
+        use sha2::Digest as _;
+        hex(&Sha256::new()
+            .chain_update(LABEL_DELETE_HASH)
+            .chain_update(self.0)
+            .finalize())
+    }
+}
+
+impl core::fmt::Debug for DeleteToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DeleteToken(<redacted>)")
+    }
 }
 
 impl core::fmt::Debug for RootKey {
@@ -289,6 +341,27 @@ impl core::fmt::Debug for SseCKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delete_token_is_the_owners_alone_and_differs_per_object() {
+        let root = RootKey::from_bytes([7; 32]);
+        let (a, b) = (ObjectId([1; 16]), ObjectId([2; 16]));
+        let token = root.delete_token(&a);
+        assert_ne!(token, root.delete_token(&b));
+        assert_ne!(token.0, root.file_key(&a).0, "not the file key");
+        assert_ne!(token, RootKey::from_bytes([8; 32]).delete_token(&a));
+        let text = token.to_text();
+        assert!(text.starts_with(DELETE_TOKEN_PREFIX));
+        assert_eq!(DeleteToken::from_text(&text).unwrap(), token);
+        assert!(DeleteToken::from_text(&root.file_key(&a).to_text()).is_err());
+        assert_eq!(format!("{token:?}"), "DeleteToken(<redacted>)");
+        assert_eq!(token.hash().len(), 64);
+        assert_ne!(token.hash(), root.delete_token(&b).hash());
+        let name = crate::ObjectName::keyed(a);
+        let file = crate::Secret::File(root.file_key(&a));
+        assert!(matches!(file.delete_token(&name), Err(Error::KeySource(_))));
+        assert_eq!(crate::Secret::Root(root).delete_token(&name).unwrap(), token);
+    }
 
     #[test]
     fn key_text_round_trips_and_rejects_bad_input() {

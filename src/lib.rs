@@ -58,7 +58,7 @@ pub mod wasm;
 pub use error::{CODES, Error, Result};
 pub use filename::safe_file_name;
 pub use format::Metadata;
-pub use key::{FileKey, ObjectId, RootKey, SseCKey};
+pub use key::{DeleteToken, FileKey, ObjectId, RootKey, SseCKey};
 pub use name::ObjectName;
 pub use object::{
     ObjectSealer, Opener, Randomness, RangeOpener, Sealer, SegmentLedger, open, open_named, seal,

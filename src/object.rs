@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
-use crate::key::{FileKey, ObjectId, SseCKey};
+use crate::key::{DeleteToken, FileKey, ObjectId, SseCKey};
 use crate::name::ObjectName;
 use crate::recipient::{Recipient, X25519_KEY_SIZE};
 use crate::secret::Secret;
@@ -118,6 +118,7 @@ pub struct Sealer {
     file_key: FileKey,
     signing_key: SigningKey,
     cipher: SegmentCipher,
+    delete_token: Option<DeleteToken>,
 }
 
 impl Sealer {
@@ -140,8 +141,16 @@ impl Sealer {
         let source = sealing_source(secret)?;
         let signing_key = secret.signing_key(&random.signing_salt)?;
         let object_id = signing_key.verifying_key().object_id();
-        let file_key = secret.file_key(&ObjectName::keyed(object_id))?;
-        Self::build(signing_key, file_key, source, metadata, random)
+        let root = secret.root_key(&object_id)?;
+        let mut sealer = Self::build(
+            signing_key,
+            root.file_key(&object_id),
+            source,
+            metadata,
+            random,
+        )?;
+        sealer.delete_token = Some(root.delete_token(&object_id));
+        Ok(sealer)
     }
 
     /// Starts sealing one object to `recipient`: only the matching identity
@@ -225,6 +234,7 @@ impl Sealer {
             file_key,
             signing_key,
             cipher,
+            delete_token: None,
         })
     }
 
@@ -249,6 +259,12 @@ impl Sealer {
     /// The random choices of this sealing (not secret; see [`Randomness`]).
     pub fn randomness(&self) -> Randomness {
         self.random
+    }
+
+    /// The owner's token that deletes this object's share (none when sealed
+    /// to a recipient: the sender keeps nothing).
+    pub fn delete_token(&self) -> Option<&DeleteToken> {
+        self.delete_token.as_ref()
     }
 
     /// The object's file key (what a share link carries).
@@ -996,6 +1012,21 @@ mod tests {
 
     fn plaintext(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 31 + 7) as u8).collect()
+    }
+
+    #[test]
+    fn the_sealer_holds_the_owners_delete_token_and_a_recipient_upload_none() {
+        for secret in [
+            Secret::Root(RootKey::from_bytes([5; 32])),
+            Secret::passphrase("correct horse battery staple"),
+        ] {
+            let sealer = Sealer::new(&secret, &Metadata::default()).unwrap();
+            let expected = secret.delete_token(&sealer.object_name()).unwrap();
+            assert_eq!(sealer.delete_token(), Some(&expected));
+        }
+        let identity = crate::recipient::Identity::generate().unwrap();
+        let sealer = Sealer::for_recipient(&identity.recipient(), &Metadata::default()).unwrap();
+        assert_eq!(sealer.delete_token(), None);
     }
 
     #[test]

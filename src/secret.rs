@@ -4,7 +4,7 @@
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key::{FILE_KEY_PREFIX, FileKey, ROOT_KEY_PREFIX, RootKey, argon2id};
+use crate::key::{DeleteToken, FILE_KEY_PREFIX, FileKey, ObjectId, ROOT_KEY_PREFIX, RootKey, argon2id};
 use crate::name::ObjectName;
 use crate::recipient::Identity;
 use crate::signature::{SIGNING_SALT_SIZE, SigningKey};
@@ -29,9 +29,8 @@ impl Secret {
     pub fn file_key(&self, name: &ObjectName) -> Result<FileKey> {
         let object_id = &name.id;
         match (self, &name.encapsulated) {
-            (Secret::Root(root), None) => Ok(root.file_key(object_id)),
-            (Secret::Passphrase(pass), None) => {
-                Ok(RootKey::from_passphrase(pass.as_bytes(), object_id)?.file_key(object_id))
+            (Secret::Root(_) | Secret::Passphrase(_), None) => {
+                Ok(self.root_key(object_id)?.file_key(object_id))
             }
             (Secret::File(file), _) => Ok(file.clone()),
             (Secret::Identity(identity), Some(enc)) => identity.decapsulate(object_id, enc),
@@ -42,6 +41,32 @@ impl Secret {
                 "this object was sealed to a recipient: open it with the identity",
             )),
         }
+    }
+
+    /// The root of one keyed object: the root key itself, or Argon2id of the
+    /// passphrase salted with the object id. What an owner derives the file
+    /// key and the [`DeleteToken`] from.
+    pub fn root_key(&self, object_id: &ObjectId) -> Result<RootKey> {
+        match self {
+            Secret::Root(root) => Ok(root.clone()),
+            Secret::Passphrase(pass) => RootKey::from_passphrase(pass.as_bytes(), object_id),
+            Secret::File(_) => Err(Error::KeySource(
+                "a file key (a share link) reads one object; the owner's root key or passphrase is needed",
+            )),
+            Secret::Identity(_) => Err(Error::KeySource(
+                "an identity opens objects sealed to it; it does not own them",
+            )),
+        }
+    }
+
+    /// The owner's token that deletes the share of `name` (a keyed object).
+    pub fn delete_token(&self, name: &ObjectName) -> Result<DeleteToken> {
+        if name.encapsulated.is_some() {
+            return Err(Error::KeySource(
+                "an object sealed to a recipient has no owner's delete token",
+            ));
+        }
+        Ok(self.root_key(&name.id)?.delete_token(&name.id))
     }
 
     /// The key that signs a new object sealed with this secret, from the

@@ -7,6 +7,8 @@
 //! - [`policy`]: what a presign backend may sign;
 //! - [`retry`]: what an answer means, and whether to try again;
 //! - [`resume`]: a multipart upload's saved state and the verdict on it;
+//! - [`share`]: expiry, download limits and owner-only delete, as a
+//!   backend keeps them in the bucket;
 //! - [`xml`]: the S3 XML a transfer reads and writes.
 
 pub mod plan;
@@ -14,4 +16,5 @@ pub mod policy;
 pub mod presign;
 pub mod resume;
 pub mod retry;
+pub mod share;
 pub mod xml;

@@ -151,6 +151,9 @@ impl Policy {
                 return refuse("an upload form does not hand out downloads");
             }
         }
+        if req.share.is_some() && !matches!(req.op, Op::Put | Op::CreateMultipart) {
+            return refuse("share terms go with an object's first write (put or createMultipart)");
+        }
         let mut headers: Vec<(String, String)> = Vec::new();
         let needs_sse_c = matches!(
             req.op,
@@ -253,7 +256,9 @@ impl Policy {
             content_length,
             upload_id,
             part_number,
-            needs_free_key: req.op.writes(),
+            // CreateMultipart too: it writes the share's record, which must
+            // never replace the record of a stored object.
+            needs_free_key: req.op.writes() || req.op == Op::CreateMultipart,
         })
     }
 
@@ -525,9 +530,12 @@ mod tests {
             assert_eq!(header(&permit, "if-none-match"), Some("*"), "{op:?}");
             assert!(permit.needs_free_key);
         }
+        // Starting an upload writes the share's record: the key must be free.
+        let start = p.permit(&req(Op::CreateMultipart)).unwrap();
+        assert_eq!(header(&start, "if-none-match"), None);
+        assert!(start.needs_free_key);
         for op in [
             Op::UploadPart,
-            Op::CreateMultipart,
             Op::Get,
             Op::Head,
             Op::AbortMultipart,
@@ -535,6 +543,25 @@ mod tests {
             let permit = p.permit(&req(op)).unwrap();
             assert_eq!(header(&permit, "if-none-match"), None, "{op:?}");
             assert!(!permit.needs_free_key);
+        }
+    }
+
+    #[test]
+    fn share_terms_go_with_the_first_write_only() {
+        let p = policy(SseMode::SseC);
+        let terms = Some(crate::transfer::share::Terms::default());
+        for op in [Op::Put, Op::CreateMultipart] {
+            assert!(p.permit(&req(op).share(terms.clone())).is_ok(), "{op:?}");
+        }
+        for op in [
+            Op::UploadPart,
+            Op::CompleteMultipart,
+            Op::AbortMultipart,
+            Op::Get,
+            Op::Head,
+        ] {
+            let refused = p.permit(&req(op).share(terms.clone())).unwrap_err();
+            assert!(refused.0.contains("first write"), "{op:?}");
         }
     }
 

@@ -145,6 +145,13 @@ pub struct Request {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub part_number: Option<u16>,
+    /// Sharing terms (expiry, download limit, the owner's delete-token
+    /// hash), with the first write of an object only.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub share: Option<super::share::Terms>,
 }
 
 impl Request {
@@ -157,6 +164,7 @@ impl Request {
             size: None,
             upload_id: None,
             part_number: None,
+            share: None,
         }
     }
 
@@ -169,6 +177,12 @@ impl Request {
     /// With a size (see [`Request::size`]).
     pub fn size(mut self, size: u64) -> Self {
         self.size = Some(size);
+        self
+    }
+
+    /// With sharing terms (the first write of an object).
+    pub fn share(mut self, terms: Option<super::share::Terms>) -> Self {
+        self.share = terms;
         self
     }
 
