@@ -171,6 +171,19 @@ fn request_to_js(r: &Request) -> Object {
     if let Some(n) = r.part_number {
         set(&o, "partNumber", n);
     }
+    if let Some(t) = &r.share {
+        let share = Object::new();
+        if let Some(n) = t.expires_secs {
+            set(&share, "expiresSecs", n as f64);
+        }
+        if let Some(n) = t.downloads {
+            set(&share, "downloads", n);
+        }
+        if let Some(h) = &t.delete_hash {
+            set(&share, "deleteHash", h.as_str());
+        }
+        set(&o, "share", share);
+    }
     o
 }
 

@@ -30,6 +30,7 @@ use crate::stream::TAG_SIZE;
 use crate::transfer::plan::{self, Part, Upload};
 use crate::transfer::presign::{Op as S3Op, SseC};
 use crate::transfer::resume::{Verdict, fingerprint};
+use crate::transfer::share::Terms;
 use crate::transfer::{retry, xml};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -206,6 +207,9 @@ struct Settings {
     concurrency: usize,
     attempts: u32,
     engine: Choice,
+    /// `options.share` (`{ expiresSecs?, downloads? }`): sharing terms for a
+    /// backend that keeps them; sent with the first write.
+    share: Option<Terms>,
 }
 
 impl Settings {
@@ -219,8 +223,44 @@ impl Settings {
                 .filter(|n| *n >= 0.0 && n.is_finite())
                 .map_or(retry::ATTEMPTS, |n| (n as u32).saturating_add(1)),
             engine: Choice::from_options(options)?,
+            share: share_terms(&get(options, "share"))?,
         })
     }
+
+    /// The terms sent with the first write: the caller's, with the hash of
+    /// the owner's delete token (the token itself stays here).
+    fn terms(&self, sealer: &object::Sealer) -> Option<Terms> {
+        self.share.clone().map(|mut terms| {
+            terms.delete_hash = sealer.delete_token().map(|t| t.hash());
+            terms
+        })
+    }
+}
+
+/// `options.share` as terms; a whole number in range or absent, each field.
+fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
+    if share.is_undefined() || share.is_null() {
+        return Ok(None);
+    }
+    let whole = |field: &str, max: f64| -> Result<Option<f64>, JsValue> {
+        let value = get(share, field);
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        match value.as_f64() {
+            Some(n) if n.fract() == 0.0 && (1.0..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(with_code(
+                "InvalidInput",
+                &format!("invalid input: share.{field} must be a whole number from 1 to {max}"),
+            )),
+        }
+    };
+    Ok(Some(Terms {
+        expires_secs: whole("expiresSecs", u32::MAX as f64)?.map(|n| n as u64),
+        downloads: whole("downloads", crate::transfer::share::MAX_DOWNLOADS as f64)?
+            .map(|n| n as u32),
+        delete_hash: None,
+    }))
 }
 
 /// A sealer, its engine, the digests of segments sealed so far and, when
@@ -438,7 +478,9 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             let body = body_of(&sealed.pieces)?;
             let len = body.len();
             job.send_write(
-                &job.keyed(S3Op::Put).size(len as u64),
+                &job.keyed(S3Op::Put)
+                    .size(len as u64)
+                    .share(settings.terms(&sealer)),
                 Some(&body),
                 "upload",
                 len,
@@ -461,6 +503,11 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
                 secret: Secret::File(sealer.file_key().clone()),
             },
         ),
+    }
+    if settings.share.is_some()
+        && let Some(token) = sealer.delete_token()
+    {
+        set(&result, "deleteToken", token.to_text().as_str());
     }
     set(&result, "size", total as f64);
     set(&result, "resumedParts", resumed as f64);
@@ -488,7 +535,9 @@ async fn run_multipart(
         None => {
             let created = job
                 .send(
-                    &job.keyed(S3Op::CreateMultipart).size(total as u64),
+                    &job.keyed(S3Op::CreateMultipart)
+                        .size(total as u64)
+                        .share(settings.terms(sealer)),
                     None,
                     None,
                     "CreateMultipartUpload",

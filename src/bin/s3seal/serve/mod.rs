@@ -29,10 +29,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::support::presign::{self, Config, Presigner, SseMode};
+use crate::support::share::{ShareStore, now_secs};
 use access::{Access, Denied, RateLimiter};
 use audit::AuditLog;
 use s3seal::transfer::policy::{Policy, Presence};
 use s3seal::transfer::presign::Op;
+use s3seal::transfer::share::{self, Gone, Layout, Record, Rules};
 use store::Store;
 
 /// A client has this long to send a request's headers (also the longest a
@@ -138,6 +140,21 @@ pub struct ServeArgs {
     /// Open connections at most; more wait in the listen queue.
     #[arg(long, env = "S3SEAL_MAX_CONNECTIONS", default_value_t = 900)]
     max_connections: usize,
+    /// Where sharing state (expiry, download counts, delete hashes) lives in
+    /// the bucket: apart from --prefix, and shared by every serve in front
+    /// of the bucket.
+    #[arg(long, env = "S3SEAL_CONTROL_PREFIX", default_value = "control/")]
+    control_prefix: String,
+    /// A share's expiry when the uploader names none, in seconds.
+    #[arg(long, env = "S3SEAL_DEFAULT_EXPIRY_SECS", default_value_t = share::DEFAULT_EXPIRY_SECS)]
+    default_expiry_secs: u64,
+    /// The longest expiry an uploader may choose, in seconds.
+    #[arg(long, env = "S3SEAL_MAX_EXPIRY_SECS", default_value_t = share::MAX_EXPIRY_SECS)]
+    max_expiry_secs: u64,
+    /// Seconds between sweeps that delete expired shares (0: no sweeper;
+    /// expired shares are still refused, and removed when next asked for).
+    #[arg(long, env = "S3SEAL_SWEEP_SECS", default_value_t = 60)]
+    sweep_secs: u64,
     /// Presign requests per second per client address (0: no limit) ...
     #[arg(long, env = "S3SEAL_RATE_LIMIT", default_value_t = 20)]
     rate_limit: u32,
@@ -191,6 +208,10 @@ struct App {
     /// Canonical text of the form's recipient, when in form mode.
     recipient: Option<String>,
     audit: Option<AuditLog>,
+    /// Sharing state in the bucket, and the limits on what uploaders ask.
+    /// `None` in form mode: a form's uploads are kept, not shared.
+    shares: Option<Arc<ShareStore>>,
+    rules: Rules,
     /// Sent with every response.
     security_headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -259,8 +280,32 @@ async fn serve(args: ServeArgs) -> Result<()> {
     {
         eprintln!("s3seal serve: warning: {warning}");
     }
+    let rules = Rules {
+        default_expiry_secs: args.default_expiry_secs,
+        max_expiry_secs: args.max_expiry_secs,
+    };
+    if rules.max_expiry_secs == 0 || !(1..=rules.max_expiry_secs).contains(&rules.default_expiry_secs) {
+        bail!("--default-expiry-secs must be 1..=--max-expiry-secs");
+    }
+    let layout = Layout {
+        control_prefix: args.control_prefix.trim_start_matches('/').to_owned(),
+    };
+    layout
+        .check_apart(&config.policy.prefix)
+        .map_err(|why| anyhow::anyhow!("--control-prefix: {why}"))?;
+    let prefix = config.policy.prefix.clone();
+    let form = config.policy.form;
     let presigner = Presigner::new(config)?;
     let store = Arc::new(Store::new(&presigner));
+    let shares = (!form).then(|| {
+        let (bucket, credentials) = presigner.signer();
+        Arc::new(ShareStore::new(
+            bucket.clone(),
+            credentials.clone(),
+            layout,
+            prefix,
+        ))
+    });
     // Checked here so a mistyped key stops the server, not every upload.
     let recipient = match &args.recipient {
         Some(text) => Some(
@@ -291,7 +336,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         pkg: args.pkg.clone(),
         recipient,
         audit,
+        shares: shares.clone(),
+        rules,
     });
+    if let (Some(shares), 1..) = (shares, args.sweep_secs) {
+        tokio::spawn(sweeper(shares, Duration::from_secs(args.sweep_secs)));
+    }
     // The line scripts wait for; no secrets in it.
     eprintln!("s3seal serve: listening on http://{local}");
     let slots = Arc::new(Semaphore::new(args.max_connections));
@@ -397,6 +447,7 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply
     let path = request.uri().path().to_owned();
     match (request.method(), path.as_str()) {
         (&Method::POST, "/api/presign") => presign(app, request, peer).await,
+        (&Method::POST, "/api/delete") => delete(app, request, peer).await,
         (&Method::GET, "/api/config") => {
             let c = app.presigner.config();
             json(
@@ -407,6 +458,11 @@ async fn route(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply
                     "minPartSize": presign::MIN_PART_SIZE, "maxParts": presign::MAX_PARTS,
                     "recipient": app.recipient,
                     "auth": if app.access.requires_token() { "bearer" } else { "none" },
+                    "share": app.shares.as_ref().map(|_| serde_json::json!({
+                        "defaultExpirySecs": app.rules.default_expiry_secs,
+                        "maxExpirySecs": app.rules.max_expiry_secs,
+                        "maxDownloads": share::MAX_DOWNLOADS,
+                    })),
                 })
                 .to_string(),
             )
@@ -429,52 +485,168 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|_| unfinished())
 }
 
-async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
-    // Cheapest first: who asks, then how much, then what.
-    let checks = app
-        .access
+/// An API request's JSON body, after the checks of who asks and how much
+/// (cheapest first), recorded in the audit log.
+async fn api_body<T: serde::de::DeserializeOwned>(
+    app: &App,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    path: &str,
+) -> Result<T, Reply> {
+    app.access
         .check_origin(header_text(&request, header::ORIGIN))
         .and_then(|()| {
             app.access
                 .check_token(header_text(&request, header::AUTHORIZATION))
         })
-        .and_then(|()| app.limiter.check(peer.ip(), Instant::now()));
-    if let Err(d) = checks {
-        return denied(d);
-    }
+        .and_then(|()| app.limiter.check(peer.ip(), Instant::now()))
+        .map_err(denied)?;
     let body = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
     let body = match tokio::time::timeout(Duration::from_secs(BODY_TIMEOUT_SECS), body).await {
         Err(_) => {
-            return error(
+            return Err(error(
                 408,
                 "RequestTimeout",
                 "the request body did not arrive in time",
-            );
+            ));
         }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return error(413, "TooLarge", "a presign request is at most 16 KiB");
+            return Err(error(413, "TooLarge", "an API request is at most 16 KiB"));
         }
-        Ok(Err(_)) => return error(400, "BadRequest", "the request body could not be read"),
+        Ok(Err(_)) => {
+            return Err(error(400, "BadRequest", "the request body could not be read"));
+        }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
     let Ok(body) = std::str::from_utf8(&body) else {
-        return error(400, "BadRequest", "the body must be UTF-8 JSON");
+        return Err(error(400, "BadRequest", "the body must be UTF-8 JSON"));
     };
-    let parsed = serde_json::from_str::<s3seal::transfer::presign::Request>(body);
+    let parsed = serde_json::from_str::<T>(body);
     if let Some(audit) = &app.audit {
         // Every body, verbatim; whether it was a valid request is marked, so
         // planted junk cannot pass for something the backend acted on.
-        let line =
-            serde_json::json!({ "path": "/api/presign", "valid": parsed.is_ok(), "body": body })
-                .to_string();
+        let line = serde_json::json!({ "path": path, "valid": parsed.is_ok(), "body": body })
+            .to_string();
         if let Err(e) = audit.append(&line) {
             eprintln!("s3seal serve: audit log: {e:#}");
         }
     }
-    let req = match parsed {
-        Ok(r) => r,
-        Err(e) => return error(400, "BadRequest", &format!("bad presign request: {e}")),
+    parsed.map_err(|e| error(400, "BadRequest", &format!("bad request: {e}")))
+}
+
+fn gone(g: Gone) -> Reply {
+    error(410, g.code(), g.message())
+}
+
+/// Whether a share still hands out reads of `object`; `download` claims one
+/// download of a limited share (a GET; a HEAD reads no content).
+async fn gate(app: &App, shares: &Arc<ShareStore>, object: &str, download: bool) -> Result<(), Reply> {
+    let unavailable = |why: String| {
+        eprintln!("share {} -> unavailable: {why}", object.escape_debug());
+        error(503, "StoreUnavailable", &format!("could not read the share's state: {why}"))
     };
+    let (s, name) = (shares.clone(), object.to_owned());
+    let record = blocking(move || s.record(&name), || Err("the read did not finish".into()))
+        .await
+        .map_err(unavailable)?;
+    let Some(record) = record else {
+        // No record: written by something other than a serve (`push
+        // --bucket` without terms, or before sharing state existed), or
+        // removed with its object. Which one, the object says.
+        let (store, key) = (app.store.clone(), app.presigner.config().policy.object_key(object));
+        let unfinished = || (Presence::Unknown, "the check did not finish".into());
+        return match blocking(move || store.presence(&key), unfinished).await {
+            (Presence::Absent, _) => Err(gone(Gone::Deleted)),
+            (Presence::Present, _) => Ok(()),
+            (Presence::Unknown, why) => Err(unavailable(why)),
+        };
+    };
+    if let Err(g) = record.check(now_secs()) {
+        if g == Gone::Expired {
+            // Removed now rather than at the next sweep; the answer does not wait.
+            let (s, name, at) = (shares.clone(), object.to_owned(), record.expires_at);
+            tokio::task::spawn_blocking(move || s.remove(&name, Some(at)));
+        }
+        return Err(gone(g));
+    }
+    if download {
+        let (s, name) = (shares.clone(), object.to_owned());
+        let claimed = blocking(move || s.claim(&name, &record), || Err("the claim did not finish".into()))
+            .await
+            .map_err(unavailable)?;
+        claimed.map_err(gone)?;
+    }
+    Ok(())
+}
+
+/// Deletes expired shares every `every`, for as long as serve runs. Several
+/// serves may sweep one bucket: every step is idempotent.
+async fn sweeper(shares: Arc<ShareStore>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = shares.clone();
+        match blocking(move || s.sweep(now_secs()), || Err("the sweep did not finish".into())).await {
+            Ok(0) => {}
+            Ok(n) => eprintln!("sweep: removed {n} expired share(s)"),
+            Err(why) => eprintln!("sweep: {why}"),
+        }
+    }
+}
+
+/// `POST /api/delete` `{ object, deleteToken }`: the owner removes a share
+/// before it expires. Only the token whose hash the record holds does it.
+async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Delete {
+        object: String,
+        delete_token: String,
+    }
+    let req: Delete = match api_body(app, request, peer, "/api/delete").await {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
+    let Some(shares) = &app.shares else {
+        return error(403, "Refused", "an upload form keeps its uploads: nothing is deleted here");
+    };
+    let refused = |message: &str| {
+        eprintln!("delete {} -> refused: {message}", req.object.escape_debug());
+        error(403, "Refused", message)
+    };
+    match s3seal::ObjectName::parse(&req.object) {
+        Ok(name) if name.to_string() == req.object => {}
+        _ => return refused("object must be an s3seal object name"),
+    }
+    let Ok(token) = s3seal::DeleteToken::from_text(&req.delete_token) else {
+        return refused("deleteToken must be an s3seal-delete-… token");
+    };
+    let (s, name) = (shares.clone(), req.object.clone());
+    let record = match blocking(move || s.record(&name), || Err("the read did not finish".into())).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return gone(Gone::Deleted),
+        Err(why) => return error(503, "StoreUnavailable", &why),
+    };
+    if !record.permits_delete(&token.hash()) {
+        return refused("this token does not delete this share");
+    }
+    let (s, name, at) = (shares.clone(), req.object.clone(), record.expires_at);
+    match blocking(move || s.remove(&name, Some(at)), || Err("the removal did not finish".into())).await {
+        Ok(()) => {
+            eprintln!("delete {} -> ok", req.object);
+            json(200, serde_json::json!({ "deleted": req.object }).to_string())
+        }
+        Err(why) => error(503, "StoreUnavailable", &format!("the share was not fully removed: {why}")),
+    }
+}
+
+async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let req: s3seal::transfer::presign::Request =
+        match api_body(app, request, peer, "/api/presign").await {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
     let refused = |message: &str| {
         eprintln!(
             "presign {:?} {} -> refused: {message}",
@@ -488,6 +660,19 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
             refused(&e.0);
             return error(403, "Refused", &e.0);
         }
+    };
+    // A new share's record, decided before anything is written.
+    let opening: Option<Record> = match (&app.shares, req.op) {
+        (Some(_), Op::Put | Op::CreateMultipart) => {
+            match app.rules.record(req.share.as_ref(), now_secs()) {
+                Ok(record) => Some(record),
+                Err(e) => {
+                    refused(&e.0);
+                    return error(403, "Refused", &e.0);
+                }
+            }
+        }
+        _ => None,
     };
     if permit.needs_free_key {
         let (store, key) = (app.store.clone(), resp.key.clone());
@@ -508,6 +693,20 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
                 );
             }
         }
+    }
+    if let (Some(shares), Some(record)) = (&app.shares, opening) {
+        let (s, name) = (shares.clone(), req.object.clone());
+        let unfinished = || Err("the write did not finish".to_owned());
+        if let Err(why) = blocking(move || s.open(&name, &record), unfinished).await {
+            refused(&why);
+            return error(503, "StoreUnavailable", &format!("could not record the share: {why}"));
+        }
+    }
+    if let (Some(shares), Op::Get | Op::Head) = (&app.shares, req.op)
+        && let Err(reply) = gate(app, shares, &req.object, req.op == Op::Get).await
+    {
+        refused("the share hands out no more reads");
+        return reply;
     }
     if req.op == Op::CompleteMultipart {
         let upload_id = permit.upload_id.clone().unwrap_or_default();

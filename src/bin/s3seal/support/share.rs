@@ -1,0 +1,216 @@
+//! The sharing state in the bucket (see [`s3seal::transfer::share`]), read
+//! and written with the backend's own credentials: by `serve`, and by
+//! `push --bucket`, which has no backend in front of it. Blocking (ureq):
+//! `serve` runs these on tokio's blocking pool.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusty_s3::actions::{DeleteObject, GetObject, ListObjectsV2, PutObject};
+use rusty_s3::{Bucket, Credentials, S3Action};
+
+use s3seal::transfer::share::{self, Gone, Layout, Record};
+
+/// Lifetime of the URLs signed for these requests, in seconds.
+const OWN_URL_EXPIRY_SECS: u64 = 60;
+/// A request to S3 that takes longer than this fails (fail closed).
+const REQUEST_TIMEOUT_SECS: u64 = 15;
+/// Largest record read, in bytes (a record is under 200).
+const MAX_RECORD_BYTES: u64 = 4096;
+/// Keys per listing page, and pages followed at most: one sweep removes at
+/// most this many shares; the next sweep takes the rest.
+const LIST_PAGE_KEYS: usize = 1000;
+const MAX_LIST_PAGES: usize = 10;
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub struct ShareStore {
+    bucket: Bucket,
+    credentials: Credentials,
+    agent: ureq::Agent,
+    layout: Layout,
+    /// The prefix objects live under (the object's key is prefix + name).
+    prefix: String,
+}
+
+impl ShareStore {
+    pub fn new(bucket: Bucket, credentials: Credentials, layout: Layout, prefix: String) -> Self {
+        Self {
+            bucket,
+            credentials,
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))
+                .build()
+                .into(),
+            layout,
+            prefix,
+        }
+    }
+
+    fn expiry() -> Duration {
+        Duration::from_secs(OWN_URL_EXPIRY_SECS)
+    }
+
+    /// The share's record: `None` if there is none (S3 answered 404).
+    pub fn record(&self, object: &str) -> Result<Option<Record>, String> {
+        let key = self.layout.record_key(object);
+        let url = GetObject::new(&self.bucket, Some(&self.credentials), &key).sign(Self::expiry());
+        let mut response = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| format!("S3 did not answer a GET of the share's record: {e}"))?;
+        match response.status().as_u16() {
+            404 => Ok(None),
+            200 => {
+                let text = response
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RECORD_BYTES)
+                    .read_to_string()
+                    .map_err(|e| format!("reading the share's record: {e}"))?;
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| format!("the share's record does not parse: {e}"))
+            }
+            status => Err(format!("S3 answered {status} to a GET of the share's record")),
+        }
+    }
+
+    fn put(&self, key: &str, body: &[u8]) -> Result<(), String> {
+        let url = PutObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
+        let response = self
+            .agent
+            .put(url.as_str())
+            .send(body)
+            .map_err(|e| format!("S3 did not answer a PUT: {e}"))?;
+        match response.status().as_u16() {
+            200..=299 => Ok(()),
+            status => Err(format!("S3 answered {status} to a PUT of sharing state")),
+        }
+    }
+
+    fn delete(&self, key: &str) -> Result<(), String> {
+        let url = DeleteObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
+        let response = self
+            .agent
+            .delete(url.as_str())
+            .call()
+            .map_err(|e| format!("S3 did not answer a DELETE: {e}"))?;
+        match response.status().as_u16() {
+            200..=299 | 404 => Ok(()),
+            status => Err(format!("S3 answered {status} to a DELETE")),
+        }
+    }
+
+    /// Keys under `prefix`, in key order, up to `max`.
+    fn list(&self, prefix: &str, max: usize) -> Result<Vec<String>, String> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let mut action = ListObjectsV2::new(&self.bucket, Some(&self.credentials));
+            action.with_prefix(prefix);
+            action.with_max_keys(LIST_PAGE_KEYS.min(max - keys.len()).max(1));
+            if let Some(t) = &token {
+                action.with_continuation_token(t.clone());
+            }
+            let url = action.sign(Self::expiry());
+            let mut response = self
+                .agent
+                .get(url.as_str())
+                .call()
+                .map_err(|e| format!("S3 did not answer a listing: {e}"))?;
+            let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(16 << 20)
+                .read_to_string()
+                .map_err(|e| format!("reading a listing: {e}"))?;
+            if status != 200 {
+                return Err(format!("S3 answered {status} to a listing"));
+            }
+            let page = ListObjectsV2::parse_response(&body)
+                .map_err(|e| format!("S3's listing did not parse: {e}"))?;
+            keys.extend(page.contents.into_iter().map(|c| c.key));
+            match page.next_continuation_token {
+                Some(t) if !t.is_empty() && keys.len() < max => token = Some(t),
+                _ => return Ok(keys),
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Writes a new share's record and its expiry index entry: before any
+    /// URL that writes the object is handed out, so no object is stored
+    /// without them.
+    pub fn open(&self, object: &str, record: &Record) -> Result<(), String> {
+        let body = serde_json::to_vec(record).expect("a record serialises");
+        self.put(
+            &self.layout.expiry_key(record.expires_at, object),
+            b"",
+        )?;
+        self.put(&self.layout.record_key(object), &body)
+    }
+
+    /// Claims one download of a limited share: writes a claim, then counts
+    /// the claims (see [`Record::admits`]). A refused claim is removed again.
+    pub fn claim(&self, object: &str, record: &Record) -> Result<Result<(), Gone>, String> {
+        if record.downloads.is_none() {
+            return Ok(Ok(()));
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+        let key = self
+            .layout
+            .claim_key(object, nanos, u64::from_le_bytes(random));
+        self.put(&key, b"")?;
+        let limit = record.downloads.unwrap_or(0) as usize;
+        // One more than the limit is enough to refuse.
+        let seen = self
+            .list(&self.layout.claim_prefix(object), limit + 1)
+            .inspect_err(|_| {
+                let _ = self.delete(&key);
+            })?;
+        if record.admits(seen.len()) {
+            Ok(Ok(()))
+        } else {
+            let _ = self.delete(&key);
+            Ok(Err(Gone::Exhausted))
+        }
+    }
+
+    /// Removes a share: the object first, its state last, so a removal cut
+    /// short leaves state that points at what is left (the next sweep
+    /// finishes it) and never an object without its record.
+    pub fn remove(&self, object: &str, expires_at: Option<u64>) -> Result<(), String> {
+        self.delete(&format!("{}{object}", self.prefix))?;
+        for claim in self.list(&self.layout.claim_prefix(object), usize::MAX)? {
+            self.delete(&claim)?;
+        }
+        self.delete(&self.layout.record_key(object))?;
+        if let Some(at) = expires_at {
+            self.delete(&self.layout.expiry_key(at, object))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every share due at `now`, oldest first, and returns how many.
+    pub fn sweep(&self, now: u64) -> Result<usize, String> {
+        let keys = self.list(&self.layout.expiry_prefix(), LIST_PAGE_KEYS * MAX_LIST_PAGES)?;
+        let due = share::due(&self.layout, &keys, now);
+        for (key, object) in &due {
+            self.remove(object, None)?;
+            self.delete(key)?;
+        }
+        Ok(due.len())
+    }
+}
