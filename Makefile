@@ -71,11 +71,11 @@ test-pkg: pkg
 	$(TOOLS) node tests/webpack-consumer/run.mjs
 
 # s3seal serve against a real S3 (local Garage on 127.0.0.1), boto3 as the
-# independent client and presigner; then the example presign backends held
-# to the same rules.
+# independent client and presigner, sharing state with two serve replicas;
+# then the example presign backends held to the same rules.
 test-s3: pkg
 	$(CARGO) build --features cli
-	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh python3 -m unittest -v tests/interop/test_s3.py
+	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal scripts/with-garage.sh python3 -m unittest -v tests/interop/test_s3.py tests/interop/test_share.py
 	$(TOOLS) scripts/with-garage.sh node tests/e2e/examples.mjs
 
 # The product in headless Chromium: the host page, s3seal serve and Garage on

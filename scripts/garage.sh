@@ -2,7 +2,7 @@
 # A real local S3: one Garage node on 127.0.0.1 with its data under
 # $GARAGE_DIR (default .garage/ in the work tree, git-ignored).
 #   scripts/garage.sh install   build Garage once into ~/.cargo/bin (skipped when present)
-#   scripts/garage.sh start     start (or reuse) the node; create key, bucket, CORS
+#   scripts/garage.sh start     start (or reuse) the node; create key, bucket, CORS, lifecycle
 #   scripts/garage.sh stop      stop it by its PID
 #   scripts/garage.sh env       print the environment for clients (sourceable)
 # Idempotent. Credentials are fixed, local-only test credentials.
@@ -97,6 +97,15 @@ TOML
   # (`?cors=`: a bare `?cors` mis-signs with curl 7.88.)
   local cors='<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>'
   s3 PUT "/$BUCKET?cors=" -H 'content-type: application/xml' --data-binary "$cors" -o /dev/null
+  # Lifecycle rules, the backstop behind serve's sweeper (which deletes each
+  # share at its own expiry): nothing under uploads/ or control/ outlives
+  # serve's longest expiry (30 days) by more than a day, and an abandoned
+  # multipart upload goes after a day. Garage 2.5 applies them once a day.
+  local rule='<Status>Enabled</Status><Expiration><Days>31</Days></Expiration>'
+  local lifecycle="<LifecycleConfiguration><Rule><ID>shares</ID><Filter><Prefix>uploads/</Prefix></Filter>$rule<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule><Rule><ID>control</ID><Filter><Prefix>control/</Prefix></Filter>$rule</Rule></LifecycleConfiguration>"
+  local md5
+  md5=$(printf %s "$lifecycle" | python3 -c 'import base64,hashlib,sys; print(base64.b64encode(hashlib.md5(sys.stdin.buffer.read()).digest()).decode())')
+  s3 PUT "/$BUCKET?lifecycle=" -H 'content-type: application/xml' -H "content-md5: $md5" --data-binary "$lifecycle" -o /dev/null
   log "S3 on http://127.0.0.1:$GARAGE_S3_PORT, bucket $BUCKET (pid $(cat "$PIDFILE"))"
 }
 

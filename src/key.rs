@@ -360,7 +360,10 @@ mod tests {
         let name = crate::ObjectName::keyed(a);
         let file = crate::Secret::File(root.file_key(&a));
         assert!(matches!(file.delete_token(&name), Err(Error::KeySource(_))));
-        assert_eq!(crate::Secret::Root(root).delete_token(&name).unwrap(), token);
+        assert_eq!(
+            crate::Secret::Root(root).delete_token(&name).unwrap(),
+            token
+        );
     }
 
     #[test]

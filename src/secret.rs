@@ -4,7 +4,9 @@
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::key::{DeleteToken, FILE_KEY_PREFIX, FileKey, ObjectId, ROOT_KEY_PREFIX, RootKey, argon2id};
+use crate::key::{
+    DeleteToken, FILE_KEY_PREFIX, FileKey, ObjectId, ROOT_KEY_PREFIX, RootKey, argon2id,
+};
 use crate::name::ObjectName;
 use crate::recipient::Identity;
 use crate::signature::{SIGNING_SALT_SIZE, SigningKey};

@@ -168,6 +168,29 @@ fn worked_example_values_are_what_the_crate_computes() {
         computed["verifying key"],
         "the verifying key is the signing key's"
     );
+    // The owner's delete token (§3.1), computed from the text of the spec
+    // and checked against the crate's.
+    let id = signing.verifying_key().object_id();
+    let mut token = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&id.0), root.as_bytes())
+        .expand(b"s3seal/v2 delete", &mut token)
+        .unwrap();
+    let crate_token = root.delete_token(&id);
+    assert_eq!(
+        s3seal::DeleteToken::from_text(&format!(
+            "s3seal-delete-{}",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token)
+        ))
+        .unwrap(),
+        crate_token
+    );
+    let hash = hex(&sha2::Sha256::new()
+        .chain_update(b"s3seal/v2 delete hash")
+        .chain_update(token)
+        .finalize());
+    assert_eq!(hash, crate_token.hash());
+    computed.insert("delete token".into(), hex(&token));
+    computed.insert("delete hash".into(), hash);
     let random = Randomness {
         signing_salt: [2; 32],
         header: Header {

@@ -24,7 +24,10 @@ export type S3sealErrorCode =
   | "Presign"
   | "Expired"
   | "Aborted"
-  | "WeakPassphrase";
+  | "WeakPassphrase"
+  | "ShareExpired"
+  | "DownloadLimit"
+  | "ShareGone";
 
 /** The operations of the presign contract (s3seal::transfer::presign::Op). */
 export type PresignOp =

@@ -185,6 +185,23 @@ export interface PresignRequest {
   size?: number;
   uploadId?: string;
   partNumber?: number;
+  /** With an object's first write (put, createMultipart): its sharing terms. */
+  share?: ShareTerms & {
+    /** `deleteToken`'s hash: the backend keeps this, never the token. */
+    deleteHash?: string;
+  };
+}
+
+/**
+ * Sharing terms, kept by a backend that supports them (`s3seal serve`; it
+ * sets the limits, see its `/api/config`). The bucket, not the backend
+ * process, holds them, and the backend never sees a content key.
+ */
+export interface ShareTerms {
+  /** Seconds until the share expires and its bytes are deleted (backend default: 7 days). */
+  expiresSecs?: number;
+  /** Downloads allowed; afterwards the backend refuses (`DownloadLimit`). */
+  downloads?: number;
 }
 
 /** A presigned request: send exactly these headers. */
@@ -233,6 +250,12 @@ export interface UploadCommon {
   onProgress?: (progress: TransferProgress) => void;
   engine?: Engine;
   /**
+   * Sharing terms for a backend that keeps them (sent with the first
+   * write, with the hash of the owner's delete token). The result then
+   * carries `deleteToken`.
+   */
+  share?: ShareTerms;
+  /**
    * Keeps an interrupted multipart upload's state (no secrets) so the same
    * file with the same key resumes after a reload; a changed file is not
    * resumed (its old upload is aborted). See `indexedDbStore()`. Not used
@@ -254,6 +277,12 @@ export interface Uploaded {
   resumedParts: number;
   /** The AES-GCM engine that sealed it. */
   engine: "webcrypto" | "wasm";
+  /**
+   * With `share`: the owner's `s3seal-delete-…` token for `deleteShare()`.
+   * A share link does not carry it; the root key or passphrase derives it
+   * again (`s3seal delete`).
+   */
+  deleteToken?: string;
 }
 
 /**
@@ -344,13 +373,40 @@ export function presignWith(endpoint = "/api/presign", init: RequestInit = {}): 
       body: JSON.stringify(request),
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const err = s3sealError("Presign", `presign refused (${response.status}): ${body?.error?.message ?? response.statusText}`);
-      err.status = response.status;
-      throw err;
-    }
+    if (!response.ok) throw backendError("presign", response, body);
     return body as PresignedRequest;
   };
+}
+
+/** A share's end as a backend reports it: its own code, else `Presign`. */
+const SHARE_CODES: readonly string[] = ["ShareExpired", "DownloadLimit", "ShareGone"];
+
+function backendError(what: string, response: Response, body: { error?: { code?: string; message?: string } }): S3sealError {
+  const code = SHARE_CODES.includes(body?.error?.code ?? "") ? (body.error!.code as S3sealErrorCode) : "Presign";
+  const err = s3sealError(code, `${what} refused (${response.status}): ${body?.error?.message ?? response.statusText}`);
+  err.status = response.status;
+  return err;
+}
+
+/**
+ * Ends a share before it expires: `deleteToken` is the owner's (from
+ * `upload(…, { share })`). The backend checks it against the hash it kept
+ * and deletes the object and its sharing state. `s3seal serve` answers at
+ * `/api/delete`.
+ */
+export async function deleteShare(
+  objectName: string,
+  deleteToken: string,
+  { endpoint = "/api/delete", init = {} }: { endpoint?: string; init?: RequestInit } = {},
+): Promise<void> {
+  const response = await fetch(endpoint, {
+    ...init,
+    method: "POST",
+    headers: { "content-type": "application/json", ...((init.headers as Record<string, string>) ?? {}) },
+    body: JSON.stringify({ object: objectName, deleteToken }),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw backendError("delete", response, body);
 }
 
 /**

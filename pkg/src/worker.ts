@@ -34,7 +34,7 @@ export interface WorkerRequest extends WorkerSecret {
   objectName?: string;
   presign?: WorkerPresign;
   /** Upload settings (the serialisable ones of `upload()`). */
-  settings?: Pick<UploadCommon, "multipartThreshold" | "partSize" | "concurrency" | "retries">;
+  settings?: Pick<UploadCommon, "multipartThreshold" | "partSize" | "concurrency" | "retries" | "share">;
   /** Resume an interrupted multipart upload after a reload (IndexedDB). */
   resume?: boolean;
   /** Refuse a passphrase below the strength floor (`WeakPassphrase`). */
@@ -81,6 +81,8 @@ export interface WorkerUploadResult {
   fileKey: string | null;
   /** The new root key when `newKey` was asked for (shown once), else null. */
   rootKey: string | null;
+  /** With `settings.share`: the owner's token for `deleteShare()` (null with a recipient). */
+  deleteToken: string | null;
   /** Sealed to a recipient: the receipt's file size and SHA-256. */
   plaintextSize?: number;
   sha256?: string;
@@ -138,7 +140,7 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
     if (data.recipient) {
       // An upload form: nothing to keep but a receipt.
       const r = await upload(file, { ...common, recipient: data.recipient });
-      return { ...r, resumedParts: 0, fileKey: null, rootKey: null };
+      return { ...r, resumedParts: 0, fileKey: null, rootKey: null, deleteToken: null };
     }
     if (data.strongPassphrase && !data.keyText && !data.newKey) {
       // Anyone with the object or its SSE-C key can test guesses offline:
@@ -160,6 +162,7 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
       resumedParts: uploaded.resumedParts,
       fileKey,
       rootKey: data.newKey ? key.toText() : null,
+      deleteToken: uploaded.deleteToken ?? null,
     };
   }
   throw refusal("InvalidInput", `unknown op ${String(op)}`);

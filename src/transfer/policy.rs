@@ -534,12 +534,7 @@ mod tests {
         let start = p.permit(&req(Op::CreateMultipart)).unwrap();
         assert_eq!(header(&start, "if-none-match"), None);
         assert!(start.needs_free_key);
-        for op in [
-            Op::UploadPart,
-            Op::Get,
-            Op::Head,
-            Op::AbortMultipart,
-        ] {
+        for op in [Op::UploadPart, Op::Get, Op::Head, Op::AbortMultipart] {
             let permit = p.permit(&req(op)).unwrap();
             assert_eq!(header(&permit, "if-none-match"), None, "{op:?}");
             assert!(!permit.needs_free_key);

@@ -153,7 +153,9 @@ impl Rules {
         }
         if let Some(hash) = &terms.delete_hash
             && (hash.len() != 64
-                || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                || !hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
         {
             return Err(Refused(
                 "deleteHash must be 64 lowercase hex digits (the hash of a delete token)".into(),
@@ -417,10 +419,7 @@ mod tests {
         let a = l.claim_key(OBJECT, 1, 2);
         let b = l.claim_key(OBJECT, 1, 3);
         assert!(a.starts_with(&l.claim_prefix(OBJECT)) && a != b);
-        assert_eq!(
-            l.record_key(OBJECT),
-            format!("control/share/{OBJECT}.json")
-        );
+        assert_eq!(l.record_key(OBJECT), format!("control/share/{OBJECT}.json"));
     }
 
     #[test]

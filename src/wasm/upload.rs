@@ -242,13 +242,17 @@ fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
     if share.is_undefined() || share.is_null() {
         return Ok(None);
     }
-    let whole = |field: &str, max: f64| -> Result<Option<f64>, JsValue> {
+    // Integers only in the message: formatting an f64 would pull float
+    // printing into the wasm (~10 KB gzipped).
+    let whole = |field: &str, max: u32| -> Result<Option<u32>, JsValue> {
         let value = get(share, field);
         if value.is_undefined() || value.is_null() {
             return Ok(None);
         }
         match value.as_f64() {
-            Some(n) if n.fract() == 0.0 && (1.0..=max).contains(&n) => Ok(Some(n)),
+            Some(n) if n.fract() == 0.0 && (1.0..=f64::from(max)).contains(&n) => {
+                Ok(Some(n as u32))
+            }
             _ => Err(with_code(
                 "InvalidInput",
                 &format!("invalid input: share.{field} must be a whole number from 1 to {max}"),
@@ -256,9 +260,8 @@ fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
         }
     };
     Ok(Some(Terms {
-        expires_secs: whole("expiresSecs", u32::MAX as f64)?.map(|n| n as u64),
-        downloads: whole("downloads", crate::transfer::share::MAX_DOWNLOADS as f64)?
-            .map(|n| n as u32),
+        expires_secs: whole("expiresSecs", u32::MAX)?.map(u64::from),
+        downloads: whole("downloads", crate::transfer::share::MAX_DOWNLOADS)?,
         delete_hash: None,
     }))
 }

@@ -77,3 +77,6 @@ elif cmd == "forge":
 elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",
                   SSECustomerKey=base64.b64decode(sys.argv[3]))
+elif cmd == "count":
+    # Keys under a prefix (at most 1000: enough for a test's own objects).
+    print(s3.list_objects_v2(Bucket=bucket, Prefix=sys.argv[2]).get("KeyCount", 0))

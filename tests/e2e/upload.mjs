@@ -225,7 +225,7 @@ const proxy = await faultProxy();
 const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
 
 /** Uploads through the page; returns { link, objectName, rootKey }. */
-async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange, during } = {}) {
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange, during, share, afterResult } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
@@ -238,6 +238,18 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, chan
   if (passphrase) {
     await page.check('input[value="passphrase"]');
     await page.fill("#passphrase", passphrase);
+  }
+  if (share) {
+    await page.waitForSelector("#share-terms:not([hidden])");
+    // Test values the page does not offer (a few seconds, 2 downloads) are
+    // added as one more option.
+    const choose = (id, value) =>
+      page.$eval(id, (select, v) => {
+        if (![...select.options].some((o) => o.value === v)) select.add(new Option(v, v));
+        select.value = v;
+      }, String(value));
+    if (share.expiresSecs) await choose("#expires", share.expiresSecs);
+    if (share.downloads) await choose("#downloads", share.downloads);
   }
   await page.click("#upload");
   if (changeWhen) {
@@ -270,7 +282,9 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, chan
     link: await page.inputValue("#share-link"),
     objectName: await page.textContent("#object-name"),
     rootKey: await page.$eval("#root-key-box", (b) => (b.hidden ? null : document.querySelector("#root-key").value)),
+    expiry: await page.$eval("#share-expiry", (p) => (p.hidden ? null : p.textContent)),
   };
+  await afterResult?.(page, out);
   await context.close();
   return out;
 }
@@ -362,6 +376,31 @@ async function receiveViaPage(link, passphrase) {
   const name = download.suggestedFilename();
   await context.close();
   return { bytes: readFileSync(file), name };
+}
+
+/** Issue 20: a page upload with a short expiry through `base`, opened
+ * before and refused after; its bytes and state are removed when asked for. */
+async function expires(base) {
+  const bytes = random(300 << 10);
+  const started = Date.now();
+  const up = await uploadViaPage(base.url, "expiring.bin", bytes, { share: { expiresSecs: 6 } });
+  assert(/^Expires .*; its bytes are then deleted\.$/.test(up.expiry ?? ""), `the card says when: ${up.expiry}`);
+  const before = await receiveViaPage(up.link);
+  assert(!before.error && sha256(before.bytes) === sha256(bytes), `opens before it expires: ${before.error}`);
+  await new Promise((r) => setTimeout(r, Math.max(0, started + 7000 - Date.now())));
+  const after = await receiveViaPage(up.link);
+  assert(/This share has expired.*\(ShareExpired 410/.test(after.error ?? ""), `after expiry: ${after.error}`);
+  // Removed when asked for (this serve does not sweep): the object,
+  // its record, its claims and its expiry entry.
+  let left = "1";
+  for (let i = 0; i < 20 && left !== "0"; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    left = s3check("count", `uploads/${up.objectName}`);
+  }
+  assert(left === "0", "the object is deleted");
+  assert(s3check("count", `control/share/${up.objectName}`) === "0", "its record is deleted");
+  const again = await receiveViaPage(up.link);
+  assert(/Nothing is shared under this link any more.*ShareGone/.test(again.error ?? ""), `once swept: ${again.error}`);
 }
 
 /** The words of the EFF list the page generates passphrases from. */
@@ -1103,6 +1142,100 @@ try {
         assert(UNREADABLE.test(out.error ?? ""), String(out.error));
         const pending = await pendingSettled(before);
         assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
+      },
+    ],
+    [
+      "issue 20: a share expires: its link then says so, and its bytes are gone from the bucket",
+      async () => {
+        // Without a sweeper, so that the answer after expiry is the
+        // expiry's own, not "gone" from a sweep that came first.
+        const lazy = await serve({ S3SEAL_SWEEP_SECS: "0" });
+        try {
+          await expires(lazy);
+        } finally {
+          await lazy.stop();
+        }
+      },
+    ],
+    [
+      "issue 20: two serve replicas behind one bucket are one: expiry swept by the other, a limit counted across both",
+      async () => {
+        // Replica A sweeps every second; B never does. What B hands out, A
+        // removes when it expires, and a limit of 2 holds across both.
+        const a = await serve({ S3SEAL_SWEEP_SECS: "1" });
+        const b = await serve({ S3SEAL_SWEEP_SECS: "0" });
+        try {
+          const bytes = random(150 << 10);
+          const limited = await uploadViaPage(b.url, "limited.bin", bytes, { share: { downloads: 2 } });
+          const viaA = await receiveViaPage(limited.link.replace(b.url, a.url));
+          assert(!viaA.error && sha256(viaA.bytes) === sha256(bytes), `opens through the other replica: ${viaA.error}`);
+          const viaB = await receiveViaPage(limited.link);
+          assert(!viaB.error, `the second download: ${viaB.error}`);
+          const third = await receiveViaPage(limited.link.replace(b.url, a.url));
+          assert(/DownloadLimit 410/.test(third.error ?? ""), `the third, through A: ${third.error}`);
+          const up = await uploadViaPage(b.url, "swept.bin", random(1000), { share: { expiresSecs: 2 } });
+          let left = "1";
+          for (let i = 0; i < 40 && left !== "0"; i++) {
+            await new Promise((r) => setTimeout(r, 250));
+            left = s3check("count", `uploads/${up.objectName}`);
+          }
+          assert(left === "0", "A's sweeper deleted what B handed out");
+          assert(s3check("count", `control/share/${up.objectName}`) === "0", "and its record");
+          assert(/sweep: removed [1-9]/.test(a.log()), "A says it swept");
+          const gone = await receiveViaPage(up.link);
+          assert(/ShareGone 410/.test(gone.error ?? ""), `B after A's sweep: ${gone.error}`);
+        } finally {
+          await a.stop();
+          await b.stop();
+        }
+      },
+    ],
+    [
+      "issue 20: a download limit of 1: the second open is refused, in another browser",
+      async () => {
+        const bytes = random(200 << 10);
+        const up = await uploadViaPage(main.url, "once.bin", bytes, { share: { downloads: 1 } });
+        assert(/or after 1 download;/.test(up.expiry ?? ""), `the card says so: ${up.expiry}`);
+        const first = await receiveViaPage(up.link);
+        assert(!first.error && sha256(first.bytes) === sha256(bytes), `the first open: ${first.error}`);
+        const second = await receiveViaPage(up.link);
+        assert(/downloaded as many times as its owner allowed.*DownloadLimit 410/.test(second.error ?? ""), `the second: ${second.error}`);
+      },
+    ],
+    [
+      "issue 20: the owner deletes a share from the page; the link holder cannot delete it",
+      async () => {
+        const bytes = random(100 << 10);
+        let deleted = null;
+        const up = await uploadViaPage(main.url, "deleted.bin", bytes, {
+          share: { expiresSecs: 86400 },
+          afterResult: async (page, out) => {
+            // The link holder's try first: a link carries no delete token,
+            // and a made-up one (from another root) is refused.
+            const forged = await page.evaluate(async (object) => {
+              const r = await fetch("/api/delete", {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ object, deleteToken: `s3seal-delete-${"A".repeat(43)}` }),
+              });
+              return { status: r.status, body: await r.json() };
+            }, out.objectName);
+            assert(forged.status === 403 && /does not delete/.test(forged.body.error.message), JSON.stringify(forged));
+            const opened = await receiveViaPage(out.link);
+            assert(!opened.error && sha256(opened.bytes) === sha256(bytes), `still shared: ${opened.error}`);
+            // README's picture of the sharing options (S3SEAL_WRITE_DOCS=1 refreshes it).
+            const shot = process.env.S3SEAL_WRITE_DOCS === "1" ? path.join(root, "docs/sharing.png") : path.join(work, "sharing.png");
+            await page.screenshot({ path: shot, fullPage: true });
+            await page.click("#delete");
+            await page.waitForFunction(() => /Deleted/.test(document.querySelector("#delete-status").textContent), null, { timeout: 20000 });
+            deleted = await page.textContent("#delete-status");
+          },
+        });
+        assert(/no longer opens/.test(deleted ?? ""), String(deleted));
+        assert(s3check("count", `uploads/${up.objectName}`) === "0", "the object is deleted");
+        assert(s3check("count", `control/share/${up.objectName}`) === "0", "its record is deleted");
+        const after = await receiveViaPage(up.link);
+        assert(/ShareGone 410/.test(after.error ?? ""), `after delete: ${after.error}`);
       },
     ],
     [

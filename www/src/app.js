@@ -1,6 +1,6 @@
 // The host page: DOM only. Keys and bytes are handled in the package's
 // Worker (pkg/worker.js), driven through its WorkerClient.
-import { WorkerClient } from "/pkg/index.js";
+import { WorkerClient, deleteShare } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
@@ -91,6 +91,9 @@ const MESSAGES = {
     "This file's signature does not check out: it was changed after sealing, possibly by someone holding the link. Nothing of it was kept.",
   UnsupportedVersion: "This file was sealed in a format this page no longer opens (or a newer one).",
   Engine: "This browser's encryption failed (not the file's fault); please try again.",
+  ShareExpired: "This share has expired: its file was deleted and can no longer be opened.",
+  DownloadLimit: "This share has been downloaded as many times as its owner allowed: it can no longer be opened.",
+  ShareGone: "Nothing is shared under this link any more: its owner deleted it, or it expired.",
   WeakPassphrase:
     "This passphrase is too easy to guess: whoever gets the sealed file, or the key the storage server sees, can try guesses offline. Use “Generate a passphrase”, or a longer one.",
 };
@@ -160,6 +163,13 @@ const configured = fetch("/api/config")
     // token; it stays in this page's memory and goes only to /api/presign.
     $("token-box").hidden = config.auth !== "bearer";
     recipient ||= config.recipient || null;
+    // Sharing terms where the server keeps them: offer what it allows.
+    if (config.share && !recipient) {
+      for (const option of [...$("expires").options]) {
+        if (Number(option.value) > config.share.maxExpirySecs) option.remove();
+      }
+      $("share-terms").hidden = false;
+    }
     if (recipient) {
       $("key-choice").hidden = true;
       $("form-note").hidden = false;
@@ -199,6 +209,25 @@ function showShareCard(result) {
     $("root-key").value = result.rootKey;
     $("root-key-download").href = URL.createObjectURL(new Blob([`${result.rootKey}\n`], { type: "text/plain" }));
   }
+  $("share-expiry").hidden = !result.expiresAt;
+  if (result.expiresAt) {
+    const limit = result.downloads ? `, or after ${result.downloads} download${result.downloads > 1 ? "s" : ""}` : "";
+    $("share-expiry").textContent = `Expires ${result.expiresAt.toLocaleString()}${limit}; its bytes are then deleted.`;
+  }
+  $("delete-box").hidden = !result.deleteToken;
+  $("delete-status").textContent = "";
+  $("delete").disabled = false;
+  // The token stays in this closure: only the owner's page can end the share.
+  $("delete").onclick = async () => {
+    $("delete").disabled = true;
+    try {
+      await deleteShare(result.objectName, result.deleteToken, { init: { headers: presign().headers } });
+      $("delete-status").textContent = "Deleted: the link no longer opens anything.";
+    } catch (err) {
+      $("delete").disabled = false;
+      showError(err);
+    }
+  };
   $("resumed").hidden = !result.resumedParts;
   $("resumed").textContent = `Resumed an interrupted upload: ${result.resumedParts} part(s) were already stored.`;
   $("result").hidden = false;
@@ -216,16 +245,23 @@ $("upload").addEventListener("click", async () => {
   // interrupted uploads resume after a reload (same file, same key).
   let options = { recipient };
   let show = showReceipt;
+  let terms = null;
   if (!recipient) {
     const mode = document.querySelector('input[name="mode"]:checked').value;
     const passphrase = $("passphrase").value;
     if (mode === "passphrase" && !passphrase) return showError({ code: "InvalidKey", message: "enter a passphrase" });
     options = mode === "passphrase" ? { passphrase, strongPassphrase: true, resume: true } : { newKey: true, resume: true };
     show = showShareCard;
+    if (!$("share-terms").hidden) {
+      terms = { expiresSecs: Number($("expires").value) };
+      if ($("downloads").value) terms.downloads = Number($("downloads").value);
+      options.settings = { share: terms };
+    }
   }
   $("upload").disabled = true;
   $("progress").hidden = false;
   uploading = new AbortController();
+  const started = Date.now();
   try {
     const result = await client.upload(picked, {
       ...options,
@@ -233,7 +269,10 @@ $("upload").addEventListener("click", async () => {
       signal: uploading.signal,
       onProgress: progressReporter("Sealed and sent"),
     });
-    show({ ...result, name: picked.name });
+    // The server counts the expiry from the upload's first write: at the
+    // latest from now, so this date is never later than the real one.
+    const expiresAt = terms ? new Date(started + terms.expiresSecs * 1000) : null;
+    show({ ...result, name: picked.name, expiresAt, downloads: terms?.downloads });
     $("status").textContent = "Done.";
   } catch (err) {
     showError(err);

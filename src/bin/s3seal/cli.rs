@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{inspect, keygen, open, pull, push, seal, sse_c};
+use crate::commands::{delete, inspect, keygen, open, pull, push, seal, sse_c};
 use crate::serve;
 use crate::support::secret::UsageError;
 
@@ -55,6 +55,8 @@ enum Command {
     /// Seal files and upload them through a presign backend (or the AWS_*
     /// environment): multipart, parallel, retried, resumable.
     Push(push::PushArgs),
+    /// End a share before it expires (the owner's key or passphrase only).
+    Delete(delete::DeleteArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -68,6 +70,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Pull(args) => pull::run(args),
         Command::Push(args) => push::run(args),
+        Command::Delete(args) => delete::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

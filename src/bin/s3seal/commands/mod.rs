@@ -1,5 +1,6 @@
 //! One module per verb: each parses its arguments and runs.
 
+pub mod delete;
 pub mod inspect;
 pub mod keygen;
 pub mod open;

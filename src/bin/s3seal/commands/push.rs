@@ -30,6 +30,7 @@ use s3seal::transfer::plan::{self, Part, Upload};
 use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
 use s3seal::transfer::resume::{self, Saved, Verdict};
 use s3seal::transfer::retry::{self, Fault, Retry};
+use s3seal::transfer::share;
 use s3seal::transfer::xml;
 use s3seal::{Randomness, Sealer, SegmentLedger};
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,17 @@ pub struct PushArgs {
     /// with a passphrase: the reader types it).
     #[arg(long, value_name = "URL")]
     link: Option<url::Url>,
+    /// The share expires after this long (e.g. 90m, 12h, 3d; the backend's
+    /// default, 7 days with `serve`, if absent); its bytes are then deleted.
+    #[arg(long, value_name = "DURATION", value_parser = duration_secs)]
+    expires: Option<u64>,
+    /// The share allows this many downloads, then refuses.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=share::MAX_DOWNLOADS as i64))]
+    downloads: Option<u32>,
+    /// Where sharing state lives in the bucket (with --bucket; as serve's
+    /// --control-prefix).
+    #[arg(long, default_value = "control/", requires = "bucket")]
+    control_prefix: String,
     /// Files above this many bytes go up in parts.
     #[arg(long, value_name = "BYTES", default_value_t = MULTIPART_THRESHOLD)]
     multipart_threshold: u64,
@@ -108,6 +120,26 @@ pub struct PushArgs {
     key: KeyArgs,
 }
 
+/// `90s`, `45m`, `12h`, `3d` (or plain seconds) as seconds.
+fn duration_secs(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err("a duration is a number with s, m, h or d, e.g. 3d".into()),
+    };
+    match number.parse::<u64>() {
+        Ok(n @ 1..) => n.checked_mul(scale).ok_or_else(|| "too long".into()),
+        _ => Err("a duration is a whole number above 0 with s, m, h or d, e.g. 3d".into()),
+    }
+}
+
 fn concurrency(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n @ 1..=64) => Ok(n),
@@ -122,8 +154,12 @@ enum Signer {
         endpoint: url::Url,
         token: Option<Zeroizing<String>>,
     },
-    /// Our own signer, with the policy a backend would apply.
-    Own(Box<crate::support::presign::Presigner>),
+    /// Our own signer, with the policy a backend would apply, and the
+    /// sharing state a backend would keep.
+    Own(
+        Box<crate::support::presign::Presigner>,
+        Box<crate::support::share::ShareStore>,
+    ),
 }
 
 /// Why asking for a presigned request failed.
@@ -161,13 +197,23 @@ impl Client<'_> {
 
     fn presign(&self, req: &Request) -> Result<Presigned, PresignFailure> {
         let presigned = match self.signer {
-            Signer::Own(presigner) => presigner
-                .presign(req)
-                .map(|(_, response)| response.presigned)
-                .map_err(|e| PresignFailure::Refused {
+            Signer::Own(presigner, shares) => {
+                let refused = |message: String| PresignFailure::Refused {
                     status: None,
-                    message: e.0,
-                })?,
+                    message,
+                };
+                let (_, response) = presigner.presign(req).map_err(|e| refused(e.0))?;
+                // As serve does: the record before the first write's URL.
+                if let Some(terms) = &req.share {
+                    let record = share::Rules::default()
+                        .record(Some(terms), crate::support::share::now_secs())
+                        .map_err(|e| refused(e.0))?;
+                    shares
+                        .open(&req.object, &record)
+                        .map_err(PresignFailure::Network)?;
+                }
+                response.presigned
+            }
             Signer::Backend { endpoint, token } => {
                 let mut call = self
                     .agent
@@ -497,6 +543,20 @@ struct Settings<'a> {
     state_dir: PathBuf,
 }
 
+/// The sharing terms asked for, with the owner's delete-token hash. Always
+/// to a backend when there is an owner (so `s3seal delete` works; the
+/// backend's default expiry applies); with --bucket only if asked (an
+/// object pushed with one's own credentials stays until deleted).
+fn terms(args: &PushArgs, sealer: &Sealer) -> Option<share::Terms> {
+    let asked = args.expires.is_some() || args.downloads.is_some();
+    let owned = args.presign.is_some() && sealer.delete_token().is_some();
+    (asked || owned).then(|| share::Terms {
+        expires_secs: args.expires,
+        downloads: args.downloads,
+        delete_hash: sealer.delete_token().map(|t| t.hash()),
+    })
+}
+
 fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed> {
     let args = settings.args;
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -596,7 +656,10 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
         Upload::Single(part) => {
             let sealed = seal_part(&mut file, &sealer, &part, &mut ledger, receipt.as_mut())?;
             ensure_unchanged(&file, size, modified)?;
-            let req = client.keyed(Op::Put).size(part.size);
+            let req = client
+                .keyed(Op::Put)
+                .size(part.size)
+                .share(terms(args, &sealer));
             client.send_write(&req, Some(&sealed.body), "upload", part.size)?;
             bar.set_position(part.size);
         }
@@ -606,7 +669,10 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
                 None => {
                     let created = client
                         .send(
-                            &client.keyed(Op::CreateMultipart).size(total),
+                            &client
+                                .keyed(Op::CreateMultipart)
+                                .size(total)
+                                .share(terms(args, &sealer)),
                             None,
                             "CreateMultipartUpload",
                         )
@@ -902,9 +968,18 @@ fn signer(args: &PushArgs) -> Result<Signer> {
             form: false,
         },
     };
-    Ok(Signer::Own(Box::new(
-        crate::support::presign::Presigner::new(config)?,
-    )))
+    let layout = share::Layout {
+        control_prefix: args.control_prefix.trim_start_matches('/').to_owned(),
+    };
+    layout
+        .check_apart(&config.policy.prefix)
+        .map_err(|why| anyhow!("--control-prefix: {why}"))?;
+    let prefix = config.policy.prefix.clone();
+    let presigner = crate::support::presign::Presigner::new(config)?;
+    let (bucket, credentials) = presigner.signer();
+    let shares =
+        crate::support::share::ShareStore::new(bucket.clone(), credentials.clone(), layout, prefix);
+    Ok(Signer::Own(Box::new(presigner), Box::new(shares)))
 }
 
 pub fn run(args: PushArgs) -> Result<()> {

@@ -284,7 +284,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         default_expiry_secs: args.default_expiry_secs,
         max_expiry_secs: args.max_expiry_secs,
     };
-    if rules.max_expiry_secs == 0 || !(1..=rules.max_expiry_secs).contains(&rules.default_expiry_secs) {
+    if rules.max_expiry_secs == 0
+        || !(1..=rules.max_expiry_secs).contains(&rules.default_expiry_secs)
+    {
         bail!("--default-expiry-secs must be 1..=--max-expiry-secs");
     }
     let layout = Layout {
@@ -514,7 +516,11 @@ async fn api_body<T: serde::de::DeserializeOwned>(
             return Err(error(413, "TooLarge", "an API request is at most 16 KiB"));
         }
         Ok(Err(_)) => {
-            return Err(error(400, "BadRequest", "the request body could not be read"));
+            return Err(error(
+                400,
+                "BadRequest",
+                "the request body could not be read",
+            ));
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
@@ -525,8 +531,8 @@ async fn api_body<T: serde::de::DeserializeOwned>(
     if let Some(audit) = &app.audit {
         // Every body, verbatim; whether it was a valid request is marked, so
         // planted junk cannot pass for something the backend acted on.
-        let line = serde_json::json!({ "path": path, "valid": parsed.is_ok(), "body": body })
-            .to_string();
+        let line =
+            serde_json::json!({ "path": path, "valid": parsed.is_ok(), "body": body }).to_string();
         if let Err(e) = audit.append(&line) {
             eprintln!("s3seal serve: audit log: {e:#}");
         }
@@ -540,20 +546,35 @@ fn gone(g: Gone) -> Reply {
 
 /// Whether a share still hands out reads of `object`; `download` claims one
 /// download of a limited share (a GET; a HEAD reads no content).
-async fn gate(app: &App, shares: &Arc<ShareStore>, object: &str, download: bool) -> Result<(), Reply> {
+async fn gate(
+    app: &App,
+    shares: &Arc<ShareStore>,
+    object: &str,
+    download: bool,
+) -> Result<(), Reply> {
     let unavailable = |why: String| {
         eprintln!("share {} -> unavailable: {why}", object.escape_debug());
-        error(503, "StoreUnavailable", &format!("could not read the share's state: {why}"))
+        error(
+            503,
+            "StoreUnavailable",
+            &format!("could not read the share's state: {why}"),
+        )
     };
     let (s, name) = (shares.clone(), object.to_owned());
-    let record = blocking(move || s.record(&name), || Err("the read did not finish".into()))
-        .await
-        .map_err(unavailable)?;
+    let record = blocking(
+        move || s.record(&name),
+        || Err("the read did not finish".into()),
+    )
+    .await
+    .map_err(unavailable)?;
     let Some(record) = record else {
         // No record: written by something other than a serve (`push
         // --bucket` without terms, or before sharing state existed), or
         // removed with its object. Which one, the object says.
-        let (store, key) = (app.store.clone(), app.presigner.config().policy.object_key(object));
+        let (store, key) = (
+            app.store.clone(),
+            app.presigner.config().policy.object_key(object),
+        );
         let unfinished = || (Presence::Unknown, "the check did not finish".into());
         return match blocking(move || store.presence(&key), unfinished).await {
             (Presence::Absent, _) => Err(gone(Gone::Deleted)),
@@ -571,9 +592,12 @@ async fn gate(app: &App, shares: &Arc<ShareStore>, object: &str, download: bool)
     }
     if download {
         let (s, name) = (shares.clone(), object.to_owned());
-        let claimed = blocking(move || s.claim(&name, &record), || Err("the claim did not finish".into()))
-            .await
-            .map_err(unavailable)?;
+        let claimed = blocking(
+            move || s.claim(&name, &record),
+            || Err("the claim did not finish".into()),
+        )
+        .await
+        .map_err(unavailable)?;
         claimed.map_err(gone)?;
     }
     Ok(())
@@ -587,7 +611,12 @@ async fn sweeper(shares: Arc<ShareStore>, every: Duration) {
     loop {
         tick.tick().await;
         let s = shares.clone();
-        match blocking(move || s.sweep(now_secs()), || Err("the sweep did not finish".into())).await {
+        match blocking(
+            move || s.sweep(now_secs()),
+            || Err("the sweep did not finish".into()),
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => eprintln!("sweep: removed {n} expired share(s)"),
             Err(why) => eprintln!("sweep: {why}"),
@@ -609,7 +638,11 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
         Err(reply) => return reply,
     };
     let Some(shares) = &app.shares else {
-        return error(403, "Refused", "an upload form keeps its uploads: nothing is deleted here");
+        return error(
+            403,
+            "Refused",
+            "an upload form keeps its uploads: nothing is deleted here",
+        );
     };
     let refused = |message: &str| {
         eprintln!("delete {} -> refused: {message}", req.object.escape_debug());
@@ -623,7 +656,12 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
         return refused("deleteToken must be an s3seal-delete-… token");
     };
     let (s, name) = (shares.clone(), req.object.clone());
-    let record = match blocking(move || s.record(&name), || Err("the read did not finish".into())).await {
+    let record = match blocking(
+        move || s.record(&name),
+        || Err("the read did not finish".into()),
+    )
+    .await
+    {
         Ok(Some(record)) => record,
         Ok(None) => return gone(Gone::Deleted),
         Err(why) => return error(503, "StoreUnavailable", &why),
@@ -632,12 +670,24 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
         return refused("this token does not delete this share");
     }
     let (s, name, at) = (shares.clone(), req.object.clone(), record.expires_at);
-    match blocking(move || s.remove(&name, Some(at)), || Err("the removal did not finish".into())).await {
+    match blocking(
+        move || s.remove(&name, Some(at)),
+        || Err("the removal did not finish".into()),
+    )
+    .await
+    {
         Ok(()) => {
             eprintln!("delete {} -> ok", req.object);
-            json(200, serde_json::json!({ "deleted": req.object }).to_string())
+            json(
+                200,
+                serde_json::json!({ "deleted": req.object }).to_string(),
+            )
         }
-        Err(why) => error(503, "StoreUnavailable", &format!("the share was not fully removed: {why}")),
+        Err(why) => error(
+            503,
+            "StoreUnavailable",
+            &format!("the share was not fully removed: {why}"),
+        ),
     }
 }
 
@@ -699,7 +749,11 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
         let unfinished = || Err("the write did not finish".to_owned());
         if let Err(why) = blocking(move || s.open(&name, &record), unfinished).await {
             refused(&why);
-            return error(503, "StoreUnavailable", &format!("could not record the share: {why}"));
+            return error(
+                503,
+                "StoreUnavailable",
+                &format!("could not record the share: {why}"),
+            );
         }
     }
     if let (Some(shares), Op::Get | Op::Head) = (&app.shares, req.op)

@@ -78,7 +78,9 @@ impl ShareStore {
                     .map(Some)
                     .map_err(|e| format!("the share's record does not parse: {e}"))
             }
-            status => Err(format!("S3 answered {status} to a GET of the share's record")),
+            status => Err(format!(
+                "S3 answered {status} to a GET of the share's record"
+            )),
         }
     }
 
@@ -96,7 +98,8 @@ impl ShareStore {
     }
 
     fn delete(&self, key: &str) -> Result<(), String> {
-        let url = DeleteObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
+        let url =
+            DeleteObject::new(&self.bucket, Some(&self.credentials), key).sign(Self::expiry());
         let response = self
             .agent
             .delete(url.as_str())
@@ -151,10 +154,7 @@ impl ShareStore {
     /// without them.
     pub fn open(&self, object: &str, record: &Record) -> Result<(), String> {
         let body = serde_json::to_vec(record).expect("a record serialises");
-        self.put(
-            &self.layout.expiry_key(record.expires_at, object),
-            b"",
-        )?;
+        self.put(&self.layout.expiry_key(record.expires_at, object), b"")?;
         self.put(&self.layout.record_key(object), &body)
     }
 
@@ -205,12 +205,24 @@ impl ShareStore {
 
     /// Removes every share due at `now`, oldest first, and returns how many.
     pub fn sweep(&self, now: u64) -> Result<usize, String> {
-        let keys = self.list(&self.layout.expiry_prefix(), LIST_PAGE_KEYS * MAX_LIST_PAGES)?;
+        let keys = self.list(
+            &self.layout.expiry_prefix(),
+            LIST_PAGE_KEYS * MAX_LIST_PAGES,
+        )?;
         let due = share::due(&self.layout, &keys, now);
+        let mut removed = 0;
         for (key, object) in &due {
-            self.remove(object, None)?;
+            // A retried first write writes its record again, with a later
+            // expiry and another index entry: the record decides.
+            match self.record(object)? {
+                Some(record) if record.check(now).is_ok() => {}
+                _ => {
+                    self.remove(object, None)?;
+                    removed += 1;
+                }
+            }
             self.delete(key)?;
         }
-        Ok(due.len())
+        Ok(removed)
     }
 }
