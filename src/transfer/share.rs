@@ -101,6 +101,14 @@ pub struct Record {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub delete_hash: Option<String>,
+    /// A tombstone: the share was deleted or swept. Kept so that the name
+    /// cannot be shared again (a link holder re-uploading the ciphertext, or
+    /// a write URL used after the removal, is never served).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "core::ops::Not::not")
+    )]
+    pub gone: bool,
 }
 
 /// Why a share no longer hands out downloads.
@@ -166,21 +174,45 @@ impl Rules {
             expires_at: now.saturating_add(secs),
             downloads: terms.downloads,
             delete_hash: terms.delete_hash,
+            gone: false,
         })
     }
 }
 
 impl Record {
-    /// Whether the share still hands out downloads at `now`, before counting.
+    /// What remains of a removed share: a tombstone, in force as long as
+    /// the share could have been.
+    pub fn tombstone(&self) -> Record {
+        Record {
+            v: RECORD_VERSION,
+            expires_at: self.expires_at,
+            downloads: None,
+            delete_hash: None,
+            gone: true,
+        }
+    }
+
+    /// Whether this backend knows the record's version. A newer backend's
+    /// record is neither followed nor removed: both would be guesses.
+    pub fn is_known(&self) -> bool {
+        self.v == RECORD_VERSION
+    }
+
+    /// Whether the share still hands out downloads at `now`, before
+    /// counting (a record of an unknown version: see [`Record::is_known`]).
     pub fn check(&self, now: u64) -> Result<(), Gone> {
-        if self.v != RECORD_VERSION {
-            // A newer backend's record: refuse rather than ignore its rules.
-            return Err(Gone::Expired);
+        if self.gone {
+            return Err(Gone::Deleted);
         }
         if now >= self.expires_at {
             return Err(Gone::Expired);
         }
         Ok(())
+    }
+
+    /// Seconds a URL signed at `now` may live so that it dies with the share.
+    pub fn remaining_secs(&self, now: u64) -> u64 {
+        self.expires_at.saturating_sub(now)
     }
 
     /// Whether a download is granted to a backend that wrote its claim and
@@ -241,7 +273,11 @@ impl Layout {
         if time.len() != EXPIRY_DIGITS || !time.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        crate::ObjectName::parse(object).ok()?;
+        // Canonical names only: bucket keys are built from this text.
+        let name = crate::ObjectName::parse(object).ok()?;
+        if name.to_string() != object {
+            return None;
+        }
         Some((time.parse().ok()?, object))
     }
 
@@ -357,8 +393,16 @@ mod tests {
             .unwrap();
         assert_eq!(r.check(109), Ok(()));
         assert_eq!(r.check(110), Err(Gone::Expired));
-        let newer = Record { v: 2, ..r };
-        assert_eq!(newer.check(0), Err(Gone::Expired));
+        assert_eq!((r.remaining_secs(104), r.remaining_secs(111)), (6, 0));
+        assert!(r.is_known());
+        assert!(!Record { v: 2, ..r.clone() }.is_known());
+        let stone = r.tombstone();
+        assert_eq!(stone.check(0), Err(Gone::Deleted));
+        assert_eq!(
+            (stone.downloads, stone.delete_hash.as_deref()),
+            (None, None)
+        );
+        assert_eq!(stone.expires_at, r.expires_at);
     }
 
     #[test]
@@ -398,6 +442,8 @@ mod tests {
             "control/expiry/99/x.s3seal".to_owned(),
             format!("control/expiry/00000000009x/{OBJECT}"),
             "control/expiry/000000000099/not-a-name".to_owned(),
+            format!("control/expiry/000000000099/x/../{OBJECT}"),
+            format!("control/expiry/000000000099/{}", OBJECT.to_uppercase()),
             format!("uploads/000000000099/{OBJECT}"),
         ] {
             assert_eq!(l.parse_expiry_key(&bad), None, "{bad}");
@@ -460,10 +506,13 @@ mod tests {
             expires_at: 42,
             downloads: Some(3),
             delete_hash: None,
+            gone: false,
         };
         let text = serde_json::to_string(&r).unwrap();
         assert_eq!(text, r#"{"v":1,"expiresAt":42,"downloads":3}"#);
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), r);
+        let stone = serde_json::to_string(&r.tombstone()).unwrap();
+        assert_eq!(stone, r#"{"v":1,"expiresAt":42,"gone":true}"#);
         assert!(serde_json::from_str::<Terms>(r#"{"expiresSecs":1,"fileKey":"x"}"#).is_err());
     }
 }

@@ -80,3 +80,9 @@ elif cmd == "put":
 elif cmd == "count":
     # Keys under a prefix (at most 1000: enough for a test's own objects).
     print(s3.list_objects_v2(Bucket=bucket, Prefix=sys.argv[2]).get("KeyCount", 0))
+elif cmd == "text":
+    # A small unencrypted object (sharing state), or "-" if there is none.
+    try:
+        print(s3.get_object(Bucket=bucket, Key=sys.argv[2])["Body"].read().decode())
+    except ClientError:
+        print("-")

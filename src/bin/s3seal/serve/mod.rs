@@ -151,6 +151,12 @@ pub struct ServeArgs {
     /// The longest expiry an uploader may choose, in seconds.
     #[arg(long, env = "S3SEAL_MAX_EXPIRY_SECS", default_value_t = share::MAX_EXPIRY_SECS)]
     max_expiry_secs: u64,
+    /// Serve reads of objects without a sharing record (written by other
+    /// tools, or before sharing existed), with no expiry and no limit.
+    /// Without it such a name is "not shared" (410): a record removed by
+    /// expiry or delete must not leave an object readable.
+    #[arg(long, env = "S3SEAL_ALLOW_UNRECORDED")]
+    allow_unrecorded: bool,
     /// Seconds between sweeps that delete expired shares (0: no sweeper;
     /// expired shares are still refused, and removed when next asked for).
     #[arg(long, env = "S3SEAL_SWEEP_SECS", default_value_t = 60)]
@@ -212,6 +218,7 @@ struct App {
     /// `None` in form mode: a form's uploads are kept, not shared.
     shares: Option<Arc<ShareStore>>,
     rules: Rules,
+    allow_unrecorded: bool,
     /// Sent with every response.
     security_headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -340,6 +347,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         audit,
         shares: shares.clone(),
         rules,
+        allow_unrecorded: args.allow_unrecorded,
     });
     if let (Some(shares), 1..) = (shares, args.sweep_secs) {
         tokio::spawn(sweeper(shares, Duration::from_secs(args.sweep_secs)));
@@ -530,7 +538,18 @@ async fn api_body<T: serde::de::DeserializeOwned>(
     let parsed = serde_json::from_str::<T>(body);
     if let Some(audit) = &app.audit {
         // Every body, verbatim; whether it was a valid request is marked, so
-        // planted junk cannot pass for something the backend acted on.
+        // planted junk cannot pass for something the backend acted on. A
+        // delete token is a capability: its hash stands in for it.
+        let body = match serde_json::from_str::<serde_json::Value>(body) {
+            Ok(mut v) if v.get("deleteToken").is_some() => {
+                let token = v["deleteToken"].as_str().unwrap_or_default();
+                let hash = s3seal::DeleteToken::from_text(token)
+                    .map_or_else(|_| "<not a token>".to_owned(), |t| t.hash());
+                v["deleteToken"] = serde_json::Value::String(format!("<redacted; hash {hash}>"));
+                v.to_string()
+            }
+            _ => body.to_owned(),
+        };
         let line =
             serde_json::json!({ "path": path, "valid": parsed.is_ok(), "body": body }).to_string();
         if let Err(e) = audit.append(&line) {
@@ -540,37 +559,50 @@ async fn api_body<T: serde::de::DeserializeOwned>(
     parsed.map_err(|e| error(400, "BadRequest", &format!("bad request: {e}")))
 }
 
+/// The SSE-C headers a permit signs in (to make S3 requests with them).
+fn sse_c_of(permit: &s3seal::transfer::policy::Permit) -> Vec<(String, String)> {
+    permit
+        .headers
+        .iter()
+        .filter(|(n, _)| n.starts_with("x-amz-server-side-encryption-customer-"))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
+}
+
 fn gone(g: Gone) -> Reply {
     error(410, g.code(), g.message())
 }
 
-/// Whether a share still hands out reads of `object`; `download` claims one
-/// download of a limited share (a GET; a HEAD reads no content).
-async fn gate(
+/// A share's state could not be read: the detail goes to the log, not to
+/// the client.
+fn unavailable(object: &str, why: &str) -> Reply {
+    eprintln!("share {} -> unavailable: {why}", object.escape_debug());
+    error(
+        503,
+        "StoreUnavailable",
+        "could not read the share's state; try again",
+    )
+}
+
+/// The record of `object`, if the share may still be read (or written to
+/// the end): a missing record is a share that does not exist, unless
+/// `--allow-unrecorded` says the bucket holds objects of other writers.
+async fn live_record(
     app: &App,
     shares: &Arc<ShareStore>,
     object: &str,
-    download: bool,
-) -> Result<(), Reply> {
-    let unavailable = |why: String| {
-        eprintln!("share {} -> unavailable: {why}", object.escape_debug());
-        error(
-            503,
-            "StoreUnavailable",
-            &format!("could not read the share's state: {why}"),
-        )
-    };
+) -> Result<Option<Record>, Reply> {
     let (s, name) = (shares.clone(), object.to_owned());
     let record = blocking(
         move || s.record(&name),
         || Err("the read did not finish".into()),
     )
     .await
-    .map_err(unavailable)?;
+    .map_err(|why| unavailable(object, &why))?;
     let Some(record) = record else {
-        // No record: written by something other than a serve (`push
-        // --bucket` without terms, or before sharing state existed), or
-        // removed with its object. Which one, the object says.
+        if !app.allow_unrecorded {
+            return Err(gone(Gone::Deleted));
+        }
         let (store, key) = (
             app.store.clone(),
             app.presigner.config().policy.object_key(object),
@@ -578,29 +610,75 @@ async fn gate(
         let unfinished = || (Presence::Unknown, "the check did not finish".into());
         return match blocking(move || store.presence(&key), unfinished).await {
             (Presence::Absent, _) => Err(gone(Gone::Deleted)),
-            (Presence::Present, _) => Ok(()),
-            (Presence::Unknown, why) => Err(unavailable(why)),
+            (Presence::Present, _) => Ok(None),
+            (Presence::Unknown, why) => Err(unavailable(object, &why)),
         };
     };
+    if !record.is_known() {
+        return Err(unavailable(
+            object,
+            "a newer serve wrote this share's record",
+        ));
+    }
     if let Err(g) = record.check(now_secs()) {
         if g == Gone::Expired {
             // Removed now rather than at the next sweep; the answer does not wait.
-            let (s, name, at) = (shares.clone(), object.to_owned(), record.expires_at);
-            tokio::task::spawn_blocking(move || s.remove(&name, Some(at)));
+            let (s, name, r) = (shares.clone(), object.to_owned(), record.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(why) = s.remove(&name, &r) {
+                    eprintln!("share {name} -> removal failed: {why}; left for the sweeper");
+                }
+            });
         }
         return Err(gone(g));
     }
-    if download {
-        let (s, name) = (shares.clone(), object.to_owned());
+    Ok(Some(record))
+}
+
+/// Whether a share still hands out reads of `object`, and how long a URL
+/// for it may live (it dies with the share). A download (GET) of a limited
+/// share is claimed only once S3 accepts the request's SSE-C key for the
+/// object, so knowing the name alone (a passphrase link, a mistyped
+/// passphrase) spends nothing.
+async fn gate(
+    app: &App,
+    shares: &Arc<ShareStore>,
+    object: &str,
+    download: bool,
+    sse_c: Vec<(String, String)>,
+) -> Result<Option<Duration>, Reply> {
+    let Some(record) = live_record(app, shares, object).await? else {
+        return Ok(None);
+    };
+    if download && record.downloads.is_some() {
+        if !sse_c.is_empty() {
+            let (store, key) = (
+                app.store.clone(),
+                app.presigner.config().policy.object_key(object),
+            );
+            let unfinished = || Err("the check did not finish".to_owned());
+            match blocking(move || store.opens(&key, &sse_c), unfinished).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(error(
+                        403,
+                        "WrongKey",
+                        "S3 refused this key for this object; no download was counted",
+                    ));
+                }
+                Err(why) => return Err(unavailable(object, &why)),
+            }
+        }
+        let (s, name, r) = (shares.clone(), object.to_owned(), record.clone());
         let claimed = blocking(
-            move || s.claim(&name, &record),
+            move || s.claim(&name, &r),
             || Err("the claim did not finish".into()),
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(|why| unavailable(object, &why))?;
         claimed.map_err(gone)?;
     }
-    Ok(())
+    Ok(Some(Duration::from_secs(record.remaining_secs(now_secs()))))
 }
 
 /// Deletes expired shares every `every`, for as long as serve runs. Several
@@ -633,7 +711,7 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
         object: String,
         delete_token: String,
     }
-    let req: Delete = match api_body(app, request, peer, "/api/delete").await {
+    let mut req: Delete = match api_body(app, request, peer, "/api/delete").await {
         Ok(r) => r,
         Err(reply) => return reply,
     };
@@ -652,7 +730,8 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
         Ok(name) if name.to_string() == req.object => {}
         _ => return refused("object must be an s3seal object name"),
     }
-    let Ok(token) = s3seal::DeleteToken::from_text(&req.delete_token) else {
+    let text = zeroize::Zeroizing::new(std::mem::take(&mut req.delete_token));
+    let Ok(token) = s3seal::DeleteToken::from_text(&text) else {
         return refused("deleteToken must be an s3seal-delete-… token");
     };
     let (s, name) = (shares.clone(), req.object.clone());
@@ -662,16 +741,18 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
     )
     .await
     {
-        Ok(Some(record)) => record,
+        Ok(Some(record)) if record.gone => return gone(Gone::Deleted),
+        Ok(Some(record)) if record.is_known() => record,
+        Ok(Some(_)) => return unavailable(&req.object, "a newer serve wrote this share's record"),
         Ok(None) => return gone(Gone::Deleted),
-        Err(why) => return error(503, "StoreUnavailable", &why),
+        Err(why) => return unavailable(&req.object, &why),
     };
     if !record.permits_delete(&token.hash()) {
         return refused("this token does not delete this share");
     }
-    let (s, name, at) = (shares.clone(), req.object.clone(), record.expires_at);
+    let (s, name) = (shares.clone(), req.object.clone());
     match blocking(
-        move || s.remove(&name, Some(at)),
+        move || s.remove(&name, &record),
         || Err("the removal did not finish".into()),
     )
     .await
@@ -683,9 +764,8 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
                 serde_json::json!({ "deleted": req.object }).to_string(),
             )
         }
-        Err(why) => error(
-            503,
-            "StoreUnavailable",
+        Err(why) => unavailable(
+            &req.object,
             &format!("the share was not fully removed: {why}"),
         ),
     }
@@ -744,32 +824,44 @@ async fn presign(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Rep
             }
         }
     }
+    let mut resp = resp;
     if let (Some(shares), Some(record)) = (&app.shares, opening) {
         let (s, name) = (shares.clone(), req.object.clone());
         let unfinished = || Err("the write did not finish".to_owned());
-        if let Err(why) = blocking(move || s.open(&name, &record), unfinished).await {
-            refused(&why);
-            return error(
-                503,
-                "StoreUnavailable",
-                &format!("could not record the share: {why}"),
-            );
+        match blocking(move || s.open(&name, &record), unfinished).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                let message = "this name was shared and deleted; it is not shared again";
+                refused(message);
+                return error(410, Gone::Deleted.code(), message);
+            }
+            Err(why) => {
+                return unavailable(&req.object, &format!("could not record the share: {why}"));
+            }
         }
     }
-    if let (Some(shares), Op::Get | Op::Head) = (&app.shares, req.op)
-        && let Err(reply) = gate(app, shares, &req.object, req.op == Op::Get).await
+    if let (Some(shares), Op::Get | Op::Head) = (&app.shares, req.op) {
+        let sse_c = sse_c_of(&permit);
+        match gate(app, shares, &req.object, req.op == Op::Get, sse_c).await {
+            Ok(Some(remaining)) => resp = app.presigner.sign_for(&permit, remaining),
+            Ok(None) => {}
+            Err(reply) => {
+                refused("the share hands out no more reads");
+                return reply;
+            }
+        }
+    }
+    if let (Some(shares), Op::CompleteMultipart) = (&app.shares, req.op)
+        && let Err(reply) = live_record(app, shares, &req.object).await
     {
-        refused("the share hands out no more reads");
+        // An upload that outlived its share (or a write URL used after a
+        // removal) is not completed: nothing would be handed out for it.
+        refused("the share ended before the upload finished");
         return reply;
     }
     if req.op == Op::CompleteMultipart {
         let upload_id = permit.upload_id.clone().unwrap_or_default();
-        let sse_c: Vec<(String, String)> = permit
-            .headers
-            .iter()
-            .filter(|(n, _)| n.starts_with("x-amz-server-side-encryption-customer-"))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect();
+        let sse_c = sse_c_of(&permit);
         let (store, key, id) = (app.store.clone(), resp.key.clone(), upload_id.clone());
         let unfinished = || Err("the listing did not finish".to_owned());
         let parts = match blocking(move || store.parts(&key, &id, &sse_c), unfinished).await {

@@ -63,6 +63,28 @@ impl Store {
         }
     }
 
+    /// Whether S3 accepts the SSE-C `headers` for `key` (a HEAD with them):
+    /// `false` when it refuses the key (400 or 403).
+    pub fn opens(&self, key: &str, headers: &[(String, String)]) -> Result<bool, String> {
+        let mut action = HeadObject::new(&self.bucket, Some(&self.credentials), key);
+        for (name, value) in headers {
+            action.headers_mut().insert(name.clone(), value.clone());
+        }
+        let url = action.sign(Self::expiry());
+        let mut request = self.agent.head(url.as_str());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.call() {
+            Ok(r) => match r.status().as_u16() {
+                200..=299 => Ok(true),
+                400 | 403 => Ok(false),
+                status => Err(format!("S3 answered {status} to a HEAD with the SSE-C key")),
+            },
+            Err(e) => Err(format!("S3 did not answer a HEAD: {e}")),
+        }
+    }
+
     /// Every part S3 holds for `upload_id`, with `headers` (SSE-C) signed in.
     pub fn parts(
         &self,

@@ -124,12 +124,18 @@ impl Presigner {
     }
 
     fn sign(&self, permit: &Permit) -> Response {
+        self.sign_for(permit, self.config.expiry)
+    }
+
+    /// Signs `permit` for at most `expiry` (and never past the configured
+    /// lifetime): a URL that dies with the share it reads.
+    pub fn sign_for(&self, permit: &Permit, expiry: Duration) -> Response {
+        let expiry = expiry.clamp(Duration::from_secs(1), self.config.expiry);
         let mut headers = permit.headers.clone();
         if let Some(len) = permit.content_length {
             headers.push(("content-length".to_owned(), len.to_string()));
         }
         let (b, c, key) = (&self.bucket, Some(&self.credentials), permit.key.as_str());
-        let expiry = self.config.expiry;
         // The policy checked that these are present for the ops that use them.
         let upload_id = permit.upload_id.as_deref().unwrap_or_default();
         let part_number = permit.part_number.unwrap_or(1);
@@ -184,6 +190,79 @@ impl Presigner {
             key: permit.key.clone(),
         }
     }
+}
+
+/// Why asking for a presigned request failed.
+pub enum PresignFailure {
+    /// The backend refused (or its answer was not the contract's).
+    Refused {
+        status: Option<u16>,
+        message: String,
+    },
+    /// No answer: worth another try.
+    Network(String),
+}
+
+/// Asks a presign backend that speaks the s3seal contract (`POST` the
+/// request as JSON, with the bearer `token` if any) for one request.
+pub fn ask_backend(
+    agent: &ureq::Agent,
+    endpoint: &url::Url,
+    token: Option<&str>,
+    req: &Request,
+) -> Result<Presigned, PresignFailure> {
+    let mut call = agent
+        .post(endpoint.as_str())
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        call = call.header("authorization", &format!("Bearer {t}"));
+    }
+    let body = serde_json::to_vec(req).expect("serialisable");
+    let mut response = call
+        .send(&body[..])
+        .map_err(|e| PresignFailure::Network(e.to_string()))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .map_err(|e| PresignFailure::Network(e.to_string()))?;
+    if status != 200 {
+        let said = serde_json::from_str::<serde_json::Value>(&text).ok();
+        let field = |f: &str| {
+            said.as_ref()
+                .and_then(|v| v["error"][f].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        return Err(PresignFailure::Refused {
+            status: Some(status),
+            message: format!(
+                "presign refused ({status} {}): {}",
+                field("code"),
+                field("message")
+            ),
+        });
+    }
+    serde_json::from_str(&text).map_err(|e| PresignFailure::Refused {
+        status: None,
+        message: format!("the presign backend's answer is not the contract's: {e}"),
+    })
+}
+
+/// The URL as the HTTP client will read it: the SSE-C key stays in a header,
+/// and goes only over https (plain http to loopback only).
+pub fn check_presigned(presigned: &Presigned) -> Result<(), PresignFailure> {
+    let url = url::Url::parse(&presigned.url).map_err(|_| PresignFailure::Refused {
+        status: None,
+        message: "the presign backend returned an invalid URL".into(),
+    })?;
+    presigned
+        .check(url.scheme(), url.host_str().unwrap_or(""))
+        .map_err(|why| PresignFailure::Refused {
+            status: None,
+            message: why.into(),
+        })
 }
 
 #[cfg(test)]

@@ -151,11 +151,19 @@ impl ShareStore {
 
     /// Writes a new share's record and its expiry index entry: before any
     /// URL that writes the object is handed out, so no object is stored
-    /// without them.
-    pub fn open(&self, object: &str, record: &Record) -> Result<(), String> {
+    /// without them. A name whose share was removed (a tombstone), or whose
+    /// record a newer backend wrote, is not shared again.
+    pub fn open(&self, object: &str, record: &Record) -> Result<Result<(), Gone>, String> {
+        match self.record(object)? {
+            Some(old) if old.gone || !old.is_known() => return Ok(Err(Gone::Deleted)),
+            // A retried first write (the object is not stored yet: the
+            // caller checked) writes its record again.
+            _ => {}
+        }
         let body = serde_json::to_vec(record).expect("a record serialises");
         self.put(&self.layout.expiry_key(record.expires_at, object), b"")?;
-        self.put(&self.layout.record_key(object), &body)
+        self.put(&self.layout.record_key(object), &body)?;
+        Ok(Ok(()))
     }
 
     /// Claims one download of a limited share: writes a claim, then counts
@@ -188,40 +196,46 @@ impl ShareStore {
         }
     }
 
-    /// Removes a share: the object first, its state last, so a removal cut
-    /// short leaves state that points at what is left (the next sweep
-    /// finishes it) and never an object without its record.
-    pub fn remove(&self, object: &str, expires_at: Option<u64>) -> Result<(), String> {
+    /// Removes a share: the object and its claims first, then its record
+    /// becomes a tombstone, and its expiry entry goes last, so a removal cut
+    /// short is finished by the next sweep, and the name is never shared
+    /// again (a write URL used after this lands an object nobody is handed).
+    pub fn remove(&self, object: &str, record: &Record) -> Result<(), String> {
         self.delete(&format!("{}{object}", self.prefix))?;
         for claim in self.list(&self.layout.claim_prefix(object), usize::MAX)? {
             self.delete(&claim)?;
         }
-        self.delete(&self.layout.record_key(object))?;
-        if let Some(at) = expires_at {
-            self.delete(&self.layout.expiry_key(at, object))?;
-        }
-        Ok(())
+        let stone = serde_json::to_vec(&record.tombstone()).expect("a record serialises");
+        self.put(&self.layout.record_key(object), &stone)?;
+        self.delete(&self.layout.expiry_key(record.expires_at, object))
     }
 
-    /// Removes every share due at `now`, oldest first, and returns how many.
+    /// Removes every share due at `now`, oldest first. One entry that fails
+    /// is logged and left for the next sweep; it does not stop the others.
+    /// Returns how many shares were removed.
     pub fn sweep(&self, now: u64) -> Result<usize, String> {
         let keys = self.list(
             &self.layout.expiry_prefix(),
             LIST_PAGE_KEYS * MAX_LIST_PAGES,
         )?;
-        let due = share::due(&self.layout, &keys, now);
         let mut removed = 0;
-        for (key, object) in &due {
-            // A retried first write writes its record again, with a later
-            // expiry and another index entry: the record decides.
-            match self.record(object)? {
-                Some(record) if record.check(now).is_ok() => {}
-                _ => {
-                    self.remove(object, None)?;
-                    removed += 1;
-                }
+        for (key, object) in share::due(&self.layout, &keys, now) {
+            let done = self.record(object).and_then(|record| match record {
+                // A newer backend's record: left to it.
+                Some(r) if !r.is_known() => Ok(false),
+                // A retried first write wrote a later expiry: the record decides.
+                Some(r) if r.check(now).is_ok() => self.delete(key).map(|()| false),
+                Some(r) => self.remove(object, &r).map(|()| !r.gone),
+                None => self
+                    .delete(&format!("{}{object}", self.prefix))
+                    .and_then(|()| self.delete(key))
+                    .map(|()| false),
+            });
+            match done {
+                Ok(true) => removed += 1,
+                Ok(false) => {}
+                Err(why) => eprintln!("sweep: {object}: {why}; left for the next sweep"),
             }
-            self.delete(key)?;
         }
         Ok(removed)
     }
