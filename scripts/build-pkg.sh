@@ -45,9 +45,9 @@ echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 
 # The page's payload budget: the wasm and every script the page loads
 # (www/ and pkg/), each gzipped as a server would send it. 180 KiB until
-# sharing (expiry, download limits, owner's delete) added 1.9 KB; the
-# growth per feature is in bench/results.md.
-PAGE_BUDGET_BYTES=$((182 * 1024))
+# issue 20's features: sharing (expiry, limits, the owner's delete) and
+# several files behind one link; bench/results.md has the growth of each.
+PAGE_BUDGET_BYTES=$((188 * 1024))
 page=0
 for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js \
   pkg/worker.js www/app.js; do

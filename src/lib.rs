@@ -36,8 +36,8 @@
 #![deny(missing_docs)]
 
 // The modules form a DAG, leaves first: error <- key <- {signature,
-// recipient, sse, passphrase} <- {name, stream} <- {secret, format} <-
-// object <- transfer <- wasm.
+// recipient, sse, passphrase} <- {name, stream} <- {secret, format,
+// manifest} <- object <- transfer <- wasm.
 mod error;
 mod filename;
 mod key;
@@ -47,6 +47,7 @@ mod recipient;
 mod secret;
 
 pub mod format;
+pub mod manifest;
 pub mod passphrase;
 pub mod signature;
 pub mod sse;

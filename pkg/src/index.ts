@@ -12,6 +12,8 @@ import initWasm, {
   checkSseCEndpoint,
   download as wasmDownload,
   inertMediaType,
+  manifestText as wasmManifestText,
+  parseManifest as wasmParseManifest,
   passphraseStrength as wasmPassphraseStrength,
   RangeReader,
   readRefusal,
@@ -39,6 +41,30 @@ import type {
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
 export { Key, OpenStream, Opener, RangeReader, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
+
+/** One file of a manifest (FORMAT.md §10): several files behind one link. */
+export interface ManifestEntry {
+  /** Where the file goes, relative: `/`-separated, no `.` or `..` parts. */
+  path: string;
+  objectName: string;
+  /** `s3seal-file-…`: the file's own key (the manifest is sealed). */
+  fileKey: string;
+  /** Plaintext bytes. */
+  size: number;
+  type: string;
+}
+
+/** The media type a manifest is sealed with. */
+export const MANIFEST_TYPE = "application/vnd.s3seal.manifest";
+
+/**
+ * A manifest's plaintext for `entries`, refused (`Malformed`) as a reader
+ * would refuse it: a path leaving its folder, a path or object twice. Seal
+ * and upload it with `type: MANIFEST_TYPE`; its share link shares them all.
+ */
+export const manifestText = wasmManifestText as (entries: ManifestEntry[]) => Uint8Array;
+/** The files an opened manifest lists, checked (FORMAT.md §10). */
+export const parseManifest = wasmParseManifest as (plaintext: Uint8Array) => ManifestEntry[];
 
 /** S3 header name -> value. SSE-C sets contain key material: never log them. */
 export type Headers = Record<string, string>;
@@ -513,8 +539,12 @@ export async function openRange(
       key: headers["x-amz-server-side-encryption-customer-key"],
       keyMd5: headers["x-amz-server-side-encryption-customer-key-MD5"],
     };
+    // One presigned GET serves both ranges (Range is not signed): a backend
+    // that counts downloads counts one per ranged read.
+    const presigned = new Map<string, Promise<PresignedRequest>>();
     const fetchRange = async (op: "head" | "get", range?: [number, number]): Promise<Response> => {
-      const p = await presign({ op, object: objectName, sseC });
+      if (!presigned.has(op)) presigned.set(op, Promise.resolve(presign({ op, object: objectName, sseC })));
+      const p = await presigned.get(op)!;
       checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
       const response = await fetch(p.url, {
         method: p.method,
@@ -1158,10 +1188,29 @@ export class WorkerClient {
       onProgress,
       ...secret
     }: WorkerSecret &
-      Pick<WorkerRequest, "name" | "type" | "presign" | "settings" | "resume" | "strongPassphrase"> &
+      Pick<WorkerRequest, "name" | "type" | "presign" | "settings" | "resume" | "strongPassphrase" | "keepFileKey"> &
       WorkerCallOptions<TransferProgress> = {},
   ): Promise<WorkerUploadResult> {
     return this.#call({ op: "upload", file, name, type, presign, settings, resume, strongPassphrase, ...secret }, { signal, onProgress });
+  }
+
+  /**
+   * Writes the manifest of `entries` (FORMAT.md §10) and uploads it like a
+   * file (see `upload`): its share link opens them all. Seal it with the
+   * key (or passphrase) that sealed the files.
+   */
+  uploadManifest(
+    entries: ManifestEntry[],
+    {
+      name = "manifest",
+      presign,
+      settings,
+      signal,
+      onProgress,
+      ...secret
+    }: WorkerSecret & Pick<WorkerRequest, "name" | "presign" | "settings"> & WorkerCallOptions<TransferProgress> = {},
+  ): Promise<WorkerUploadResult> {
+    return this.#call({ op: "upload", manifest: entries, name, presign, settings, ...secret }, { signal, onProgress });
   }
 
   /** Downloads and opens `objectName` through `presign`, all or nothing (see `download()`). */

@@ -1,7 +1,22 @@
 // s3seal Web Worker: seals, opens, uploads and downloads off the main
 // thread. Talk to it with `WorkerClient` from the package; the protocol is
 // `WorkerRequest` in, `WorkerReply` out, each carrying the request's `id`.
-import { Key, download, indexedDbStore, openBlob, passphraseStrength, presignWith, ready, safeFileName, sealBlob, upload } from "./index.js";
+import {
+  Key,
+  MANIFEST_TYPE,
+  download,
+  indexedDbStore,
+  manifestText,
+  openBlob,
+  parseManifest,
+  passphraseStrength,
+  presignWith,
+  ready,
+  safeFileName,
+  sealBlob,
+  upload,
+} from "./index.js";
+import type { ManifestEntry } from "./index.js";
 import type { Metadata, SealProgress, TransferProgress, UploadCommon } from "./index.js";
 
 /** Where the worker asks for presigned requests: a backend speaking the
@@ -41,6 +56,13 @@ export interface WorkerRequest extends WorkerSecret {
   strongPassphrase?: boolean;
   /** For "abort": the id of the request to stop. */
   job?: number;
+  /**
+   * For "upload": the files a manifest lists; the worker writes the
+   * manifest (FORMAT.md §10) and uploads it as the file.
+   */
+  manifest?: ManifestEntry[];
+  /** For "upload" with a passphrase: return the file key anyway (for a manifest). */
+  keepFileKey?: boolean;
 }
 
 /** What the worker posts back for a request `id`. */
@@ -67,6 +89,8 @@ export interface WorkerOpenResult {
   metadata: Metadata;
   /** The sealed name made safe to show and save (`safeFileName`), or null. */
   fileName: string | null;
+  /** When the object is a manifest: the files it lists, checked. */
+  manifest?: ManifestEntry[];
 }
 
 /** The result of `WorkerClient.upload`. */
@@ -131,12 +155,16 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
       op === "open"
         ? await openBlob(data.blob as Blob, key, { objectName: data.objectName, onProgress, signal })
         : await download(data.objectName ?? "", { key, presign: presignFrom(data.presign), onProgress, signal });
+    // A manifest is parsed here, where the core is: the page gets the
+    // checked list, never a list it parsed itself.
+    const manifest = metadata.type === MANIFEST_TYPE ? parseManifest(new Uint8Array(await blob.arrayBuffer())) : undefined;
     // The sealed name is the sealer's word: shown and saved only cleaned.
-    return { blob, metadata, fileName: safeFileName(metadata.name) ?? null };
+    return { blob, metadata, fileName: safeFileName(metadata.name) ?? null, manifest };
   }
   if (op === "upload") {
     const common = { ...data.settings, name: data.name, type: data.type, presign: presignFrom(data.presign), signal, onProgress };
-    const file = data.file as Blob;
+    const file = data.manifest ? new Blob([manifestText(data.manifest) as BlobPart]) : (data.file as Blob);
+    if (data.manifest) common.type = MANIFEST_TYPE;
     if (data.recipient) {
       // An upload form: nothing to keep but a receipt.
       const r = await upload(file, { ...common, recipient: data.recipient });
@@ -153,7 +181,7 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
     const uploaded = await upload(file, { ...common, key, resumeStore: data.resume ? resumeStore : undefined });
     // A share link carries the file key only for a key; with a passphrase
     // the link names the object and the reader types it.
-    const fileKey = data.passphrase && !data.keyText ? null : uploaded.fileKey.toText();
+    const fileKey = data.passphrase && !data.keyText && !data.keepFileKey ? null : uploaded.fileKey.toText();
     uploaded.fileKey.free();
     return {
       objectName: uploaded.objectName,

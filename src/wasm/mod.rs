@@ -12,7 +12,7 @@
 //! - [`upload`], [`download`], with [`job`], [`http`], [`resume`] and
 //!   [`file`]: transfers through presigned URLs;
 //! - [`checks`]: the inert type and safe name of opened bytes, passphrase
-//!   strength.
+//!   strength; [`manifest`]: several files behind one link.
 
 mod checks;
 mod download;
@@ -23,6 +23,7 @@ mod file;
 mod http;
 mod job;
 mod key;
+mod manifest;
 mod pipeline;
 mod resume;
 mod sse;
@@ -32,6 +33,7 @@ mod upload;
 pub use checks::{inert_media_type, passphrase_strength, read_refusal};
 pub use download::download;
 pub use key::{Key, Recipient};
+pub use manifest::{manifest_text, parse_manifest};
 pub use pipeline::{OpenStream, SealStream, segment_offset};
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, RangeReader, Sealer};

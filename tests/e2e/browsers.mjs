@@ -92,6 +92,65 @@ function engineTests(engine, state) {
       assert(got.sha256 === sha256(html), "byte-identical");
       assert(got.type === "application/octet-stream", `opened bytes get an inert type: ${got.type}`);
     }),
+    t("issue 20: three files behind one link, one download each: the list opens and saves every file byte-identical, once", async () => {
+      const files = [
+        ["one.txt", randomBytes(1000)],
+        ["two.bin", randomBytes(3 << 20)],
+        ["three.dat", randomBytes(10)],
+      ];
+      const up = await Session.create(state.driver, engine);
+      let link;
+      try {
+        const paths = files.map(([name, bytes]) => (writeFileSync(path.join(work.dir, name), bytes), path.join(work.dir, name)));
+        await up.goto(`${state.page.url}/`);
+        await up.waitFor(shown("#share-terms"), 20000);
+        // Several files to one multiple input: WebDriver takes them one per line.
+        await up.type("#file", paths.join("\n"));
+        await up.waitFor("() => /3 files/.test(document.querySelector('#drop-text').textContent)", 10000);
+        await up.run("() => { document.querySelector('#downloads').value = '1'; }");
+        await up.click("#upload");
+        await up.waitFor(settled("#result", "#error"), 180000);
+        const error = await up.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
+        assert(!error, `upload failed: ${error}`);
+        link = await up.run("() => document.querySelector('#share-link').value");
+      } finally {
+        await up.close();
+      }
+      const open = async () => {
+        const session = await Session.create(state.driver, engine);
+        try {
+          await session.goto(link);
+          await session.waitFor(shown("#receive"), 20000);
+          // Each saved file's bytes, as the page hands them to the browser.
+          await session.run(`() => {
+            window.saved = [];
+            const make = URL.createObjectURL;
+            URL.createObjectURL = (blob) => (window.saved.push(blob), make.call(URL, blob));
+          }`);
+          await session.click("#open");
+          await session.waitFor(settled("#files", "#error"), 60000);
+          const error = await session.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
+          if (error) return { error };
+          await session.click("#save-all");
+          await session.waitFor("() => /All saved/.test(document.querySelector('#save-all').textContent) || !document.querySelector('#error').hidden", 60000);
+          return await session.runAsync(`async () => {
+            const out = [];
+            for (const blob of window.saved) {
+              const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+              out.push(Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
+            }
+            return { hashes: out, error: document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent };
+          }`);
+        } finally {
+          await session.close();
+        }
+      };
+      const first = await open();
+      assert(!first.error, `opens: ${first.error}`);
+      assert(JSON.stringify([...first.hashes].sort()) === JSON.stringify(files.map(([, b]) => sha256(b)).sort()), `every file byte-identical: ${first.hashes}`);
+      const second = await open();
+      assert(/DownloadLimit 410/.test(second.error ?? ""), `the second open is refused: ${second.error}`);
+    }),
     t("the driver stops", async () => {
       await state.driver.stop();
     }),

@@ -4,7 +4,7 @@
 // by PID; the fault proxy injects a bounded number of failures.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { request as httpRequest, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -38,7 +38,9 @@ async function faultProxy() {
   const server = createServer((req, res) => {
     state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
-    const makesObject = (req.method === "PUT" && !isPart) || (req.method === "POST" && /[?&]uploadId=/.test(req.url));
+    // The page's writes of objects (serve's own writes of sharing state,
+    // under control/, pass through here too).
+    const makesObject = /\/uploads\//.test(req.url) && ((req.method === "PUT" && !isPart) || (req.method === "POST" && /[?&]uploadId=/.test(req.url)));
     if (isPart && state.dropParts > 0) {
       // The connection breaks mid-body: the client sees a network error.
       state.dropParts--;
@@ -83,7 +85,9 @@ async function faultProxy() {
           state.maxPart = Math.max(state.maxPart, Number(/[?&]partNumber=(\d+)/.exec(req.url)[1]));
         }
         res.writeHead(r.statusCode, r.headers);
-        if (req.method === "GET" && r.statusCode === 200 && state.dropGets > 0) {
+        // Object reads only: serve's own reads of sharing state (control/)
+        // pass through here too.
+        if (req.method === "GET" && r.statusCode === 200 && state.dropGets > 0 && /\/uploads\//.test(req.url)) {
           // The answer stops after 1 MiB: the connection breaks mid-body.
           state.dropGets--;
           let sent = 0;
@@ -378,6 +382,75 @@ async function receiveViaPage(link, passphrase) {
   return { bytes: readFileSync(file), name };
 }
 
+/** Uploads several files and a folder through the page in one link;
+ * returns { link, objectName, listed } (the card's list of files). */
+async function uploadManyViaPage(base, files, folder) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(`${base}/`);
+  const dir = mkdtempSync(path.join(work, "many-"));
+  const paths = files.map(({ name, bytes }) => (writeFileSync(path.join(dir, name), bytes), path.join(dir, name)));
+  await page.setInputFiles("#file", paths);
+  const tree = path.join(dir, folder.name);
+  for (const { rel, bytes } of folder.files) {
+    mkdirSync(path.dirname(path.join(tree, rel)), { recursive: true });
+    writeFileSync(path.join(tree, rel), bytes);
+  }
+  await page.setInputFiles("#folder", tree);
+  await page.click("#upload");
+  await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(`upload failed: ${error}`);
+  const out = {
+    link: await page.inputValue("#share-link"),
+    objectName: await page.textContent("#object-name"),
+    listed: await page.$$eval("#shared-files li", (lis) => lis.map((li) => li.textContent)),
+  };
+  await context.close();
+  return out;
+}
+
+/** Opens a link to a list of files in a fresh context and saves them all:
+ * { listed, saved: Map(name -> bytes) } or { error }. */
+async function receiveManyViaPage(link) {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.click("#open");
+  await page.waitForSelector("#files:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) {
+    await context.close();
+    return { error };
+  }
+  const listed = await page.$$eval("#file-list li", (lis) => lis.map((li) => li.firstChild.textContent));
+  const saved = new Map();
+  const all = new Promise((resolve) => {
+    page.on("download", async (d) => {
+      const file = path.join(work, `many-${Date.now()}-${saved.size}`);
+      await d.saveAs(file);
+      saved.set(d.suggestedFilename(), readFileSync(file));
+      if (saved.size === listed.length) resolve();
+    });
+  });
+  await page.click("#save-all");
+  await Promise.race([all, page.waitForSelector("#error:not([hidden])", { timeout: 60000 }).then(async () => {
+    throw new Error(await page.textContent("#error"));
+  })]);
+  await context.close();
+  return { listed, saved };
+}
+
+/** Whether the share of `objectName` is removed within `ms`: the object
+ * deleted, its record a tombstone (written after the object goes). */
+async function removed(objectName, ms) {
+  const done = () =>
+    s3check("count", `uploads/${objectName}`) === "0" && s3check("text", `control/share/${objectName}.json`).includes('"gone":true');
+  for (const until = Date.now() + ms; Date.now() < until && !done(); ) await new Promise((r) => setTimeout(r, 250));
+  return done();
+}
+
 /** Issue 20: a page upload with a short expiry through `base`, opened
  * before and refused after; its bytes and state are removed when asked for. */
 async function expires(base) {
@@ -390,15 +463,8 @@ async function expires(base) {
   await new Promise((r) => setTimeout(r, Math.max(0, started + 7000 - Date.now())));
   const after = await receiveViaPage(up.link);
   assert(/This share has expired.*\(ShareExpired 410/.test(after.error ?? ""), `after expiry: ${after.error}`);
-  // Removed when asked for (this serve does not sweep): the object,
-  // its record, its claims and its expiry entry.
-  let left = "1";
-  for (let i = 0; i < 20 && left !== "0"; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    left = s3check("count", `uploads/${up.objectName}`);
-  }
-  assert(left === "0", "the object is deleted");
-  assert(s3check("count", `control/share/${up.objectName}`) === "0", "its record is deleted");
+  // Removed when asked for (this serve does not sweep).
+  assert(await removed(up.objectName, 5000), "the object is deleted, its record a tombstone");
   const again = await receiveViaPage(up.link);
   assert(/Nothing is shared under this link any more.*ShareGone/.test(again.error ?? ""), `once swept: ${again.error}`);
 }
@@ -1174,20 +1240,88 @@ try {
           const third = await receiveViaPage(limited.link.replace(b.url, a.url));
           assert(/DownloadLimit 410/.test(third.error ?? ""), `the third, through A: ${third.error}`);
           const up = await uploadViaPage(b.url, "swept.bin", random(1000), { share: { expiresSecs: 2 } });
-          let left = "1";
-          for (let i = 0; i < 40 && left !== "0"; i++) {
-            await new Promise((r) => setTimeout(r, 250));
-            left = s3check("count", `uploads/${up.objectName}`);
-          }
-          assert(left === "0", "A's sweeper deleted what B handed out");
-          assert(s3check("count", `control/share/${up.objectName}`) === "0", "and its record");
-          assert(/sweep: removed [1-9]/.test(a.log()), "A says it swept");
+          assert(await removed(up.objectName, 10000), "A's sweeper deleted what B handed out; its record is a tombstone");
+          // A logs once its sweep is done (after the state is written), or
+          // another serve on this bucket swept first (they all sweep it all).
+          for (const until = Date.now() + 5000; Date.now() < until && !/sweep: removed [1-9]/.test(a.log()); ) await new Promise((r) => setTimeout(r, 100));
+          assert(/sweep: removed [1-9]/.test(a.log()) || /sweep: removed [1-9]/.test(main.log()), "A (or main) says it swept");
           const gone = await receiveViaPage(up.link);
           assert(/ShareGone 410/.test(gone.error ?? ""), `B after A's sweep: ${gone.error}`);
         } finally {
           await a.stop();
           await b.stop();
         }
+      },
+    ],
+    [
+      "issue 20: three files and a folder behind one link: the list opens in a fresh browser, every file byte-identical",
+      async () => {
+        const files = [
+          { name: "report.pdf", bytes: random(6 << 20) },
+          { name: "notes.txt", bytes: random(1000) },
+          { name: "empty.bin", bytes: Buffer.alloc(0) },
+        ];
+        const folder = { name: "photos", files: [{ rel: "2026/beach.jpg", bytes: random(300 << 10) }, { rel: "cat.png", bytes: random(2000) }] };
+        const up = await uploadManyViaPage(main.url, files, folder);
+        const paths = ["report.pdf", "notes.txt", "empty.bin", "photos/2026/beach.jpg", "photos/cat.png"];
+        assert(up.listed.length === 5 && paths.every((p) => up.listed.some((l) => l.startsWith(`${p} (`))), `the card lists them: ${up.listed}`);
+        const got = await receiveManyViaPage(up.link);
+        assert(!got.error, `opens: ${got.error}`);
+        assert(paths.every((p) => got.listed.some((l) => l.startsWith(`${p} (`))), `the list: ${got.listed}`);
+        const want = new Map([...files.map((f) => [f.name, f.bytes]), ["beach.jpg", folder.files[0].bytes], ["cat.png", folder.files[1].bytes]]);
+        assert(got.saved.size === 5, `saved ${got.saved.size}: ${[...got.saved.keys()]}`);
+        for (const [name, bytes] of want) assert(got.saved.has(name) && sha256(got.saved.get(name)) === sha256(bytes), `${name} byte-identical`);
+      },
+    ],
+    [
+      "issue 20: s3seal push --manifest shares a folder behind one link, and the page opens the list",
+      async () => {
+        const dir = mkdtempSync(path.join(work, "push-list-"));
+        writeFileSync(path.join(dir, "root.key"), execFileSync(bin, ["keygen"]).toString());
+        mkdirSync(path.join(dir, "docs/sub"), { recursive: true });
+        const files = { "top.txt": random(500), "docs/sub/deep.bin": random(20 << 20), "docs/readme.md": random(100) };
+        for (const [rel, bytes] of Object.entries(files)) writeFileSync(path.join(dir, rel), bytes);
+        const pushed = spawnSync(
+          bin,
+          ["push", "--quiet", "--key-file", "root.key", "--state-dir", "state", "--presign", `${main.url}/api/presign`, "--link", `${main.url}/`,
+           "--manifest", "--part-size", String(5 << 20), ...Object.keys(files)],
+          { cwd: dir, encoding: "utf8", timeout: 120000 },
+        );
+        assert(pushed.status === 0, `push: ${pushed.status} ${pushed.stderr}`);
+        const lines = pushed.stdout.trim().split("\n");
+        assert(lines.length === 1 && lines[0].startsWith(`${main.url}/#`), `one link: ${pushed.stdout}`);
+        assert(/pushed the list of 3 files/.test(pushed.stderr), pushed.stderr);
+        const got = await receiveManyViaPage(lines[0]);
+        assert(!got.error, `opens: ${got.error}`);
+        for (const rel of Object.keys(files)) assert(got.listed.some((l) => l.startsWith(`${rel} (`)), `${rel} listed: ${got.listed}`);
+        for (const [rel, bytes] of Object.entries(files)) {
+          const saved = got.saved.get(path.basename(rel));
+          assert(saved && sha256(saved) === sha256(bytes), `${rel} byte-identical`);
+        }
+      },
+    ],
+    [
+      "issue 20: a list of files a link holder rewrote (two files swapped) is refused",
+      async () => {
+        const files = [
+          { name: "a-one.txt", bytes: random(1000) },
+          { name: "b-two.txt", bytes: random(2000) },
+        ];
+        const up = await uploadManyViaPage(main.url, files, { name: "dir", files: [{ rel: "c.txt", bytes: random(10) }] });
+        const [, name, fileKey] = /#([0-9a-f]{32}\.s3seal)\.(s3seal-file-[A-Za-z0-9_-]{43})$/.exec(up.link);
+        // The link holder reads the list (their key opens it) and swaps
+        // which object each path names, sealing it again with their key.
+        const dir = mkdtempSync(path.join(work, "swap-"));
+        writeFileSync(path.join(dir, "file.key"), `${fileKey}\n`);
+        const sse = JSON.parse(execFileSync(bin, ["sse-c", name, "--json", "--key-file", path.join(dir, "file.key")]).toString());
+        s3check("get", `uploads/${name}`, sse["x-amz-server-side-encryption-customer-key"], path.join(dir, "m.s3seal"));
+        const text = execFileSync(bin, ["open", path.join(dir, "m.s3seal"), "-o", "-", "--key-file", path.join(dir, "file.key"), "--object-name", name]).toString();
+        assert(text.startsWith("s3seal-manifest 1\n") && text.includes("a-one.txt") && text.includes("b-two.txt"), text);
+        const swapped = text.replace("\ta-one.txt\n", "\tTMP\n").replace("\tb-two.txt\n", "\ta-one.txt\n").replace("\tTMP\n", "\tb-two.txt\n");
+        assert(swapped.length === text.length && swapped !== text, "same size, files swapped");
+        s3check("forge", `uploads/${name}`, fileKey, swapped);
+        const got = await receiveManyViaPage(up.link);
+        assert(/BadSignature/.test(got.error ?? ""), `refused: ${got.error}`);
       },
     ],
     [
@@ -1232,8 +1366,7 @@ try {
           },
         });
         assert(/no longer opens/.test(deleted ?? ""), String(deleted));
-        assert(s3check("count", `uploads/${up.objectName}`) === "0", "the object is deleted");
-        assert(s3check("count", `control/share/${up.objectName}`) === "0", "its record is deleted");
+        assert(await removed(up.objectName, 5000), "the object is deleted, its record a tombstone");
         const after = await receiveViaPage(up.link);
         assert(/ShareGone 410/.test(after.error ?? ""), `after delete: ${after.error}`);
       },

@@ -9,6 +9,7 @@ concurrent test sends a fixed number of requests.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -68,10 +69,13 @@ class SharingAgainstGarage(unittest.TestCase):
         return json.loads(body)
 
     def wait_gone(self, name, seconds=10):
+        """Whether the share is removed within `seconds`: its object deleted
+        and its record a tombstone (written after the object is deleted)."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and self.count(self.prefix + name):
+        removed = lambda: self.count(self.prefix + name) == 0 and self.record(name).get("gone")  # noqa: E731
+        while time.monotonic() < deadline and not removed():
             time.sleep(0.25)
-        return self.count(self.prefix + name) == 0
+        return bool(removed())
 
     def test_push_records_its_terms_and_an_expired_share_is_refused_then_removed(self):
         name = self.push(self.b, "--expires", "3s", "--downloads", "5")
@@ -88,7 +92,7 @@ class SharingAgainstGarage(unittest.TestCase):
         self.assertEqual(status, 410, body)
         self.assertIn(body["error"]["code"], ("ShareExpired", "ShareGone"))
         self.assertTrue(self.wait_gone(name), "the object is deleted")
-        self.assertEqual(self.count(f"{CONTROL}share/{name}"), 0)
+        self.assertTrue(self.record(name)["gone"], "its record is a tombstone")
         self.assertEqual(self.count(f"{CONTROL}claim/{name}/"), 0)
         self.assertEqual(
             [k["Key"] for k in self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{CONTROL}expiry/").get("Contents", []) if k["Key"].endswith(name)],
@@ -149,12 +153,109 @@ class SharingAgainstGarage(unittest.TestCase):
         self.assertEqual(by_owner.returncode, 0, by_owner.stderr)
         self.assertEqual(by_owner.stdout.strip(), f"deleted {name}")
         self.assertEqual(self.count(self.prefix + name), 0)
-        self.assertEqual(self.count(f"{CONTROL}share/{name}"), 0)
+        self.assertEqual(self.record(name), {"v": 1, "expiresAt": self.record(name)["expiresAt"], "gone": True},
+                         "a tombstone keeps no hash and no limit")
         status, body = self.get(self.a, name)
         self.assertEqual((status, body["error"]["code"]), (410, "ShareGone"), body)
         again = delete("root.key", self.a)
         self.assertNotEqual(again.returncode, 0)
         self.assertIn("ShareGone", again.stderr)
+
+    def sealed(self, key="root.key"):
+        (self.dir / "one.bin").write_bytes(os.urandom(1000))
+        out = subprocess.run([BIN, "seal", str(self.dir / "one.bin"), "-o", str(self.dir / "one.s3seal"), "--force",
+                              "--key-file", str(self.dir / key)], check=True, capture_output=True, text=True).stdout.split()
+        return out[0], (self.dir / "one.s3seal").read_bytes()
+
+    def put(self, url_answer, body):
+        p = url_answer
+        status, _, text = http(p["method"], p["url"], body, p["headers"])
+        return status, text
+
+    def test_a_write_url_used_after_the_share_ended_is_never_served(self):
+        # The attack: presign a PUT with a 2 s expiry, let the share end
+        # (a HEAD, the sweeper or a delete removes it), then use the PUT URL,
+        # still valid for minutes. Before tombstones and a fail-closed
+        # gate, the object landed with no record and was served forever.
+        name, body = self.sealed()
+        status, url = self.b.presign(op="put", object=name, sseC=self.sse_c(name), size=len(body), share={"expiresSecs": 2})
+        self.assertEqual(status, 200, url)
+        time.sleep(2.5)
+        status, answer = self.get(self.b, name, op="head")
+        # The expiry's own code, or "gone" if A's sweep came first.
+        self.assertEqual(status, 410, answer)
+        self.assertIn(answer["error"]["code"], ("ShareExpired", "ShareGone"))
+        self.assertTrue(self.wait_gone(name), "removed: a tombstone")
+        self.assertEqual(self.put(url, body)[0], 200, "S3 takes the late write")
+        for serve in (self.a, self.b):
+            status, answer = self.get(serve, name)
+            self.assertEqual((status, answer["error"]["code"]), (410, "ShareGone"), answer)
+        # Nor can the name be shared again (a link holder re-uploading it).
+        self.s3.delete_object(Bucket=BUCKET, Key=self.prefix + name)
+        status, answer = self.a.presign(op="put", object=name, sseC=self.sse_c(name), size=len(body))
+        self.assertEqual((status, answer["error"]["code"]), (410, "ShareGone"), answer)
+
+    def test_a_name_without_the_key_spends_no_download(self):
+        name = self.push(self.a, "--downloads", "1")
+        other_name, _ = self.sealed("other.key")
+        h = json.loads(subprocess.run([BIN, "sse-c", other_name, "--json", "--key-file", str(self.dir / "other.key")],
+                                      check=True, capture_output=True, text=True).stdout)
+        wrong = {"algorithm": "AES256", "key": h["x-amz-server-side-encryption-customer-key"],
+                 "keyMd5": h["x-amz-server-side-encryption-customer-key-MD5"]}
+        for _ in range(3):
+            status, answer = self.a.presign(op="get", object=name, sseC=wrong)
+            self.assertEqual((status, answer["error"]["code"]), (403, "WrongKey"), answer)
+        self.assertEqual(self.count(f"{CONTROL}claim/{name}/"), 0, "nothing was counted")
+        self.assertEqual(self.get(self.b, name)[0], 200, "the one download is still there")
+        self.assertEqual(self.get(self.a, name)[0], 410)
+
+    def test_an_object_without_a_record_is_not_served_unless_allowed(self):
+        name, body = self.sealed()
+        raw = __import__("base64").b64decode(self.sse_c(name)["key"])
+        self.s3.put_object(Bucket=BUCKET, Key=self.prefix + name, Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=raw)
+        status, answer = self.get(self.a, name)
+        self.assertEqual((status, answer["error"]["code"]), (410, "ShareGone"), answer)
+        legacy = Serve({"S3SEAL_SWEEP_SECS": "0", "S3SEAL_ALLOW_UNRECORDED": "true"})
+        try:
+            self.assertEqual(self.get(legacy, name)[0], 200)
+        finally:
+            legacy.stop()
+
+    def test_a_get_url_dies_with_its_share(self):
+        name = self.push(self.a, "--expires", "20s")
+        status, answer = self.get(self.a, name)
+        self.assertEqual(status, 200, answer)
+        expires = int(re.search(r"X-Amz-Expires=(\d+)", answer["url"]).group(1))
+        self.assertLessEqual(expires, 20, "not the configured 300 s")
+
+    def test_push_manifest_then_pull_link_brings_back_the_folder(self):
+        src = self.dir / "src"
+        files = {"top.txt": os.urandom(300), "docs/a.bin": os.urandom(6 << 20), "docs/deep/b.txt": os.urandom(10)}
+        for rel, data in files.items():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            (src / rel).write_bytes(data)
+        out = subprocess.run([BIN, "push", "--quiet", "--state-dir", str(self.dir / "state"), "--key-file", str(self.dir / "root.key"),
+                              "--presign", f"{self.a.url}/api/presign", "--link", f"{self.a.url}/", "--manifest", "--expires", "1h",
+                              *files.keys()], cwd=src, capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        link = out.stdout.strip()
+        self.assertEqual(len(link.splitlines()), 1, "one link for all")
+        dest = self.dir / "pulled"
+        got = subprocess.run([BIN, "pull", "--link", link, "-o", str(dest)], capture_output=True, text=True, timeout=120)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        for rel, data in files.items():
+            self.assertEqual((dest / rel).read_bytes(), data, rel)
+        self.assertIn("3 of 3 listed files pulled", got.stderr)
+        self.assertEqual(sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()), sorted(files),
+                         "nothing else is left (no staging folder, no list)")
+        again = subprocess.run([BIN, "pull", "--link", link, "-o", str(dest)], capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("exists; not replacing it", again.stderr)
+        # One file's link pulls that file.
+        single = self.push(self.a, "--link", f"{self.a.url}/")
+        one = subprocess.run([BIN, "pull", "--link", single, "-o", str(self.dir / "one")], capture_output=True, text=True, timeout=120)
+        self.assertEqual(one.returncode, 0, one.stderr)
+        self.assertEqual((self.dir / "one" / "in.bin").read_bytes(), (self.dir / "in.bin").read_bytes())
 
     def test_the_demo_bucket_has_lifecycle_rules_behind_the_sweeper(self):
         rules = self.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]

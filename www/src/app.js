@@ -110,19 +110,46 @@ function reset() {
 }
 
 // --- send view ---
-let picked = null;
-function pick(file) {
-  picked = file;
-  $("drop-text").textContent = file ? `${file.name} (${human(file.size)})` : "Choose a file or drop it here";
-  $("upload").disabled = !file;
+/** What will be sent: `{ file, path }`, the path relative (a folder's own). */
+let picked = [];
+function pick(items, { add = false } = {}) {
+  // A folder adds to what is picked (a path is listed once); files or a
+  // drop replace it.
+  const byPath = new Map(add ? picked.map((p) => [p.path, p]) : []);
+  for (const item of items) byPath.set(item.path, item);
+  picked = [...byPath.values()];
+  const total = picked.reduce((n, p) => n + p.file.size, 0);
+  $("drop-text").textContent =
+    picked.length === 0
+      ? "Choose files or drop them (or a folder) here"
+      : picked.length === 1
+        ? `${picked[0].path} (${human(total)})`
+        : `${picked.length} files (${human(total)}): ${picked.map((p) => p.path).join(", ")}`;
+  $("upload").disabled = picked.length === 0;
+  $("clear").hidden = picked.length === 0;
 }
-$("file").addEventListener("change", () => pick($("file").files[0] ?? null));
+const fromList = (files) => [...files].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+$("file").addEventListener("change", () => pick(fromList($("file").files)));
+$("folder").addEventListener("change", () => pick(fromList($("folder").files), { add: true }));
+$("clear").addEventListener("click", () => pick([]));
+/** Every file under a dropped entry, with its path (folders read in batches). */
+async function walk(entry, prefix = "") {
+  if (entry.isFile) return [{ file: await new Promise((ok, fail) => entry.file(ok, fail)), path: prefix + entry.name }];
+  const reader = entry.createReader();
+  const out = [];
+  for (;;) {
+    const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+    if (batch.length === 0) return out;
+    for (const child of batch) out.push(...(await walk(child, `${prefix}${entry.name}/`)));
+  }
+}
 for (const ev of ["dragover", "dragenter"]) $("drop").addEventListener(ev, (e) => (e.preventDefault(), $("drop").classList.add("over")));
 $("drop").addEventListener("dragleave", () => $("drop").classList.remove("over"));
-$("drop").addEventListener("drop", (e) => {
+$("drop").addEventListener("drop", async (e) => {
   e.preventDefault();
   $("drop").classList.remove("over");
-  pick(e.dataTransfer.files[0] ?? null);
+  const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  pick(entries.length ? (await Promise.all(entries.map((en) => walk(en)))).flat() : fromList(e.dataTransfer.files));
 });
 for (const radio of document.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => {
@@ -180,21 +207,17 @@ const configured = fetch("/api/config")
   })
   .catch(() => {});
 
-function showReceipt(result) {
-  $("receipt-object").textContent = result.objectName;
+function showReceipt(results) {
+  const [result] = results;
+  $("receipt-object").textContent = results.length > 1 ? `${result.objectName} and ${results.length - 1} more (in the receipt)` : result.objectName;
   $("receipt-file").textContent = result.name || "(unnamed)";
   $("receipt-size").textContent = `${human(result.plaintextSize)}, ${result.plaintextSize} bytes`;
   $("receipt-sha256").textContent = result.sha256;
-  const text = [
-    "s3seal upload receipt",
-    `object:  ${result.objectName}`,
-    `file:    ${result.name}`,
-    `size:    ${result.plaintextSize} bytes`,
-    `sha256:  ${result.sha256}`,
-    `sent:    ${new Date().toISOString()}`,
-    "",
-  ].join("\n");
-  $("receipt-download").href = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const text = ["s3seal upload receipt", `sent:    ${new Date().toISOString()}`, ""];
+  for (const r of results) {
+    text.push(`object:  ${r.objectName}`, `file:    ${r.name}`, `size:    ${r.plaintextSize} bytes`, `sha256:  ${r.sha256}`, "");
+  }
+  $("receipt-download").href = URL.createObjectURL(new Blob([text.join("\n")], { type: "text/plain" }));
   $("receipt").hidden = false;
 }
 
@@ -212,16 +235,25 @@ function showShareCard(result) {
   $("share-expiry").hidden = !result.expiresAt;
   if (result.expiresAt) {
     const limit = result.downloads ? `, or after ${result.downloads} download${result.downloads > 1 ? "s" : ""}` : "";
-    $("share-expiry").textContent = `Expires ${result.expiresAt.toLocaleString()}${limit}; its bytes are then deleted.`;
+    // A resumed upload keeps the terms it started with, counted from then.
+    const when = result.resumedParts ? "as chosen when this upload started" : result.expiresAt.toLocaleString();
+    $("share-expiry").textContent = `Expires ${when}${limit}; its bytes are then deleted.`;
   }
-  $("delete-box").hidden = !result.deleteToken;
+  // Several files: the link opens their list (a manifest).
+  $("shared-files").replaceChildren(
+    ...(result.files ?? []).map((f) => Object.assign(document.createElement("li"), { textContent: `${f.path} (${human(f.size)})` })),
+  );
+  $("shared-files").hidden = !result.files;
+  // The manifest first, so the link dies before its files go.
+  const owned = result.owned ?? (result.deleteToken ? [result] : []);
+  $("delete-box").hidden = owned.length === 0;
   $("delete-status").textContent = "";
   $("delete").disabled = false;
-  // The token stays in this closure: only the owner's page can end the share.
+  // The tokens stay in this closure: only the owner's page can end the share.
   $("delete").onclick = async () => {
     $("delete").disabled = true;
     try {
-      await deleteShare(result.objectName, result.deleteToken, { init: { headers: presign().headers } });
+      for (const o of owned) await deleteShare(o.objectName, o.deleteToken, { init: { headers: presign().headers } });
       $("delete-status").textContent = "Deleted: the link no longer opens anything.";
     } catch (err) {
       $("delete").disabled = false;
@@ -262,26 +294,78 @@ $("upload").addEventListener("click", async () => {
   $("progress").hidden = false;
   uploading = new AbortController();
   const started = Date.now();
+  const signal = uploading.signal;
   try {
-    const result = await client.upload(picked, {
-      ...options,
-      presign: presign(),
-      signal: uploading.signal,
-      onProgress: progressReporter("Sealed and sent"),
-    });
+    let result;
+    if (picked.length === 1) {
+      const [{ file, path }] = picked;
+      result = await client.upload(file, { ...options, presign: presign(), signal, onProgress: progressReporter("Sealed and sent") });
+      result = { ...result, name: path };
+    } else if (recipient) {
+      result = [];
+      for (const [i, { file, path }] of picked.entries()) {
+        const onProgress = progressReporter(`File ${i + 1} of ${picked.length}: sealed and sent`);
+        result.push({ ...(await client.upload(file, { ...options, name: path, presign: presign(), signal, onProgress })), name: path });
+      }
+    } else {
+      result = await uploadMany(picked, options, signal);
+    }
     // The server counts the expiry from the upload's first write: at the
     // latest from now, so this date is never later than the real one.
     const expiresAt = terms ? new Date(started + terms.expiresSecs * 1000) : null;
-    show({ ...result, name: picked.name, expiresAt, downloads: terms?.downloads });
+    show(recipient ? [result].flat() : { ...result, expiresAt, downloads: terms?.downloads });
     $("status").textContent = "Done.";
   } catch (err) {
     showError(err);
   } finally {
     uploading = null;
-    $("upload").disabled = !picked;
+    $("upload").disabled = picked.length === 0;
     $("progress").hidden = true;
   }
 });
+
+/** Several files behind one link: each sealed with one key (the first
+ * upload makes it) or the passphrase, then the list of them (a manifest,
+ * FORMAT.md §10) sealed the same way; the link opens the list. A failure
+ * or an abort deletes what already went up. */
+async function uploadMany(items, options, signal) {
+  let secret = options.passphrase ? { passphrase: options.passphrase, keepFileKey: true } : { newKey: true };
+  const uploaded = [];
+  try {
+    const files = [];
+    let rootKey = null;
+    for (const [i, { file, path }] of items.entries()) {
+      const r = await client.upload(file, {
+        ...secret,
+        strongPassphrase: options.strongPassphrase,
+        name: path.split("/").pop(),
+        settings: options.settings,
+        presign: presign(),
+        signal,
+        onProgress: progressReporter(`File ${i + 1} of ${items.length}: sealed and sent`),
+      });
+      uploaded.push(r);
+      if (r.rootKey) {
+        rootKey = r.rootKey;
+        secret = { keyText: r.rootKey };
+      }
+      files.push({ path, objectName: r.objectName, fileKey: r.fileKey, size: file.size, type: file.type });
+    }
+    const list = await client.uploadManifest(files, {
+      ...(options.passphrase ? { passphrase: options.passphrase } : secret),
+      settings: options.settings,
+      presign: presign(),
+      signal,
+      onProgress: progressReporter("The list of files: sealed and sent"),
+    });
+    return { ...list, rootKey, files, owned: [list, ...uploaded].filter((r) => r.deleteToken) };
+  } catch (err) {
+    for (const r of uploaded) {
+      if (r.deleteToken) deleteShare(r.objectName, r.deleteToken, { init: { headers: presign().headers } }).catch(() => {});
+    }
+    throw err;
+  }
+}
 $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("share-link").value));
 $("abort").addEventListener("click", () => uploading?.abort());
 
@@ -316,11 +400,12 @@ if (shared) {
     $("progress").hidden = false;
     try {
       const secret = shared[2] ? { keyText: shared[2] } : { passphrase: $("receive-passphrase").value };
-      const { blob, metadata, fileName } = await client.download(shared[1], {
+      const { blob, metadata, fileName, manifest } = await client.download(shared[1], {
         ...secret,
         presign: presign(),
         onProgress: progressReporter("Received"),
       });
+      if (manifest) return showFiles(manifest);
       $("opened-name").textContent = fileName || shared[1];
       $("opened-size").textContent = human(blob.size);
       // The sealed type as text only: the Blob's own type is inert (download()).
@@ -346,4 +431,50 @@ if (shared) {
   });
 } else {
   $("send").hidden = false;
+}
+
+/** Opens one file of a verified list and hands it to the browser to save. */
+async function saveEntry(entry, button) {
+  button.disabled = true;
+  $("progress").hidden = false;
+  try {
+    const { blob, fileName } = await client.download(entry.objectName, {
+      keyText: entry.fileKey,
+      presign: presign(),
+      onProgress: progressReporter(`Received ${entry.path}:`),
+    });
+    // The list says how big the file is: a different size is not this file.
+    if (blob.size !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${blob.size} bytes, the list says ${entry.size}` };
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: fileName || "opened.bin" });
+    a.click();
+    button.textContent = "Saved";
+  } catch (err) {
+    button.disabled = false;
+    throw err;
+  } finally {
+    $("progress").hidden = true;
+  }
+}
+
+/** A shared list of files (a verified manifest): each saved on demand. */
+function showFiles(entries) {
+  const buttons = entries.map((entry) => {
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: "Save" });
+    button.onclick = () => saveEntry(entry, button).catch(showError);
+    const li = document.createElement("li");
+    li.append(`${entry.path} (${human(entry.size)})`, button);
+    $("file-list").append(li);
+    return [entry, button];
+  });
+  $("save-all").onclick = async () => {
+    $("save-all").disabled = true;
+    try {
+      for (const [entry, button] of buttons) if (!button.disabled) await saveEntry(entry, button);
+      $("save-all").textContent = "All saved";
+    } catch (err) {
+      $("save-all").disabled = false;
+      showError(err);
+    }
+  };
+  $("files").hidden = false;
 }

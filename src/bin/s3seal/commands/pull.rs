@@ -1,5 +1,6 @@
 //! `s3seal pull`: list a bucket prefix, download and open every object the
-//! key (usually an identity) opens, keep going past failures.
+//! key (usually an identity) opens, keep going past failures; or, with
+//! `--link`, what one share link shares (a file, or a list of files).
 //!
 //! Each object lands in `OUT/<object id>/<sealed filename>`, written under a
 //! staging directory and renamed into place only after it verified, with a
@@ -15,9 +16,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use rusty_s3::actions::{GetObject, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
-use s3seal::Opener;
+use s3seal::manifest::Manifest;
+use s3seal::transfer::presign::{Op, Request, SseC};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::xml;
+use s3seal::{FileKey, Opener};
 use s3seal::{ObjectName, Secret};
 use sha2::Digest;
 
@@ -35,8 +38,21 @@ const MARKER: &str = ".s3seal-object";
 #[derive(Args)]
 pub struct PullArgs {
     /// Bucket to read.
-    #[arg(long, env = "S3SEAL_BUCKET")]
-    bucket: String,
+    #[arg(long, env = "S3SEAL_BUCKET", required_unless_present = "link")]
+    bucket: Option<String>,
+    /// Pull what a share link shares instead, through the presign backend
+    /// (several files, if it names a list of them: each saved under its
+    /// path). The key is the link's, or a passphrase for a link without one.
+    /// Bucket and prefix are not used (S3SEAL_BUCKET may stay set).
+    #[arg(long, value_name = "URL")]
+    link: Option<url::Url>,
+    /// The presign backend for --link (default: /api/presign beside the
+    /// link's page, as `s3seal serve` has it).
+    #[arg(long, value_name = "URL", requires = "link")]
+    presign: Option<url::Url>,
+    /// The backend's bearer token, from the first line of this file.
+    #[arg(long, value_name = "PATH", requires = "link")]
+    token_file: Option<PathBuf>,
     /// Only objects whose key starts with this prefix.
     #[arg(long, env = "S3SEAL_PREFIX", default_value = "uploads/")]
     prefix: String,
@@ -65,6 +81,7 @@ struct Target {
 }
 
 fn target(args: &PullArgs) -> Result<Target> {
+    let bucket_name = args.bucket.clone().context("--bucket or --link")?;
     let access = env(&["AWS_ACCESS_KEY_ID"]).context("set AWS_ACCESS_KEY_ID")?;
     let secret = env(&["AWS_SECRET_ACCESS_KEY"]).context("set AWS_SECRET_ACCESS_KEY")?;
     let region = env(&["AWS_REGION", "AWS_DEFAULT_REGION"]).unwrap_or_else(|| "us-east-1".into());
@@ -85,7 +102,7 @@ fn target(args: &PullArgs) -> Result<Target> {
         None => Credentials::new(access, secret),
     };
     Ok(Target {
-        bucket: Bucket::new(url, style, args.bucket.clone(), region)?,
+        bucket: Bucket::new(url, style, bucket_name, region)?,
         credentials,
     })
 }
@@ -234,21 +251,59 @@ fn pull_one(
         action.headers_mut().insert(n.clone(), v.clone());
     }
     let url = action.sign(Duration::from_secs(URL_EXPIRY_SECS));
-    let mut body = get(agent, &url, &headers, Answering::Object)?
+    let body = get(agent, &url, &headers, Answering::Object)?
         .into_body()
         .into_reader();
+    let got = receive(body, name, &file_key, out)?;
+    let moved = (|| -> Result<()> {
+        std::fs::write(got.stage.join(MARKER), format!("{name}\n"))?;
+        if done.exists() {
+            bail!(
+                "{} already holds another object with this id; not replacing it",
+                done.display()
+            );
+        }
+        std::fs::rename(&got.stage, &done).context("moving the file into place")
+    })();
+    if let Err(e) = moved {
+        let _ = std::fs::remove_dir_all(&got.stage);
+        return Err(e);
+    }
+    Ok(Outcome::Pulled {
+        path: done.join(got.file),
+        size: got.size,
+        sha256: got.sha256,
+    })
+}
 
-    // Staged so a failure never leaves a file that looks pulled.
-    let stage = out.join(format!(".partial-{}", name.id.to_hex()));
+/// An object opened into a private staging folder `dir/.partial-<id>/`,
+/// under its sealed name made safe: nothing looks pulled until the caller
+/// moves it into place. On failure the folder is removed.
+struct Received {
+    stage: PathBuf,
+    /// The file's name in `stage`.
+    file: PathBuf,
+    size: u64,
+    sha256: String,
+    media_type: String,
+}
+
+fn receive(
+    mut body: impl Read,
+    name: &ObjectName,
+    file_key: &FileKey,
+    dir: &Path,
+) -> Result<Received> {
+    let stage = dir.join(format!(".partial-{}", name.id.to_hex()));
     if stage.exists() {
         std::fs::remove_dir_all(&stage).context("removing an old partial download")?;
     }
     crate::support::file::create_private_dir_all(&stage)
         .with_context(|| format!("creating {}", stage.display()))?;
-    let result = (|| -> Result<(PathBuf, u64, String)> {
+    let result = (|| -> Result<Received> {
         let mut opener = Opener::new(Secret::File(file_key.clone()));
         opener.expect_name(*name)?;
-        let mut output: Option<(Output, PathBuf)> = None;
+        let mut output: Option<(Output, PathBuf, String)> = None;
         let mut buf = vec![0u8; READ_SIZE];
         let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(READ_SIZE + (1 << 18)));
         let mut hash = sha2::Sha256::new();
@@ -265,17 +320,18 @@ fn pull_one(
                     output = Some((
                         Output::create(&stage.join(&file), false)?,
                         PathBuf::from(file),
+                        meta.media_type.clone(),
                     ));
                 }
             }
-            if let Some((o, _)) = output.as_mut() {
+            if let Some((o, _, _)) = output.as_mut() {
                 o.write_all(&plain)?;
                 hash.update(&plain[..]);
                 size += plain.len() as u64;
             }
             plain.clear();
         }
-        let Some((mut o, file)) = output else {
+        let Some((mut o, file, media_type)) = output else {
             return Err(s3seal::Error::Truncated.into());
         };
         opener.finish(&mut plain)?;
@@ -283,34 +339,172 @@ fn pull_one(
         hash.update(&plain[..]);
         size += plain.len() as u64;
         o.commit()?;
-        std::fs::write(stage.join(MARKER), format!("{name}\n"))?;
-        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok((file, size, digest))
+        let sha256: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Received {
+            stage: stage.clone(),
+            file,
+            size,
+            sha256,
+            media_type,
+        })
     })();
-    match result {
-        Ok((file, size, sha256)) => {
-            if done.exists() {
-                let _ = std::fs::remove_dir_all(&stage);
-                bail!(
-                    "{} already holds another object with this id; not replacing it",
-                    done.display()
-                );
-            }
-            std::fs::rename(&stage, &done).context("moving the file into place")?;
-            Ok(Outcome::Pulled {
-                path: done.join(file),
-                size,
-                sha256,
-            })
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&stage);
+    }
+    result
+}
+
+/// Largest list of files (a manifest's plaintext) read, in bytes.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// `pull --link`: what a share link shares, through its presign backend.
+/// The link names the object (a file key opens whatever it is shown, so
+/// the name must come from the link), and a list of files names each of
+/// its files, so every object is opened under a name the sender vouched for.
+fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
+    let usage = |m: &str| crate::support::secret::UsageError(m.into());
+    let fragment = link
+        .fragment()
+        .ok_or_else(|| usage("a share link names its object after #"))?;
+    let (name_text, key_text) = match fragment.split_once(".s3seal.") {
+        Some((head, key)) => (format!("{head}.s3seal"), Some(key)),
+        None => (fragment.to_owned(), None),
+    };
+    let name = ObjectName::parse(&name_text)
+        .ok()
+        .filter(|n| n.to_string() == name_text)
+        .ok_or_else(|| usage("the link's fragment is not <object name>[.<file key>]"))?;
+    let secret = match key_text {
+        Some(key) => Secret::File(FileKey::from_text(key)?),
+        None => crate::support::secret::resolve(&args.key, false)?,
+    };
+    let endpoint = match &args.presign {
+        Some(e) => e.clone(),
+        None => link
+            .join("/api/presign")
+            .context("the presign endpoint beside the link")?,
+    };
+    let token = match &args.token_file {
+        Some(path) => Some(zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+        )),
+        None => None,
+    };
+    let agent = agent(Duration::from_secs(args.read_timeout));
+    let fetch = |name: &ObjectName, file_key: &FileKey| -> Result<Box<dyn Read>> {
+        use crate::support::presign::{PresignFailure, ask_backend, check_presigned};
+        let req = Request::new(Op::Get, name.to_string())
+            .sse_c(Some(&SseC::from_key(&file_key.sse_c_key())));
+        let presigned = ask_backend(
+            &agent,
+            &endpoint,
+            token.as_deref().map(String::as_str),
+            &req,
+        )
+        .and_then(|p| check_presigned(&p).map(|()| p))
+        .map_err(|f| match f {
+            PresignFailure::Refused { message, .. } => anyhow!(message),
+            PresignFailure::Network(e) => anyhow!("the presign backend did not answer: {e}"),
+        })?;
+        let url = url::Url::parse(&presigned.url)?;
+        Ok(Box::new(
+            get(&agent, &url, &presigned.headers, Answering::Object)?
+                .into_body()
+                .into_reader(),
+        ))
+    };
+    crate::support::file::create_private_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    let file_key = secret.file_key(&name)?;
+    let got = receive(fetch(&name, &file_key)?, &name, &file_key, &args.out)?;
+    // Moves a received file to `dest`, never over an existing one.
+    let place = |got: &Received, dest: &Path| -> Result<()> {
+        let result = if dest.exists() {
+            Err(anyhow!("{} exists; not replacing it", dest.display()))
+        } else {
+            std::fs::rename(got.stage.join(&got.file), dest)
+                .with_context(|| format!("moving {} into place", dest.display()))
+        };
+        let _ = std::fs::remove_dir_all(&got.stage);
+        result
+    };
+    if got.media_type != s3seal::manifest::MEDIA_TYPE {
+        let dest = args.out.join(&got.file);
+        place(&got, &dest)?;
+        writeln!(
+            stdout,
+            "pulled {} ({} bytes, sha256 {})",
+            dest.display(),
+            got.size,
+            got.sha256
+        )?;
+        return Ok(());
+    }
+    let list = (|| -> Result<Manifest> {
+        if got.size > MAX_MANIFEST_BYTES {
+            bail!("the list of files is larger than 16 MiB");
         }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&stage);
-            Err(e)
+        Ok(Manifest::parse(&std::fs::read(got.stage.join(&got.file))?)?)
+    })();
+    let _ = std::fs::remove_dir_all(&got.stage);
+    let list = list.context("reading the list of files")?;
+    let mut failed = 0;
+    for entry in &list.entries {
+        // Manifest paths are relative, without `.` or `..` (checked on parse).
+        let dest = args.out.join(&entry.path);
+        let outcome = (|| -> Result<Received> {
+            let dir = dest.parent().unwrap_or(&args.out);
+            crate::support::file::create_private_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+            let got = receive(
+                fetch(&entry.object, &entry.file_key)?,
+                &entry.object,
+                &entry.file_key,
+                dir,
+            )?;
+            if got.size != entry.size {
+                let _ = std::fs::remove_dir_all(&got.stage);
+                bail!("{} bytes where the list says {}", got.size, entry.size);
+            }
+            place(&got, &dest)?;
+            Ok(got)
+        })();
+        match outcome {
+            Ok(got) => writeln!(
+                stdout,
+                "pulled {} ({} bytes, sha256 {})",
+                dest.display(),
+                got.size,
+                got.sha256
+            )?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("s3seal: {}: {e:#}", entry.path);
+            }
         }
     }
+    eprintln!(
+        "s3seal pull: {} of {} listed files pulled",
+        list.entries.len() - failed,
+        list.entries.len()
+    );
+    if failed > 0 {
+        bail!("{failed} file(s) could not be pulled (see above)");
+    }
+    Ok(())
 }
 
 pub fn run(args: PullArgs) -> Result<()> {
+    if let Some(link) = &args.link {
+        return pull_link(&args, link);
+    }
     let secret = crate::support::secret::resolve(&args.key, false)?;
     if matches!(secret, Secret::File(_)) {
         // It would take every listed name as the object's own, and a file

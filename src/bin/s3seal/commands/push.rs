@@ -25,6 +25,7 @@ use clap::Args;
 use s3seal::Recipient;
 use s3seal::Secret;
 use s3seal::format::Metadata;
+use s3seal::manifest::{Entry, Manifest};
 use s3seal::stream::TAG_SIZE;
 use s3seal::transfer::plan::{self, Part, Upload};
 use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
@@ -32,7 +33,7 @@ use s3seal::transfer::resume::{self, Saved, Verdict};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::share;
 use s3seal::transfer::xml;
-use s3seal::{Randomness, Sealer, SegmentLedger};
+use s3seal::{FileKey, ObjectName, Randomness, Sealer, SegmentLedger};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use zeroize::Zeroizing;
@@ -82,6 +83,11 @@ pub struct PushArgs {
     /// with a passphrase: the reader types it).
     #[arg(long, value_name = "URL")]
     link: Option<url::Url>,
+    /// Share the files behind one link: after them, push a manifest listing
+    /// them (FORMAT.md §10) and print its name or link only. Paths are kept
+    /// as given when relative (folders included), else the file's name.
+    #[arg(long, conflicts_with = "recipient")]
+    manifest: bool,
     /// The share expires after this long (e.g. 90m, 12h, 3d; the backend's
     /// default, 7 days with `serve`, if absent); its bytes are then deleted.
     #[arg(long, value_name = "DURATION", value_parser = duration_secs)]
@@ -162,16 +168,7 @@ enum Signer {
     ),
 }
 
-/// Why asking for a presigned request failed.
-enum PresignFailure {
-    /// The backend refused (or its answer was not the contract's).
-    Refused {
-        status: Option<u16>,
-        message: String,
-    },
-    /// No answer: worth another try.
-    Network(String),
-}
+use crate::support::presign::PresignFailure;
 
 /// What came back from S3.
 struct Reply {
@@ -210,57 +207,23 @@ impl Client<'_> {
                         .map_err(|e| refused(e.0))?;
                     shares
                         .open(&req.object, &record)
-                        .map_err(PresignFailure::Network)?;
+                        .map_err(PresignFailure::Network)?
+                        .map_err(|_| {
+                            refused(
+                                "this name was shared and deleted; it is not shared again".into(),
+                            )
+                        })?;
                 }
                 response.presigned
             }
-            Signer::Backend { endpoint, token } => {
-                let mut call = self
-                    .agent
-                    .post(endpoint.as_str())
-                    .header("content-type", "application/json");
-                if let Some(t) = token {
-                    call = call.header("authorization", &format!("Bearer {}", t.as_str()));
-                }
-                let body = serde_json::to_vec(req).expect("serialisable");
-                let mut response = call
-                    .send(&body[..])
-                    .map_err(|e| PresignFailure::Network(e.to_string()))?;
-                let status = response.status().as_u16();
-                let text = response
-                    .body_mut()
-                    .with_config()
-                    .limit(64 * 1024)
-                    .read_to_string()
-                    .map_err(|e| PresignFailure::Network(e.to_string()))?;
-                if status != 200 {
-                    let message = serde_json::from_str::<serde_json::Value>(&text)
-                        .ok()
-                        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    return Err(PresignFailure::Refused {
-                        status: Some(status),
-                        message: format!("presign refused ({status}): {message}"),
-                    });
-                }
-                serde_json::from_str(&text).map_err(|e| PresignFailure::Refused {
-                    status: None,
-                    message: format!("the presign backend's answer is not the contract's: {e}"),
-                })?
-            }
+            Signer::Backend { endpoint, token } => crate::support::presign::ask_backend(
+                &self.agent,
+                endpoint,
+                token.as_deref().map(String::as_str),
+                req,
+            )?,
         };
-        // The URL as the HTTP client will read it: the key stays in a header,
-        // and only over https (plain http to loopback only).
-        let url = url::Url::parse(&presigned.url).map_err(|_| PresignFailure::Refused {
-            status: None,
-            message: "the presign backend returned an invalid URL".into(),
-        })?;
-        presigned
-            .check(url.scheme(), url.host_str().unwrap_or(""))
-            .map_err(|why| PresignFailure::Refused {
-                status: None,
-                message: why.into(),
-            })?;
+        crate::support::presign::check_presigned(&presigned)?;
         Ok(presigned)
     }
 
@@ -533,6 +496,9 @@ struct Pushed {
     object: String,
     size: u64,
     file_key: Option<Zeroizing<String>>,
+    /// The object's file key and plaintext size (for a manifest).
+    key: FileKey,
+    plaintext_size: u64,
     sha256: Option<String>,
     resumed_parts: usize,
 }
@@ -541,6 +507,36 @@ struct Settings<'a> {
     signer: &'a Signer,
     args: &'a PushArgs,
     state_dir: PathBuf,
+}
+
+/// Prints what a push made: a receipt, a share link, or the object name.
+fn print_pushed(out: &mut impl Write, p: &Pushed, link: Option<&url::Url>) -> Result<()> {
+    match (&p.sha256, link, &p.file_key) {
+        (Some(sha256), _, _) => writeln!(out, "{} sha256={sha256}", p.object)?,
+        (None, Some(link), key) => {
+            let mut url = link.clone();
+            match key {
+                Some(k) => url.set_fragment(Some(&format!("{}.{}", p.object, k.as_str()))),
+                None => url.set_fragment(Some(&p.object)),
+            }
+            writeln!(out, "{url}")?;
+        }
+        (None, None, _) => writeln!(out, "{}", p.object)?,
+    }
+    Ok(())
+}
+
+/// A file's path in a manifest: as given when it is relative and a valid
+/// manifest path (folders kept), else its name.
+fn manifest_path(path: &Path) -> String {
+    let given = path.to_string_lossy();
+    if path.is_relative() && s3seal::manifest::check_path(&given).is_ok() {
+        given.into_owned()
+    } else {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
 }
 
 /// The sharing terms asked for, with the owner's delete-token hash. Always
@@ -557,7 +553,12 @@ fn terms(args: &PushArgs, sealer: &Sealer) -> Option<share::Terms> {
     })
 }
 
-fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed> {
+fn push_one(
+    settings: &Settings,
+    path: &Path,
+    target: &Target,
+    media_type: Option<&str>,
+) -> Result<Pushed> {
     let args = settings.args;
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let stat = file.metadata()?;
@@ -571,7 +572,9 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let meta = Metadata {
-        media_type: crate::support::file::guess_media_type(&name).to_owned(),
+        media_type: media_type
+            .unwrap_or_else(|| crate::support::file::guess_media_type(&name))
+            .to_owned(),
         name,
         size: Some(size),
     };
@@ -754,6 +757,8 @@ fn push_one(settings: &Settings, path: &Path, target: &Target) -> Result<Pushed>
         },
         sha256: receipt.map(|r| hex(&r.finalize())),
         resumed_parts,
+        key: sealer.file_key().clone(),
+        plaintext_size: size,
     })
 }
 
@@ -1005,8 +1010,9 @@ pub fn run(args: PushArgs) -> Result<()> {
     };
     let mut stdout = std::io::stdout().lock();
     let mut failed = 0;
+    let mut listed = Manifest::default();
     for path in &args.files {
-        match push_one(&settings, path, &target) {
+        match push_one(&settings, path, &target, None) {
             Ok(p) => {
                 let resumed = if p.resumed_parts > 0 {
                     format!(", resumed after {} parts", p.resumed_parts)
@@ -1019,19 +1025,22 @@ pub fn run(args: PushArgs) -> Result<()> {
                     p.object,
                     p.size
                 );
-                match (&p.sha256, &args.link, &p.file_key) {
-                    (Some(sha256), _, _) => writeln!(stdout, "{} sha256={sha256}", p.object)?,
-                    (None, Some(link), key) => {
-                        let mut url = link.clone();
-                        match key {
-                            Some(k) => {
-                                url.set_fragment(Some(&format!("{}.{}", p.object, k.as_str())))
-                            }
-                            None => url.set_fragment(Some(&p.object)),
-                        }
-                        writeln!(stdout, "{url}")?;
-                    }
-                    (None, None, _) => writeln!(stdout, "{}", p.object)?,
+                if args.manifest {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    listed
+                        .push(Entry {
+                            path: manifest_path(path),
+                            object: ObjectName::parse(&p.object)?,
+                            file_key: p.key.clone(),
+                            size: p.plaintext_size,
+                            media_type: crate::support::file::guess_media_type(&name).to_owned(),
+                        })
+                        .with_context(|| format!("listing {}", path.display()))?;
+                } else {
+                    print_pushed(&mut stdout, &p, args.link.as_ref())?;
                 }
             }
             Err(e) => {
@@ -1042,6 +1051,25 @@ pub fn run(args: PushArgs) -> Result<()> {
                 }
             }
         }
+    }
+    if args.manifest && failed == 0 {
+        // The list of files, sealed and pushed like one: its link opens them all.
+        let dir = tempfile::tempdir().context("a temporary folder for the manifest")?;
+        let path = dir.path().join("manifest");
+        std::fs::write(&path, listed.to_text().as_bytes()).context("writing the manifest")?;
+        let p = push_one(
+            &settings,
+            &path,
+            &target,
+            Some(s3seal::manifest::MEDIA_TYPE),
+        )
+        .context("pushing the manifest")?;
+        eprintln!(
+            "pushed the list of {} files -> {}",
+            listed.entries.len(),
+            p.object
+        );
+        print_pushed(&mut stdout, &p, args.link.as_ref())?;
     }
     if failed > 0 {
         bail!("{failed} file(s) could not be pushed (see above)");

@@ -1,0 +1,67 @@
+//! Manifests (FORMAT.md §10) across the boundary: the core writes and reads
+//! them; JS only seals, uploads and opens the bytes.
+
+use js_sys::{Array, Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::error::{js, with_code};
+use super::field::{get, set, text};
+use crate::manifest::{Entry, Manifest};
+use crate::{FileKey, ObjectName};
+
+/// Largest size a JS number holds exactly, in bytes (2^53 − 1).
+const MAX_SAFE_SIZE: f64 = 9_007_199_254_740_991.0;
+
+fn field(entry: &JsValue, name: &str) -> Result<String, JsValue> {
+    text(entry, name).ok_or_else(|| {
+        with_code(
+            "InvalidInput",
+            &format!("invalid input: a manifest entry needs `{name}`"),
+        )
+    })
+}
+
+/// The text of a manifest listing `entries` (`[{ path, objectName, fileKey,
+/// size, type }]`, `fileKey` as `s3seal-file-…`), refused as a reader
+/// would refuse it (a path leaving its folder, a path or object twice).
+#[wasm_bindgen(js_name = manifestText)]
+pub fn manifest_text(entries: Array) -> Result<Uint8Array, JsValue> {
+    let mut manifest = Manifest::default();
+    for entry in entries.iter() {
+        let size = get(&entry, "size")
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (0.0..=MAX_SAFE_SIZE).contains(n))
+            .ok_or_else(|| {
+                with_code(
+                    "InvalidInput",
+                    "invalid input: a manifest entry's size is a whole number of bytes",
+                )
+            })?;
+        js(manifest.push(Entry {
+            path: field(&entry, "path")?,
+            object: js(ObjectName::parse(&field(&entry, "objectName")?))?,
+            file_key: js(FileKey::from_text(&field(&entry, "fileKey")?))?,
+            size: size as u64,
+            media_type: text(&entry, "type").unwrap_or_default(),
+        }))?;
+    }
+    Ok(Uint8Array::from(manifest.to_text().as_bytes()))
+}
+
+/// The files a manifest's plaintext lists, checked (FORMAT.md §10):
+/// `[{ path, objectName, fileKey, size, type }]`.
+#[wasm_bindgen(js_name = parseManifest)]
+pub fn parse_manifest(text: &[u8]) -> Result<Array, JsValue> {
+    let manifest = js(Manifest::parse(text))?;
+    let out = Array::new();
+    for e in &manifest.entries {
+        let o = Object::new();
+        set(&o, "path", e.path.as_str());
+        set(&o, "objectName", e.object.to_string());
+        set(&o, "fileKey", e.file_key.to_text().as_str());
+        set(&o, "size", e.size as f64);
+        set(&o, "type", e.media_type.as_str());
+        out.push(&o);
+    }
+    Ok(out)
+}
