@@ -24,6 +24,9 @@ const HEADER: &str = "s3seal-manifest 1";
 pub const MAX_ENTRIES: usize = 10_000;
 /// Longest path, in bytes.
 pub const MAX_PATH_SIZE: usize = 4096;
+/// Largest manifest plaintext a reader takes, in bytes (10,000 lines of
+/// the longest paths fit); a reader refuses more before reading it.
+pub const MAX_TEXT_SIZE: u64 = 16 << 20;
 /// Longest media type, in bytes.
 const MAX_MEDIA_TYPE_SIZE: usize = 255;
 
@@ -58,24 +61,33 @@ impl core::fmt::Debug for Entry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Manifest {
     /// In the order the sender listed them; paths and objects are unique.
-    pub entries: Vec<Entry>,
+    entries: Vec<Entry>,
 }
 
-/// Why a path is refused: it would leave the folder it is saved into, or
-/// could not be written back as it was sent.
+/// Whether `path` may name a file of a manifest: relative, `/`-separated,
+/// and every component a name [`crate::safe_file_name`] leaves as it is (no
+/// leading `.`, `-` or `~`, no `:` or `\\`, no control or invisible
+/// character, no trailing dot or space, no Windows device name, at most 200
+/// bytes). A receiver joins it under a folder of its own and writes there:
+/// no component may climb out, hide, or mean something else on another
+/// system.
 pub fn check_path(path: &str) -> Result<()> {
     let fine = (1..=MAX_PATH_SIZE).contains(&path.len())
-        && !path.chars().any(|c| c.is_control() || c == '\\')
         && path
             .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..");
+            .all(|part| crate::safe_file_name(part).as_deref() == Some(part));
     if fine {
         Ok(())
     } else {
         Err(Error::Malformed(
-            "a manifest path is 1 to 4096 bytes, relative and /-separated, without empty, . or .. parts, \\ or control characters",
+            "a manifest path is relative and /-separated, each part a plain file name (FORMAT.md §10)",
         ))
     }
+}
+
+fn check_entry(entry: &Entry) -> Result<()> {
+    check_path(&entry.path)?;
+    check_media_type(&entry.media_type)
 }
 
 fn check_media_type(media_type: &str) -> Result<()> {
@@ -90,19 +102,27 @@ fn check_media_type(media_type: &str) -> Result<()> {
 impl Manifest {
     /// Adds a file, refusing what a reader would refuse.
     pub fn push(&mut self, entry: Entry) -> Result<()> {
-        check_path(&entry.path)?;
-        check_media_type(&entry.media_type)?;
+        check_entry(&entry)?;
         if self.entries.len() >= MAX_ENTRIES {
             return Err(Error::Malformed("a manifest lists at most 10000 files"));
         }
-        if self.entries.iter().any(|e| e.path == entry.path) {
-            return Err(Error::Malformed("a manifest lists each path once"));
-        }
-        if self.entries.iter().any(|e| e.object == entry.object) {
-            return Err(Error::Malformed("a manifest lists each object once"));
+        // A sender's own list: a scan is enough (a reader sorts, below).
+        if self
+            .entries
+            .iter()
+            .any(|e| e.path == entry.path || e.object == entry.object)
+        {
+            return Err(Error::Malformed(
+                "a manifest lists each path and object once",
+            ));
         }
         self.entries.push(entry);
         Ok(())
+    }
+
+    /// The files, in the order the sender listed them.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     /// The text form (see the module docs); it holds file keys, so it is
@@ -157,7 +177,15 @@ impl Manifest {
                     "a manifest entry's object name is not canonical",
                 ));
             }
-            let file_key = FileKey::from_text(next()?)?;
+            let key = next()?;
+            // Exactly the key's text: a reader that trimmed would accept
+            // what does not write back the same.
+            if key.trim() != key {
+                return Err(Error::Malformed(
+                    "a manifest key has no white space around it",
+                ));
+            }
+            let file_key = FileKey::from_text(key)?;
             let size = next()?;
             if size.is_empty()
                 || !size.bytes().all(|b| b.is_ascii_digit())
@@ -175,16 +203,38 @@ impl Manifest {
                     "a manifest line has five tab-separated fields",
                 ));
             }
-            manifest.push(Entry {
+            let entry = Entry {
                 path,
                 object: name,
                 file_key,
                 size,
                 media_type,
-            })?;
+            };
+            check_entry(&entry)?;
+            if manifest.entries.len() >= MAX_ENTRIES {
+                return Err(Error::Malformed("a manifest lists at most 10000 files"));
+            }
+            manifest.entries.push(entry);
         }
         if manifest.entries.is_empty() {
             return Err(Error::Malformed("a manifest lists at least one file"));
+        }
+        // Each path and object once, in O(n log n): a hostile list of 10,000
+        // long paths costs a sort, not 10^8 comparisons.
+        // One sort over both kinds of key: names get a `/` at the end,
+        // which no path has, so a path and a name never compare equal.
+        let names: Vec<String> = manifest
+            .entries
+            .iter()
+            .map(|e| format!("{}/", e.object))
+            .collect();
+        let mut keys: Vec<&str> = manifest.entries.iter().map(|e| e.path.as_str()).collect();
+        keys.extend(names.iter().map(String::as_str));
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Error::Malformed(
+                "a manifest lists each path and object once",
+            ));
         }
         Ok(manifest)
     }
@@ -233,14 +283,35 @@ mod tests {
             "a\tb",
             "a\nb",
             "a\u{7}b",
+            ".ssh/authorized_keys",
+            "docs/.bashrc",
+            "C:/x",
+            "a:b",
+            "CON",
+            "d/nul.txt",
+            "a./b",
+            "a /b",
+            "-rf",
+            "~/x",
+            "a\u{202E}b",
+            " a",
+            "a\u{200B}",
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");
             let mut m = Manifest::default();
             assert!(m.push(entry(1, bad)).is_err(), "{bad:?}");
         }
-        assert!(check_path(&"a".repeat(MAX_PATH_SIZE)).is_ok());
-        assert!(check_path(&"a".repeat(MAX_PATH_SIZE + 1)).is_err());
-        for good in ["a", "ü/ñ.txt", "a b/c..d", ".hidden/x"] {
+        let long = vec!["a".repeat(200); 21].join("/");
+        assert!(check_path(&long[..MAX_PATH_SIZE]).is_ok());
+        assert!(
+            check_path(&long[..MAX_PATH_SIZE + 2]).is_err(),
+            "over 4096 bytes"
+        );
+        assert!(
+            check_path(&"a".repeat(201)).is_err(),
+            "a part over 200 bytes"
+        );
+        for good in ["a", "ü/ñ.txt", "a b/c..d", "x.tar.gz", "folder/sub/file_1"] {
             assert!(check_path(good).is_ok(), "{good:?}");
         }
     }
@@ -274,6 +345,10 @@ mod tests {
             (format!("{good}{line}\n"), "a line twice"),
             (good.replace('\n', "\r\n"), "CRLF"),
             (good.replacen("\ta\n", "\ta\r\n", 1), "a CR in a path"),
+            (
+                good.replacen("\ts3seal-file-", "\t s3seal-file-", 1),
+                "a space before a key",
+            ),
         ];
         for (text, why) in cases {
             assert!(Manifest::parse(text.as_bytes()).is_err(), "{why}");

@@ -55,6 +55,14 @@ fn cases() -> Vec<(&'static str, String)> {
         ("refused_path_empty_component", swap_path("photos//x")),
         ("refused_path_backslash", swap_path("photos\\x")),
         ("refused_path_control", swap_path("a\u{1b}[31mb")),
+        ("refused_path_hidden", swap_path(".ssh/authorized_keys")),
+        ("refused_path_windows_drive", swap_path("C:/Users/x.bat")),
+        ("refused_path_device_name", swap_path("photos/nul.txt")),
+        (
+            "refused_path_invisible",
+            swap_path("photos/\u{202e}gpj.exe"),
+        ),
+        ("refused_path_trailing_dot", swap_path("photos./x")),
         ("refused_path_duplicate", swap_path("photos/notes.txt")),
         (
             "refused_object_duplicate",
@@ -64,6 +72,10 @@ fn cases() -> Vec<(&'static str, String)> {
         (
             "refused_size_over_u64",
             good.replace("18446744073709551615", "18446744073709551616"),
+        ),
+        (
+            "refused_key_with_white_space",
+            good.replacen("\ts3seal-file-", "\t s3seal-file-", 1),
         ),
         (
             "refused_key_not_a_file_key",

@@ -157,7 +157,12 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
         : await download(data.objectName ?? "", { key, presign: presignFrom(data.presign), onProgress, signal });
     // A manifest is parsed here, where the core is: the page gets the
     // checked list, never a list it parsed itself.
-    const manifest = metadata.type === MANIFEST_TYPE ? parseManifest(new Uint8Array(await blob.arrayBuffer())) : undefined;
+    let manifest: ManifestEntry[] | undefined;
+    if (metadata.type === MANIFEST_TYPE) {
+      // FORMAT.md §10: a reader refuses a list over 16 MiB before reading it.
+      if (blob.size > 16 << 20) throw refusal("Malformed", "malformed: the list of files is larger than 16 MiB");
+      manifest = parseManifest(new Uint8Array(await blob.arrayBuffer()));
+    }
     // The sealed name is the sealer's word: shown and saved only cleaned.
     return { blob, metadata, fileName: safeFileName(metadata.name) ?? null, manifest };
   }

@@ -54,7 +54,14 @@ pub fn manifest_text(entries: Array) -> Result<Uint8Array, JsValue> {
 pub fn parse_manifest(text: &[u8]) -> Result<Array, JsValue> {
     let manifest = js(Manifest::parse(text))?;
     let out = Array::new();
-    for e in &manifest.entries {
+    for e in manifest.entries() {
+        // A JS number holds sizes exactly up to 2^53 - 1 only.
+        if e.size as f64 > MAX_SAFE_SIZE {
+            return Err(with_code(
+                "Malformed",
+                "malformed: a listed file is larger than this browser can count",
+            ));
+        }
         let o = Object::new();
         set(&o, "path", e.path.as_str());
         set(&o, "objectName", e.object.to_string());

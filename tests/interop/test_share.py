@@ -241,21 +241,40 @@ class SharingAgainstGarage(unittest.TestCase):
         link = out.stdout.strip()
         self.assertEqual(len(link.splitlines()), 1, "one link for all")
         dest = self.dir / "pulled"
-        got = subprocess.run([BIN, "pull", "--link", link, "-o", str(dest)], capture_output=True, text=True, timeout=120)
+        on_argv = subprocess.run([BIN, "pull", "--link", link, "-o", str(dest)], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(on_argv.returncode, 0, "a key on the command line is refused")
+        self.assertIn("--link-file", on_argv.stderr)
+        (self.dir / "link.txt").write_text(link + "\n")
+        got = subprocess.run([BIN, "pull", "--link-file", str(self.dir / "link.txt"), "-o", str(dest)], capture_output=True, text=True, timeout=120)
         self.assertEqual(got.returncode, 0, got.stderr)
+        root = dest / link.split("#", 1)[1][:32]
         for rel, data in files.items():
-            self.assertEqual((dest / rel).read_bytes(), data, rel)
+            self.assertEqual((root / rel).read_bytes(), data, rel)
         self.assertIn("3 of 3 listed files pulled", got.stderr)
-        self.assertEqual(sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()), sorted(files),
+        self.assertEqual(sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()), sorted(files),
                          "nothing else is left (no staging folder, no list)")
-        again = subprocess.run([BIN, "pull", "--link", link, "-o", str(dest)], capture_output=True, text=True, timeout=120)
+        again = subprocess.run([BIN, "pull", "--link-file", "-", "-o", str(dest)], input=link, capture_output=True, text=True, timeout=120)
         self.assertNotEqual(again.returncode, 0)
-        self.assertIn("exists; not replacing it", again.stderr)
-        # One file's link pulls that file.
+        self.assertIn("exists; not pulling into it again", again.stderr)
+        # One file's link pulls that file, the link from standard input.
         single = self.push(self.a, "--link", f"{self.a.url}/")
-        one = subprocess.run([BIN, "pull", "--link", single, "-o", str(self.dir / "one")], capture_output=True, text=True, timeout=120)
+        one = subprocess.run([BIN, "pull", "--link-file", "-", "-o", str(self.dir / "one")], input=single, capture_output=True, text=True, timeout=120)
         self.assertEqual(one.returncode, 0, one.stderr)
-        self.assertEqual((self.dir / "one" / "in.bin").read_bytes(), (self.dir / "in.bin").read_bytes())
+        self.assertEqual((self.dir / "one" / single.split("#", 1)[1][:32] / "in.bin").read_bytes(), (self.dir / "in.bin").read_bytes())
+        # A token goes only to a backend named on the command line.
+        (self.dir / "token").write_text("t" * 40)
+        bad = subprocess.run([BIN, "pull", "--link-file", "-", "--token-file", str(self.dir / "token")], input=single, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--presign", bad.stderr)
+
+    def test_push_manifest_refuses_paths_a_receiver_could_not_write_before_sending(self):
+        (self.dir / ".bashrc").write_text("x")
+        out = subprocess.run([BIN, "push", "--quiet", "--state-dir", str(self.dir / "state"), "--key-file", str(self.dir / "root.key"),
+                              "--presign", f"{self.a.url}/api/presign", "--manifest", ".bashrc"],
+                             cwd=self.dir, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("cannot be listed", out.stderr)
+        self.assertNotIn("pushed", out.stderr, "nothing went up")
 
     def test_the_demo_bucket_has_lifecycle_rules_behind_the_sweeper(self):
         rules = self.s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]

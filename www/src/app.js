@@ -445,7 +445,9 @@ async function saveEntry(entry, button) {
     });
     // The list says how big the file is: a different size is not this file.
     if (blob.size !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${blob.size} bytes, the list says ${entry.size}` };
-    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: fileName || "opened.bin" });
+    // Saved under the name the list shows (its last part is a plain file
+    // name, FORMAT.md §10), not the file's own sealed one.
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: entry.path.split("/").pop() || fileName || "opened.bin" });
     a.click();
     button.textContent = "Saved";
   } catch (err) {

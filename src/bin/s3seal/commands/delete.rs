@@ -58,18 +58,7 @@ pub fn run(args: DeleteArgs) -> Result<()> {
         .context("the delete endpoint beside --presign")?;
     // The token is a capability: https, or plain http to loopback only.
     crate::support::transport::check_sse_c(&endpoint)?;
-    let token = match &args.token_file {
-        Some(path) => Some(Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned(),
-        )),
-        None => None,
-    };
+    let token = crate::support::secret::bearer_token(args.token_file.as_deref())?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))

@@ -38,20 +38,26 @@ const MARKER: &str = ".s3seal-object";
 #[derive(Args)]
 pub struct PullArgs {
     /// Bucket to read.
-    #[arg(long, env = "S3SEAL_BUCKET", required_unless_present = "link")]
+    #[arg(long, env = "S3SEAL_BUCKET", required_unless_present_any = ["link", "link_file"])]
     bucket: Option<String>,
     /// Pull what a share link shares instead, through the presign backend
     /// (several files, if it names a list of them: each saved under its
-    /// path). The key is the link's, or a passphrase for a link without one.
-    /// Bucket and prefix are not used (S3SEAL_BUCKET may stay set).
-    #[arg(long, value_name = "URL")]
+    /// path, under OUT/<object id>/). Only a link without a key: a key on
+    /// the command line is seen by other users and kept in shell history
+    /// (see --link-file). Bucket and prefix are not used.
+    #[arg(long, value_name = "URL", conflicts_with = "link_file")]
     link: Option<url::Url>,
-    /// The presign backend for --link (default: /api/presign beside the
+    /// As --link, with the link read from the first line of this file (`-`:
+    /// standard input): for a link that carries its key.
+    #[arg(long, value_name = "PATH")]
+    link_file: Option<PathBuf>,
+    /// The presign backend for a link (default: /api/presign beside the
     /// link's page, as `s3seal serve` has it).
-    #[arg(long, value_name = "URL", requires = "link")]
+    #[arg(long, value_name = "URL")]
     presign: Option<url::Url>,
-    /// The backend's bearer token, from the first line of this file.
-    #[arg(long, value_name = "PATH", requires = "link")]
+    /// The backend's bearer token, from the first line of this file (with
+    /// --presign only: a token goes to no backend a link names).
+    #[arg(long, value_name = "PATH", requires = "presign")]
     token_file: Option<PathBuf>,
     /// Only objects whose key starts with this prefix.
     #[arg(long, env = "S3SEAL_PREFIX", default_value = "uploads/")]
@@ -316,6 +322,15 @@ fn receive(
             opener.push(&buf[..n], &mut plain)?;
             if output.is_none() {
                 if let Some(meta) = opener.metadata() {
+                    // A list of files is read into memory: refused over its
+                    // cap before a byte of it is kept.
+                    if meta.media_type == s3seal::manifest::MEDIA_TYPE
+                        && meta
+                            .size
+                            .is_none_or(|n| n > s3seal::manifest::MAX_TEXT_SIZE)
+                    {
+                        bail!("the list of files is larger than 16 MiB");
+                    }
                     let file = s3seal::safe_file_name(&meta.name).unwrap_or_else(|| "file".into());
                     output = Some((
                         Output::create(&stage.join(&file), false)?,
@@ -354,9 +369,6 @@ fn receive(
     result
 }
 
-/// Largest list of files (a manifest's plaintext) read, in bytes.
-const MAX_MANIFEST_BYTES: u64 = 16 << 20;
-
 /// `pull --link`: what a share link shares, through its presign backend.
 /// The link names the object (a file key opens whatever it is shown, so
 /// the name must come from the link), and a list of files names each of
@@ -384,18 +396,9 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
             .join("/api/presign")
             .context("the presign endpoint beside the link")?,
     };
-    let token = match &args.token_file {
-        Some(path) => Some(zeroize::Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned(),
-        )),
-        None => None,
-    };
+    // It receives SSE-C keys: https, or plain http to loopback only.
+    crate::support::transport::check_sse_c(&endpoint)?;
+    let token = crate::support::secret::bearer_token(args.token_file.as_deref())?;
     let agent = agent(Duration::from_secs(args.read_timeout));
     let fetch = |name: &ObjectName, file_key: &FileKey| -> Result<Box<dyn Read>> {
         use crate::support::presign::{PresignFailure, ask_backend, check_presigned};
@@ -419,11 +422,18 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
                 .into_reader(),
         ))
     };
-    crate::support::file::create_private_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    // A folder of our own for what the link shares: nothing in it that the
+    // sender did not send (no symlink of ours to write through), nothing of
+    // ours in reach of the sender's paths.
+    let root = args.out.join(name.id.to_hex());
+    if root.exists() {
+        bail!("{} exists; not pulling into it again", root.display());
+    }
+    crate::support::file::create_private_dir_all(&root)
+        .with_context(|| format!("creating {}", root.display()))?;
     let mut stdout = std::io::stdout().lock();
     let file_key = secret.file_key(&name)?;
-    let got = receive(fetch(&name, &file_key)?, &name, &file_key, &args.out)?;
+    let got = receive(fetch(&name, &file_key)?, &name, &file_key, &root)?;
     // Moves a received file to `dest`, never over an existing one.
     let place = |got: &Received, dest: &Path| -> Result<()> {
         let result = if dest.exists() {
@@ -436,7 +446,7 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
         result
     };
     if got.media_type != s3seal::manifest::MEDIA_TYPE {
-        let dest = args.out.join(&got.file);
+        let dest = root.join(&got.file);
         place(&got, &dest)?;
         writeln!(
             stdout,
@@ -448,19 +458,18 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
         return Ok(());
     }
     let list = (|| -> Result<Manifest> {
-        if got.size > MAX_MANIFEST_BYTES {
-            bail!("the list of files is larger than 16 MiB");
-        }
-        Ok(Manifest::parse(&std::fs::read(got.stage.join(&got.file))?)?)
+        let text = zeroize::Zeroizing::new(std::fs::read(got.stage.join(&got.file))?);
+        Ok(Manifest::parse(&text)?)
     })();
     let _ = std::fs::remove_dir_all(&got.stage);
     let list = list.context("reading the list of files")?;
     let mut failed = 0;
-    for entry in &list.entries {
-        // Manifest paths are relative, without `.` or `..` (checked on parse).
-        let dest = args.out.join(&entry.path);
+    for entry in list.entries() {
+        // Manifest paths are relative, each part a plain file name (checked
+        // on parse), in a folder we just made.
+        let dest = root.join(&entry.path);
         let outcome = (|| -> Result<Received> {
-            let dir = dest.parent().unwrap_or(&args.out);
+            let dir = dest.parent().unwrap_or(&root);
             crate::support::file::create_private_dir_all(dir)
                 .with_context(|| format!("creating {}", dir.display()))?;
             let got = receive(
@@ -491,9 +500,10 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
         }
     }
     eprintln!(
-        "s3seal pull: {} of {} listed files pulled",
-        list.entries.len() - failed,
-        list.entries.len()
+        "s3seal pull: {} of {} listed files pulled into {}",
+        list.entries().len() - failed,
+        list.entries().len(),
+        root.display()
     );
     if failed > 0 {
         bail!("{failed} file(s) could not be pulled (see above)");
@@ -503,7 +513,30 @@ fn pull_link(args: &PullArgs, link: &url::Url) -> Result<()> {
 
 pub fn run(args: PullArgs) -> Result<()> {
     if let Some(link) = &args.link {
+        if link.fragment().is_some_and(|f| f.contains(".s3seal-file-")) {
+            return Err(crate::support::secret::UsageError(
+                "this link carries its key: give it with --link-file FILE (or - for standard input), \
+                 not on the command line, where other users and shell history see it"
+                    .into(),
+            )
+            .into());
+        }
         return pull_link(&args, link);
+    }
+    if let Some(path) = &args.link_file {
+        let text = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            zeroize::Zeroizing::new(text)
+        } else {
+            zeroize::Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
+        };
+        let link = url::Url::parse(text.lines().next().unwrap_or("").trim())
+            .context("--link-file does not hold a link")?;
+        return pull_link(&args, &link);
     }
     let secret = crate::support::secret::resolve(&args.key, false)?;
     if matches!(secret, Secret::File(_)) {

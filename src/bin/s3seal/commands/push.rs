@@ -924,18 +924,7 @@ fn signer(args: &PushArgs) -> Result<Signer> {
     if let Some(endpoint) = &args.presign {
         // The backend sees SSE-C keys: the same in-transit rule.
         crate::support::transport::check_sse_c(endpoint)?;
-        let token = match &args.token_file {
-            Some(path) => {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                );
-                Some(Zeroizing::new(
-                    text.lines().next().unwrap_or("").trim().to_owned(),
-                ))
-            }
-            None => None,
-        };
+        let token = crate::support::secret::bearer_token(args.token_file.as_deref())?;
         return Ok(Signer::Backend {
             endpoint: endpoint.clone(),
             token,
@@ -1008,6 +997,21 @@ pub fn run(args: PushArgs) -> Result<()> {
         args: &args,
         state_dir: args.state_dir.clone().unwrap_or_else(default_state_dir),
     };
+    if args.manifest {
+        // Every path checked before anything goes up: a list that cannot be
+        // written must not leave its files behind.
+        let mut seen = std::collections::HashSet::new();
+        for path in &args.files {
+            let listed_as = manifest_path(path);
+            s3seal::manifest::check_path(&listed_as)
+                .with_context(|| format!("{} cannot be listed as {listed_as:?}", path.display()))?;
+            if !seen.insert(listed_as.clone()) {
+                bail!(
+                    "two files would be listed as {listed_as:?}: give them distinct relative paths"
+                );
+            }
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     let mut failed = 0;
     let mut listed = Manifest::default();
@@ -1066,7 +1070,7 @@ pub fn run(args: PushArgs) -> Result<()> {
         .context("pushing the manifest")?;
         eprintln!(
             "pushed the list of {} files -> {}",
-            listed.entries.len(),
+            listed.entries().len(),
             p.object
         );
         print_pushed(&mut stdout, &p, args.link.as_ref())?;

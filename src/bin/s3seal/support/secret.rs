@@ -7,7 +7,7 @@ use s3seal::Identity;
 use s3seal::Secret;
 use zeroize::Zeroizing;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -167,4 +167,18 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
         "no key given: use --key-file, --key-env, --passphrase(-file|-env), or set {KEY_ENV}"
     ))
     .into())
+}
+
+/// A presign backend's bearer token: the first line of `path`, trimmed
+/// (`--token-file` of push, pull and delete). Wiped when dropped.
+pub fn bearer_token(path: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    Ok(Some(Zeroizing::new(
+        text.lines().next().unwrap_or("").trim().to_owned(),
+    )))
 }
