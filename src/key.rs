@@ -343,6 +343,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn argon2id_is_the_formats_known_answer() {
+        // argon2-cffi's hash_secret_raw(type=ID, version=19, t=3, m=65536,
+        // p=1, 32 bytes): the constants of §2, computed outside this crate.
+        let out = argon2id(b"correct horse battery staple", b"0123456789abcdef").unwrap();
+        assert_eq!(
+            hex(out.as_ref()),
+            "94c86f541abdb3d9aabfea59aa03963549483e9c0b1a79336e76b54cee6c917e"
+        );
+        assert!(matches!(
+            argon2id(b"", b"0123456789abcdef"),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+
+    #[test]
+    fn keys_never_show_in_debug_output() {
+        let bytes = [0x41; KEY_SIZE];
+        assert_eq!(
+            format!("{:?}", RootKey::from_bytes(bytes)),
+            "RootKey(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", FileKey::from_bytes(bytes)),
+            "FileKey(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", SseCKey::from_bytes(bytes)),
+            "SseCKey(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn subkeys_differ_from_each_other_and_from_the_file_key() {
+        let f = FileKey::from_bytes([9; KEY_SIZE]);
+        let keys = [
+            *f.as_bytes(),
+            *f.payload_key(),
+            *f.metadata_key(),
+            *f.sse_c_key().as_bytes(),
+            f.commitment(&ObjectId([0; OBJECT_ID_SIZE])),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Each is a function of the file key.
+        let g = FileKey::from_bytes([8; KEY_SIZE]);
+        assert_ne!(*f.payload_key(), *g.payload_key());
+        assert_ne!(*f.metadata_key(), *g.metadata_key());
+    }
+
+    #[test]
+    fn raw_keys_give_back_their_bytes() {
+        let bytes: [u8; KEY_SIZE] = core::array::from_fn(|i| i as u8);
+        assert_eq!(RootKey::from_bytes(bytes).as_bytes(), &bytes);
+        assert_eq!(FileKey::from_bytes(bytes).as_bytes(), &bytes);
+        assert_eq!(SseCKey::from_bytes(bytes).as_bytes(), &bytes);
+    }
+
+    #[test]
     fn a_delete_token_is_the_owners_alone_and_differs_per_object() {
         let root = RootKey::from_bytes([7; 32]);
         let (a, b) = (ObjectId([1; 16]), ObjectId([2; 16]));

@@ -1015,6 +1015,58 @@ mod tests {
     }
 
     #[test]
+    fn ledger_edges_an_empty_run_and_a_last_segment_claimed_too_early() {
+        let d = |i: u8| [i; 32];
+        let mut ledger = SegmentLedger::new();
+        assert!(ledger.is_empty());
+        // An empty run records nothing, even when it says it ends the object.
+        ledger.record_digests(3, &[], true).unwrap();
+        assert!(ledger.is_empty());
+        ledger
+            .record_digests(0, &[d(0), d(1), d(2)], false)
+            .unwrap();
+        assert!(!ledger.is_empty() && ledger.len() == 3);
+        // The last segment cannot come before segments already sealed...
+        assert!(ledger.record_digests(0, &[d(0), d(1)], true).is_err());
+        // ... but may be the one that ends them.
+        ledger.record_digests(2, &[d(2)], true).unwrap();
+        assert_eq!(ledger.in_order().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn randomness_round_trips_through_its_bytes_in_order() {
+        let r = Randomness {
+            signing_salt: [1; 32],
+            header: Header {
+                salt: [2; 32],
+                nonce_prefix: [3; 7],
+            },
+            metadata_nonce: [4; 12],
+        };
+        let bytes = r.to_bytes();
+        assert_eq!(&bytes[..32], &[1; 32]);
+        assert_eq!(&bytes[32..64], &[2; 32]);
+        assert_eq!(&bytes[64..71], &[3; 7]);
+        assert_eq!(&bytes[71..], &[4; 12]);
+        assert_eq!(Randomness::from_bytes(&bytes).unwrap(), r);
+        assert!(Randomness::from_bytes(&bytes[1..]).is_err());
+    }
+
+    #[test]
+    fn the_head_and_segment_key_are_what_the_stream_uses() {
+        let sealer = sealer();
+        assert_eq!(sealer.head_len(), sealer.head().len() as u64);
+        // An outside engine with segment_key seals what segment_cipher seals.
+        let plain = plaintext(1000);
+        let cipher = sealer.segment_cipher();
+        let outside = SegmentCipher::with_key(&sealer.segment_key(), &sealer.randomness().header);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        cipher.seal_to(cipher.nonce(0, true).unwrap(), &plain, &mut a);
+        outside.seal_to(outside.nonce(0, true).unwrap(), &plain, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
     fn the_sealer_holds_the_owners_delete_token_and_a_recipient_upload_none() {
         for secret in [
             Secret::Root(RootKey::from_bytes([5; 32])),
