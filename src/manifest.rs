@@ -24,9 +24,12 @@ const HEADER: &str = "s3seal-manifest 1";
 pub const MAX_ENTRIES: usize = 10_000;
 /// Longest path, in bytes.
 pub const MAX_PATH_SIZE: usize = 4096;
-/// Largest manifest plaintext a reader takes, in bytes (10,000 lines of
-/// the longest paths fit); a reader refuses more before reading it.
+/// Largest manifest text, in bytes: a writer makes no larger one, and a
+/// reader refuses a larger one before reading it.
 pub const MAX_TEXT_SIZE: u64 = 16 << 20;
+/// Bytes of a line besides its path and media type: the object name (at
+/// most 104), the key (55), the size (at most 20), four tabs and a newline.
+const LINE_OVERHEAD_BYTES: usize = 104 + 55 + 20 + 5;
 /// Longest media type, in bytes.
 const MAX_MEDIA_TYPE_SIZE: usize = 255;
 
@@ -115,6 +118,12 @@ impl Manifest {
             return Err(Error::Malformed(
                 "a manifest lists each path and object once",
             ));
+        }
+        // What a reader takes: a list its readers refuse is not written.
+        let bound = |e: &Entry| (LINE_OVERHEAD_BYTES + e.path.len() + e.media_type.len()) as u64;
+        let text: u64 = self.entries.iter().map(bound).sum::<u64>() + bound(&entry);
+        if text > MAX_TEXT_SIZE {
+            return Err(Error::Malformed("a manifest's text is at most 16 MiB"));
         }
         self.entries.push(entry);
         Ok(())
@@ -314,6 +323,54 @@ mod tests {
         for good in ["a", "ü/ñ.txt", "a b/c..d", "x.tar.gz", "folder/sub/file_1"] {
             assert!(check_path(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn a_writer_keeps_to_what_readers_take_and_shows_no_key() {
+        let mut m = Manifest::default();
+        let mut long = entry(0, "x");
+        long.media_type = "t".repeat(255);
+        m.push(long.clone()).unwrap();
+        long.media_type.push('t');
+        long.path = "y".into();
+        assert!(m.push(long).is_err(), "a media type over 255 bytes");
+        let mut control = entry(1, "z");
+        control.media_type = "text/plain\u{7}".into();
+        assert!(
+            m.push(control).is_err(),
+            "a control character in a media type"
+        );
+        let mut zero = entry(2, "empty");
+        zero.size = 0;
+        m.push(zero).unwrap();
+        let parsed = Manifest::parse(m.to_text().as_bytes()).unwrap();
+        assert_eq!(parsed.entries().len(), 2);
+        assert_eq!(parsed.entries()[1].size, 0);
+        let shown = format!("{:?}", parsed.entries()[0]);
+        assert!(
+            shown.contains("\"x\"") && !shown.contains("s3seal-file-"),
+            "{shown}"
+        );
+        // 16 MiB of text at most: long paths run out before 10,000 files.
+        let mut big = Manifest::default();
+        let tail = vec!["p".repeat(199); 19].join("/");
+        let listed = (0..MAX_ENTRIES)
+            .take_while(|&i| {
+                let mut e = entry(0, &format!("{i:05}/{tail}"));
+                e.object.id.0[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                big.push(e).is_ok()
+            })
+            .count();
+        assert!(
+            listed < MAX_ENTRIES,
+            "the cap binds before the count: {listed}"
+        );
+        assert!(big.to_text().len() as u64 <= MAX_TEXT_SIZE);
+        // The writer's bound per line is a little above the real line.
+        assert!(
+            big.to_text().len() as u64 > MAX_TEXT_SIZE * 97 / 100,
+            "and binds near the cap"
+        );
     }
 
     #[test]

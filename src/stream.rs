@@ -753,6 +753,8 @@ mod tests {
     fn nonce_layout_and_rules() {
         let n = Nonce::new([1, 2, 3, 4, 5, 6, 7], 0x0102_0304, false).unwrap();
         assert_eq!(n.to_bytes(), [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 0]);
+        assert_eq!(n.index(), 0x0102_0304);
+        assert_eq!(n.next(true).unwrap().index(), 0x0102_0305);
         assert_eq!(n.next(true).unwrap().to_bytes()[7..], [1, 2, 3, 5, 1]);
         assert!(
             n.next(true).unwrap().next(false).is_err(),
@@ -765,6 +767,27 @@ mod tests {
                 .is_err()
         );
         assert!(Nonce::new([0; 7], 1 << 32, false).is_err());
+    }
+
+    #[test]
+    fn layout_offsets_follow_the_capacities_up_to_the_segment_limit() {
+        assert_eq!(layout::payload_offset(0), HEADER_SIZE as u64);
+        for i in 0..5 {
+            assert_eq!(
+                layout::payload_offset(i + 1),
+                layout::payload_offset(i) + layout::ciphertext_capacity(i) as u64,
+                "segment {i}"
+            );
+        }
+        // The most segments an object may have is a valid length; one more is not.
+        let most = layout::plaintext_offset(MAX_SEGMENTS - 1) + 1;
+        assert_eq!(layout::segment_count(most), MAX_SEGMENTS);
+        assert_eq!(layout::plaintext_len(layout::payload_len(most)), Ok(most));
+        let over = layout::plaintext_offset(MAX_SEGMENTS) + 1;
+        assert_eq!(
+            layout::plaintext_len(layout::payload_len(over)),
+            Err(Error::Corrupt)
+        );
     }
 
     #[test]
