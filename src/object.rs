@@ -1022,15 +1022,17 @@ mod tests {
         // An empty run records nothing, even when it says it ends the object.
         ledger.record_digests(3, &[], true).unwrap();
         assert!(ledger.is_empty());
+        // ... so segments past index 2 are still welcome.
+        ledger.record_digests(3, &[d(3), d(4)], false).unwrap();
         ledger
             .record_digests(0, &[d(0), d(1), d(2)], false)
             .unwrap();
-        assert!(!ledger.is_empty() && ledger.len() == 3);
+        assert!(!ledger.is_empty() && ledger.len() == 5);
         // The last segment cannot come before segments already sealed...
         assert!(ledger.record_digests(0, &[d(0), d(1)], true).is_err());
         // ... but may be the one that ends them.
-        ledger.record_digests(2, &[d(2)], true).unwrap();
-        assert_eq!(ledger.in_order().unwrap().len(), 3);
+        ledger.record_digests(4, &[d(4)], true).unwrap();
+        assert_eq!(ledger.in_order().unwrap().len(), 5);
     }
 
     #[test]

@@ -332,6 +332,8 @@ mod tests {
 
     #[test]
     fn a_record_takes_the_default_and_the_asked_expiry_within_the_maximum() {
+        // The numbers: 7 days unless asked, 30 at most.
+        assert_eq!((DEFAULT_EXPIRY_SECS, MAX_EXPIRY_SECS), (604_800, 2_592_000));
         let rules = Rules::default();
         let r = rules.record(None, 1000).unwrap();
         assert_eq!(r.expires_at, 1000 + DEFAULT_EXPIRY_SECS);
@@ -444,6 +446,7 @@ mod tests {
             "control/expiry/000000000099/not-a-name".to_owned(),
             format!("control/expiry/000000000099/x/../{OBJECT}"),
             format!("control/expiry/000000000099/{}", OBJECT.to_uppercase()),
+            format!("control/expiry/99/{OBJECT}"),
             format!("uploads/000000000099/{OBJECT}"),
         ] {
             assert_eq!(l.parse_expiry_key(&bad), None, "{bad}");
@@ -464,6 +467,7 @@ mod tests {
         let l = layout();
         let a = l.claim_key(OBJECT, 1, 2);
         let b = l.claim_key(OBJECT, 1, 3);
+        assert_eq!(l.claim_prefix(OBJECT), format!("control/claim/{OBJECT}/"));
         assert!(a.starts_with(&l.claim_prefix(OBJECT)) && a != b);
         assert_eq!(l.record_key(OBJECT), format!("control/share/{OBJECT}.json"));
     }
@@ -492,9 +496,13 @@ mod tests {
 
     #[test]
     fn gone_has_a_code_and_a_message_each() {
-        for g in [Gone::Expired, Gone::Exhausted, Gone::Deleted] {
+        for (g, says) in [
+            (Gone::Expired, "expired"),
+            (Gone::Exhausted, "downloaded"),
+            (Gone::Deleted, "deleted"),
+        ] {
             assert!(crate::CODES.contains(&g.code()), "{}", g.code());
-            assert!(!g.message().is_empty());
+            assert!(g.message().contains(says), "{}", g.message());
         }
     }
 
