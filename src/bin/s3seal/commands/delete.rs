@@ -95,13 +95,10 @@ pub fn run(args: DeleteArgs) -> Result<()> {
                 .limit(64 * 1024)
                 .read_to_string()
                 .unwrap_or_default();
-            let said = serde_json::from_str::<serde_json::Value>(&text).ok();
-            let field = |f: &str| {
-                said.as_ref()
-                    .and_then(|v| v["error"][f].as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            };
-            bail!("refused ({status} {}): {}", field("code"), field("message"))
+            bail!(
+                "refused {}",
+                crate::support::presign::refusal(status, &text)
+            )
         })();
         match outcome {
             Ok(()) => writeln!(stdout, "deleted {name}")?,

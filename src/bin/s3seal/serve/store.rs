@@ -11,10 +11,6 @@ use s3seal::transfer::policy::{self, PartInfo, Presence};
 
 use crate::support::presign::Presigner;
 
-/// Lifetime of the URLs serve signs for its own requests, in seconds.
-const OWN_URL_EXPIRY_SECS: u64 = 60;
-/// A request to S3 that takes longer than this fails (fail closed).
-const REQUEST_TIMEOUT_SECS: u64 = 15;
 /// ListParts pages followed at most (S3 returns up to 1,000 parts a page).
 const MAX_LIST_PAGES: usize = 11;
 
@@ -32,16 +28,12 @@ impl Store {
         Self {
             bucket: bucket.clone(),
             credentials: credentials.clone(),
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))
-                .build()
-                .into(),
+            agent: crate::support::presign::own_agent(),
         }
     }
 
     fn expiry() -> Duration {
-        Duration::from_secs(OWN_URL_EXPIRY_SECS)
+        Duration::from_secs(crate::support::presign::OWN_URL_EXPIRY_SECS)
     }
 
     /// Whether `key` is in use ([`policy::presence`] of a HEAD without

@@ -192,6 +192,34 @@ impl Presigner {
     }
 }
 
+/// Lifetime of the URLs a backend signs for its own S3 requests (serve's
+/// checks, sharing state), in seconds.
+pub const OWN_URL_EXPIRY_SECS: u64 = 60;
+/// A backend's own S3 request that takes longer than this fails (fail closed).
+const OWN_REQUEST_TIMEOUT_SECS: u64 = 15;
+
+/// The HTTP client of a backend's own S3 requests: every status comes back
+/// for the caller to judge, and no request outlasts the timeout.
+pub fn own_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(OWN_REQUEST_TIMEOUT_SECS)))
+        .build()
+        .into()
+}
+
+/// `(STATUS CODE): MESSAGE` of a backend's JSON refusal
+/// (`{ "error": { "code", "message" } }`), for the user.
+pub fn refusal(status: u16, body: &str) -> String {
+    let said = serde_json::from_str::<serde_json::Value>(body).ok();
+    let field = |f: &str| {
+        said.as_ref()
+            .and_then(|v| v["error"][f].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    format!("({status} {}): {}", field("code"), field("message"))
+}
+
 /// Why asking for a presigned request failed.
 pub enum PresignFailure {
     /// The backend refused (or its answer was not the contract's).
@@ -229,19 +257,9 @@ pub fn ask_backend(
         .read_to_string()
         .map_err(|e| PresignFailure::Network(e.to_string()))?;
     if status != 200 {
-        let said = serde_json::from_str::<serde_json::Value>(&text).ok();
-        let field = |f: &str| {
-            said.as_ref()
-                .and_then(|v| v["error"][f].as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
         return Err(PresignFailure::Refused {
             status: Some(status),
-            message: format!(
-                "presign refused ({status} {}): {}",
-                field("code"),
-                field("message")
-            ),
+            message: format!("presign refused {}", refusal(status, &text)),
         });
     }
     serde_json::from_str(&text).map_err(|e| PresignFailure::Refused {

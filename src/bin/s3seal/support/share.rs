@@ -10,10 +10,6 @@ use rusty_s3::{Bucket, Credentials, S3Action};
 
 use s3seal::transfer::share::{self, Gone, Layout, Record};
 
-/// Lifetime of the URLs signed for these requests, in seconds.
-const OWN_URL_EXPIRY_SECS: u64 = 60;
-/// A request to S3 that takes longer than this fails (fail closed).
-const REQUEST_TIMEOUT_SECS: u64 = 15;
 /// Largest record read, in bytes (a record is under 200).
 const MAX_RECORD_BYTES: u64 = 4096;
 /// Keys per listing page, and pages followed at most: one sweep removes at
@@ -42,18 +38,14 @@ impl ShareStore {
         Self {
             bucket,
             credentials,
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_SECS)))
-                .build()
-                .into(),
+            agent: crate::support::presign::own_agent(),
             layout,
             prefix,
         }
     }
 
     fn expiry() -> Duration {
-        Duration::from_secs(OWN_URL_EXPIRY_SECS)
+        Duration::from_secs(crate::support::presign::OWN_URL_EXPIRY_SECS)
     }
 
     /// The share's record: `None` if there is none (S3 answered 404).
