@@ -26,6 +26,10 @@ mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
 ln -sfn "$S3SEAL_TOOLS/node_modules" pkg/node_modules
 tsc -p pkg --emitDeclarationOnly
 tsc -p pkg --declaration false --removeComments
+# sw.js is a classic script (every browser registers one); it declares its
+# own types, so its typings would only add globals.
+rm -f pkg/sw.d.ts
+if grep -q '^export\|^import' pkg/sw.js; then echo "pkg: sw.js must be a classic script" >&2; exit 1; fi
 # The demo page's script, the same way (www/src/app.js -> www/app.js).
 tsc --allowJs --removeComments --target ES2022 --module ES2022 --outDir www www/src/app.js
 
@@ -46,11 +50,13 @@ echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 # The page's payload budget: the wasm and every script the page loads
 # (www/ and pkg/), each gzipped as a server would send it. 180 KiB until
 # issue 20's features: sharing (expiry, limits, the owner's delete) and
-# several files behind one link; bench/results.md has the growth of each.
-PAGE_BUDGET_BYTES=$((188 * 1024))
+# several files behind one link; 196 KiB with issue 19's streaming open
+# (the Service Worker and its page side); bench/results.md has the growth
+# of each.
+PAGE_BUDGET_BYTES=$((196 * 1024))
 page=0
 for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js \
-  pkg/worker.js www/app.js; do
+  pkg/worker.js pkg/sw.js www/app.js; do
   page=$((page + $(gzip -9 -c "$f" | wc -c)))
 done
 echo "pkg: page payload (wasm + JS, gzipped) $page bytes, budget $PAGE_BUDGET_BYTES" >&2

@@ -93,9 +93,10 @@ TOML
   retry g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID"
   # The S3 API may answer 503 for a moment after the layout is applied.
   retry s3 GET "/$BUCKET?list-type=2" -o /dev/null 2>/dev/null || true
-  # CORS so the browser can PUT/GET with SSE-C headers and read ETag.
+  # CORS so the browser can PUT/GET with SSE-C headers and read ETag and,
+  # for ranged reads, Content-Range.
   # (`?cors=`: a bare `?cors` mis-signs with curl 7.88.)
-  local cors='<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>'
+  local cors='<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><ExposeHeader>Content-Range</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>'
   s3 PUT "/$BUCKET?cors=" -H 'content-type: application/xml' --data-binary "$cors" -o /dev/null
   # Lifecycle rules, the backstop behind serve's sweeper (which deletes each
   # share at its own expiry): nothing under uploads/ or control/ outlives

@@ -29,6 +29,8 @@ import initWasm, {
 import { CipherHelper } from "./cipher.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import type {
+  ServeEvent,
+  WorkerInspectResult,
   WorkerOpenResult,
   WorkerPresign,
   WorkerReply,
@@ -39,6 +41,7 @@ import type {
 } from "./worker.js";
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
+export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
 export { Key, OpenStream, Opener, RangeReader, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
 
@@ -511,12 +514,164 @@ export interface RangeOpened {
 }
 
 /**
+ * A stored object opened where it lies: its head is fetched and checked
+ * once, then plaintext is read from it by range or streamed whole, each
+ * piece fetched with ranged, presigned SSE-C GETs. One presigned GET
+ * serves every read (Range is not signed), so a backend that counts
+ * downloads counts one per `StoredObject`; it is presigned again only when
+ * S3 says it expired. `close()` wipes its key.
+ */
+export class StoredObject {
+  /** The object's name, as given. */
+  readonly objectName: string;
+  /** The sealed metadata (name, type), checked. */
+  readonly metadata: Metadata;
+  /** The whole object's plaintext length in bytes. */
+  readonly plaintextLength: number;
+  /** Stored (ciphertext) length in bytes. */
+  readonly storedLength: number;
+  #fileKey: Key;
+  #reader: RangeReader;
+  #get: (range?: [number, number], signal?: AbortSignal) => Promise<Response>;
+
+  private constructor(
+    objectName: string,
+    fileKey: Key,
+    reader: RangeReader,
+    storedLength: number,
+    get: (range?: [number, number], signal?: AbortSignal) => Promise<Response>,
+  ) {
+    this.objectName = objectName;
+    this.#fileKey = fileKey;
+    this.#reader = reader;
+    this.metadata = reader.metadata as Metadata;
+    this.plaintextLength = reader.plaintextLength;
+    this.storedLength = storedLength;
+    this.#get = get;
+  }
+
+  /**
+   * Opens `objectName` through `options.presign` (a key or passphrase):
+   * one presigned GET, and one ranged fetch of the head, whose preamble and
+   * metadata are checked (`WrongKey`, `NameMismatch`, `SignerMismatch`, …).
+   */
+  static async open(objectName: string, options: DownloadCommon & OpenWith): Promise<StoredObject> {
+    const made = target(options, { sealing: false });
+    // One key derivation (Argon2id for a passphrase), then the file key.
+    let fileKey: Key;
+    try {
+      fileKey = (made.key as Key).fileKey(objectName);
+    } finally {
+      made.release();
+    }
+    try {
+      const presign = options.presign ?? presignWith();
+      const headers = fileKey.sseCHeaders(objectName) as Headers;
+      const sseC = {
+        algorithm: "AES256" as const,
+        key: headers["x-amz-server-side-encryption-customer-key"],
+        keyMd5: headers["x-amz-server-side-encryption-customer-key-MD5"],
+      };
+      let presigned: Promise<PresignedRequest> | undefined;
+      const get = async (range?: [number, number], signal?: AbortSignal, again = true): Promise<Response> => {
+        presigned ??= Promise.resolve(presign({ op: "get", object: objectName, sseC }));
+        const p = await presigned.catch((err) => {
+          presigned = undefined;
+          throw err;
+        });
+        checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
+        const response = await fetch(p.url, {
+          method: p.method,
+          headers: { ...p.headers, ...(range ? { range: `bytes=${range[0]}-${range[1] - 1}` } : {}) },
+          signal,
+        }).catch((err) => {
+          if (signal?.aborted) throw abortError(signal);
+          throw s3sealError("Network", `ranged read: ${String((err as Error)?.message ?? err)}`);
+        });
+        if (response.ok) return response;
+        const refusal = readRefusal(response.status, await response.text().catch(() => ""), "ranged read") as S3sealError;
+        // A presigned URL outlives neither its expiry nor the share's; ask once more.
+        if (refusal.code === "Expired" && again) {
+          presigned = undefined;
+          return get(range, signal, false);
+        }
+        throw refusal;
+      };
+      const first = await get([0, HEAD_FETCH_SIZE], options.signal);
+      // "bytes 0-196607/1234567": the total is the object's stored length.
+      let total = /\/(\d+)$/.exec(first.headers.get("content-range") ?? "")?.[1] ?? (first.status === 200 ? first.headers.get("content-length") : null);
+      if (total === null) {
+        // A bucket whose CORS does not expose Content-Range: a HEAD says the length.
+        const p = await presign({ op: "head", object: objectName, sseC });
+        checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
+        const response = await fetch(p.url, { method: p.method, headers: p.headers, signal: options.signal });
+        if (!response.ok) throw readRefusal(response.status, "", "ranged read");
+        total = response.headers.get("content-length");
+      }
+      const length = Number(total);
+      if (!total || !Number.isSafeInteger(length)) throw s3sealError("Http", "ranged read: the object's length is unknown (no Content-Range or Content-Length)");
+      const head = new Uint8Array(await first.arrayBuffer()).subarray(0, Math.min(length, HEAD_FETCH_SIZE));
+      return new StoredObject(objectName, fileKey, RangeReader.forObject(fileKey, objectName, head, length), length, get);
+    } catch (err) {
+      fileKey.free();
+      throw err;
+    }
+  }
+
+  /**
+   * Plaintext bytes `[start, end)` (fewer at the object's end), fetching
+   * only the segments that hold them. Each segment is authenticated; the
+   * signature, which covers the whole object, is not checked: the bytes are
+   * proven sealed under this object's file key at this position (by its
+   * owner, or by anyone holding a share link), not proven the owner's
+   * (FORMAT.md §5.4). `stream()` checks it.
+   */
+  async range(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start < end)) {
+      throw s3sealError("InvalidInput", "invalid input: a range needs whole numbers 0 <= start < end");
+    }
+    const [first, last, from, to] = this.#reader.plan(start, end);
+    const ciphertext = new Uint8Array(await (await this.#get([from, to], signal)).arrayBuffer());
+    return this.#reader.open(start, end, first, last, ciphertext);
+  }
+
+  /**
+   * The whole plaintext, segment by segment as each authenticates, as
+   * `open()` gives it: the stream closes only once the signature verified
+   * and errors otherwise, so only a clean end says the bytes are the
+   * owner's. A sink that commits on close (a file the user picked, a
+   * download) therefore never holds a complete-looking file that failed.
+   */
+  stream(options: { signal?: AbortSignal; onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void } = {}): ReadableStream<Uint8Array> {
+    let opened: Opened | undefined;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: async () => {
+        const response = await this.#get(undefined, options.signal);
+        opened = open(response, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
+        reader = opened.stream.getReader();
+      },
+      pull: async (controller) => {
+        const { done, value } = await reader!.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    });
+  }
+
+  /** Wipes the key; later reads fail. */
+  close(): void {
+    this.#reader.free();
+    this.#fileKey.free();
+  }
+}
+
+/**
  * Opens plaintext bytes `[start, end)` of a stored object, fetching only its
- * head and the segments that hold them (ranged, presigned SSE-C GETs). Each
- * segment is authenticated; the signature, which covers the whole object,
- * is not checked: the bytes are proven sealed under this object's file key
- * at this position (by its owner, or by anyone holding a share link), not
- * proven the owner's (FORMAT.md §5.4). For that, `download()` the object.
+ * head and the segments that hold them (see `StoredObject.range`: segments
+ * are authenticated, the whole object's signature is not checked). For
+ * several ranges of one object, open a `StoredObject` once.
  */
 export async function openRange(
   objectName: string,
@@ -527,47 +682,95 @@ export async function openRange(
   if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start < end)) {
     throw s3sealError("InvalidInput", "invalid input: openRange needs whole numbers 0 <= start < end");
   }
-  const made = target(options, { sealing: false });
-  // One key derivation (Argon2id for a passphrase), then the file key.
-  const fileKey = (made.key as Key).fileKey(objectName);
-  made.release();
+  const stored = await StoredObject.open(objectName, options);
   try {
-    const presign = options.presign ?? presignWith();
-    const headers = fileKey.sseCHeaders(objectName) as Headers;
-    const sseC = {
-      algorithm: "AES256" as const,
-      key: headers["x-amz-server-side-encryption-customer-key"],
-      keyMd5: headers["x-amz-server-side-encryption-customer-key-MD5"],
-    };
-    // One presigned GET serves both ranges (Range is not signed): a backend
-    // that counts downloads counts one per ranged read.
-    const presigned = new Map<string, Promise<PresignedRequest>>();
-    const fetchRange = async (op: "head" | "get", range?: [number, number]): Promise<Response> => {
-      if (!presigned.has(op)) presigned.set(op, Promise.resolve(presign({ op, object: objectName, sseC })));
-      const p = await presigned.get(op)!;
-      checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
-      const response = await fetch(p.url, {
-        method: p.method,
-        headers: { ...p.headers, ...(range ? { range: `bytes=${range[0]}-${range[1] - 1}` } : {}) },
-        signal: options.signal,
-      });
-      if (!response.ok) throw readRefusal(response.status, op === "head" ? "" : await response.text().catch(() => ""), "ranged read");
-      return response;
-    };
-    const length = Number((await fetchRange("head")).headers.get("content-length"));
-    if (!Number.isSafeInteger(length)) throw s3sealError("Http", "ranged read: the object's length is unknown (no Content-Length)");
-    const head = new Uint8Array(await (await fetchRange("get", [0, Math.min(length, HEAD_FETCH_SIZE)])).arrayBuffer());
-    const reader = RangeReader.forObject(fileKey, objectName, head, length);
-    try {
-      const [first, last, from, to] = reader.plan(start, end);
-      const ciphertext = new Uint8Array(await (await fetchRange("get", [from, to])).arrayBuffer());
-      const bytes = reader.open(start, end, first, last, ciphertext);
-      return { bytes, metadata: reader.metadata as Metadata, plaintextLength: reader.plaintextLength };
-    } finally {
-      reader.free();
-    }
+    const bytes = await stored.range(start, end);
+    return { bytes, metadata: stored.metadata, plaintextLength: stored.plaintextLength };
   } finally {
-    fileKey.free();
+    stored.close();
+  }
+}
+
+/** An inspected object served by the package's Service Worker (see `registerServiceWorker`). */
+export interface Exposed {
+  /** Same-origin URL of its plaintext, for a <video>, <audio> or <img>, or a fetch (Range requests answered). */
+  url: string;
+  /** The same, answered as a download (`Content-Disposition: attachment`). */
+  downloadUrl: string;
+  /** Stops serving it (later requests are 404). */
+  close(): void;
+}
+
+/**
+ * Registers the package's Service Worker (`s3seal/sw`, sw.js next to this
+ * file by default) and resolves once it controls this page, or to null
+ * where none can (no Service Workers, e.g. a private window, or one that
+ * does not take control in `timeoutMs`). Serve sw.js from the site's
+ * root, or with `Service-Worker-Allowed: /`, so that its scope covers the
+ * page. Then `expose()` serves inspected objects through it.
+ */
+export async function registerServiceWorker(
+  url: string | URL = new URL("./sw.js", import.meta.url),
+  { scope = "/", timeoutMs = 10000 }: { scope?: string; timeoutMs?: number } = {},
+): Promise<ServiceWorkerOpener | null> {
+  const container = globalThis.navigator?.serviceWorker;
+  if (!container) return null;
+  try {
+    const registration = await container.register(url, { scope });
+    if (!container.controller) {
+      // A first visit: the worker claims this page once it is active.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the Service Worker did not take control")), timeoutMs);
+        container.addEventListener("controllerchange", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+    return new ServiceWorkerOpener(container, new URL("s3seal/open/", registration.scope));
+  } catch {
+    return null;
+  }
+}
+
+/** Serves inspected objects at `<scope>s3seal/open/<token>/<name>` (see `registerServiceWorker`). */
+export class ServiceWorkerOpener {
+  #container: ServiceWorkerContainer;
+  #base: URL;
+  #open = 0;
+  #pinger: ReturnType<typeof setInterval> | undefined;
+
+  constructor(container: ServiceWorkerContainer, base: URL) {
+    this.#container = container;
+    this.#base = base;
+  }
+
+  /**
+   * Serves `info` (what `WorkerClient.inspect` resolved to) through the
+   * Service Worker: the page's Worker answers every request with verified
+   * bytes over a port of their own, so no key reaches the Service Worker.
+   * `onEvent` hears of each stream's verified end, failure and progress.
+   */
+  async expose(client: WorkerClient, info: WorkerInspectResult, onEvent?: (event: ServeEvent) => void): Promise<Exposed> {
+    const controller = this.#container.controller;
+    if (!controller) throw s3sealError("InvalidInput", "invalid input: no Service Worker controls this page");
+    const channel = new MessageChannel();
+    await client.serve(info.handle, channel.port2, onEvent);
+    const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const fileName = info.fileName ?? "opened.bin";
+    controller.postMessage({ s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1]);
+    // An idle Service Worker is stopped (and forgets its tokens) after
+    // about 30 s; a message is an event that keeps it running.
+    if (this.#open++ === 0) this.#pinger = setInterval(() => this.#container.controller?.postMessage({ s3seal: "ping", token }), 10000);
+    const url = new URL(`${token}/${encodeURIComponent(fileName)}`, this.#base).href;
+    let closed = false;
+    return {
+      url,
+      downloadUrl: `${url}?download`,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#container.controller?.postMessage({ s3seal: "revoke", token });
+        if (--this.#open === 0) clearInterval(this.#pinger);
+      },
+    };
   }
 }
 
@@ -1119,11 +1322,13 @@ export class WorkerClient {
   #worker: Worker;
   #next = 1;
   #pending = new Map<number, Pending>();
+  #listeners = new Map<number, (event: ServeEvent) => void>();
 
   constructor(worker: Worker) {
     this.#worker = worker;
     worker.addEventListener("message", (event: MessageEvent<WorkerReply>) => {
-      const { id, progress, result, error } = event.data ?? ({} as WorkerReply);
+      const { id, progress, result, error, handle, event: served } = event.data ?? ({} as WorkerReply);
+      if (id === 0 && served) return this.#listeners.get(handle ?? 0)?.(served);
       const pending = this.#pending.get(id);
       if (!pending) return;
       if (progress) return pending.onProgress?.(progress as never);
@@ -1219,6 +1424,44 @@ export class WorkerClient {
     { presign, signal, onProgress, ...secret }: WorkerSecret & { presign?: WorkerPresign } & WorkerCallOptions<TransferProgress> = {},
   ): Promise<WorkerOpenResult> {
     return this.#call({ op: "download", objectName, presign, ...secret }, { signal, onProgress });
+  }
+
+  /**
+   * Opens `objectName` where it lies (see `StoredObject`): one presigned
+   * GET and its head, checked. Resolves to its name, type and size, and,
+   * for a list of files, the checked list. Then `read` it whole, `serve`
+   * it to a Service Worker, and `release` it.
+   */
+  inspect(
+    objectName: string,
+    { presign, signal, onProgress, ...secret }: WorkerSecret & { presign?: WorkerPresign } & WorkerCallOptions<TransferProgress> = {},
+  ): Promise<WorkerInspectResult> {
+    return this.#call({ op: "inspect", objectName, presign, ...secret }, { signal, onProgress });
+  }
+
+  /** The whole plaintext of an inspected object, all or nothing (see `download`). */
+  read(handle: number, options: WorkerCallOptions<TransferProgress> = {}): Promise<WorkerOpenResult> {
+    return this.#call({ op: "read", handle }, options);
+  }
+
+  /**
+   * Serves an inspected object's bytes on `port` (`ByteRequest`s, as the
+   * package's Service Worker asks them); `onEvent` hears of each stream's
+   * verified end or failure, and of progress.
+   */
+  serve(handle: number, port: MessagePort, onEvent?: (event: ServeEvent) => void): Promise<void> {
+    if (onEvent) this.#listeners.set(handle, onEvent);
+    const id = this.#next++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject } as Pending);
+      this.#worker.postMessage({ op: "serve", handle, port, id }, [port]);
+    });
+  }
+
+  /** Closes an inspected object: its key is wiped, its port stops answering. */
+  release(handle: number): Promise<void> {
+    this.#listeners.delete(handle);
+    return this.#call({ op: "release", handle });
   }
 
   /** Stops the worker. */

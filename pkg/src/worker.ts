@@ -14,6 +14,8 @@ import {
   ready,
   safeFileName,
   sealBlob,
+  StoredObject,
+  inertMediaType,
   upload,
 } from "./index.js";
 import type { ManifestEntry } from "./index.js";
@@ -41,7 +43,7 @@ export interface WorkerSecret {
 /** What `WorkerClient` posts. */
 export interface WorkerRequest extends WorkerSecret {
   id: number;
-  op: "seal" | "open" | "upload" | "download" | "abort";
+  op: "seal" | "open" | "upload" | "download" | "abort" | "inspect" | "read" | "serve" | "release";
   file?: Blob;
   blob?: Blob;
   name?: string;
@@ -63,14 +65,37 @@ export interface WorkerRequest extends WorkerSecret {
   manifest?: ManifestEntry[];
   /** For "upload" with a passphrase: return the file key anyway (for a manifest). */
   keepFileKey?: boolean;
+  /** For "read", "serve" and "release": what "inspect" opened. */
+  handle?: number;
+  /** For "serve": the port that asks for bytes (`ByteRequest`), e.g. the Service Worker's. */
+  port?: MessagePort;
 }
+
+/**
+ * Asked on a port given to "serve" (the Service Worker asks them): bytes
+ * `[start, end)`, each segment authenticated; or the whole plaintext as a
+ * stream, one `"pull"` on `reply` per piece. A stream answers `{ chunk }`
+ * pieces, then `{ done: true }` only once the signature verified; it holds
+ * its last piece back until then, so a consumer that counts bytes never
+ * sees the whole file before it is proven. Errors are `{ error }`.
+ */
+export type ByteRequest = { kind: "range"; start: number; end: number; reply: MessagePort } | { kind: "stream"; reply: MessagePort };
+
+/** What happens on a served object, posted as `{ id: 0, handle, event }`. */
+export type ServeEvent =
+  | { kind: "progress"; bytesOut: number; total: number }
+  | { kind: "streamed"; bytes: number }
+  | { kind: "failed"; code: string; message: string };
 
 /** What the worker posts back for a request `id`. */
 export interface WorkerReply {
   id: number;
   progress?: SealProgress | TransferProgress | { bytesIn: number; bytesOut: number };
-  result?: WorkerSealResult | WorkerUploadResult | WorkerOpenResult;
+  result?: WorkerSealResult | WorkerUploadResult | WorkerOpenResult | WorkerInspectResult | null;
   error?: { code: string; message: string; status?: number };
+  /** With id 0: an event of a served object. */
+  handle?: number;
+  event?: ServeEvent;
 }
 
 /** The result of `WorkerClient.seal`. */
@@ -90,6 +115,20 @@ export interface WorkerOpenResult {
   /** The sealed name made safe to show and save (`safeFileName`), or null. */
   fileName: string | null;
   /** When the object is a manifest: the files it lists, checked. */
+  manifest?: ManifestEntry[];
+}
+
+/** The result of `WorkerClient.inspect`: a stored object opened where it lies. */
+export interface WorkerInspectResult {
+  /** Names the object in "read", "serve" and "release". */
+  handle: number;
+  metadata: Metadata;
+  /** The sealed name made safe to show and save (`safeFileName`), or null. */
+  fileName: string | null;
+  /** `inertMediaType(metadata.type)`: the only type its bytes are served as. */
+  type: string;
+  plaintextLength: number;
+  /** When the object is a manifest: the files it lists, checked (read whole). */
   manifest?: ManifestEntry[];
 }
 
@@ -134,6 +173,108 @@ function presignFrom(p: WorkerPresign | undefined) {
   return presignWith(p?.endpoint ?? "/api/presign", p?.headers ? { headers: p.headers } : {});
 }
 
+/** Objects opened by "inspect", until "release". */
+const stores = new Map<number, StoredObject>();
+let nextHandle = 1;
+/** The ports each object is served on, closed on "release". */
+const ports = new Map<number, MessagePort[]>();
+
+function storeOf(handle: number | undefined): StoredObject {
+  const stored = stores.get(handle ?? 0);
+  if (!stored) throw refusal("InvalidInput", "invalid input: this object is not open (released?)");
+  return stored;
+}
+
+async function opened(blob: Blob, metadata: Metadata): Promise<WorkerOpenResult> {
+  // A manifest is parsed here, where the core is: the page gets the
+  // checked list, never a list it parsed itself.
+  let manifest: ManifestEntry[] | undefined;
+  if (metadata.type === MANIFEST_TYPE) {
+    // FORMAT.md §10: a reader refuses a list over 16 MiB before reading it.
+    if (blob.size > 16 << 20) throw refusal("Malformed", "malformed: the list of files is larger than 16 MiB");
+    manifest = parseManifest(new Uint8Array(await blob.arrayBuffer()));
+  }
+  // The sealed name is the sealer's word: shown and saved only cleaned.
+  return { blob, metadata, fileName: safeFileName(metadata.name) ?? null, manifest };
+}
+
+/** The whole plaintext into a Blob, all or nothing (verified before it resolves). */
+async function readWhole(stored: StoredObject, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Blob> {
+  const total = stored.plaintextLength;
+  const parts: BlobPart[] = [];
+  const reader = stored.stream({ signal, onProgress: ({ bytesOut }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress) }).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value as BlobPart);
+  }
+  return new Blob(parts, { type: inertMediaType(stored.metadata.type) });
+}
+
+function failure(err: unknown): { code: string; message: string; status?: number } {
+  const e = err as { code?: string; name?: string; message?: string; status?: number } | undefined;
+  return { code: e?.code ?? e?.name ?? "Error", message: String(e?.message ?? err), status: e?.status };
+}
+
+/** `bytes` as a buffer of its own, to transfer (a view into a larger or wasm buffer is copied). */
+function whole(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** Answers one `ByteRequest` for `stored`. */
+async function answer(handle: number, stored: StoredObject, request: ByteRequest): Promise<void> {
+  const { reply } = request;
+  const event = (e: ServeEvent) => post({ id: 0, handle, event: e });
+  if (request.kind === "range") {
+    try {
+      const bytes = whole(await stored.range(request.start, request.end));
+      reply.postMessage({ chunk: bytes }, [bytes.buffer as ArrayBuffer]);
+    } catch (err) {
+      reply.postMessage({ error: failure(err) });
+      event({ kind: "failed", ...failure(err) });
+    }
+    reply.close();
+    return;
+  }
+  const controller = new AbortController();
+  const total = stored.plaintextLength;
+  const reader = stored.stream({ signal: controller.signal, onProgress: ({ bytesOut }) => event({ kind: "progress", bytesOut, total }) }).getReader();
+  let held: Uint8Array | undefined;
+  let sent = 0;
+  // The last piece waits for the end: a clean end means the signature verified.
+  const next = async (): Promise<{ chunk?: Uint8Array; done: boolean }> => {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return { chunk: held, done: true };
+      const out = held;
+      held = r.value;
+      if (out) return { chunk: out, done: false };
+    }
+  };
+  reply.onmessage = async (m: MessageEvent<string>) => {
+    if (m.data === "cancel") {
+      controller.abort();
+      reply.close();
+      event({ kind: "failed", code: "Aborted", message: "the save was stopped before its end" });
+      return;
+    }
+    try {
+      const { chunk: piece, done } = await next();
+      const chunk = piece && whole(piece);
+      if (chunk) sent += chunk.length;
+      reply.postMessage({ chunk, done }, chunk ? [chunk.buffer as ArrayBuffer] : []);
+      if (done) {
+        reply.close();
+        event({ kind: "streamed", bytes: sent });
+      }
+    } catch (err) {
+      reply.postMessage({ error: failure(err) });
+      reply.close();
+      event({ kind: "failed", ...failure(err) });
+    }
+  };
+}
+
 async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Promise<WorkerReply["result"]> {
   const { id, op } = data;
   const onProgress = (progress: WorkerReply["progress"]) => post({ id, progress });
@@ -155,16 +296,37 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
       op === "open"
         ? await openBlob(data.blob as Blob, key, { objectName: data.objectName, onProgress, signal })
         : await download(data.objectName ?? "", { key, presign: presignFrom(data.presign), onProgress, signal });
-    // A manifest is parsed here, where the core is: the page gets the
-    // checked list, never a list it parsed itself.
-    let manifest: ManifestEntry[] | undefined;
+    return opened(blob, metadata);
+  }
+  if (op === "inspect") {
+    const stored = await StoredObject.open(data.objectName ?? "", { key: own(keyFrom(data)), presign: presignFrom(data.presign), signal });
+    const handle = nextHandle++;
+    stores.set(handle, stored);
+    const { metadata, plaintextLength } = stored;
+    const info: WorkerInspectResult = { handle, metadata, fileName: safeFileName(metadata.name) ?? null, type: inertMediaType(metadata.type), plaintextLength };
     if (metadata.type === MANIFEST_TYPE) {
-      // FORMAT.md §10: a reader refuses a list over 16 MiB before reading it.
-      if (blob.size > 16 << 20) throw refusal("Malformed", "malformed: the list of files is larger than 16 MiB");
-      manifest = parseManifest(new Uint8Array(await blob.arrayBuffer()));
+      // A list is small and read whole, verified, before anything of it is shown.
+      info.manifest = (await opened(await readWhole(stored, signal, onProgress), metadata)).manifest;
     }
-    // The sealed name is the sealer's word: shown and saved only cleaned.
-    return { blob, metadata, fileName: safeFileName(metadata.name) ?? null, manifest };
+    return info;
+  }
+  if (op === "read") {
+    const stored = storeOf(data.handle);
+    return opened(await readWhole(stored, signal, onProgress), stored.metadata);
+  }
+  if (op === "serve") {
+    const stored = storeOf(data.handle);
+    const port = data.port as MessagePort;
+    port.onmessage = (event: MessageEvent<ByteRequest>) => answer(data.handle as number, stored, event.data);
+    ports.set(data.handle as number, [...(ports.get(data.handle as number) ?? []), port]);
+    return null;
+  }
+  if (op === "release") {
+    stores.get(data.handle ?? 0)?.close();
+    stores.delete(data.handle ?? 0);
+    for (const port of ports.get(data.handle ?? 0) ?? []) port.close();
+    ports.delete(data.handle ?? 0);
+    return null;
   }
   if (op === "upload") {
     const common = { ...data.settings, name: data.name, type: data.type, presign: presignFrom(data.presign), signal, onProgress };
@@ -214,8 +376,7 @@ self.addEventListener("message", async (event: MessageEvent<WorkerRequest>) => {
     await ready();
     post({ id: data.id, result: await handle(data, controller.signal, keys) });
   } catch (err) {
-    const e = err as { code?: string; name?: string; message?: string; status?: number } | undefined;
-    post({ id: data.id, error: { code: e?.code ?? e?.name ?? "Error", message: String(e?.message ?? err), status: e?.status } });
+    post({ id: data.id, error: failure(err) });
   } finally {
     for (const key of keys) key.free();
     running.delete(data.id);

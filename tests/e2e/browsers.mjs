@@ -151,6 +151,41 @@ function engineTests(engine, state) {
       const second = await open();
       assert(/DownloadLimit 410/.test(second.error ?? ""), `the second open is refused: ${second.error}`);
     }),
+    t("issue 19: a large share opens streamed: the Service Worker serves its download byte-identical and exact ranges, verified", async () => {
+      const bytes = randomBytes((64 << 20) + 4099);
+      const link = await uploadViaPage(state.driver, engine, state.page, "large.bin", bytes);
+      const session = await Session.create(state.driver, engine);
+      try {
+        await session.goto(link);
+        await session.waitFor(shown("#receive"), 20000);
+        await session.click("#open");
+        await session.waitFor(settled("#opened", "#error"), 60000);
+        const error = await session.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
+        assert(!error, `open failed: ${error}`);
+        const title = await session.run("() => document.querySelector('#opened-title').textContent");
+        assert(/verified as it is saved/.test(title), `the streamed card: ${title}`);
+        // The download's bytes as the Service Worker streams them, and a
+        // range across the first segment boundary.
+        const seg = 256 * 1024;
+        const got = await session.runAsync(`async (seg) => {
+          const hex = async (buf) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), (b) => b.toString(16).padStart(2, "0")).join("");
+          const url = document.querySelector("#save").href;
+          const whole = await fetch(url);
+          const body = await whole.arrayBuffer();
+          const ranged = await fetch(url, { headers: { range: "bytes=" + (seg - 100) + "-" + (seg + 99) } });
+          return {
+            status: whole.status, disposition: whole.headers.get("content-disposition"), size: body.byteLength, sha256: await hex(body),
+            rangeStatus: ranged.status, range: await hex(await ranged.arrayBuffer()),
+          };
+        }`, seg);
+        assert(got.status === 200 && /^attachment/.test(got.disposition ?? ""), `a download: ${got.status} ${got.disposition}`);
+        assert(got.size === bytes.length && got.sha256 === sha256(bytes), `byte-identical: ${got.size} bytes`);
+        assert(got.rangeStatus === 206 && got.range === sha256(bytes.subarray(seg - 100, seg + 100)), `exact range: ${got.rangeStatus}`);
+        await session.waitFor(shown("#saved"), 20000);
+      } finally {
+        await session.close();
+      }
+    }),
     t("the driver stops", async () => {
       await state.driver.stop();
     }),

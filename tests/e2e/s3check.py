@@ -9,6 +9,7 @@
                                          link holder can: same preamble and length, other
                                          content sealed with the file key, the original
                                          signature kept (it cannot make a new one)
+  s3check.py flip KEY FILE_KEY_TEXT OFFSET  flips one stored byte at OFFSET (a tampered segment)
 Credentials and endpoint from the environment (scripts/garage.sh env)."""
 import base64
 import json
@@ -74,6 +75,15 @@ elif cmd == "forge":
     text = sys.argv[4].encode()
     body = spec.forge_one_segment(data, file_key, (text * (size // len(text) + 1))[:size])
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
+elif cmd == "flip":
+    import s3seal_spec as spec
+
+    file_key = spec.b64url_key(sys.argv[3], "s3seal-file-")
+    sse_c = base64.b64decode(spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"])
+    data = bytearray(s3.get_object(Bucket=bucket, Key=sys.argv[2], SSECustomerAlgorithm="AES256",
+                                   SSECustomerKey=sse_c)["Body"].read())
+    data[int(sys.argv[4])] ^= 0x01
+    s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=bytes(data), SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
 elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",
                   SSECustomerKey=base64.b64decode(sys.argv[3]))

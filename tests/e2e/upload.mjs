@@ -411,6 +411,67 @@ async function uploadManyViaPage(base, files, folder) {
   return out;
 }
 
+/** The file key in a share link (the part after the object name). */
+const linkFileKey = (link) => new URL(link).hash.split(".").pop();
+
+/** Opens a large share in a fresh context and saves it the streaming way:
+ * into a file "picked" in the origin-private file system (the picker
+ * dialog is the only thing replaced: the writable is the browser's own),
+ * or, with `fsa: false`, as a download through the Service Worker.
+ * Resolves to { title, sha256, size } or { error, saved } (what the
+ * file or download holds after the failure). */
+async function streamedReceive(link, { fsa = true } = {}) {
+  const context = await chrome.newContext({ acceptDownloads: true });
+  await context.addInitScript((fsa) => {
+    if (!fsa) {
+      delete window.showSaveFilePicker;
+      return;
+    }
+    window.showSaveFilePicker = async ({ suggestedName }) => {
+      const dir = await navigator.storage.getDirectory();
+      window.pickedName = suggestedName;
+      return dir.getFileHandle(suggestedName, { create: true });
+    };
+  }, fsa);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  try {
+    await page.goto(link);
+    await page.click("#open");
+    await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+    let error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+    if (error) return { error };
+    const title = await page.textContent("#opened-title");
+    if (fsa) {
+      await page.click("#save");
+      await page.waitForSelector("#saved:not([hidden]), #error:not([hidden])", { timeout: 180000 });
+      error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+      // What the picked file holds now, hashed in the page.
+      const saved = await page.evaluate(async () => {
+        const dir = await navigator.storage.getDirectory();
+        const file = await (await dir.getFileHandle(window.pickedName)).getFile();
+        const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+        return { size: file.size, sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("") };
+      });
+      return error ? { error, saved } : { title, ...saved };
+    }
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+    const failure = await download.failure();
+    if (failure) {
+      await page.waitForSelector("#error:not([hidden])", { timeout: 30000 });
+      return { error: await page.textContent("#error"), saved: { failure } };
+    }
+    const file = path.join(work, `streamed-${Date.now()}`);
+    await download.saveAs(file);
+    await page.waitForSelector("#saved:not([hidden])", { timeout: 30000 });
+    const bytes = readFileSync(file);
+    rmSync(file);
+    return { title, sha256: sha256(bytes), size: bytes.length, name: download.suggestedFilename() };
+  } finally {
+    await context.close();
+  }
+}
+
 /** Opens a link to a list of files in a fresh context and saves them all:
  * { listed, saved: Map(name -> bytes) } or { error }. */
 async function receiveManyViaPage(link) {
@@ -1369,6 +1430,107 @@ try {
         assert(await removed(up.objectName, 5000), "the object is deleted, its record a tombstone");
         const after = await receiveViaPage(up.link);
         assert(/ShareGone 410/.test(after.error ?? ""), `after delete: ${after.error}`);
+      },
+    ],
+    [
+      "issue 19: a 300 MiB share streams into a picked file (File System Access), byte-identical; a tampered middle segment leaves the file empty",
+      async () => {
+        const bytes = random(300 << 20);
+        const up = await uploadViaPage(main.url, "big.bin", bytes);
+        const got = await streamedReceive(up.link);
+        assert(!got.error, `streamed save failed: ${got.error}`);
+        assert(/verified as it is saved/.test(got.title), `the streamed card: ${got.title}`);
+        assert(got.size === bytes.length && got.sha256 === sha256(bytes), `saved ${got.size} bytes, ${got.sha256}`);
+        // One bit of one segment in the middle of the stored object.
+        s3check("flip", `uploads/${up.objectName}`, linkFileKey(up.link), String(150 << 20));
+        const bad = await streamedReceive(up.link);
+        assert(/Corrupt/.test(bad.error ?? ""), `tampered: ${bad.error}`);
+        assert(bad.saved.size === 0, `the picked file keeps nothing of a failed save: ${bad.saved.size} bytes`);
+      },
+    ],
+    [
+      "issue 19: without File System Access a large share streams as a download through the Service Worker; tampered, the download fails",
+      async () => {
+        const bytes = random((64 << 20) + 12345);
+        const up = await uploadViaPage(main.url, "stream <me>.bin", bytes);
+        const got = await streamedReceive(up.link, { fsa: false });
+        assert(!got.error, `streamed download failed: ${got.error}`);
+        assert(got.size === bytes.length && got.sha256 === sha256(bytes), `downloaded ${got.size} bytes`);
+        assert(got.name === "stream _me_.bin", `saved under the cleaned sealed name: ${got.name}`);
+        s3check("flip", `uploads/${up.objectName}`, linkFileKey(up.link), String(32 << 20));
+        const bad = await streamedReceive(up.link, { fsa: false });
+        assert(bad.saved?.failure && /Corrupt/.test(bad.error ?? ""), `tampered: ${bad.error} / ${bad.saved?.failure}`);
+      },
+    ],
+    [
+      "issue 19: the package's Service Worker answers Range requests with exact bytes across segments, and a sealed WebM plays and seeks in a <video>",
+      async () => {
+        // A 12 s clip, a key frame every second (what a seek lands on).
+        const clip = path.join(work, "clip.webm");
+        execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "12", "-c:v", "libvpx", "-b:v", "3M", "-g", "25", clip]);
+        const video = readFileSync(clip);
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        page.on("pageerror", (e) => console.log("pageerror:", e.message));
+        try {
+          await page.goto(`${main.url}/`);
+          const dir = mkdtempSync(path.join(work, "clip-"));
+          writeFileSync(path.join(dir, "clip.webm"), video);
+          await page.setInputFiles("#file", path.join(dir, "clip.webm"));
+          const got = await page.evaluate(async (size) => {
+            const s3seal = await import("/pkg/index.js");
+            const client = new s3seal.WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+            const file = document.querySelector("#file").files[0];
+            const up = await client.upload(file, { newKey: true, presign: { endpoint: "/api/presign" } });
+            const sw = await s3seal.registerServiceWorker("/pkg/sw.js", { scope: "/" });
+            if (!sw) return { error: "no Service Worker" };
+            const info = await client.inspect(up.objectName, { keyText: up.fileKey });
+            const events = [];
+            const exposed = await sw.expose(client, info, (e) => events.push(e.kind));
+            const whole = new Uint8Array(await file.arrayBuffer());
+            const ranges = [];
+            const seg = 256 * 1024;
+            for (const [start, end] of [[seg - 10, seg + 10], [0, 1], [size - 7, size - 1], [3 * seg - 1, 5 * seg + 1]]) {
+              const r = await fetch(exposed.url, { headers: { range: `bytes=${start}-${end}` } });
+              const body = new Uint8Array(await r.arrayBuffer());
+              const want = whole.subarray(start, end + 1);
+              ranges.push({ start, end, status: r.status, contentRange: r.headers.get("content-range"), same: body.length === want.length && body.every((v, i) => v === want[i]) });
+            }
+            const beyond = (await fetch(exposed.url, { headers: { range: `bytes=${size}-` } })).status;
+            const v = document.createElement("video");
+            v.muted = true;
+            v.src = exposed.url;
+            document.body.append(v);
+            const once = (name) => new Promise((ok, fail) => {
+              v.addEventListener(name, ok, { once: true });
+              v.addEventListener("error", () => fail(new Error(`video error ${v.error?.code}: ${v.error?.message}`)), { once: true });
+            });
+            await once("loadedmetadata");
+            await v.play();
+            await new Promise((ok) => setTimeout(ok, 500));
+            const played = v.currentTime;
+            v.currentTime = v.duration / 2;
+            await once("seeked");
+            const afterSeek = v.currentTime;
+            await new Promise((ok) => setTimeout(ok, 500));
+            const playedOn = v.currentTime;
+            v.pause();
+            const type = (await fetch(exposed.url, { method: "HEAD" })).headers.get("content-type");
+            exposed.close();
+            const revoked = (await fetch(exposed.url)).status;
+            return { ranges, beyond, duration: v.duration, played, afterSeek, playedOn, type, revoked, events };
+          }, video.length);
+          assert(!got.error, got.error);
+          for (const r of got.ranges) assert(r.status === 206 && r.same, `range ${JSON.stringify(r)}`);
+          assert(got.ranges[0].contentRange === `bytes ${256 * 1024 - 10}-${256 * 1024 + 10}/${video.length}`, got.ranges[0].contentRange);
+          assert(got.beyond === 416, `a range past the end: ${got.beyond}`);
+          assert(got.type === "video/webm", `served as ${got.type}`);
+          assert(got.duration > 11 && got.played > 0, `played: ${got.played} of ${got.duration} s`);
+          assert(Math.abs(got.afterSeek - got.duration / 2) < 1 && got.playedOn > got.afterSeek, `seeked to ${got.afterSeek}, then ${got.playedOn}`);
+          assert(got.revoked === 404, `closed: ${got.revoked}`);
+        } finally {
+          await context.close();
+        }
       },
     ],
     [

@@ -1,6 +1,6 @@
 // The host page: DOM only. Keys and bytes are handled in the package's
 // Worker (pkg/worker.js), driven through its WorkerClient.
-import { WorkerClient, deleteShare } from "/pkg/index.js";
+import { WorkerClient, deleteShare, registerServiceWorker } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
@@ -393,6 +393,9 @@ if (shared) {
   $("receive").hidden = false;
   $("receive-name").textContent = shared[1];
   $("receive-passphrase").hidden = Boolean(shared[2]);
+  // Large files stream to disk through the package's Service Worker,
+  // which the page's Worker feeds with verified bytes.
+  const opener = registerServiceWorker("/pkg/sw.js", { scope: "/" });
   $("open").addEventListener("click", async () => {
     reset();
     $("opened").hidden = true;
@@ -400,28 +403,15 @@ if (shared) {
     $("progress").hidden = false;
     try {
       const secret = shared[2] ? { keyText: shared[2] } : { passphrase: $("receive-passphrase").value };
-      const { blob, metadata, fileName, manifest } = await client.download(shared[1], {
-        ...secret,
-        presign: presign(),
-        onProgress: progressReporter("Received"),
-      });
-      if (manifest) return showFiles(manifest);
-      $("opened-name").textContent = fileName || shared[1];
-      $("opened-size").textContent = human(blob.size);
-      // The sealed type as text only: the Blob's own type is inert (download()).
-      $("opened-type").textContent = metadata.type || "unknown type";
-      const save = $("save");
-      save.href = URL.createObjectURL(blob);
-      save.download = fileName || "opened.bin";
-      // Where the File System Access API exists, also offer to pick a place.
-      $("save-as").hidden = !window.showSaveFilePicker;
-      $("save-as").onclick = async () => {
-        const handle = await window.showSaveFilePicker({ suggestedName: save.download });
-        const writable = await handle.createWritable();
-        await writable.write(blob);
-        await writable.close();
-      };
-      $("opened").hidden = false;
+      // One presigned GET and the object's head: its name, type and size.
+      const info = await client.inspect(shared[1], { ...secret, presign: presign() });
+      if (info.manifest) {
+        client.release(info.handle);
+        return showFiles(info.manifest);
+      }
+      const sw = await opener;
+      if (info.plaintextLength <= STREAM_FROM_BYTES || !sw) await openWhole(info);
+      else await openStreamed(info, sw);
     } catch (err) {
       showError(err);
     } finally {
@@ -429,7 +419,104 @@ if (shared) {
       $("progress").hidden = true;
     }
   });
-} else {
+}
+
+/** Files up to this size open whole into memory, verified before anything
+ * is shown; larger ones stream to disk, verified as they are saved. */
+const STREAM_FROM_BYTES = 64 * 1024 * 1024;
+
+/** Shows what an opened file is, and a preview of inert media types. */
+function showOpened(info, { title, src }) {
+  $("opened-title").textContent = title;
+  $("opened-name").textContent = info.fileName || shared[1];
+  $("opened-size").textContent = human(info.plaintextLength);
+  // The sealed type as text only: bytes are only ever served as an inert type.
+  $("opened-type").textContent = info.metadata.type || "unknown type";
+  const kind = info.type.split("/")[0];
+  const tag = { video: "video", audio: "audio", image: "img" }[kind];
+  const preview = tag ? Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" }) : null;
+  $("preview").replaceChildren(...(preview ? [preview] : []));
+  $("preview").hidden = !preview;
+  $("saved").hidden = true;
+  $("streamed-note").hidden = true;
+  $("opened").hidden = false;
+}
+
+/** Whole into memory, all or nothing: the Blob exists only once verified. */
+async function openWhole(info) {
+  let result;
+  try {
+    result = await client.read(info.handle, { onProgress: progressReporter("Received") });
+  } finally {
+    client.release(info.handle);
+  }
+  const save = $("save");
+  save.href = URL.createObjectURL(result.blob);
+  save.download = info.fileName || "opened.bin";
+  save.onclick = null;
+  showOpened(info, { title: "Opened and verified", src: save.href });
+  // Where the File System Access API exists, also offer to pick a place.
+  $("save-as").hidden = !window.showSaveFilePicker;
+  $("save-as").onclick = async () => {
+    const handle = await window.showSaveFilePicker({ suggestedName: save.download });
+    const writable = await handle.createWritable();
+    await writable.write(result.blob);
+    await writable.close();
+  };
+}
+
+/** Streamed: saved to a file the user picks (File System Access) or as a
+ * download, each segment verified as it passes; the file is complete only
+ * once the signature verified at the end, and a failure discards it (the
+ * picked file is aborted, the download fails). Media play in place. */
+async function openStreamed(info, sw) {
+  const status = progressReporter("Saved");
+  const exposed = await sw.expose(client, info, (event) => {
+    if (event.kind === "progress") {
+      $("progress").hidden = false;
+      status({ bytesSent: event.bytesOut, total: event.total });
+    } else if (event.kind === "streamed") {
+      $("progress").hidden = true;
+      savedVerified();
+    } else if (event.kind === "failed" && event.code !== "Aborted") {
+      $("progress").hidden = true;
+      showError(event);
+    }
+  });
+  const save = $("save");
+  save.href = exposed.downloadUrl;
+  // A navigation, which the Service Worker answers as an attachment: the
+  // browser's own download (an <a download> may bypass the worker).
+  save.removeAttribute("download");
+  save.onclick = window.showSaveFilePicker
+    ? async (e) => {
+        e.preventDefault();
+        reset();
+        try {
+          const handle = await window.showSaveFilePicker({ suggestedName: info.fileName || "opened.bin" });
+          const writable = await handle.createWritable();
+          const response = await fetch(exposed.url);
+          if (!response.ok) throw { code: "Http", status: response.status, message: await response.text() };
+          // A failed source aborts the writable: the picked file keeps nothing.
+          await response.body.pipeTo(writable);
+          savedVerified();
+        } catch (err) {
+          // The Worker's own event names the failure; a dialog dismissed is no error.
+          if (err?.name !== "AbortError" && err?.code) showError(err);
+        }
+      }
+    : () => reset();
+  $("save-as").hidden = true;
+  showOpened(info, { title: "Ready: verified as it is saved", src: exposed.url });
+  $("streamed-note").hidden = false;
+}
+
+function savedVerified() {
+  $("saved").textContent = "Saved and verified: every byte checked, and the sender's signature proven.";
+  $("saved").hidden = false;
+}
+
+if (!shared) {
   $("send").hidden = false;
 }
 

@@ -935,6 +935,15 @@ async fn static_file(app: &App, path: &str, head: bool) -> Reply {
             let mut r = reply(200, content_type(&file), body);
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            // The package's Service Worker lives in /pkg/ but must control
+            // the page at /, where it serves opened files for streaming saves
+            // and playback.
+            if path == "/pkg/sw.js" {
+                r.headers_mut().insert(
+                    HeaderName::from_static("service-worker-allowed"),
+                    HeaderValue::from_static("/"),
+                );
+            }
             r
         }
         None => error(404, "NotFound", "not found"),

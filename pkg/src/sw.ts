@@ -1,0 +1,164 @@
+// s3seal Service Worker: serves opened objects at same-origin URLs,
+// `<scope>s3seal/open/<token>/<name>`, so a download streams to disk and a
+// <video>, <audio> or <img> reads only the ranges it needs. It holds no key
+// and decides nothing about bytes: each request is answered with bytes the
+// page's Worker verified (`ByteRequest` on the port the page registered for
+// the token). A classic script with no imports: every browser registers it.
+//
+// Register it with `registerServiceWorker()` from the package; its scope
+// must cover the page (serve it from the site's root, or send
+// `Service-Worker-Allowed: /` with it as `s3seal serve` does).
+
+interface Entry {
+  port: MessagePort;
+  size: number;
+  type: string;
+  fileName: string;
+}
+
+interface FetchEventLike {
+  request: Request;
+  respondWith(response: Promise<Response>): void;
+}
+
+interface WorkerScope {
+  addEventListener(type: string, listener: (event: never) => void): void;
+  registration: { scope: string };
+  clients: { claim(): Promise<void> };
+  skipWaiting(): Promise<void>;
+  location: Location;
+}
+
+const scope = self as unknown as WorkerScope;
+
+/** Tokens the page registered (random, 128 bits): unknown ones are 404. */
+const exposed = new Map<string, Entry>();
+
+/** The most a ranged answer holds, in bytes: an open-ended range gets this much. */
+const MAX_RANGE_BYTES = 4 * 1024 * 1024;
+
+scope.addEventListener("install", () => {
+  void scope.skipWaiting();
+});
+scope.addEventListener("activate", (event: { waitUntil(p: Promise<void>): void }) => {
+  event.waitUntil(scope.clients.claim());
+});
+
+scope.addEventListener("message", (event: MessageEvent) => {
+  const m = event.data as { s3seal?: string; token?: string; size?: number; type?: string; fileName?: string } | null;
+  if (!m || typeof m.token !== "string" || !/^[0-9a-f]{32}$/.test(m.token)) return;
+  if (m.s3seal === "expose" && event.ports[0] && Number.isSafeInteger(m.size)) {
+    exposed.set(m.token, { port: event.ports[0], size: m.size as number, type: String(m.type), fileName: String(m.fileName) });
+  } else if (m.s3seal === "revoke") {
+    exposed.get(m.token)?.port.close();
+    exposed.delete(m.token);
+  }
+  // A "ping" needs no answer: a message is an event, and events keep this worker alive.
+});
+
+scope.addEventListener("fetch", (event: FetchEventLike) => {
+  const url = new URL(event.request.url);
+  const prefix = new URL("s3seal/open/", scope.registration.scope);
+  if (url.origin !== prefix.origin || !url.pathname.startsWith(prefix.pathname)) return;
+  event.respondWith(answer(event.request, url, url.pathname.slice(prefix.pathname.length).split("/")[0]));
+});
+
+/** Headers on everything served: opened bytes never run here (no sniffing, a sandbox, no caching). */
+function headers(entry: Entry, more: Record<string, string>): Headers {
+  return new Headers({
+    "content-type": entry.type,
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox; default-src 'none'",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "accept-ranges": "bytes",
+    ...more,
+  });
+}
+
+function refuse(status: number, text: string, more: Record<string, string> = {}): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", ...more } });
+}
+
+/** Asks the page's Worker; resolves to the reply port. */
+function ask(entry: Entry, request: { kind: "range"; start: number; end: number } | { kind: "stream" }): MessagePort {
+  const channel = new MessageChannel();
+  entry.port.postMessage({ ...request, reply: channel.port2 }, [channel.port2]);
+  return channel.port1;
+}
+
+type Reply = { chunk?: Uint8Array; done?: boolean; error?: { code: string; message: string } };
+
+function next(port: MessagePort): Promise<Reply> {
+  return new Promise((resolve) => {
+    port.onmessage = (m: MessageEvent<Reply>) => resolve(m.data);
+  });
+}
+
+async function answer(request: Request, url: URL, token: string): Promise<Response> {
+  const entry = exposed.get(token);
+  if (!entry) return refuse(404, "This sealed file is no longer open in its page.");
+  if (request.method !== "GET" && request.method !== "HEAD") return refuse(405, "GET or HEAD only", { allow: "GET, HEAD" });
+  const range = parseRange(request.headers.get("range"), entry.size);
+  if (range === "unsatisfiable") return refuse(416, "range not satisfiable", { "content-range": `bytes */${entry.size}` });
+  if (range) {
+    const [start, end] = range;
+    if (request.method === "HEAD") return new Response(null, { status: 206, headers: headers(entry, rangeHeaders(start, end, entry.size)) });
+    const port = ask(entry, { kind: "range", start, end });
+    const reply = await next(port);
+    port.close();
+    // A segment that failed to authenticate is not served: the element errors.
+    if (!reply.chunk) return refuse(502, `not served: ${reply.error?.code ?? "Error"}`);
+    return new Response(reply.chunk as BlobPart, { status: 206, headers: headers(entry, rangeHeaders(start, start + reply.chunk.length, entry.size)) });
+  }
+  const more: Record<string, string> = { "content-length": String(entry.size) };
+  if (url.searchParams.has("download")) {
+    more["content-disposition"] = `attachment; filename*=UTF-8''${encodeURIComponent(entry.fileName)}`;
+  }
+  if (request.method === "HEAD") return new Response(null, { status: 200, headers: headers(entry, more) });
+  const port = ask(entry, { kind: "stream" });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      port.postMessage("pull");
+      const reply = await next(port);
+      if (reply.error) {
+        port.close();
+        // The browser marks the download failed and keeps no finished file.
+        controller.error(new Error(`${reply.error.code}: ${reply.error.message}`));
+        return;
+      }
+      if (reply.chunk) controller.enqueue(reply.chunk);
+      if (reply.done) {
+        port.close();
+        controller.close();
+      }
+    },
+    cancel() {
+      port.postMessage("cancel");
+      port.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: headers(entry, more) });
+}
+
+/** `[start, end)` of a single `bytes=` range, capped; null for none or several (served whole). */
+function parseRange(value: string | null, size: number): [number, number] | "unsatisfiable" | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value?.trim() ?? "");
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    // "bytes=-N": the last N bytes.
+    start = Math.max(0, size - Number(m[2]));
+    end = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size : Number(m[2]) + 1;
+  }
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= size || end <= start) return "unsatisfiable";
+  return [start, Math.min(end, size, start + MAX_RANGE_BYTES)];
+}
+
+function rangeHeaders(start: number, end: number, size: number): Record<string, string> {
+  return { "content-range": `bytes ${start}-${end - 1}/${size}`, "content-length": String(end - start) };
+}
