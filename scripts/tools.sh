@@ -27,12 +27,13 @@ fi
 # (geckodriver) and WebKitGTK (WebKitWebDriver + MiniBrowser, under Xvfb).
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
   || ! command -v firefox-esr >/dev/null || ! command -v WebKitWebDriver >/dev/null \
-  || ! command -v xvfb-run >/dev/null; then
-  tlog "installing Chromium, Firefox ESR, WebKitGTK's WebDriver and Xvfb (Debian packages)"
+  || ! command -v xvfb-run >/dev/null || ! command -v ffmpeg >/dev/null; then
+  tlog "installing Chromium, Firefox ESR, WebKitGTK's WebDriver, Xvfb and ffmpeg (Debian packages; ffmpeg makes the test clip a <video> plays)"
   sudo_=""
   [ "$(id -u)" = 0 ] || sudo_=sudo
   $sudo_ apt-get update >/dev/null
   $sudo_ apt-get install -y chromium chromium-driver firefox-esr webkit2gtk-driver xvfb >/dev/null
+  $sudo_ apt-get install -y --no-install-recommends ffmpeg >/dev/null
 fi
 
 GECKODRIVER_VERSION=0.37.1
