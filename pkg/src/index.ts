@@ -573,6 +573,7 @@ export class StoredObject {
         keyMd5: headers["x-amz-server-side-encryption-customer-key-MD5"],
       };
       let presigned: Promise<PresignedRequest> | undefined;
+      let etag: string | null = null;
       const get = async (range?: [number, number], signal?: AbortSignal, again = true): Promise<Response> => {
         presigned ??= Promise.resolve(presign({ op: "get", object: objectName, sseC }));
         const p = await presigned.catch((err) => {
@@ -582,13 +583,19 @@ export class StoredObject {
         checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
         const response = await fetch(p.url, {
           method: p.method,
-          headers: { ...p.headers, ...(range ? { range: `bytes=${range[0]}-${range[1] - 1}` } : {}) },
+          headers: {
+            ...p.headers,
+            ...(range ? { range: `bytes=${range[0]}-${range[1] - 1}` } : {}),
+            // Every read after the head reads the object the head was checked on.
+            ...(etag ? { "if-match": etag } : {}),
+          },
           signal,
         }).catch((err) => {
           if (signal?.aborted) throw abortError(signal);
           throw s3sealError("Network", `ranged read: ${String((err as Error)?.message ?? err)}`);
         });
         if (response.ok) return response;
+        if (response.status === 412) throw s3sealError("Corrupt", "the stored object changed while it was read");
         const refusal = readRefusal(response.status, await response.text().catch(() => ""), "ranged read") as S3sealError;
         // A presigned URL outlives neither its expiry nor the share's; ask once more.
         if (refusal.code === "Expired" && again) {
@@ -610,7 +617,9 @@ export class StoredObject {
       }
       const length = Number(total);
       if (!total || !Number.isSafeInteger(length)) throw s3sealError("Http", "ranged read: the object's length is unknown (no Content-Range or Content-Length)");
-      const head = new Uint8Array(await first.arrayBuffer()).subarray(0, Math.min(length, HEAD_FETCH_SIZE));
+      etag = first.headers.get("etag");
+      // At most the head, whatever the server sends (one that ignores Range sends it all).
+      const head = await readAtMost(first, Math.min(length, HEAD_FETCH_SIZE), { exact: false });
       return new StoredObject(objectName, fileKey, RangeReader.forObject(fileKey, objectName, head, length), length, get);
     } catch (err) {
       fileKey.free();
@@ -631,8 +640,12 @@ export class StoredObject {
       throw s3sealError("InvalidInput", "invalid input: a range needs whole numbers 0 <= start < end");
     }
     const [first, last, from, to] = this.#reader.plan(start, end);
-    const ciphertext = new Uint8Array(await (await this.#get([from, to], signal)).arrayBuffer());
-    return this.#reader.open(start, end, first, last, ciphertext);
+    const response = await this.#get([from, to], signal);
+    if (response.status !== 206) {
+      await response.body?.cancel();
+      throw s3sealError("Http", `ranged read: the storage server answered ${response.status}, not the range asked for`);
+    }
+    return this.#reader.open(start, end, first, last, await readAtMost(response, to - from, { exact: true }));
   }
 
   /**
@@ -648,13 +661,25 @@ export class StoredObject {
     return new ReadableStream<Uint8Array>({
       start: async () => {
         const response = await this.#get(undefined, options.signal);
+        const length = response.headers.get("content-length");
+        if (length !== null && Number(length) !== this.storedLength) {
+          await response.body?.cancel();
+          throw s3sealError("Corrupt", `the stored object changed while it was read (${length} bytes, its head said ${this.storedLength})`);
+        }
         opened = open(response, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
         reader = opened.stream.getReader();
       },
       pull: async (controller) => {
         const { done, value } = await reader!.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (!done) return controller.enqueue(value);
+        // What was shown and named from the head (before any signature) is
+        // what the signature proved.
+        const proven = await opened!.metadata;
+        const shown = this.metadata;
+        if (proven.name !== shown.name || proven.type !== shown.type || proven.size !== shown.size) {
+          throw s3sealError("Corrupt", "the stored object changed while it was read: its metadata differs from its head's");
+        }
+        controller.close();
       },
       cancel: (reason) => reader?.cancel(reason),
     });
@@ -665,6 +690,28 @@ export class StoredObject {
     this.#reader.free();
     this.#fileKey.free();
   }
+}
+
+/** The first `max` bytes of a response's body (all of them, checked, when
+ * `exact`); the rest is not read, whatever the server sends. */
+async function readAtMost(response: Response, max: number, { exact }: { exact: boolean }): Promise<Uint8Array> {
+  const out = new Uint8Array(max);
+  let filled = 0;
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = max - filled;
+    out.set(value.subarray(0, room), filled);
+    filled += Math.min(room, value.length);
+    if (value.length > room) {
+      await reader.cancel();
+      if (exact) throw s3sealError("Http", `ranged read: the storage server sent more than the ${max} bytes asked for`);
+      break;
+    }
+  }
+  if (exact && filled !== max) throw s3sealError("Truncated", `ranged read: ${filled} of ${max} bytes arrived`);
+  return out.subarray(0, filled);
 }
 
 /**
@@ -704,8 +751,9 @@ export interface Exposed {
 /**
  * Registers the package's Service Worker (`s3seal/sw`, sw.js next to this
  * file by default) and resolves once it controls this page, or to null
- * where none can (no Service Workers, e.g. a private window, or one that
- * does not take control in `timeoutMs`). Serve sw.js from the site's
+ * where none can (no Service Workers, e.g. a private window, one that
+ * does not take control in `timeoutMs`, or another worker in control).
+ * Registering at `scope` replaces any other worker registered there. Serve sw.js from the site's
  * root, or with `Service-Worker-Allowed: /`, so that its scope covers the
  * page. Then `expose()` serves inspected objects through it.
  */
@@ -717,6 +765,12 @@ export async function registerServiceWorker(
   if (!container) return null;
   try {
     const registration = await container.register(url, { scope });
+    const script = new URL(url, globalThis.location?.href).href;
+    if (container.controller && container.controller.scriptURL !== script) {
+      // Another worker controls this page (the site's own, or an older
+      // s3seal one on its way out): ours takes over at the next load.
+      return null;
+    }
     if (!container.controller) {
       // A first visit: the worker claims this page once it is active.
       await new Promise<void>((resolve, reject) => {

@@ -68,12 +68,18 @@ function headers(entry: Entry, more: Record<string, string>): Headers {
   return new Headers({
     "content-type": entry.type,
     "x-content-type-options": "nosniff",
-    "content-security-policy": "sandbox; default-src 'none'",
+    "content-security-policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
-    "accept-ranges": "bytes",
     ...more,
   });
+}
+
+/** A filename for Content-Disposition (RFC 6266): an ASCII fallback and the exact UTF-8 name (RFC 8187). */
+function disposition(name: string): string {
+  const ascii = name.replace(/[^A-Za-z0-9._ -]/g, "_");
+  const exact = encodeURIComponent(name).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 function refuse(status: number, text: string, more: Record<string, string> = {}): Response {
@@ -81,7 +87,7 @@ function refuse(status: number, text: string, more: Record<string, string> = {})
 }
 
 /** Asks the page's Worker; resolves to the reply port. */
-function ask(entry: Entry, request: { kind: "range"; start: number; end: number } | { kind: "stream" }): MessagePort {
+function ask(entry: Entry, request: { kind: "range"; start: number; end: number } | { kind: "stream"; save: boolean }): MessagePort {
   const channel = new MessageChannel();
   entry.port.postMessage({ ...request, reply: channel.port2 }, [channel.port2]);
   return channel.port1;
@@ -89,9 +95,16 @@ function ask(entry: Entry, request: { kind: "range"; start: number; end: number 
 
 type Reply = { chunk?: Uint8Array; done?: boolean; error?: { code: string; message: string } };
 
+/** How long the page's Worker may take to answer, in milliseconds (a closed tab never does). */
+const REPLY_TIMEOUT_MS = 120_000;
+
 function next(port: MessagePort): Promise<Reply> {
   return new Promise((resolve) => {
-    port.onmessage = (m: MessageEvent<Reply>) => resolve(m.data);
+    const timer = setTimeout(() => resolve({ error: { code: "Network", message: "the page that opened this file did not answer" } }), REPLY_TIMEOUT_MS);
+    port.onmessage = (m: MessageEvent<Reply>) => {
+      clearTimeout(timer);
+      resolve(m.data);
+    };
   });
 }
 
@@ -99,7 +112,10 @@ async function answer(request: Request, url: URL, token: string): Promise<Respon
   const entry = exposed.get(token);
   if (!entry) return refuse(404, "This sealed file is no longer open in its page.");
   if (request.method !== "GET" && request.method !== "HEAD") return refuse(405, "GET or HEAD only", { allow: "GET, HEAD" });
-  const range = parseRange(request.headers.get("range"), entry.size);
+  const save = url.searchParams.has("download");
+  // A save is always whole and fresh: a download resumed by Range would
+  // join bytes no signature covered to a failed one.
+  const range = save ? null : parseRange(request.headers.get("range"), entry.size);
   if (range === "unsatisfiable") return refuse(416, "range not satisfiable", { "content-range": `bytes */${entry.size}` });
   if (range) {
     const [start, end] = range;
@@ -111,12 +127,10 @@ async function answer(request: Request, url: URL, token: string): Promise<Respon
     if (!reply.chunk) return refuse(502, `not served: ${reply.error?.code ?? "Error"}`);
     return new Response(reply.chunk as BlobPart, { status: 206, headers: headers(entry, rangeHeaders(start, start + reply.chunk.length, entry.size)) });
   }
-  const more: Record<string, string> = { "content-length": String(entry.size) };
-  if (url.searchParams.has("download")) {
-    more["content-disposition"] = `attachment; filename*=UTF-8''${encodeURIComponent(entry.fileName)}`;
-  }
+  const more: Record<string, string> = { "content-length": String(entry.size), "accept-ranges": save ? "none" : "bytes" };
+  if (save) more["content-disposition"] = disposition(entry.fileName);
   if (request.method === "HEAD") return new Response(null, { status: 200, headers: headers(entry, more) });
-  const port = ask(entry, { kind: "stream" });
+  const port = ask(entry, { kind: "stream", save });
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       port.postMessage("pull");
@@ -153,12 +167,15 @@ function parseRange(value: string | null, size: number): [number, number] | "uns
     end = size;
   } else {
     start = Number(m[1]);
-    end = m[2] === "" ? size : Number(m[2]) + 1;
+    // A last position past the end (however large) means the end.
+    end = m[2] === "" ? size : Math.min(Number(m[2]) + 1, size);
   }
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start >= size || end <= start) return "unsatisfiable";
-  return [start, Math.min(end, size, start + MAX_RANGE_BYTES)];
+  if (!Number.isSafeInteger(start) || start >= size) return "unsatisfiable";
+  // "bytes=5-3" is not a range (RFC 9110): served whole.
+  if (!(end > start)) return null;
+  return [start, Math.min(end, start + MAX_RANGE_BYTES)];
 }
 
 function rangeHeaders(start: number, end: number, size: number): Record<string, string> {
-  return { "content-range": `bytes ${start}-${end - 1}/${size}`, "content-length": String(end - start) };
+  return { "content-range": `bytes ${start}-${end - 1}/${size}`, "content-length": String(end - start), "accept-ranges": "bytes" };
 }

@@ -79,13 +79,19 @@ export interface WorkerRequest extends WorkerSecret {
  * its last piece back until then, so a consumer that counts bytes never
  * sees the whole file before it is proven. Errors are `{ error }`.
  */
-export type ByteRequest = { kind: "range"; start: number; end: number; reply: MessagePort } | { kind: "stream"; reply: MessagePort };
+export type ByteRequest =
+  | { kind: "range"; start: number; end: number; reply: MessagePort }
+  | { kind: "stream"; reply: MessagePort; save?: boolean };
 
-/** What happens on a served object, posted as `{ id: 0, handle, event }`. */
+/**
+ * What happens on a served object, posted as `{ id: 0, handle, event }`.
+ * `save` marks a stream asked for as a download (a save), apart from one a
+ * media element or a fetch reads.
+ */
 export type ServeEvent =
-  | { kind: "progress"; bytesOut: number; total: number }
-  | { kind: "streamed"; bytes: number }
-  | { kind: "failed"; code: string; message: string };
+  | { kind: "progress"; bytesOut: number; total: number; save: boolean }
+  | { kind: "streamed"; bytes: number; save: boolean }
+  | { kind: "failed"; code: string; message: string; save: boolean };
 
 /** What the worker posts back for a request `id`. */
 export interface WorkerReply {
@@ -224,6 +230,7 @@ function whole(bytes: Uint8Array): Uint8Array {
 /** Answers one `ByteRequest` for `stored`. */
 async function answer(handle: number, stored: StoredObject, request: ByteRequest): Promise<void> {
   const { reply } = request;
+  const save = request.kind === "stream" && Boolean(request.save);
   const event = (e: ServeEvent) => post({ id: 0, handle, event: e });
   if (request.kind === "range") {
     try {
@@ -231,21 +238,27 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
       reply.postMessage({ chunk: bytes }, [bytes.buffer as ArrayBuffer]);
     } catch (err) {
       reply.postMessage({ error: failure(err) });
-      event({ kind: "failed", ...failure(err) });
+      event({ kind: "failed", ...failure(err), save });
     }
     reply.close();
     return;
   }
   const controller = new AbortController();
   const total = stored.plaintextLength;
-  const reader = stored.stream({ signal: controller.signal, onProgress: ({ bytesOut }) => event({ kind: "progress", bytesOut, total }) }).getReader();
+  const reader = stored.stream({ signal: controller.signal, onProgress: ({ bytesOut }) => event({ kind: "progress", bytesOut, total, save }) }).getReader();
   let held: Uint8Array | undefined;
   let sent = 0;
   // The last piece waits for the end: a clean end means the signature verified.
+  // The Service Worker promised the browser `total` bytes: never more, and
+  // a clean end only with exactly that many.
   const next = async (): Promise<{ chunk?: Uint8Array; done: boolean }> => {
     for (;;) {
       const r = await reader.read();
-      if (r.done) return { chunk: held, done: true };
+      if (r.done) {
+        if (sent + (held?.length ?? 0) !== total) throw refusal("Corrupt", `the object holds ${sent + (held?.length ?? 0)} bytes, its head said ${total}`);
+        return { chunk: held, done: true };
+      }
+      if (sent + (held?.length ?? 0) + r.value.length > total) throw refusal("Corrupt", `the object holds more than the ${total} bytes its head said`);
       const out = held;
       held = r.value;
       if (out) return { chunk: out, done: false };
@@ -255,7 +268,7 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
     if (m.data === "cancel") {
       controller.abort();
       reply.close();
-      event({ kind: "failed", code: "Aborted", message: "the save was stopped before its end" });
+      event({ kind: "failed", code: "Aborted", message: "the save was stopped before its end", save });
       return;
     }
     try {
@@ -265,12 +278,12 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
       reply.postMessage({ chunk, done }, chunk ? [chunk.buffer as ArrayBuffer] : []);
       if (done) {
         reply.close();
-        event({ kind: "streamed", bytes: sent });
+        event({ kind: "streamed", bytes: sent, save });
       }
     } catch (err) {
       reply.postMessage({ error: failure(err) });
       reply.close();
-      event({ kind: "failed", ...failure(err) });
+      event({ kind: "failed", ...failure(err), save });
     }
   };
 }

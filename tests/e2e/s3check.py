@@ -10,6 +10,10 @@
                                          content sealed with the file key, the original
                                          signature kept (it cannot make a new one)
   s3check.py flip KEY FILE_KEY_TEXT OFFSET  flips one stored byte at OFFSET (a tampered segment)
+  s3check.py forge-name KEY FILE_KEY_TEXT NAME BACKUP  keeps the object in BACKUP, then reseals its
+                                         metadata box with NAME (the same length) as a link
+                                         holder can: its head reads, its signature fails
+  s3check.py restore KEY FILE_KEY_TEXT BACKUP  puts BACKUP back under KEY
 Credentials and endpoint from the environment (scripts/garage.sh env)."""
 import base64
 import json
@@ -84,6 +88,26 @@ elif cmd == "flip":
                                    SSECustomerKey=sse_c)["Body"].read())
     data[int(sys.argv[4])] ^= 0x01
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=bytes(data), SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
+elif cmd in ("forge-name", "restore"):
+    import s3seal_spec as spec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    file_key = spec.b64url_key(sys.argv[3], "s3seal-file-")
+    sse_c = base64.b64decode(spec.sse_c_headers(file_key)["x-amz-server-side-encryption-customer-key"])
+    if cmd == "restore":
+        body = open(sys.argv[4], "rb").read()
+    else:
+        data = s3.get_object(Bucket=bucket, Key=sys.argv[2], SSECustomerAlgorithm="AES256",
+                             SSECustomerKey=sse_c)["Body"].read()
+        open(sys.argv[5], "wb").write(data)
+        p = spec.Preamble(data)
+        box = AESGCM(spec.subkey(file_key, spec.LABEL_METADATA))
+        nonce = p.box[: spec.METADATA_NONCE_SIZE]
+        _, media_type, size = spec.parse_metadata(box.decrypt(nonce, p.box[spec.METADATA_NONCE_SIZE :], p.box_aad))
+        metadata = spec.encode_metadata(sys.argv[4], media_type, size)
+        body = p.box_aad + nonce + box.encrypt(nonce, metadata, p.box_aad) + data[p.length :]
+        assert len(body) == len(data), "a name of the same length"
+    s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=sse_c)
 elif cmd == "put":
     s3.put_object(Bucket=bucket, Key=sys.argv[2], Body=open(sys.argv[4], "rb").read(), SSECustomerAlgorithm="AES256",
                   SSECustomerKey=base64.b64decode(sys.argv[3]))

@@ -403,6 +403,7 @@ if (shared) {
     $("progress").hidden = false;
     try {
       const secret = shared[2] ? { keyText: shared[2] } : { passphrase: $("receive-passphrase").value };
+      closeOpened();
       // One presigned GET and the object's head: its name, type and size.
       const info = await client.inspect(shared[1], { ...secret, presign: presign() });
       if (info.manifest) {
@@ -425,18 +426,32 @@ if (shared) {
  * is shown; larger ones stream to disk, verified as they are saved. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024;
 
-/** Shows what an opened file is, and a preview of inert media types. */
-function showOpened(info, { title, src }) {
+/** What the last open left: released before the next one, and when the page goes. */
+let openedNow = null;
+function closeOpened() {
+  openedNow?.exposed?.close();
+  if (openedNow?.handle) client.release(openedNow.handle).catch(() => {});
+  openedNow = null;
+}
+window.addEventListener("pagehide", closeOpened);
+
+/** The preview element for an inert media type (`kinds` allowed), or null. */
+function previewOf(info, src, kinds) {
+  const tag = { video: "video", audio: "audio", image: "img" }[info.type.split("/")[0]];
+  if (!tag || !kinds.includes(tag)) return null;
+  return Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" });
+}
+
+/** Shows what an opened file is. */
+function showOpened(info, title) {
   $("opened-title").textContent = title;
   $("opened-name").textContent = info.fileName || shared[1];
   $("opened-size").textContent = human(info.plaintextLength);
   // The sealed type as text only: bytes are only ever served as an inert type.
   $("opened-type").textContent = info.metadata.type || "unknown type";
-  const kind = info.type.split("/")[0];
-  const tag = { video: "video", audio: "audio", image: "img" }[kind];
-  const preview = tag ? Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" }) : null;
-  $("preview").replaceChildren(...(preview ? [preview] : []));
-  $("preview").hidden = !preview;
+  $("preview").replaceChildren();
+  $("preview").hidden = true;
+  $("play").hidden = true;
   $("saved").hidden = true;
   $("streamed-note").hidden = true;
   $("opened").hidden = false;
@@ -444,6 +459,7 @@ function showOpened(info, { title, src }) {
 
 /** Whole into memory, all or nothing: the Blob exists only once verified. */
 async function openWhole(info) {
+  openedNow = null;
   let result;
   try {
     result = await client.read(info.handle, { onProgress: progressReporter("Received") });
@@ -454,7 +470,13 @@ async function openWhole(info) {
   save.href = URL.createObjectURL(result.blob);
   save.download = info.fileName || "opened.bin";
   save.onclick = null;
-  showOpened(info, { title: "Opened and verified", src: save.href });
+  showOpened(info, "Opened and verified");
+  // Verified whole: shown as it is.
+  const preview = previewOf(info, save.href, ["video", "audio", "img"]);
+  if (preview) {
+    $("preview").append(preview);
+    $("preview").hidden = false;
+  }
   // Where the File System Access API exists, also offer to pick a place.
   $("save-as").hidden = !window.showSaveFilePicker;
   $("save-as").onclick = async () => {
@@ -471,7 +493,10 @@ async function openWhole(info) {
  * picked file is aborted, the download fails). Media play in place. */
 async function openStreamed(info, sw) {
   const status = progressReporter("Saved");
+  openedNow = { handle: info.handle };
   const exposed = await sw.expose(client, info, (event) => {
+    // Only the save's stream speaks here (a preview reads ranges of its own).
+    if (!event.save) return;
     if (event.kind === "progress") {
       $("progress").hidden = false;
       status({ bytesSent: event.bytesOut, total: event.total });
@@ -495,7 +520,8 @@ async function openStreamed(info, sw) {
         try {
           const handle = await window.showSaveFilePicker({ suggestedName: info.fileName || "opened.bin" });
           const writable = await handle.createWritable();
-          const response = await fetch(exposed.url);
+          // The save's own stream (its progress and verdict reach the card).
+          const response = await fetch(exposed.downloadUrl);
           if (!response.ok) throw { code: "Http", status: response.status, message: await response.text() };
           // A failed source aborts the writable: the picked file keeps nothing.
           await response.body.pipeTo(writable);
@@ -506,9 +532,23 @@ async function openStreamed(info, sw) {
         }
       }
     : () => reset();
+  openedNow.exposed = exposed;
   $("save-as").hidden = true;
-  showOpened(info, { title: "Ready: verified as it is saved", src: exposed.url });
+  showOpened(info, "Ready to save: verified as it is saved");
   $("streamed-note").hidden = false;
+  // Played before it is saved, a piece at a time: each piece is checked,
+  // but the sender's signature covers the whole file and is proven only by
+  // a save. So it plays only when asked, and says so.
+  const preview = previewOf(info, exposed.url, ["video", "audio"]);
+  $("play").hidden = !preview;
+  $("play").onclick = () => {
+    $("play").hidden = true;
+    $("preview").replaceChildren(preview, Object.assign(document.createElement("p"), {
+      className: "unverified",
+      textContent: "Playing before it is saved: each piece is checked as it plays, but only a complete save proves the whole file is the sender's.",
+    }));
+    $("preview").hidden = false;
+  };
 }
 
 function savedVerified() {

@@ -1,0 +1,289 @@
+// `make bench`, streaming open (issue 19), one run in headless Chromium
+// through the demo page, `s3seal serve` (release) and the local Garage
+// (scripts/with-garage.sh sets the S3 environment):
+//   (f) a 2 GiB share saved the streaming way (into a picked file, File
+//       System Access) against a plain presigned GET of the same bytes piped
+//       into a file the same way: wall time and Chromium's memory growth;
+//   (g) a sealed 1 GiB WebM in the page's <video>: the time from a seek to
+//       the middle to its first frame, and the bytes fetched for it;
+//   (h) a 5 GiB round trip through the page (upload, then a streamed
+//       download), compared by SHA-256: times, peak memory, the last
+//       progress shown.
+// Merges into bench/results.json ("stream") and writes its table in results.md.
+import { execFileSync } from "node:child_process";
+import { createHash, randomFillSync } from "node:crypto";
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { browser, startServe } from "../tests/e2e/lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/release/s3seal");
+const MIB = 1 << 20;
+const SAVE_SIZE = 2048 * MIB;
+const VIDEO_SECONDS = 58;
+const ROUND_TRIP_SIZE = 5 * 1024 * MIB;
+const SAMPLE_MS = 200;
+const only = (process.env.S3SEAL_BENCH_ONLY ?? "f,g,h").split(",");
+
+const tools = process.env.S3SEAL_TOOLS ?? path.join(process.env.HOME, ".cache/s3seal-tools");
+const require = createRequire(path.join(tools, "node_modules", "noop.js"));
+const sdk = require("@aws-sdk/client-s3");
+const { getSignedUrl } = require("@aws-sdk/s3-request-presigner");
+const bucket = process.env.S3SEAL_BUCKET ?? "s3seal";
+const s3 = new sdk.S3Client({
+  endpoint: process.env.S3SEAL_ENDPOINT,
+  region: process.env.S3SEAL_REGION ?? "us-east-1",
+  forcePathStyle: true,
+  requestChecksumCalculation: "WHEN_REQUIRED",
+});
+
+function randomFile(file, size) {
+  const fd = openSync(file, "w");
+  const chunk = Buffer.alloc(4 * MIB);
+  for (let done = 0; done < size; done += chunk.length) writeSync(fd, randomFillSync(chunk).subarray(0, Math.min(chunk.length, size - done)));
+  closeSync(fd);
+}
+
+async function sha256File(file) {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * MIB })) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** PSS in bytes of every process below this one (Chromium's). */
+function chromiumPss() {
+  const parent = new Map();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {}
+  }
+  let total = 0;
+  for (const pid of parent.keys()) {
+    let ours = false;
+    for (let p = parent.get(pid), hops = 0; p && p !== "0" && hops < 64; p = parent.get(p), hops++) if (p === String(process.pid)) ours = true;
+    if (!ours) continue;
+    try {
+      total += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
+    } catch {}
+  }
+  return total;
+}
+
+/** Runs `fn` while sampling Chromium's memory: { ms, growthMib, result }. */
+async function measured(fn) {
+  const baseline = chromiumPss();
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, chromiumPss())), SAMPLE_MS);
+  const t = performance.now();
+  try {
+    const result = await fn();
+    return { ms: performance.now() - t, growthMib: Math.round((Math.max(peak, chromiumPss()) - baseline) / MIB), result };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** A context whose "Save" picks a file in the origin-private file system
+ * (the picker dialog is the only thing replaced; the writable is real). */
+async function pickingContext(chrome) {
+  const context = await chrome.newContext({ acceptDownloads: true });
+  await context.addInitScript(() => {
+    window.showSaveFilePicker = async ({ suggestedName }) => {
+      const dir = await navigator.storage.getDirectory();
+      return dir.getFileHandle(suggestedName, { create: true });
+    };
+  });
+  return context;
+}
+
+/** Uploads `file` through the page; resolves to the share link. */
+async function uploadViaPage(chrome, page, file) {
+  const context = await chrome.newContext();
+  const p = await context.newPage();
+  await p.goto(`${page.url}/`);
+  await p.setInputFiles("#file", file);
+  await p.click("#upload");
+  await p.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 900000 });
+  const error = await p.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(`upload failed: ${error}`);
+  const link = await p.inputValue("#share-link");
+  await context.close();
+  return link;
+}
+
+/** Opens a link in `context` and waits for the streamed card. */
+async function openLink(context, link) {
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.click("#open");
+  await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+  const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error) throw new Error(`open failed: ${error}`);
+  return page;
+}
+
+const results = {};
+const work = mkdtempSync(path.join(tmpdir(), "s3seal-stream-bench-"));
+const page = await startServe(bin, root);
+let chrome = await browser();
+try {
+  results.browser = chrome.version();
+  if (only.includes("f")) {
+    console.error(`(f): ${SAVE_SIZE / MIB} MiB saved streaming vs a plain presigned GET`);
+    const file = path.join(work, "save.bin");
+    randomFile(file, SAVE_SIZE);
+    const link = await uploadViaPage(chrome, page, file);
+    await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: "bench/plain-save.bin", Body: createReadStream(file), ContentLength: SAVE_SIZE }));
+    const plainUrl = await getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: bucket, Key: "bench/plain-save.bin" }), { expiresIn: 3600 });
+    rmSync(file);
+    const plain = [];
+    const sealed = [];
+    let growth = 0;
+    // Interleaved, each in a fresh browser: plain, sealed, plain, sealed.
+    for (let round = 0; round < 2; round++) {
+      await chrome.close();
+      chrome = await browser();
+      let context = await pickingContext(chrome);
+      let p = await context.newPage();
+      await p.goto(`${page.url}/`);
+      const m = await measured(() =>
+        p.evaluate(async (url) => {
+          const dir = await navigator.storage.getDirectory();
+          const writable = await (await dir.getFileHandle("plain.bin", { create: true })).createWritable();
+          await (await fetch(url)).body.pipeTo(writable);
+          const size = (await (await dir.getFileHandle("plain.bin")).getFile()).size;
+          await dir.removeEntry("plain.bin");
+          return size;
+        }, plainUrl),
+      );
+      if (m.result !== SAVE_SIZE) throw new Error(`plain save: ${m.result} bytes`);
+      plain.push(m.ms);
+      await context.close();
+      context = await pickingContext(chrome);
+      p = await openLink(context, link);
+      const s = await measured(async () => {
+        await p.click("#save");
+        await p.waitForSelector("#saved:not([hidden]), #error:not([hidden])", { timeout: 600000 });
+        return p.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+      });
+      if (s.result) throw new Error(`streamed save: ${s.result}`);
+      sealed.push(s.ms);
+      growth = Math.max(growth, s.growthMib);
+      await context.close();
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    results.save_plain_seconds = +(median(plain) / 1000).toFixed(2);
+    results.save_sealed_seconds = +(median(sealed) / 1000).toFixed(2);
+    results.save_ratio = +(median(sealed) / median(plain)).toFixed(3);
+    results.save_runs_ms = { plain: plain.map(Math.round), sealed: sealed.map(Math.round) };
+    results.save_memory_growth_mib = growth;
+  }
+  if (only.includes("g")) {
+    console.error(`(g): a ${VIDEO_SECONDS} s sealed WebM (about 1 GiB), seek to the middle`);
+    const clip = path.join(work, "clip.webm");
+    // Noise does not compress: a VP8 stream of about 150 Mbit/s, ~1 GiB.
+    execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "nullsrc=s=1280x720:r=25,geq=random(1)*255:128:128", "-t", String(VIDEO_SECONDS),
+      "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "150M", "-minrate", "150M", "-maxrate", "150M", "-bufsize", "150M", "-g", "25", clip]);
+    results.video_bytes = readFileSync(clip).length;
+    const link = await uploadViaPage(chrome, page, clip);
+    rmSync(clip);
+    const context = await chrome.newContext();
+    let fetched = 0;
+    let counting = false;
+    // Bytes S3 sent for the page's Worker's ranged GETs.
+    context.on("response", async (r) => {
+      if (counting && r.url().startsWith(process.env.S3SEAL_ENDPOINT) && r.request().method() === "GET") {
+        fetched += Number((await r.allHeaders().catch(() => ({})))["content-length"] ?? 0);
+      }
+    });
+    const p = await openLink(context, link);
+    await p.click("#play");
+    await p.waitForSelector("#preview video");
+    const got = await p.evaluate(async () => {
+      const v = document.querySelector("#preview video");
+      v.muted = true;
+      if (v.readyState < 1) await new Promise((ok) => v.addEventListener("loadedmetadata", ok, { once: true }));
+      return { duration: v.duration };
+    });
+    counting = true;
+    const seek = await p.evaluate(async () => {
+      const v = document.querySelector("#preview video");
+      const t = performance.now();
+      v.currentTime = v.duration / 2;
+      // The first frame shown after the seek.
+      await new Promise((ok) => v.requestVideoFrameCallback(ok));
+      return { ms: performance.now() - t, at: v.currentTime };
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    counting = false;
+    results.video_duration_seconds = +got.duration.toFixed(1);
+    results.seek_first_frame_ms = Math.round(seek.ms);
+    results.seek_fetched_bytes = fetched;
+    await context.close();
+  }
+  if (only.includes("h")) {
+    console.error(`(h): a ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page`);
+    await chrome.close();
+    chrome = await browser();
+    const file = path.join(work, "huge.bin");
+    randomFile(file, ROUND_TRIP_SIZE);
+    const want = await sha256File(file);
+    const up = await measured(() => uploadViaPage(chrome, page, file));
+    rmSync(file);
+    const context = await chrome.newContext({ acceptDownloads: true });
+    await context.addInitScript(() => delete window.showSaveFilePicker);
+    const p = await openLink(context, up.result);
+    const statuses = [];
+    const sampler = setInterval(() => p.textContent("#status").then((s) => s && statuses.push(s)).catch(() => {}), 1000);
+    const down = await measured(async () => {
+      const [download] = await Promise.all([p.waitForEvent("download"), p.click("#save")]);
+      const out = path.join(work, "huge.out");
+      await download.saveAs(out);
+      await p.waitForSelector("#saved:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+      return out;
+    });
+    clearInterval(sampler);
+    const got = await sha256File(down.result);
+    if (got !== want) throw new Error(`5 GiB round trip: ${got} != ${want}`);
+    rmSync(down.result);
+    results.round_trip_upload_seconds = +(up.ms / 1000).toFixed(1);
+    results.round_trip_download_seconds = +(down.ms / 1000).toFixed(1);
+    results.round_trip_memory_growth_mib = { upload: up.growthMib, download: down.growthMib };
+    results.round_trip_last_progress = statuses.at(-1) ?? "";
+    await context.close();
+  }
+} finally {
+  await chrome.close();
+  await page.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const jsonPath = path.join(root, "bench/results.json");
+const all = JSON.parse(readFileSync(jsonPath, "utf8"));
+all.stream = { ...all.stream, ...results };
+writeFileSync(jsonPath, JSON.stringify(all, null, 2) + "\n");
+const r = all.stream;
+const md = [
+  `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
+  "|---|---|---|",
+  `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (medians of 2, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
+  `| (f) Chromium memory growth during the sealed save | ${r.save_memory_growth_mib} MiB | < 256 MiB |`,
+  `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
+  `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
+  `| (h) Chromium memory growth: upload / download; the last progress shown | ${r.round_trip_memory_growth_mib?.upload} / ${r.round_trip_memory_growth_mib?.download} MiB; "${r.round_trip_last_progress}" | |`,
+];
+const mdPath = path.join(root, "bench/results.md");
+const blocks = readFileSync(mdPath, "utf8")
+  .split("\n\n")
+  .map((b) => b.replace(/^\n+|\n+$/g, ""))
+  .filter((b) => b && !b.startsWith("| streaming open"));
+const at = blocks.findIndex((b) => b.startsWith("| browser figure")) + 1;
+blocks.splice(at, 0, md.join("\n"));
+writeFileSync(mdPath, `${blocks.join("\n\n")}\n`);
+console.log(md.join("\n"));
