@@ -22,6 +22,7 @@ help:
 	@echo "make pkg     build the npm package into pkg/"
 	@echo "make fuzz    coverage-guided fuzzing of the parsers and openers (FUZZ_SECONDS per target)"
 	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size,"
+	@echo "             streamed saves, seeks and a 5 GiB round trip in the page,"
 	@echo "             serve under load -> bench/results.*"
 	@echo "make mutants mutation testing of the format core (slow; MUTANTS_FILES narrows it)"
 
@@ -112,6 +113,7 @@ bench: pkg
 	python3 bench/native.py
 	$(TOOLS) scripts/with-garage.sh node bench/browser.mjs
 	$(CARGO) build --release --features cli
+	$(TOOLS) scripts/with-garage.sh node bench/stream.mjs
 	scripts/with-garage.sh python3 bench/presign.py
 
 # Mutation testing of the core (cargo-mutants; not part of make test: about

@@ -11,42 +11,22 @@
 //       progress shown.
 // Merges into bench/results.json ("stream") and writes its table in results.md.
 import { execFileSync } from "node:child_process";
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createHash } from "node:crypto";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { browser, startServe } from "../tests/e2e/lib.mjs";
+import { browser, persistentBrowser, startServe } from "../tests/e2e/lib.mjs";
+import { MIB, bucket, descendants, getSignedUrl, randomFile, s3, sdk } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/release/s3seal");
-const MIB = 1 << 20;
 const SAVE_SIZE = 2048 * MIB;
 const VIDEO_SECONDS = 58;
 const ROUND_TRIP_SIZE = 5 * 1024 * MIB;
 const SAMPLE_MS = 200;
 const only = (process.env.S3SEAL_BENCH_ONLY ?? "f,g,h").split(",");
-
-const tools = process.env.S3SEAL_TOOLS ?? path.join(process.env.HOME, ".cache/s3seal-tools");
-const require = createRequire(path.join(tools, "node_modules", "noop.js"));
-const sdk = require("@aws-sdk/client-s3");
-const { getSignedUrl } = require("@aws-sdk/s3-request-presigner");
-const bucket = process.env.S3SEAL_BUCKET ?? "s3seal";
-const s3 = new sdk.S3Client({
-  endpoint: process.env.S3SEAL_ENDPOINT,
-  region: process.env.S3SEAL_REGION ?? "us-east-1",
-  forcePathStyle: true,
-  requestChecksumCalculation: "WHEN_REQUIRED",
-});
-
-function randomFile(file, size) {
-  const fd = openSync(file, "w");
-  const chunk = Buffer.alloc(4 * MIB);
-  for (let done = 0; done < size; done += chunk.length) writeSync(fd, randomFillSync(chunk).subarray(0, Math.min(chunk.length, size - done)));
-  closeSync(fd);
-}
 
 async function sha256File(file) {
   const hash = createHash("sha256");
@@ -54,20 +34,10 @@ async function sha256File(file) {
   return hash.digest("hex");
 }
 
-/** PSS in bytes of every process below this one (Chromium's). */
+/** PSS in bytes of Chromium's processes. */
 function chromiumPss() {
-  const parent = new Map();
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      parent.set(pid, stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {}
-  }
   let total = 0;
-  for (const pid of parent.keys()) {
-    let ours = false;
-    for (let p = parent.get(pid), hops = 0; p && p !== "0" && hops < 64; p = parent.get(p), hops++) if (p === String(process.pid)) ours = true;
-    if (!ours) continue;
+  for (const pid of descendants()) {
     try {
       total += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
     } catch {}
@@ -89,10 +59,11 @@ async function measured(fn) {
   }
 }
 
-/** A context whose "Save" picks a file in the origin-private file system
- * (the picker dialog is the only thing replaced; the writable is real). */
-async function pickingContext(chrome) {
-  const context = await chrome.newContext({ acceptDownloads: true });
+/** A fresh Chromium with a profile of its own (a user's storage quota),
+ * whose "Save" picks a file in the origin-private file system (the picker
+ * dialog is the only thing replaced; the writable is the browser's own). */
+async function pickingBrowser() {
+  const context = await persistentBrowser(mkdtempSync(path.join(work, "profile-")), { acceptDownloads: true });
   await context.addInitScript(() => {
     window.showSaveFilePicker = async ({ suggestedName }) => {
       const dir = await navigator.storage.getDirectory();
@@ -145,11 +116,10 @@ try {
     const plain = [];
     const sealed = [];
     let growth = 0;
+    let plainGrowth = 0;
     // Interleaved, each in a fresh browser: plain, sealed, plain, sealed.
     for (let round = 0; round < 2; round++) {
-      await chrome.close();
-      chrome = await browser();
-      let context = await pickingContext(chrome);
+      let context = await pickingBrowser();
       let p = await context.newPage();
       await p.goto(`${page.url}/`);
       const m = await measured(() =>
@@ -164,8 +134,9 @@ try {
       );
       if (m.result !== SAVE_SIZE) throw new Error(`plain save: ${m.result} bytes`);
       plain.push(m.ms);
+      plainGrowth = Math.max(plainGrowth, m.growthMib);
       await context.close();
-      context = await pickingContext(chrome);
+      context = await pickingBrowser();
       p = await openLink(context, link);
       const s = await measured(async () => {
         await p.click("#save");
@@ -175,6 +146,13 @@ try {
       if (s.result) throw new Error(`streamed save: ${s.result}`);
       sealed.push(s.ms);
       growth = Math.max(growth, s.growthMib);
+      // The picked file, as a user would find it.
+      const saved = await p.evaluate(async () => {
+        const dir = await navigator.storage.getDirectory();
+        for await (const [name, handle] of dir.entries()) return { name, size: (await handle.getFile()).size };
+        return null;
+      });
+      if (saved?.size !== SAVE_SIZE) throw new Error(`streamed save: ${JSON.stringify(saved)}`);
       await context.close();
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -183,6 +161,7 @@ try {
     results.save_ratio = +(median(sealed) / median(plain)).toFixed(3);
     results.save_runs_ms = { plain: plain.map(Math.round), sealed: sealed.map(Math.round) };
     results.save_memory_growth_mib = growth;
+    results.save_plain_memory_growth_mib = plainGrowth;
   }
   if (only.includes("g")) {
     console.error(`(g): a ${VIDEO_SECONDS} s sealed WebM (about 1 GiB), seek to the middle`);
@@ -262,28 +241,32 @@ try {
   await chrome.close();
   await page.stop();
   rmSync(work, { recursive: true, force: true });
+  // What was measured is kept even when a later part failed.
+  report();
 }
 
-const jsonPath = path.join(root, "bench/results.json");
-const all = JSON.parse(readFileSync(jsonPath, "utf8"));
-all.stream = { ...all.stream, ...results };
-writeFileSync(jsonPath, JSON.stringify(all, null, 2) + "\n");
-const r = all.stream;
-const md = [
-  `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
-  "|---|---|---|",
-  `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (medians of 2, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
-  `| (f) Chromium memory growth during the sealed save | ${r.save_memory_growth_mib} MiB | < 256 MiB |`,
-  `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
-  `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
-  `| (h) Chromium memory growth: upload / download; the last progress shown | ${r.round_trip_memory_growth_mib?.upload} / ${r.round_trip_memory_growth_mib?.download} MiB; "${r.round_trip_last_progress}" | |`,
-];
-const mdPath = path.join(root, "bench/results.md");
-const blocks = readFileSync(mdPath, "utf8")
-  .split("\n\n")
-  .map((b) => b.replace(/^\n+|\n+$/g, ""))
-  .filter((b) => b && !b.startsWith("| streaming open"));
-const at = blocks.findIndex((b) => b.startsWith("| browser figure")) + 1;
-blocks.splice(at, 0, md.join("\n"));
-writeFileSync(mdPath, `${blocks.join("\n\n")}\n`);
-console.log(md.join("\n"));
+function report() {
+  const jsonPath = path.join(root, "bench/results.json");
+  const all = JSON.parse(readFileSync(jsonPath, "utf8"));
+  all.stream = { ...all.stream, ...results };
+  writeFileSync(jsonPath, JSON.stringify(all, null, 2) + "\n");
+  const r = all.stream;
+  const md = [
+    `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
+    "|---|---|---|",
+    `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (medians of 2, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
+    `| (f) Chromium memory growth during the sealed save (the plain save's, for scale) | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB) | < 256 MiB |`,
+    `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
+    `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
+    `| (h) Chromium memory growth: upload / download; the last progress shown | ${r.round_trip_memory_growth_mib?.upload} / ${r.round_trip_memory_growth_mib?.download} MiB; "${r.round_trip_last_progress}" | |`,
+  ];
+  const mdPath = path.join(root, "bench/results.md");
+  const blocks = readFileSync(mdPath, "utf8")
+    .split("\n\n")
+    .map((b) => b.replace(/^\n+|\n+$/g, ""))
+    .filter((b) => b && !b.startsWith("| streaming open"));
+  const at = blocks.findIndex((b) => b.startsWith("| browser figure")) + 1;
+  blocks.splice(at, 0, md.join("\n"));
+  writeFileSync(mdPath, `${blocks.join("\n\n")}\n`);
+  console.log(md.join("\n"));
+}

@@ -809,7 +809,11 @@ export class ServiceWorkerOpener {
     await client.serve(info.handle, channel.port2, onEvent);
     const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     const fileName = info.fileName ?? "opened.bin";
-    controller.postMessage({ s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1]);
+    const ack = new MessageChannel();
+    const acked = new Promise<void>((resolve) => (ack.port1.onmessage = () => resolve()));
+    controller.postMessage({ s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1, ack.port2]);
+    await acked;
+    ack.port1.close();
     // An idle Service Worker is stopped (and forgets its tokens) after
     // about 30 s; a message is an event that keeps it running.
     if (this.#open++ === 0) this.#pinger = setInterval(() => this.#container.controller?.postMessage({ s3seal: "ping", token }), 10000);
@@ -1510,6 +1514,16 @@ export class WorkerClient {
       this.#pending.set(id, { resolve, reject } as Pending);
       this.#worker.postMessage({ op: "serve", handle, port, id }, [port]);
     });
+  }
+
+  /**
+   * Writes an inspected object's whole plaintext into `target` (a file from
+   * `showSaveFilePicker()`), verified as it streams: the file is complete
+   * only once the signature verified, and a failure aborts the write, so it
+   * keeps nothing of it. Where File System Access exists (Chromium).
+   */
+  save(handle: number, target: FileSystemFileHandle, options: WorkerCallOptions<TransferProgress> = {}): Promise<void> {
+    return this.#call({ op: "save", handle, target }, options);
   }
 
   /** Closes an inspected object: its key is wiped, its port stops answering. */

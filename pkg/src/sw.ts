@@ -34,6 +34,9 @@ const scope = self as unknown as WorkerScope;
 /** Tokens the page registered (random, 128 bits): unknown ones are 404. */
 const exposed = new Map<string, Entry>();
 
+/** Chunks (about 1 MiB each) a stream asks for ahead of the browser's reads. */
+const QUEUED_CHUNKS = 4;
+
 /** The most a ranged answer holds, in bytes: an open-ended range gets this much. */
 const MAX_RANGE_BYTES = 4 * 1024 * 1024;
 
@@ -49,6 +52,9 @@ scope.addEventListener("message", (event: MessageEvent) => {
   if (!m || typeof m.token !== "string" || !/^[0-9a-f]{32}$/.test(m.token)) return;
   if (m.s3seal === "expose" && event.ports[0] && Number.isSafeInteger(m.size)) {
     exposed.set(m.token, { port: event.ports[0], size: m.size as number, type: String(m.type), fileName: String(m.fileName) });
+    // The page waits for this before it hands out the URL: a request that
+    // overtook the message would find no token.
+    event.ports[1]?.postMessage("exposed");
   } else if (m.s3seal === "revoke") {
     exposed.get(m.token)?.port.close();
     exposed.delete(m.token);
@@ -151,7 +157,7 @@ async function answer(request: Request, url: URL, token: string): Promise<Respon
       port.postMessage("cancel");
       port.close();
     },
-  });
+  }, { highWaterMark: QUEUED_CHUNKS });
   return new Response(body, { status: 200, headers: headers(entry, more) });
 }
 

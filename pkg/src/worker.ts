@@ -43,7 +43,7 @@ export interface WorkerSecret {
 /** What `WorkerClient` posts. */
 export interface WorkerRequest extends WorkerSecret {
   id: number;
-  op: "seal" | "open" | "upload" | "download" | "abort" | "inspect" | "read" | "serve" | "release";
+  op: "seal" | "open" | "upload" | "download" | "abort" | "inspect" | "read" | "serve" | "save" | "release";
   file?: Blob;
   blob?: Blob;
   name?: string;
@@ -69,6 +69,8 @@ export interface WorkerRequest extends WorkerSecret {
   handle?: number;
   /** For "serve": the port that asks for bytes (`ByteRequest`), e.g. the Service Worker's. */
   port?: MessagePort;
+  /** For "save": the file to write (File System Access), e.g. from `showSaveFilePicker()`. */
+  target?: FileSystemFileHandle;
 }
 
 /**
@@ -227,6 +229,45 @@ function whole(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
+/** The shortest time between two progress events of a served stream, in milliseconds. */
+const PROGRESS_MS = 200;
+
+/** Bytes a served stream sends per message, about (a few segments). */
+const BATCH_BYTES = 1024 * 1024;
+
+/** Joins pieces into chunks of at least `size` bytes (the last may be
+ * smaller), keeping up to `ahead` of them queued so that opening runs on
+ * while one is written. */
+function batches(size: number, ahead: number): TransformStream<Uint8Array, Uint8Array> {
+  let pieces: Uint8Array[] = [];
+  let held = 0;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(piece, controller) {
+      pieces.push(piece);
+      held += piece.length;
+      if (held >= size) {
+        controller.enqueue(joined(pieces, held));
+        pieces = [];
+        held = 0;
+      }
+    },
+    flush(controller) {
+      if (held) controller.enqueue(joined(pieces, held));
+    },
+  }, undefined, new CountQueuingStrategy({ highWaterMark: ahead }));
+}
+
+function joined(pieces: Uint8Array[], size: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Answers one `ByteRequest` for `stored`. */
 async function answer(handle: number, stored: StoredObject, request: ByteRequest): Promise<void> {
   const { reply } = request;
@@ -245,23 +286,42 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
   }
   const controller = new AbortController();
   const total = stored.plaintextLength;
-  const reader = stored.stream({ signal: controller.signal, onProgress: ({ bytesOut }) => event({ kind: "progress", bytesOut, total, save }) }).getReader();
-  let held: Uint8Array | undefined;
+  // Progress at most every PROGRESS_MS: the page's thread has a save to feed.
+  let reported = 0;
+  const onProgress = ({ bytesOut }: { bytesOut: number }) => {
+    const now = Date.now();
+    if (now - reported < PROGRESS_MS && bytesOut < total) return;
+    reported = now;
+    event({ kind: "progress", bytesOut, total, save });
+  };
+  const reader = stored.stream({ signal: controller.signal, onProgress }).getReader();
+  let held: Uint8Array[] = [];
+  let heldSize = 0;
   let sent = 0;
-  // The last piece waits for the end: a clean end means the signature verified.
-  // The Service Worker promised the browser `total` bytes: never more, and
-  // a clean end only with exactly that many.
+  // Pieces go out in batches of about BATCH_BYTES (one message, one write
+  // each), and the last piece waits for the end: a clean end means the
+  // signature verified. The Service Worker promised the browser `total`
+  // bytes: never more, and a clean end only with exactly that many.
   const next = async (): Promise<{ chunk?: Uint8Array; done: boolean }> => {
     for (;;) {
       const r = await reader.read();
       if (r.done) {
-        if (sent + (held?.length ?? 0) !== total) throw refusal("Corrupt", `the object holds ${sent + (held?.length ?? 0)} bytes, its head said ${total}`);
-        return { chunk: held, done: true };
+        if (sent + heldSize !== total) throw refusal("Corrupt", `the object holds ${sent + heldSize} bytes, its head said ${total}`);
+        const chunk = held.length ? joined(held, heldSize) : undefined;
+        held = [];
+        heldSize = 0;
+        return { chunk, done: true };
       }
-      if (sent + (held?.length ?? 0) + r.value.length > total) throw refusal("Corrupt", `the object holds more than the ${total} bytes its head said`);
-      const out = held;
-      held = r.value;
-      if (out) return { chunk: out, done: false };
+      if (sent + heldSize + r.value.length > total) throw refusal("Corrupt", `the object holds more than the ${total} bytes its head said`);
+      held.push(r.value);
+      heldSize += r.value.length;
+      const last = r.value.length;
+      if (heldSize - last >= BATCH_BYTES) {
+        const chunk = joined(held.slice(0, -1), heldSize - last);
+        held = [r.value];
+        heldSize = last;
+        return { chunk, done: false };
+      }
     }
   };
   reply.onmessage = async (m: MessageEvent<string>) => {
@@ -332,6 +392,17 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
     const port = data.port as MessagePort;
     port.onmessage = (event: MessageEvent<ByteRequest>) => answer(data.handle as number, stored, event.data);
     ports.set(data.handle as number, [...(ports.get(data.handle as number) ?? []), port]);
+    return null;
+  }
+  if (op === "save") {
+    const stored = storeOf(data.handle);
+    const total = stored.plaintextLength;
+    const writable = await (data.target as FileSystemFileHandle).createWritable();
+    // Written in batches (each write is a call into the browser); closed,
+    // and so made the file, only after the signature verified; a failure
+    // aborts it, and the file keeps nothing of it.
+    const source = stored.stream({ signal, onProgress: ({ bytesOut }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress) });
+    await source.pipeThrough(batches(BATCH_BYTES * 4, 4)).pipeTo(writable, { signal });
     return null;
   }
   if (op === "release") {

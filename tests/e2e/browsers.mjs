@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, run, startServe } from "./lib.mjs";
+import { assert, makeClip, playAndSeek, run, startServe } from "./lib.mjs";
 import { Session, scratch, startDriver } from "./webdriver.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -182,6 +182,33 @@ function engineTests(engine, state) {
         assert(got.size === bytes.length && got.sha256 === sha256(bytes), `byte-identical: ${got.size} bytes`);
         assert(got.rangeStatus === 206 && got.range === sha256(bytes.subarray(seg - 100, seg + 100)), `exact range: ${got.rangeStatus}`);
         await session.waitFor(shown("#saved"), 20000);
+      } finally {
+        await session.close();
+      }
+    }),
+    t("issue 19: a sealed WebM plays and seeks in a <video> through the package's Service Worker", async () => {
+      const clip = path.join(work.dir, "clip.webm");
+      makeClip(clip);
+      const session = await Session.create(state.driver, engine);
+      try {
+        await session.goto(`${state.page.url}/`);
+        await session.waitFor(shown("#send"), 20000);
+        await session.type("#file", clip);
+        await session.waitFor("() => document.querySelector('#file').files.length === 1", 10000);
+        const url = await session.runAsync(`async () => {
+          const s3seal = await import("/pkg/index.js");
+          const client = new s3seal.WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+          const up = await client.upload(document.querySelector("#file").files[0], { newKey: true, presign: { endpoint: "/api/presign" } });
+          const sw = await s3seal.registerServiceWorker("/pkg/sw.js", { scope: "/" });
+          if (!sw) return null;
+          const info = await client.inspect(up.objectName, { keyText: up.fileKey });
+          window.exposed = await sw.expose(client, info);
+          return window.exposed.url;
+        }`);
+        assert(url, "a Service Worker serves the page");
+        const got = await session.runAsync(playAndSeek.toString(), url);
+        assert(!got.error, got.error);
+        assert(got.duration > 11 && Math.abs(got.afterSeek - got.duration / 2) < 1 && got.playedOn > got.afterSeek, JSON.stringify(got));
       } finally {
         await session.close();
       }

@@ -52,22 +52,31 @@ export async function body(req) {
   return Buffer.concat(parts);
 }
 
+const CHROMIUM_OPTIONS = {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+};
+
 /** Launches headless Chromium (Debian's) with the flags this machine needs. */
 export async function browser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  return chromium.launch(CHROMIUM_OPTIONS);
 }
+
+/** Chromium with a profile kept in `dir` (not incognito: storage quotas
+ * are the disk's, as for a user). Resolves to its one BrowserContext. */
+export async function persistentBrowser(dir, options = {}) {
+  return chromium.launchPersistentContext(dir, { ...CHROMIUM_OPTIONS, ...options });
+}
+
 
 /** Runs named async tests in order; prints a closing "N passed, N failed". */
 export async function run(tests) {
@@ -100,6 +109,41 @@ export function pattern(n) {
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i++) out[i] = (31 * i + 7) & 0xff;
   return out;
+}
+
+/** A 12 s WebM (VP8, a key frame every second: what a seek lands on) at `file`, made by ffmpeg. */
+export function makeClip(file) {
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "12", "-c:v", "libvpx", "-b:v", "3M", "-g", "25", file]);
+}
+
+/** In the page (passed to page.evaluate, or as source to WebDriver): plays
+ * `url` muted in a new <video>, seeks to the middle and plays on; resolves
+ * to { duration, played, afterSeek, playedOn } or { error }. */
+export async function playAndSeek(url) {
+  const v = document.createElement("video");
+  v.muted = true;
+  v.src = url;
+  document.body.append(v);
+  const once = (name) =>
+    new Promise((ok, fail) => {
+      v.addEventListener(name, ok, { once: true });
+      v.addEventListener("error", () => fail(new Error(`video error ${v.error?.code}: ${v.error?.message}`)), { once: true });
+    });
+  try {
+    await once("loadedmetadata");
+    await v.play();
+    await new Promise((ok) => setTimeout(ok, 500));
+    const played = v.currentTime;
+    v.currentTime = v.duration / 2;
+    await once("seeked");
+    const afterSeek = v.currentTime;
+    await new Promise((ok) => setTimeout(ok, 700));
+    const playedOn = v.currentTime;
+    v.pause();
+    return { duration: v.duration, played, afterSeek, playedOn };
+  } catch (err) {
+    return { error: String(err) };
+  }
 }
 
 /** `s3seal serve` (binary `bin`) on a free loopback port with the page and

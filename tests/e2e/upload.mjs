@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, freePort, run, startExampleBackend, startServe } from "./lib.mjs";
+import { assert, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -1481,9 +1481,8 @@ try {
     [
       "issue 19: the package's Service Worker answers Range requests with exact bytes across segments, and a sealed WebM plays and seeks in a <video>",
       async () => {
-        // A 12 s clip, a key frame every second (what a seek lands on).
         const clip = path.join(work, "clip.webm");
-        execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "12", "-c:v", "libvpx", "-b:v", "3M", "-g", "25", clip]);
+        makeClip(clip);
         const video = readFileSync(clip);
         const context = await chrome.newContext();
         const page = await context.newPage();
@@ -1493,6 +1492,7 @@ try {
           const dir = mkdtempSync(path.join(work, "clip-"));
           writeFileSync(path.join(dir, "clip.webm"), video);
           await page.setInputFiles("#file", path.join(dir, "clip.webm"));
+          await page.evaluate(`window.playAndSeek = ${playAndSeek}`);
           const got = await page.evaluate(async (size) => {
             const s3seal = await import("/pkg/index.js");
             const client = new s3seal.WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
@@ -1517,28 +1517,11 @@ try {
             // unproven bytes to a failed download): whole, and says so.
             const resumed = await fetch(exposed.downloadUrl, { headers: { range: "bytes=100-" } });
             const resume = { status: resumed.status, acceptRanges: resumed.headers.get("accept-ranges"), size: (await resumed.arrayBuffer()).byteLength };
-            const v = document.createElement("video");
-            v.muted = true;
-            v.src = exposed.url;
-            document.body.append(v);
-            const once = (name) => new Promise((ok, fail) => {
-              v.addEventListener(name, ok, { once: true });
-              v.addEventListener("error", () => fail(new Error(`video error ${v.error?.code}: ${v.error?.message}`)), { once: true });
-            });
-            await once("loadedmetadata");
-            await v.play();
-            await new Promise((ok) => setTimeout(ok, 500));
-            const played = v.currentTime;
-            v.currentTime = v.duration / 2;
-            await once("seeked");
-            const afterSeek = v.currentTime;
-            await new Promise((ok) => setTimeout(ok, 500));
-            const playedOn = v.currentTime;
-            v.pause();
+            const media = await window.playAndSeek(exposed.url);
             const type = (await fetch(exposed.url, { method: "HEAD" })).headers.get("content-type");
             exposed.close();
             const revoked = (await fetch(exposed.url)).status;
-            return { ranges, beyond, resume, duration: v.duration, played, afterSeek, playedOn, type, revoked, events };
+            return { ranges, beyond, resume, ...media, type, revoked, events };
           }, video.length);
           assert(!got.error, got.error);
           for (const r of got.ranges) assert(r.status === 206 && r.same, `range ${JSON.stringify(r)}`);

@@ -410,8 +410,10 @@ if (shared) {
         client.release(info.handle);
         return showFiles(info.manifest);
       }
+      // Streamed: into a picked file where File System Access exists, else
+      // through the Service Worker; with neither, whole.
       const sw = await opener;
-      if (info.plaintextLength <= STREAM_FROM_BYTES || !sw) await openWhole(info);
+      if (info.plaintextLength <= STREAM_FROM_BYTES || !(sw || window.showSaveFilePicker)) await openWhole(info);
       else await openStreamed(info, sw);
     } catch (err) {
       showError(err);
@@ -494,8 +496,8 @@ async function openWhole(info) {
 async function openStreamed(info, sw) {
   const status = progressReporter("Saved");
   openedNow = { handle: info.handle };
-  const exposed = await sw.expose(client, info, (event) => {
-    // Only the save's stream speaks here (a preview reads ranges of its own).
+  // Only the save's stream speaks here (a preview reads ranges of its own).
+  const exposed = await sw?.expose(client, info, (event) => {
     if (!event.save) return;
     if (event.kind === "progress") {
       $("progress").hidden = false;
@@ -508,38 +510,44 @@ async function openStreamed(info, sw) {
       showError(event);
     }
   });
-  const save = $("save");
-  save.href = exposed.downloadUrl;
-  // A navigation, which the Service Worker answers as an attachment: the
-  // browser's own download (an <a download> may bypass the worker).
-  save.removeAttribute("download");
-  save.onclick = window.showSaveFilePicker
-    ? async (e) => {
-        e.preventDefault();
-        reset();
-        try {
-          const handle = await window.showSaveFilePicker({ suggestedName: info.fileName || "opened.bin" });
-          const writable = await handle.createWritable();
-          // The save's own stream (its progress and verdict reach the card).
-          const response = await fetch(exposed.downloadUrl);
-          if (!response.ok) throw { code: "Http", status: response.status, message: await response.text() };
-          // A failed source aborts the writable: the picked file keeps nothing.
-          await response.body.pipeTo(writable);
-          savedVerified();
-        } catch (err) {
-          // The Worker's own event names the failure; a dialog dismissed is no error.
-          if (err?.name !== "AbortError" && err?.code) showError(err);
-        }
-      }
-    : () => reset();
   openedNow.exposed = exposed;
+  const save = $("save");
+  if (window.showSaveFilePicker) {
+    // Chromium: the Worker writes straight into the picked file.
+    save.removeAttribute("href");
+    save.onclick = async (e) => {
+      e.preventDefault();
+      reset();
+      let target;
+      try {
+        target = await window.showSaveFilePicker({ suggestedName: info.fileName || "opened.bin" });
+      } catch {
+        return; // the dialog was dismissed
+      }
+      $("progress").hidden = false;
+      try {
+        await client.save(info.handle, target, { onProgress: status });
+        savedVerified();
+      } catch (err) {
+        showError(err);
+      } finally {
+        $("progress").hidden = true;
+      }
+    };
+  } else {
+    // Elsewhere the browser's own download, which the Service Worker answers
+    // as an attachment (a navigation: an <a download> may bypass the worker).
+    save.href = exposed.downloadUrl;
+    save.removeAttribute("download");
+    save.onclick = () => reset();
+  }
   $("save-as").hidden = true;
   showOpened(info, "Ready to save: verified as it is saved");
   $("streamed-note").hidden = false;
   // Played before it is saved, a piece at a time: each piece is checked,
   // but the sender's signature covers the whole file and is proven only by
   // a save. So it plays only when asked, and says so.
-  const preview = previewOf(info, exposed.url, ["video", "audio"]);
+  const preview = exposed && previewOf(info, exposed.url, ["video", "audio"]);
   $("play").hidden = !preview;
   $("play").onclick = () => {
     $("play").hidden = true;

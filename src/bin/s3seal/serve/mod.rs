@@ -84,8 +84,9 @@ pub struct ServeArgs {
     /// Lifetime of presigned URLs, in seconds (at most 3600).
     #[arg(long, env = "S3SEAL_EXPIRY_SECS", default_value_t = 300)]
     expiry_secs: u64,
-    /// Largest object accepted, in bytes.
-    #[arg(long, env = "S3SEAL_MAX_SIZE", default_value_t = 5 << 30)]
+    /// Largest object accepted, in bytes (stored, so sealed: the default
+    /// takes a 5 GiB file and the format's overhead, ~330 KB for it).
+    #[arg(long, env = "S3SEAL_MAX_SIZE", default_value_t = (5 << 30) + (1 << 20))]
     max_size: u64,
     /// Server-side encryption uploads must use: sse-c, sse-s3 or sse-kms.
     #[arg(long, env = "S3SEAL_SSE", default_value = "sse-c")]
