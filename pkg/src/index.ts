@@ -666,7 +666,8 @@ export class StoredObject {
           await response.body?.cancel();
           throw s3sealError("Corrupt", `the stored object changed while it was read (${length} bytes, its head said ${this.storedLength})`);
         }
-        opened = open(response, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
+        const body = cutOffSaysNetwork(response.body as ReadableStream<Uint8Array>, options.signal);
+        opened = open(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
         reader = opened.stream.getReader();
       },
       pull: async (controller) => {
@@ -692,12 +693,32 @@ export class StoredObject {
   }
 }
 
+/** A response body whose failures mid-way are `Network` errors (a browser
+ * says only "TypeError: network error"), or `Aborted` once `signal` is. */
+function cutOffSaysNetwork(body: ReadableStream<Uint8Array>, signal?: AbortSignal): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        if (signal?.aborted) throw abortError(signal);
+        throw s3sealError("Network", `the download was cut off: ${String((err as Error)?.message ?? err)}`);
+      }
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
 /** The first `max` bytes of a response's body (all of them, checked, when
  * `exact`); the rest is not read, whatever the server sends. */
 async function readAtMost(response: Response, max: number, { exact }: { exact: boolean }): Promise<Uint8Array> {
   const out = new Uint8Array(max);
   let filled = 0;
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const reader = cutOffSaysNetwork(response.body as ReadableStream<Uint8Array>).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
