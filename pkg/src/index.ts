@@ -666,7 +666,7 @@ export class StoredObject {
           await response.body?.cancel();
           throw s3sealError("Corrupt", `the stored object changed while it was read (${length} bytes, its head said ${this.storedLength})`);
         }
-        const body = cutOffSaysNetwork(response.body as ReadableStream<Uint8Array>, options.signal);
+        const body = resuming(response, this.storedLength, this.#get, options.signal);
         opened = open(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
         reader = opened.stream.getReader();
       },
@@ -710,6 +710,65 @@ function cutOffSaysNetwork(body: ReadableStream<Uint8Array>, signal?: AbortSigna
       else controller.enqueue(r.value);
     },
     cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** Times a cut-off whole read is resumed in a row without a byte arriving. */
+const RESUME_ATTEMPTS = 3;
+/** The wait before the first resume, doubled for each next one, in milliseconds. */
+const RESUME_DELAY_MS = 500;
+
+/**
+ * A whole object's body that survives its connection breaking: it asks
+ * for the rest (`Range: bytes=<received>-`, still pinned to the head's
+ * ETag) and goes on, up to RESUME_ATTEMPTS times in a row without
+ * progress; then it fails with `Network`. The opener sees one unbroken
+ * stream of ciphertext and checks it as ever.
+ */
+function resuming(
+  first: Response,
+  storedLength: number,
+  get: (range?: [number, number], signal?: AbortSignal) => Promise<Response>,
+  signal?: AbortSignal,
+): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = cutOffSaysNetwork(first.body as ReadableStream<Uint8Array>, signal).getReader();
+  let received = 0;
+  let attempts = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (reader) {
+          try {
+            const r = await reader.read();
+            if (r.done) return controller.close();
+            received += r.value.length;
+            attempts = 0;
+            return controller.enqueue(r.value);
+          } catch (err) {
+            if ((err as S3sealError)?.code !== "Network" || received >= storedLength || attempts >= RESUME_ATTEMPTS) throw err;
+            reader = null;
+          }
+        }
+        attempts++;
+        await new Promise((resolve) => setTimeout(resolve, RESUME_DELAY_MS * 2 ** (attempts - 1)));
+        if (signal?.aborted) throw abortError(signal);
+        let rest: Response;
+        try {
+          rest = await get([received, storedLength], signal);
+        } catch (err) {
+          // A resume the network refused too counts as one more attempt.
+          if ((err as S3sealError)?.code !== "Network" || attempts >= RESUME_ATTEMPTS) throw err;
+          continue;
+        }
+        // The rest, from exactly where the cut was (a 206 of that length).
+        if (rest.status !== 206 || Number(rest.headers.get("content-length")) !== storedLength - received) {
+          await rest.body?.cancel();
+          throw s3sealError("Http", `resuming at byte ${received}: the storage server answered ${rest.status} with ${rest.headers.get("content-length")} bytes`);
+        }
+        reader = cutOffSaysNetwork(rest.body as ReadableStream<Uint8Array>, signal).getReader();
+      }
+    },
+    cancel: (reason) => reader?.cancel(reason),
   });
 }
 

@@ -33,8 +33,11 @@ async function faultProxy() {
   // stores but whose answer never reaches the browser (counted in `lost`).
   // `dropParts`: part uploads whose connection is cut after 1 MiB of their
   // body (counted in `dropped`); `dropGets`: downloads cut after 1 MiB of
-  // their answer (in `droppedGets`); `requests`: every request that arrived.
-  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, requests: 0 };
+  // their answer (in `droppedGets`); `cutResumes`: reads of an object's rest
+  // (a ranged read other than its head's) whose connection breaks before any answer
+  // (in `resumesCut`; all of them are counted in `resumes`); `requests`:
+  // every request that arrived.
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, cutResumes: 0, resumesCut: 0, resumes: 0, requests: 0 };
   const server = createServer((req, res) => {
     state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
@@ -59,6 +62,17 @@ async function faultProxy() {
       state.injected++;
       req.resume();
       req.on("end", () => res.writeHead(503, { "access-control-allow-origin": "*" }).end("injected"));
+      return;
+    }
+    // Any ranged read of an object but its head's (the first 192 KiB): a
+    // cut may come before a byte of the body reached the reader, so a
+    // resume may start at 0.
+    const resume = req.method === "GET" && /\/uploads\//.test(req.url) && /^bytes=\d+-\d*$/.test(req.headers.range ?? "") && req.headers.range !== "bytes=0-196607";
+    if (resume) state.resumes++;
+    if (resume && state.cutResumes > 0) {
+      state.cutResumes--;
+      state.resumesCut++;
+      req.socket.destroy();
       return;
     }
     let gone = false; // the client hung up before its answer
@@ -1120,24 +1134,28 @@ try {
       },
     ],
     [
-      "issue 22: a download cut off mid-stream says so and offers nothing to save",
+      "issue 22: a download cut off mid-stream resumes where it stopped, byte-identical; cut off for good, it says so and offers nothing to save",
       async () => {
         const bytes = random(6 << 20);
         const up = await uploadViaPage(main.url, "cut-download.bin", bytes);
-        proxy.state.dropGets = 1;
-        proxy.state.droppedGets = 0;
+        // The same link through the page whose backend reaches S3 through the proxy.
+        const link = `${faulty.url}/${up.link.slice(up.link.indexOf("#"))}`;
+        Object.assign(proxy.state, { dropGets: 1, droppedGets: 0, resumes: 0, cutResumes: 0, resumesCut: 0 });
         try {
-          // The same link through the page whose backend reaches S3 through the proxy.
-          const link = `${faulty.url}/${up.link.slice(up.link.indexOf("#"))}`;
           const got = await receiveViaPage(link);
-          assert(proxy.state.droppedGets === 1, `downloads cut: ${proxy.state.droppedGets}`);
-          assert(got.error?.includes("Network") && !got.bytes, `an error, nothing to save: ${got.error}`);
-          // Once the network behaves, the same link opens.
-          const again = await receiveViaPage(link);
-          assert(!again.error && sha256(again.bytes) === sha256(bytes), again.error);
+          assert(proxy.state.droppedGets === 1 && proxy.state.resumes === 1, `cut ${proxy.state.droppedGets}, resumed ${proxy.state.resumes}: ${got.error}`);
+          assert(!got.error && sha256(got.bytes) === sha256(bytes), `resumed and whole: ${got.error}`);
+          // Every resume cut too: three tries, then the page says so.
+          Object.assign(proxy.state, { dropGets: 1, droppedGets: 0, resumes: 0, cutResumes: 10, resumesCut: 0 });
+          const cut = await receiveViaPage(link);
+          assert(proxy.state.droppedGets === 1 && proxy.state.resumesCut === 3, `cut ${proxy.state.droppedGets}, resumes cut ${proxy.state.resumesCut}`);
+          assert(cut.error?.includes("Network") && !cut.bytes, `an error, nothing to save: ${cut.error}`);
         } finally {
-          proxy.state.dropGets = 0;
+          Object.assign(proxy.state, { dropGets: 0, cutResumes: 0 });
         }
+        // Once the network behaves, the same link opens.
+        const again = await receiveViaPage(link);
+        assert(!again.error && sha256(again.bytes) === sha256(bytes), again.error);
       },
     ],
     [
