@@ -824,8 +824,8 @@ export interface Exposed {
   url: string;
   /** The same, answered as a download (`Content-Disposition: attachment`). */
   downloadUrl: string;
-  /** Stops serving it (later requests are 404). */
-  close(): void;
+  /** Stops serving it: requests made once it resolves are 404. */
+  close(): Promise<void>;
 }
 
 /**
@@ -864,6 +864,9 @@ export async function registerServiceWorker(
   }
 }
 
+/** How long the Service Worker may take to acknowledge a token, in milliseconds. */
+const SW_ANSWER_MS = 10000;
+
 /** Serves inspected objects at `<scope>s3seal/open/<token>/<name>` (see `registerServiceWorker`). */
 export class ServiceWorkerOpener {
   #container: ServiceWorkerContainer;
@@ -890,7 +893,10 @@ export class ServiceWorkerOpener {
     const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     const fileName = info.fileName ?? "opened.bin";
     const ack = new MessageChannel();
-    const acked = new Promise<void>((resolve) => (ack.port1.onmessage = () => resolve()));
+    const acked = new Promise<void>((resolve, reject) => {
+      ack.port1.onmessage = () => resolve();
+      setTimeout(() => reject(s3sealError("Network", "the Service Worker did not answer")), SW_ANSWER_MS);
+    });
     controller.postMessage({ s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1, ack.port2]);
     await acked;
     ack.port1.close();
@@ -902,11 +908,22 @@ export class ServiceWorkerOpener {
     return {
       url,
       downloadUrl: `${url}?download`,
-      close: () => {
+      close: async () => {
         if (closed) return;
         closed = true;
-        this.#container.controller?.postMessage({ s3seal: "revoke", token });
         if (--this.#open === 0) clearInterval(this.#pinger);
+        const controller = this.#container.controller;
+        if (!controller) return;
+        // Acknowledged, like "expose": a request may overtake a message.
+        const ack = new MessageChannel();
+        // (A worker gone meanwhile forgot the token anyway.)
+        const acked = new Promise<void>((resolve) => {
+          ack.port1.onmessage = () => resolve();
+          setTimeout(resolve, SW_ANSWER_MS);
+        });
+        controller.postMessage({ s3seal: "revoke", token }, [ack.port2]);
+        await acked;
+        ack.port1.close();
       },
     };
   }

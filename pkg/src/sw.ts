@@ -58,6 +58,7 @@ scope.addEventListener("message", (event: MessageEvent) => {
   } else if (m.s3seal === "revoke") {
     exposed.get(m.token)?.port.close();
     exposed.delete(m.token);
+    event.ports[0]?.postMessage("revoked");
   }
   // A "ping" needs no answer: a message is an event, and events keep this worker alive.
 });

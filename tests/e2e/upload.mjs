@@ -1537,7 +1537,7 @@ try {
             const resume = { status: resumed.status, acceptRanges: resumed.headers.get("accept-ranges"), size: (await resumed.arrayBuffer()).byteLength };
             const media = await window.playAndSeek(exposed.url);
             const type = (await fetch(exposed.url, { method: "HEAD" })).headers.get("content-type");
-            exposed.close();
+            await exposed.close();
             const revoked = (await fetch(exposed.url)).status;
             return { ranges, beyond, resume, ...media, type, revoked, events };
           }, video.length);

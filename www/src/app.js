@@ -431,7 +431,7 @@ const STREAM_FROM_BYTES = 64 * 1024 * 1024;
 /** What the last open left: released before the next one, and when the page goes. */
 let openedNow = null;
 function closeOpened() {
-  openedNow?.exposed?.close();
+  openedNow?.exposed?.close().catch(() => {});
   if (openedNow?.handle) client.release(openedNow.handle).catch(() => {});
   openedNow = null;
 }
