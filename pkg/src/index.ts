@@ -867,6 +867,29 @@ export async function registerServiceWorker(
 /** How long the Service Worker may take to acknowledge a token, in milliseconds. */
 const SW_ANSWER_MS = 10000;
 
+/**
+ * Posts `message` to the Service Worker with a port, last after
+ * `transfer`, for its acknowledgement, and resolves once it comes: a
+ * request made later must not overtake the message. Without one in
+ * SW_ANSWER_MS it rejects (`Network`) when `required`, else resolves.
+ */
+function acknowledged(worker: ServiceWorker, message: object, transfer: Transferable[], required: boolean): Promise<void> {
+  const ack = new MessageChannel();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ack.port1.close();
+      if (required) reject(s3sealError("Network", "the Service Worker did not answer"));
+      else resolve();
+    }, SW_ANSWER_MS);
+    ack.port1.onmessage = () => {
+      clearTimeout(timer);
+      ack.port1.close();
+      resolve();
+    };
+    worker.postMessage(message, [...transfer, ack.port2]);
+  });
+}
+
 /** Serves inspected objects at `<scope>s3seal/open/<token>/<name>` (see `registerServiceWorker`). */
 export class ServiceWorkerOpener {
   #container: ServiceWorkerContainer;
@@ -892,14 +915,7 @@ export class ServiceWorkerOpener {
     await client.serve(info.handle, channel.port2, onEvent);
     const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     const fileName = info.fileName ?? "opened.bin";
-    const ack = new MessageChannel();
-    const acked = new Promise<void>((resolve, reject) => {
-      ack.port1.onmessage = () => resolve();
-      setTimeout(() => reject(s3sealError("Network", "the Service Worker did not answer")), SW_ANSWER_MS);
-    });
-    controller.postMessage({ s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1, ack.port2]);
-    await acked;
-    ack.port1.close();
+    await acknowledged(controller, { s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1], true);
     // An idle Service Worker is stopped (and forgets its tokens) after
     // about 30 s; a message is an event that keeps it running.
     if (this.#open++ === 0) this.#pinger = setInterval(() => this.#container.controller?.postMessage({ s3seal: "ping", token }), 10000);
@@ -913,17 +929,8 @@ export class ServiceWorkerOpener {
         closed = true;
         if (--this.#open === 0) clearInterval(this.#pinger);
         const controller = this.#container.controller;
-        if (!controller) return;
-        // Acknowledged, like "expose": a request may overtake a message.
-        const ack = new MessageChannel();
         // (A worker gone meanwhile forgot the token anyway.)
-        const acked = new Promise<void>((resolve) => {
-          ack.port1.onmessage = () => resolve();
-          setTimeout(resolve, SW_ANSWER_MS);
-        });
-        controller.postMessage({ s3seal: "revoke", token }, [ack.port2]);
-        await acked;
-        ack.port1.close();
+        if (controller) await acknowledged(controller, { s3seal: "revoke", token }, [], false);
       },
     };
   }

@@ -76,10 +76,11 @@ export interface WorkerRequest extends WorkerSecret {
 /**
  * Asked on a port given to "serve" (the Service Worker asks them): bytes
  * `[start, end)`, each segment authenticated; or the whole plaintext as a
- * stream, one `"pull"` on `reply` per piece. A stream answers `{ chunk }`
- * pieces, then `{ done: true }` only once the signature verified; it holds
- * its last piece back until then, so a consumer that counts bytes never
- * sees the whole file before it is proven. Errors are `{ error }`.
+ * stream, one `"pull"` on `reply` per chunk (about 1 MiB). A stream
+ * answers `{ chunk }`s, then `{ done: true }` only once the signature
+ * verified; it holds its last chunk back until then, so a consumer that
+ * counts bytes never sees the whole file before it is proven. Errors are
+ * `{ error }`.
  */
 export type ByteRequest =
   | { kind: "range"; start: number; end: number; reply: MessagePort }
@@ -206,11 +207,16 @@ async function opened(blob: Blob, metadata: Metadata): Promise<WorkerOpenResult>
   return { blob, metadata, fileName: safeFileName(metadata.name) ?? null, manifest };
 }
 
+/** The plaintext of `stored` as a `TransferProgress` reporter wants it. */
+function plaintextProgress(stored: StoredObject, onProgress: (p: TransferProgress) => void) {
+  const total = stored.plaintextLength;
+  return ({ bytesOut }: { bytesOut: number }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress);
+}
+
 /** The whole plaintext into a Blob, all or nothing (verified before it resolves). */
 async function readWhole(stored: StoredObject, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Blob> {
-  const total = stored.plaintextLength;
   const parts: BlobPart[] = [];
-  const reader = stored.stream({ signal, onProgress: ({ bytesOut }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress) }).getReader();
+  const reader = stored.stream({ signal, onProgress: plaintextProgress(stored, onProgress) }).getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -294,34 +300,25 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
     reported = now;
     event({ kind: "progress", bytesOut, total, save });
   };
-  const reader = stored.stream({ signal: controller.signal, onProgress }).getReader();
-  let held: Uint8Array[] = [];
-  let heldSize = 0;
+  // Batches of about BATCH_BYTES (one message, one write each).
+  const reader = stored.stream({ signal: controller.signal, onProgress }).pipeThrough(batches(BATCH_BYTES, 1)).getReader();
+  let held: Uint8Array | undefined;
   let sent = 0;
-  // Pieces go out in batches of about BATCH_BYTES (one message, one write
-  // each), and the last piece waits for the end: a clean end means the
-  // signature verified. The Service Worker promised the browser `total`
-  // bytes: never more, and a clean end only with exactly that many.
+  // The last batch waits for the end: a clean end means the signature
+  // verified. The Service Worker promised the browser `total` bytes: never
+  // more, and a clean end only with exactly that many.
   const next = async (): Promise<{ chunk?: Uint8Array; done: boolean }> => {
     for (;;) {
       const r = await reader.read();
+      const heldSize = held?.length ?? 0;
       if (r.done) {
         if (sent + heldSize !== total) throw refusal("Corrupt", `the object holds ${sent + heldSize} bytes, its head said ${total}`);
-        const chunk = held.length ? joined(held, heldSize) : undefined;
-        held = [];
-        heldSize = 0;
-        return { chunk, done: true };
+        return { chunk: held, done: true };
       }
       if (sent + heldSize + r.value.length > total) throw refusal("Corrupt", `the object holds more than the ${total} bytes its head said`);
-      held.push(r.value);
-      heldSize += r.value.length;
-      const last = r.value.length;
-      if (heldSize - last >= BATCH_BYTES) {
-        const chunk = joined(held.slice(0, -1), heldSize - last);
-        held = [r.value];
-        heldSize = last;
-        return { chunk, done: false };
-      }
+      const out = held;
+      held = r.value;
+      if (out) return { chunk: out, done: false };
     }
   };
   reply.onmessage = async (m: MessageEvent<string>) => {
@@ -396,12 +393,11 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
   }
   if (op === "save") {
     const stored = storeOf(data.handle);
-    const total = stored.plaintextLength;
     const writable = await (data.target as FileSystemFileHandle).createWritable();
     // Written in batches (each write is a call into the browser); closed,
     // and so made the file, only after the signature verified; a failure
     // aborts it, and the file keeps nothing of it.
-    const source = stored.stream({ signal, onProgress: ({ bytesOut }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress) });
+    const source = stored.stream({ signal, onProgress: plaintextProgress(stored, onProgress) });
     await source.pipeThrough(batches(BATCH_BYTES * 4, 4)).pipeTo(writable, { signal });
     return null;
   }

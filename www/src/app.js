@@ -461,7 +461,6 @@ function showOpened(info, title) {
 
 /** Whole into memory, all or nothing: the Blob exists only once verified. */
 async function openWhole(info) {
-  openedNow = null;
   let result;
   try {
     result = await client.read(info.handle, { onProgress: progressReporter("Received") });
