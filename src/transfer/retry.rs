@@ -153,15 +153,24 @@ pub struct Retry {
     attempts: u32,
     made: u32,
     delay_ms: u32,
+    max_delay_ms: u32,
 }
 
 impl Retry {
     /// At most `attempts` attempts (at least one).
     pub fn new(attempts: u32) -> Self {
+        Self::with_backoff(attempts, FIRST_BACKOFF_MS, MAX_BACKOFF_MS)
+    }
+
+    /// At most `attempts` attempts, the first wait `first_ms` (before
+    /// jitter), doubling up to `max_ms`: for waits shorter than a request's,
+    /// such as backends taking turns.
+    pub fn with_backoff(attempts: u32, first_ms: u32, max_ms: u32) -> Self {
         Self {
             attempts: attempts.max(1),
             made: 0,
-            delay_ms: FIRST_BACKOFF_MS,
+            delay_ms: first_ms.min(max_ms),
+            max_delay_ms: max_ms,
         }
     }
 
@@ -184,7 +193,7 @@ impl Retry {
             return None;
         }
         let wait = f64::from(self.delay_ms) * (0.5 + jitter.clamp(0.0, 1.0));
-        self.delay_ms = self.delay_ms.saturating_mul(2).min(MAX_BACKOFF_MS);
+        self.delay_ms = self.delay_ms.saturating_mul(2).min(self.max_delay_ms);
         Some(wait as u32)
     }
 }
@@ -306,6 +315,14 @@ mod tests {
         let mut r = Retry::new(5);
         r.attempt();
         assert_eq!(r.after(false, 0.5), None, "a final fault is not retried");
+        let mut short = Retry::with_backoff(5, 20, 60);
+        let mut waits = Vec::new();
+        short.attempt();
+        while let Some(ms) = short.after(true, 0.5) {
+            waits.push(ms);
+            short.attempt();
+        }
+        assert_eq!(waits, [20, 40, 60, 60], "its own first wait and cap");
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!
 //! Counting downloads needs no conditional write, which Garage lacks: a
 //! backend writes its claim, then lists the object's claims, and grants the
-//! download only if it sees at most the limit (see [`Record::admits`]).
+//! download only if it sees at most the limit (see [`Record::judge`]). A
+//! granted claim is then rewritten with a body ([`CLAIM_SETTLED`]), so that
+//! a refused backend can tell a limit used up from one it raced for.
 
 use super::policy::Refused;
 
@@ -30,6 +32,12 @@ pub const MAX_DOWNLOADS: u32 = 1000;
 const EXPIRY_DIGITS: usize = 12;
 /// Version of the record's JSON.
 const RECORD_VERSION: u8 = 1;
+/// The body of a granted claim; a claim still being decided is empty.
+pub const CLAIM_SETTLED: &[u8] = b"1";
+/// Age after which an empty claim counts as granted, in seconds: its
+/// backend stopped between granting and settling it (deciding takes one
+/// listing), and its download counts all the same.
+pub const CLAIM_SETTLE_SECS: u64 = 60;
 
 /// What an uploader asks for, sent with the first write of an object (PUT or
 /// CreateMultipartUpload). Every field is optional.
@@ -109,6 +117,17 @@ pub struct Record {
         serde(default, skip_serializing_if = "core::ops::Not::not")
     )]
     pub gone: bool,
+}
+
+/// The outcome of one download claim (see [`Record::judge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The download is granted: settle the claim.
+    Granted,
+    /// Granted claims fill the limit: withdraw the claim and refuse.
+    Exhausted,
+    /// Other claims are being decided: withdraw the claim, wait, try again.
+    Contended,
 }
 
 /// Why a share no longer hands out downloads.
@@ -215,17 +234,22 @@ impl Record {
         self.expires_at.saturating_sub(now)
     }
 
-    /// Whether a download is granted to a backend that wrote its claim and
-    /// then saw `claims_seen` claims (its own included) in a listing made
-    /// after that write. Safe under any interleaving of backends, given
-    /// read-after-write consistent listings: the granted claim whose listing
-    /// came last saw every granted claim, so at most the limit are granted.
-    /// A race may refuse where a serial order would grant (a refused backend
-    /// removes its claim, so a retry can succeed); it never grants more.
-    pub fn admits(&self, claims_seen: usize) -> bool {
+    /// What a backend does with its claim, once written, given a listing
+    /// made after that write: `seen` claims (its own included), `settled` of
+    /// them granted (see [`Layout::claim_settled`]).
+    ///
+    /// Granting only when `seen` is within the limit is safe under any
+    /// interleaving, given read-after-write consistent listings: the granted
+    /// claim whose listing came last saw every granted claim. Refusing only
+    /// when `settled` claims fill the limit keeps a race from refusing
+    /// everyone: claims in flight are withdrawn or settled within moments,
+    /// so the backend withdraws its own and tries again.
+    pub fn judge(&self, seen: usize, settled: usize) -> Claim {
         match self.downloads {
-            None => true,
-            Some(limit) => claims_seen <= limit as usize,
+            None => Claim::Granted,
+            Some(limit) if seen <= limit as usize => Claim::Granted,
+            Some(limit) if settled >= limit as usize => Claim::Exhausted,
+            Some(_) => Claim::Contended,
         }
     }
 
@@ -290,6 +314,27 @@ impl Layout {
     /// claims of concurrent backends apart.
     pub fn claim_key(&self, object: &str, nanos: u128, random: u64) -> String {
         format!("{}{nanos:039}-{random:016x}", self.claim_prefix(object))
+    }
+
+    /// Whether a listed claim counts as granted at `now_nanos`: its body
+    /// says so, or it is older than [`CLAIM_SETTLE_SECS`] by its own key.
+    /// A key this layout did not write counts as granted: refusing is the
+    /// safe side.
+    pub fn claim_settled(&self, object: &str, key: &str, size: u64, now_nanos: u128) -> bool {
+        if size > 0 {
+            return true;
+        }
+        let made = key
+            .strip_prefix(&self.claim_prefix(object))
+            .and_then(|rest| rest.split_once('-'))
+            .filter(|(nanos, _)| nanos.len() == 39 && nanos.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|(nanos, _)| nanos.parse::<u128>().ok());
+        match made {
+            Some(made) => {
+                now_nanos.saturating_sub(made) >= u128::from(CLAIM_SETTLE_SECS) * 1_000_000_000
+            }
+            None => true,
+        }
     }
 
     /// Whether `prefix` (the one clients write under) and the control prefix
@@ -410,12 +455,51 @@ mod tests {
     #[test]
     fn downloads_are_granted_up_to_the_limit_counting_the_own_claim() {
         let mut r = Rules::default().record(None, 0).unwrap();
-        assert!(r.admits(usize::MAX));
+        assert_eq!(r.judge(usize::MAX, 0), Claim::Granted);
         r.downloads = Some(1);
-        assert!(r.admits(1));
-        assert!(!r.admits(2));
+        assert_eq!(r.judge(1, 0), Claim::Granted);
+        assert_eq!(r.judge(2, 1), Claim::Exhausted);
         r.downloads = Some(5);
-        assert!(r.admits(5) && !r.admits(6));
+        assert_eq!(r.judge(5, 4), Claim::Granted);
+        assert_eq!(r.judge(6, 5), Claim::Exhausted);
+    }
+
+    #[test]
+    fn a_race_for_the_last_downloads_is_retried_not_refused() {
+        // Twelve claims written at once for a limit of three: each backend
+        // sees twelve, none granted yet. Refusing there refused all twelve.
+        let mut r = Rules::default().record(None, 0).unwrap();
+        r.downloads = Some(3);
+        assert_eq!(r.judge(12, 0), Claim::Contended);
+        assert_eq!(r.judge(12, 2), Claim::Contended);
+        assert_eq!(r.judge(4, 3), Claim::Exhausted);
+    }
+
+    #[test]
+    fn a_claim_counts_as_granted_once_settled_or_old() {
+        let layout = Layout {
+            control_prefix: "control/".into(),
+        };
+        let object = "ab".repeat(16) + ".s3seal";
+        let made = 1_700_000_000_000_000_000u128;
+        let key = layout.claim_key(&object, made, 7);
+        let settle = u128::from(CLAIM_SETTLE_SECS) * 1_000_000_000;
+        assert!(!layout.claim_settled(&object, &key, 0, made));
+        assert!(layout.claim_settled(&object, &key, CLAIM_SETTLED.len() as u64, made));
+        assert!(!layout.claim_settled(&object, &key, 0, made + settle - 1));
+        assert!(layout.claim_settled(&object, &key, 0, made + settle));
+        // A clock behind the claim's: not yet settled.
+        assert!(!layout.claim_settled(&object, &key, 0, made - 1));
+        for stranger in [
+            format!("{}junk", layout.claim_prefix(&object)),
+            format!("{}{:039}", layout.claim_prefix(&object), made),
+            "elsewhere/x".to_owned(),
+        ] {
+            assert!(
+                layout.claim_settled(&object, &stranger, 0, made),
+                "{stranger}"
+            );
+        }
     }
 
     #[test]

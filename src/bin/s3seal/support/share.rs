@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusty_s3::actions::{DeleteObject, GetObject, ListObjectsV2, PutObject};
 use rusty_s3::{Bucket, Credentials, S3Action};
 
-use s3seal::transfer::share::{self, Gone, Layout, Record};
+use s3seal::transfer::retry::Retry;
+use s3seal::transfer::share::{self, Claim, Gone, Layout, Record};
 
 /// Largest record read, in bytes (a record is under 200).
 const MAX_RECORD_BYTES: u64 = 4096;
@@ -16,6 +17,25 @@ const MAX_RECORD_BYTES: u64 = 4096;
 /// most this many shares; the next sweep takes the rest.
 const LIST_PAGE_KEYS: usize = 1000;
 const MAX_LIST_PAGES: usize = 10;
+
+/// Claims made for one download before giving up, and the waits between
+/// them (before jitter), in milliseconds: a claim is decided in one PUT and
+/// one listing, so the waits are short.
+const CLAIM_ATTEMPTS: u32 = 8;
+const CLAIM_FIRST_WAIT_MS: u32 = 20;
+const CLAIM_MAX_WAIT_MS: u32 = 320;
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn random_u64() -> Result<u64, String> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(u64::from_le_bytes(random))
+}
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
@@ -105,6 +125,15 @@ impl ShareStore {
 
     /// Keys under `prefix`, in key order, up to `max`.
     fn list(&self, prefix: &str, max: usize) -> Result<Vec<String>, String> {
+        Ok(self
+            .list_sized(prefix, max)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// Keys under `prefix` with their sizes in bytes, in key order, up to `max`.
+    fn list_sized(&self, prefix: &str, max: usize) -> Result<Vec<(String, u64)>, String> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
@@ -132,7 +161,7 @@ impl ShareStore {
             }
             let page = ListObjectsV2::parse_response(&body)
                 .map_err(|e| format!("S3's listing did not parse: {e}"))?;
-            keys.extend(page.contents.into_iter().map(|c| c.key));
+            keys.extend(page.contents.into_iter().map(|c| (c.key, c.size)));
             match page.next_continuation_token {
                 Some(t) if !t.is_empty() && keys.len() < max => token = Some(t),
                 _ => return Ok(keys),
@@ -158,33 +187,60 @@ impl ShareStore {
         Ok(Ok(()))
     }
 
-    /// Claims one download of a limited share: writes a claim, then counts
-    /// the claims (see [`Record::admits`]). A refused claim is removed again.
+    /// Claims one download of a limited share: writes a claim, lists the
+    /// claims and lets [`Record::judge`] decide. A granted claim is settled;
+    /// any other is withdrawn, and a contended one tried again after a
+    /// jittered wait, so backends racing for the last downloads take turns.
+    /// Fails (the caller answers 503) if every attempt was contended.
     pub fn claim(&self, object: &str, record: &Record) -> Result<Result<(), Gone>, String> {
         if record.downloads.is_none() {
             return Ok(Ok(()));
         }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let key = self
-            .layout
-            .claim_key(object, nanos, u64::from_le_bytes(random));
-        self.put(&key, b"")?;
-        let limit = record.downloads.unwrap_or(0) as usize;
-        // One more than the limit is enough to refuse.
-        let seen = self
-            .list(&self.layout.claim_prefix(object), limit + 1)
-            .inspect_err(|_| {
-                let _ = self.delete(&key);
-            })?;
-        if record.admits(seen.len()) {
-            Ok(Ok(()))
-        } else {
-            let _ = self.delete(&key);
-            Ok(Err(Gone::Exhausted))
+        let mut retry = Retry::with_backoff(CLAIM_ATTEMPTS, CLAIM_FIRST_WAIT_MS, CLAIM_MAX_WAIT_MS);
+        loop {
+            retry.attempt();
+            let key = self.layout.claim_key(object, now_nanos(), random_u64()?);
+            self.put(&key, b"")?;
+            let seen = self
+                .list_sized(
+                    &self.layout.claim_prefix(object),
+                    LIST_PAGE_KEYS * MAX_LIST_PAGES,
+                )
+                .inspect_err(|_| {
+                    let _ = self.delete(&key);
+                })?;
+            let now = now_nanos();
+            let settled = seen
+                .iter()
+                .filter(|(k, size)| self.layout.claim_settled(object, k, *size, now))
+                .count();
+            match record.judge(seen.len(), settled) {
+                Claim::Granted => {
+                    // Unsettled, the claim still counts; it only looks
+                    // contended to others until CLAIM_SETTLE_SECS.
+                    if let Err(why) = self.put(&key, share::CLAIM_SETTLED) {
+                        eprintln!("claim: a granted claim was not settled: {why}");
+                    }
+                    return Ok(Ok(()));
+                }
+                Claim::Exhausted => {
+                    let _ = self.delete(&key);
+                    return Ok(Err(Gone::Exhausted));
+                }
+                Claim::Contended => {
+                    self.delete(&key)?;
+                    let jitter = (random_u64()? >> 11) as f64 / (1u64 << 53) as f64;
+                    match retry.after(true, jitter) {
+                        Some(wait_ms) => std::thread::sleep(Duration::from_millis(wait_ms.into())),
+                        None => {
+                            return Err(format!(
+                                "{} claims in a row met other backends' claims",
+                                retry.made()
+                            ));
+                        }
+                    }
+                }
+            }
         }
     }
 
