@@ -137,6 +137,16 @@ pub fn classify_read(status: u16, body: &str) -> Option<Fault> {
     })
 }
 
+/// What a HEAD's answer under the object's SSE-C key means. A HEAD has no
+/// body to say why it was refused, so a 400 or a 403 is taken as
+/// [`Fault::WrongKey`]: the key is the one thing such a HEAD adds.
+pub fn classify_head(status: u16) -> Option<Fault> {
+    match classify_read(status, "")? {
+        Fault::Http { status: 403 } => Some(Fault::WrongKey { status: 403 }),
+        other => Some(other),
+    }
+}
+
 /// Whether a failed call to the presign backend is worth another try: it was
 /// briefly unavailable, asked us to slow down, or the network failed. A
 /// refusal (4xx) is the backend's answer, not an accident.
@@ -323,6 +333,15 @@ mod tests {
             short.attempt();
         }
         assert_eq!(waits, [20, 40, 60, 60], "its own first wait and cap");
+    }
+
+    #[test]
+    fn a_refused_head_under_an_sse_c_key_is_a_wrong_key() {
+        assert_eq!(classify_head(200), None);
+        assert_eq!(classify_head(400), Some(Fault::WrongKey { status: 400 }));
+        assert_eq!(classify_head(403), Some(Fault::WrongKey { status: 403 }));
+        assert_eq!(classify_head(404), Some(Fault::NotFound));
+        assert_eq!(classify_head(503), Some(Fault::Http { status: 503 }));
     }
 
     #[test]

@@ -524,18 +524,8 @@ pub fn run(args: PullArgs) -> Result<()> {
         return pull_link(&args, link);
     }
     if let Some(path) = &args.link_file {
-        let text = if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            zeroize::Zeroizing::new(text)
-        } else {
-            zeroize::Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            )
-        };
-        let link = url::Url::parse(text.lines().next().unwrap_or("").trim())
-            .context("--link-file does not hold a link")?;
+        let text = crate::support::secret::first_line(path)?;
+        let link = url::Url::parse(text.trim()).context("--link-file does not hold a link")?;
         return pull_link(&args, &link);
     }
     let secret = crate::support::secret::resolve(&args.key, false)?;

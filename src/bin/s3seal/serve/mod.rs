@@ -593,14 +593,7 @@ async fn live_record(
     shares: &Arc<ShareStore>,
     object: &str,
 ) -> Result<Option<Record>, Reply> {
-    let (s, name) = (shares.clone(), object.to_owned());
-    let record = blocking(
-        move || s.record(&name),
-        || Err("the read did not finish".into()),
-    )
-    .await
-    .map_err(|why| unavailable(object, &why))?;
-    let Some(record) = record else {
+    let Some(record) = known_record(shares, object).await? else {
         if !app.allow_unrecorded {
             return Err(gone(Gone::Deleted));
         }
@@ -615,12 +608,6 @@ async fn live_record(
             (Presence::Unknown, why) => Err(unavailable(object, &why)),
         };
     };
-    if !record.is_known() {
-        return Err(unavailable(
-            object,
-            "a newer serve wrote this share's record",
-        ));
-    }
     if let Err(g) = record.check(now_secs()) {
         if g == Gone::Expired {
             // Removed now rather than at the next sweep; the answer does not wait.
@@ -634,6 +621,25 @@ async fn live_record(
         return Err(gone(g));
     }
     Ok(Some(record))
+}
+
+/// The record of `object` as stored (`None`: there is none), refused with
+/// 503 if it cannot be read or a newer serve wrote it.
+async fn known_record(shares: &Arc<ShareStore>, object: &str) -> Result<Option<Record>, Reply> {
+    let (s, name) = (shares.clone(), object.to_owned());
+    let record = blocking(
+        move || s.record(&name),
+        || Err("the read did not finish".into()),
+    )
+    .await
+    .map_err(|why| unavailable(object, &why))?;
+    match record {
+        Some(r) if !r.is_known() => Err(unavailable(
+            object,
+            "a newer serve wrote this share's record",
+        )),
+        other => Ok(other),
+    }
 }
 
 /// Whether a share still hands out reads of `object`, and how long a URL
@@ -735,18 +741,11 @@ async fn delete(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Repl
     let Ok(token) = s3seal::DeleteToken::from_text(&text) else {
         return refused("deleteToken must be an s3seal-delete-… token");
     };
-    let (s, name) = (shares.clone(), req.object.clone());
-    let record = match blocking(
-        move || s.record(&name),
-        || Err("the read did not finish".into()),
-    )
-    .await
-    {
-        Ok(Some(record)) if record.gone => return gone(Gone::Deleted),
-        Ok(Some(record)) if record.is_known() => record,
-        Ok(Some(_)) => return unavailable(&req.object, "a newer serve wrote this share's record"),
-        Ok(None) => return gone(Gone::Deleted),
-        Err(why) => return unavailable(&req.object, &why),
+    // An expired share is still the owner's to remove now.
+    let record = match known_record(shares, &req.object).await {
+        Ok(Some(record)) if !record.gone => record,
+        Ok(_) => return gone(Gone::Deleted),
+        Err(reply) => return reply,
     };
     if !record.permits_delete(&token.hash()) {
         return refused("this token does not delete this share");

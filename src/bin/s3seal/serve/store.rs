@@ -8,6 +8,7 @@ use rusty_s3::actions::{AbortMultipartUpload, HeadObject, ListParts};
 use rusty_s3::{Bucket, Credentials, S3Action};
 
 use s3seal::transfer::policy::{self, PartInfo, Presence};
+use s3seal::transfer::retry::{self, Fault};
 
 use crate::support::presign::Presigner;
 
@@ -56,7 +57,7 @@ impl Store {
     }
 
     /// Whether S3 accepts the SSE-C `headers` for `key` (a HEAD with them):
-    /// `false` when it refuses the key (400 or 403).
+    /// `false` when it refuses the key (see [`retry::classify_head`]).
     pub fn opens(&self, key: &str, headers: &[(String, String)]) -> Result<bool, String> {
         let mut action = HeadObject::new(&self.bucket, Some(&self.credentials), key);
         for (name, value) in headers {
@@ -67,13 +68,15 @@ impl Store {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        match request.call() {
-            Ok(r) => match r.status().as_u16() {
-                200..=299 => Ok(true),
-                400 | 403 => Ok(false),
-                status => Err(format!("S3 answered {status} to a HEAD with the SSE-C key")),
-            },
-            Err(e) => Err(format!("S3 did not answer a HEAD: {e}")),
+        let status = request
+            .call()
+            .map_err(|e| format!("S3 did not answer a HEAD: {e}"))?
+            .status()
+            .as_u16();
+        match retry::classify_head(status) {
+            None => Ok(true),
+            Some(Fault::WrongKey { .. }) => Ok(false),
+            Some(_) => Err(format!("S3 answered {status} to a HEAD with the SSE-C key")),
         }
     }
 

@@ -54,13 +54,6 @@ fn env_var(name: &str) -> Result<Zeroizing<String>> {
         .map_err(|_| UsageError(format!("environment variable {name} is not set")).into())
 }
 
-fn first_line(path: &std::path::Path) -> Result<Zeroizing<String>> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-    );
-    Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
-}
-
 /// The first line of a key file that is not blank or a `#` comment (identity
 /// files start with comments).
 fn key_line(path: &std::path::Path) -> Result<Zeroizing<String>> {
@@ -172,13 +165,20 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
 /// A presign backend's bearer token: the first line of `path`, trimmed
 /// (`--token-file` of push, pull and delete). Wiped when dropped.
 pub fn bearer_token(path: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-    );
-    Ok(Some(Zeroizing::new(
-        text.lines().next().unwrap_or("").trim().to_owned(),
-    )))
+    path.map(|p| Ok(Zeroizing::new(first_line(p)?.trim().to_owned())))
+        .transpose()
+}
+
+/// The first line of `path` (`-`: standard input), as it is (a passphrase
+/// may begin or end with spaces): how a secret is given without the
+/// command line. Wiped when dropped.
+pub fn first_line(path: &Path) -> Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    if path.as_os_str() == "-" {
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+    } else {
+        *text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    }
+    Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
 }
