@@ -10,7 +10,6 @@ import initWasm, {
   SealStream,
   Sealer,
   checkSseCEndpoint,
-  download as wasmDownload,
   inertMediaType,
   manifestText as wasmManifestText,
   parseManifest as wasmParseManifest,
@@ -495,10 +494,15 @@ export function indexedDbStore(name = "s3seal-uploads"): ResumeStore {
  * Downloads `objectName` through a presigned GET and opens it, verifying as
  * it streams. Resolves to `{ blob, metadata }` only if everything verified.
  */
-export function download(objectName: string, options: DownloadOptions): Promise<{ blob: Blob; metadata: Metadata }> {
-  const made = target(options, { sealing: false });
-  const { key, passphrase, ...rest } = options;
-  return releasing(made, () => wasmDownload(objectName, made.key as Key, { presign: presignWith(), ...rest }));
+export async function download(objectName: string, options: DownloadOptions): Promise<{ blob: Blob; metadata: Metadata }> {
+  const stored = await StoredObject.open(objectName, options);
+  try {
+    const { signal, engine, onProgress } = options;
+    const blob = await stored.blob({ signal, engine, onProgress });
+    return { blob, metadata: stored.metadata };
+  } finally {
+    stored.close();
+  }
 }
 
 /** Bytes fetched first for the object's head: the largest preamble and the payload header. */
@@ -655,7 +659,7 @@ export class StoredObject {
    * owner's. A sink that commits on close (a file the user picked, a
    * download) therefore never holds a complete-looking file that failed.
    */
-  stream(options: { signal?: AbortSignal; onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void } = {}): ReadableStream<Uint8Array> {
+  stream(options: { signal?: AbortSignal; engine?: Engine; onProgress?: (progress: { bytesIn: number; bytesOut: number }) => void } = {}): ReadableStream<Uint8Array> {
     let opened: Opened | undefined;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     return new ReadableStream<Uint8Array>({
@@ -667,7 +671,7 @@ export class StoredObject {
           throw s3sealError("Corrupt", `the stored object changed while it was read (${length} bytes, its head said ${this.storedLength})`);
         }
         const body = resuming(response, this.storedLength, this.#get, options.signal);
-        opened = open(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, onProgress: options.onProgress });
+        opened = open(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, engine: options.engine, onProgress: options.onProgress });
         reader = opened.stream.getReader();
       },
       pull: async (controller) => {
@@ -684,6 +688,22 @@ export class StoredObject {
       },
       cancel: (reason) => reader?.cancel(reason),
     });
+  }
+
+  /**
+   * The whole plaintext into a Blob, all or nothing: it resolves only once
+   * the signature verified. Its type is `inertMediaType(metadata.type)`
+   * (see `openBlob`).
+   */
+  blob(options: DownloadCommon = {}): Promise<Blob> {
+    const { signal, engine, onProgress } = options;
+    const total = this.storedLength;
+    const stream = this.stream({
+      signal,
+      engine,
+      onProgress: onProgress && (({ bytesIn, bytesOut }) => onProgress({ phase: "downloading", bytesSent: bytesIn, bytesSealed: bytesOut, total })),
+    });
+    return collect(stream, inertMediaType(this.metadata.type));
   }
 
   /** Wipes the key; later reads fail. */

@@ -213,18 +213,6 @@ function plaintextProgress(stored: StoredObject, onProgress: (p: TransferProgres
   return ({ bytesOut }: { bytesOut: number }) => onProgress({ bytesSent: bytesOut, total } as TransferProgress);
 }
 
-/** The whole plaintext into a Blob, all or nothing (verified before it resolves). */
-async function readWhole(stored: StoredObject, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<Blob> {
-  const parts: BlobPart[] = [];
-  const reader = stored.stream({ signal, onProgress: plaintextProgress(stored, onProgress) }).getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value as BlobPart);
-  }
-  return new Blob(parts, { type: inertMediaType(stored.metadata.type) });
-}
-
 function failure(err: unknown): { code: string; message: string; status?: number } {
   const e = err as { code?: string; name?: string; message?: string; status?: number } | undefined;
   return { code: e?.code ?? e?.name ?? "Error", message: String(e?.message ?? err), status: e?.status };
@@ -376,13 +364,13 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
     const info: WorkerInspectResult = { handle, metadata, fileName: safeFileName(metadata.name) ?? null, type: inertMediaType(metadata.type), plaintextLength };
     if (metadata.type === MANIFEST_TYPE) {
       // A list is small and read whole, verified, before anything of it is shown.
-      info.manifest = (await opened(await readWhole(stored, signal, onProgress), metadata)).manifest;
+      info.manifest = (await opened(await stored.blob({ signal, onProgress }), metadata)).manifest;
     }
     return info;
   }
   if (op === "read") {
     const stored = storeOf(data.handle);
-    return opened(await readWhole(stored, signal, onProgress), stored.metadata);
+    return opened(await stored.blob({ signal, onProgress }), stored.metadata);
   }
   if (op === "serve") {
     const stored = storeOf(data.handle);

@@ -9,13 +9,13 @@
 //!   push sealer/opener on the wasm `aes-gcm`;
 //! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
 //!   promise-based `SealStream`/`OpenStream` over it;
-//! - [`upload`], [`download`], with [`job`], [`http`], [`resume`] and
-//!   [`file`]: transfers through presigned URLs;
+//! - [`upload`], with [`job`], [`http`], [`resume`] and [`file`]: uploads
+//!   through presigned URLs (the package reads stored objects itself, with
+//!   [`RangeReader`] and [`OpenStream`] deciding);
 //! - [`checks`]: the inert type and safe name of opened bytes, passphrase
 //!   strength; [`manifest`]: several files behind one link.
 
 mod checks;
-mod download;
 pub mod engine;
 mod error;
 mod field;
@@ -31,7 +31,6 @@ mod stream;
 mod upload;
 
 pub use checks::{inert_media_type, passphrase_strength, read_refusal};
-pub use download::download;
 pub use key::{Key, Recipient};
 pub use manifest::{manifest_text, parse_manifest};
 pub use pipeline::{OpenStream, SealStream, segment_offset};

@@ -611,17 +611,21 @@ impl OpenStream {
     /// An opener for `key`; `options.engine` as for `SealStream`.
     #[wasm_bindgen(constructor)]
     pub fn new(key: &Key, options: JsValue) -> JsResult<OpenStream> {
-        Ok(Self::with_secret(
-            key.secret.clone(),
-            Choice::from_options(&options)?,
-        ))
+        Ok(Self {
+            secret: key.secret.clone(),
+            expected_name: None,
+            choice: Choice::from_options(&options)?,
+            state: State::Preamble(Vec::new()),
+        })
     }
 
     /// `{ name, type, size }` once the preamble verified, else `undefined`.
     #[wasm_bindgen(getter)]
     pub fn metadata(&self) -> JsValue {
-        self.metadata_rs()
-            .map_or(JsValue::UNDEFINED, |m| metadata_to_js(m).into())
+        match &self.state {
+            State::Payload(p) => metadata_to_js(&p.metadata).into(),
+            _ => JsValue::UNDEFINED,
+        }
     }
 
     /// Takes object bytes; resolves to the verified plaintext they complete.
@@ -710,23 +714,6 @@ fn fill(buf: &mut Vec<u8>, limit: usize, chunk: &mut Uint8Array) {
 }
 
 impl OpenStream {
-    pub(crate) fn with_secret(secret: Secret, choice: Choice) -> Self {
-        Self {
-            secret,
-            expected_name: None,
-            choice,
-            state: State::Preamble(Vec::new()),
-        }
-    }
-
-    /// The verified metadata, once the preamble has been read.
-    pub(crate) fn metadata_rs(&self) -> Option<&Metadata> {
-        match &self.state {
-            State::Payload(p) => Some(&p.metadata),
-            _ => None,
-        }
-    }
-
     /// Cuts `chunk` into segments known complete and not last and starts
     /// opening them into `pieces` (after verifying the preamble and key
     /// commitment, and reading the payload header, when they arrive).
