@@ -496,10 +496,73 @@ async function streamedReceive(link, { fsa = true } = {}) {
   }
 }
 
+/** Opens a link to a list of files and saves the one at `entryPath` by its
+ * own button: into a picked file (the origin-private file system stands in
+ * for the picker's folder), or, with `fsa: false`, as a download. Resolves
+ * to { name, size, sha256, whole } (whole: how many whole-object reads the
+ * Worker was asked for) or { error }. */
+async function receiveEntryStreamed(link, entryPath, { fsa }) {
+  const context = await chrome.newContext({ acceptDownloads: true });
+  await context.addInitScript((fsa) => {
+    if (!fsa) {
+      delete window.showSaveFilePicker;
+    } else {
+      window.showSaveFilePicker = async ({ suggestedName }) => {
+        window.pickedName = suggestedName;
+        return (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });
+      };
+    }
+    // Counts the Worker's whole reads ("download" and "read" ops).
+    const post = Worker.prototype.postMessage;
+    window.wholeReads = 0;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      if (message?.op === "download" || message?.op === "read") window.wholeReads++;
+      return post.call(this, message, ...rest);
+    };
+  }, fsa);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  try {
+    await page.goto(link);
+    await page.click("#open");
+    await page.waitForSelector("#files:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+    const button = page.locator("#file-list li", { hasText: `${entryPath} (` }).locator("button");
+    const done = async () => {
+      await page.waitForFunction((b) => b.textContent === "Saved" || !document.querySelector("#error").hidden, await button.elementHandle(), { timeout: 180000 });
+      return page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+    };
+    if (fsa) {
+      await button.click();
+      const error = await done();
+      if (error) return { error };
+      const saved = await page.evaluate(async () => {
+        const file = await (await (await navigator.storage.getDirectory()).getFileHandle(window.pickedName)).getFile();
+        const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+        return { name: window.pickedName, size: file.size, sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("") };
+      });
+      return { ...saved, whole: await page.evaluate(() => window.wholeReads) };
+    }
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60000 }), button.click()]);
+    const failure = await download.failure();
+    if (failure) return { error: failure };
+    const file = path.join(work, `entry-${Date.now()}`);
+    await download.saveAs(file);
+    const error = await done();
+    if (error) return { error };
+    const bytes = readFileSync(file);
+    rmSync(file);
+    return { name: download.suggestedFilename(), size: bytes.length, sha256: sha256(bytes), whole: await page.evaluate(() => window.wholeReads) };
+  } finally {
+    await context.close();
+  }
+}
+
 /** Opens a link to a list of files in a fresh context and saves them all:
  * { listed, saved: Map(name -> bytes) } or { error }. */
-async function receiveManyViaPage(link) {
+async function receiveManyViaPage(link, { fsa = true } = {}) {
   const context = await chrome.newContext();
+  // Without File System Access, a large file of the list is a download too.
+  if (!fsa) await context.addInitScript(() => delete window.showSaveFilePicker);
   const page = await context.newPage();
   await page.goto(link);
   await page.click("#open");
@@ -1494,6 +1557,37 @@ try {
         s3check("flip", `uploads/${up.objectName}`, linkFileKey(up.link), String(32 << 20));
         const bad = await streamedReceive(up.link, { fsa: false });
         assert(bad.saved?.failure && /Corrupt/.test(bad.error ?? ""), `tampered: ${bad.error} / ${bad.saved?.failure}`);
+      },
+    ],
+    [
+      "issue 19: a large file of a list streams too (a picked file, else a Service Worker download, also by \"Save all\"), byte-identical, under the list's name",
+      async () => {
+        const dir = mkdtempSync(path.join(work, "list-big-"));
+        writeFileSync(path.join(dir, "root.key"), execFileSync(bin, ["keygen"]).toString());
+        mkdirSync(path.join(dir, "media"));
+        const files = { "media/film.mkv": random((64 << 20) + 4321), "small.txt": random(700) };
+        for (const [rel, bytes] of Object.entries(files)) writeFileSync(path.join(dir, rel), bytes);
+        const pushed = spawnSync(
+          bin,
+          ["push", "--quiet", "--key-file", "root.key", "--state-dir", "state", "--presign", `${main.url}/api/presign`, "--link", `${main.url}/`,
+           "--manifest", ...Object.keys(files)],
+          { cwd: dir, encoding: "utf8", timeout: 120000 },
+        );
+        assert(pushed.status === 0, `push: ${pushed.status} ${pushed.stderr}`);
+        const link = pushed.stdout.trim();
+        for (const fsa of [true, false]) {
+          const got = await receiveEntryStreamed(link, "media/film.mkv", { fsa });
+          assert(!got.error, `${fsa ? "picked file" : "download"}: ${got.error}`);
+          assert(got.name === "film.mkv", `saved under the list's name: ${got.name}`);
+          assert(got.size === files["media/film.mkv"].length && got.sha256 === sha256(files["media/film.mkv"]), `${got.size} bytes, ${got.sha256}`);
+          assert(got.whole === 0, `streamed, not read whole: ${got.whole} whole reads`);
+        }
+        // "Save all": the small file whole, the large one streamed, each a download.
+        const many = await receiveManyViaPage(link, { fsa: false });
+        assert(!many.error, `save all: ${many.error}`);
+        for (const [rel, bytes] of Object.entries(files)) {
+          assert(sha256(many.saved.get(path.basename(rel)) ?? "") === sha256(bytes), `${rel} byte-identical through "Save all"`);
+        }
       },
     ],
     [

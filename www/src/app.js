@@ -370,6 +370,9 @@ $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("shar
 $("abort").addEventListener("click", () => uploading?.abort());
 
 // --- receive view ---
+/** The package's Service Worker once registered (null where there is none). */
+let opener = Promise.resolve(null);
+
 // A link pasted into this tab only changes the fragment: read it afresh
 // (which also takes its key out of the address bar).
 window.addEventListener("hashchange", () => location.reload());
@@ -395,7 +398,7 @@ if (shared) {
   $("receive-passphrase").hidden = Boolean(shared[2]);
   // Large files stream to disk through the package's Service Worker,
   // which the page's Worker feeds with verified bytes.
-  const opener = registerServiceWorker("/pkg/sw.js", { scope: "/" });
+  opener = registerServiceWorker("/pkg/sw.js", { scope: "/" });
   $("open").addEventListener("click", async () => {
     reset();
     $("opened").hidden = true;
@@ -567,21 +570,27 @@ if (!shared) {
   $("send").hidden = false;
 }
 
-/** Opens one file of a verified list and hands it to the browser to save. */
+/** Opens one file of a verified list and hands it to the browser to save:
+ * whole up to STREAM_FROM_BYTES, streamed beyond (as a single file is). */
 async function saveEntry(entry, button) {
   button.disabled = true;
   $("progress").hidden = false;
+  // Saved under the name the list shows (its last part is a plain file
+  // name, FORMAT.md §10), not the file's own sealed one.
+  const listName = entry.path.split("/").pop() || "opened.bin";
+  const onProgress = progressReporter(`Received ${entry.path}:`);
   try {
-    const { blob, fileName } = await client.download(entry.objectName, {
-      keyText: entry.fileKey,
-      presign: presign(),
-      onProgress: progressReporter(`Received ${entry.path}:`),
-    });
+    const sw = entry.size > STREAM_FROM_BYTES ? await opener : null;
+    if (entry.size > STREAM_FROM_BYTES && (sw || window.showSaveFilePicker)) {
+      const saved = await saveEntryStreamed(entry, listName, sw, onProgress);
+      button.textContent = saved ? "Saved" : "Save";
+      button.disabled = saved;
+      return;
+    }
+    const { blob } = await client.download(entry.objectName, { keyText: entry.fileKey, presign: presign(), onProgress });
     // The list says how big the file is: a different size is not this file.
     if (blob.size !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${blob.size} bytes, the list says ${entry.size}` };
-    // Saved under the name the list shows (its last part is a plain file
-    // name, FORMAT.md §10), not the file's own sealed one.
-    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: entry.path.split("/").pop() || fileName || "opened.bin" });
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: listName });
     a.click();
     button.textContent = "Saved";
   } catch (err) {
@@ -589,6 +598,47 @@ async function saveEntry(entry, button) {
     throw err;
   } finally {
     $("progress").hidden = true;
+  }
+}
+
+/** A large file of a list, streamed: into a file the user picks where the
+ * File System Access API exists (while the click still allows a picker),
+ * else as a download the Service Worker answers. Either way it is verified
+ * as it is written and complete only once its signature verified. Resolves
+ * to whether it was saved (false: the picker was dismissed). */
+async function saveEntryStreamed(entry, listName, sw, onProgress) {
+  let target = null;
+  if (window.showSaveFilePicker) {
+    try {
+      target = await window.showSaveFilePicker({ suggestedName: listName });
+    } catch (err) {
+      if (err?.name === "AbortError") return false;
+      // No user activation left ("Save all" after the first file): a download.
+      if (!sw) throw err;
+    }
+  }
+  const info = await client.inspect(entry.objectName, { keyText: entry.fileKey, presign: presign() });
+  let exposed = null;
+  try {
+    if (info.plaintextLength !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${info.plaintextLength} bytes, the list says ${entry.size}` };
+    if (target) {
+      await client.save(info.handle, target, { onProgress });
+      return true;
+    }
+    let settle;
+    const ended = new Promise((resolve, reject) => (settle = { resolve, reject }));
+    exposed = await sw.expose(client, { ...info, fileName: listName }, (event) => {
+      if (!event.save) return;
+      if (event.kind === "progress") onProgress({ bytesSent: event.bytesOut, total: event.total });
+      else if (event.kind === "streamed") settle.resolve(true);
+      else if (event.kind === "failed") settle.reject(event);
+    });
+    // A navigation: the browser's own download, answered by the Service Worker.
+    Object.assign(document.createElement("a"), { href: exposed.downloadUrl }).click();
+    return await ended;
+  } finally {
+    await exposed?.close().catch(() => {});
+    client.release(info.handle).catch(() => {});
   }
 }
 
