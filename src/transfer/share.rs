@@ -316,25 +316,22 @@ impl Layout {
         format!("{}{nanos:039}-{random:016x}", self.claim_prefix(object))
     }
 
-    /// Whether a listed claim counts as granted at `now_nanos`: its body
-    /// says so, or it is older than [`CLAIM_SETTLE_SECS`] by its own key.
-    /// A key this layout did not write counts as granted: refusing is the
-    /// safe side.
-    pub fn claim_settled(&self, object: &str, key: &str, size: u64, now_nanos: u128) -> bool {
-        if size > 0 {
-            return true;
-        }
-        let made = key
+    /// Whether a listed claim counts as granted: its body says so, or it
+    /// is [`CLAIM_SETTLE_SECS`] older than the claim just written, by
+    /// S3's own times (`age_secs`: `None` if S3 gave none that parse), so
+    /// that replicas' clocks do not enter. A key this layout did not write
+    /// counts as granted: refusing is the safe side.
+    pub fn claim_settled(&self, object: &str, key: &str, size: u64, age_secs: Option<u64>) -> bool {
+        let ours = key
             .strip_prefix(&self.claim_prefix(object))
             .and_then(|rest| rest.split_once('-'))
-            .filter(|(nanos, _)| nanos.len() == 39 && nanos.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|(nanos, _)| nanos.parse::<u128>().ok());
-        match made {
-            Some(made) => {
-                now_nanos.saturating_sub(made) >= u128::from(CLAIM_SETTLE_SECS) * 1_000_000_000
-            }
-            None => true,
-        }
+            .is_some_and(|(nanos, random)| {
+                nanos.len() == 39
+                    && nanos.bytes().all(|b| b.is_ascii_digit())
+                    && random.len() == 16
+                    && random.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        size > 0 || !ours || age_secs.is_none_or(|age| age >= CLAIM_SETTLE_SECS)
     }
 
     /// Whether `prefix` (the one clients write under) and the control prefix
@@ -481,22 +478,29 @@ mod tests {
             control_prefix: "control/".into(),
         };
         let object = "ab".repeat(16) + ".s3seal";
-        let made = 1_700_000_000_000_000_000u128;
-        let key = layout.claim_key(&object, made, 7);
-        let settle = u128::from(CLAIM_SETTLE_SECS) * 1_000_000_000;
-        assert!(!layout.claim_settled(&object, &key, 0, made));
-        assert!(layout.claim_settled(&object, &key, CLAIM_SETTLED.len() as u64, made));
-        assert!(!layout.claim_settled(&object, &key, 0, made + settle - 1));
-        assert!(layout.claim_settled(&object, &key, 0, made + settle));
-        // A clock behind the claim's: not yet settled.
-        assert!(!layout.claim_settled(&object, &key, 0, made - 1));
+        let key = layout.claim_key(&object, 1_700_000_000_000_000_000, 7);
+        let settled = CLAIM_SETTLED.len() as u64;
+        assert!(!layout.claim_settled(&object, &key, 0, Some(0)));
+        assert!(layout.claim_settled(&object, &key, settled, Some(0)));
+        assert!(!layout.claim_settled(&object, &key, 0, Some(CLAIM_SETTLE_SECS - 1)));
+        assert!(layout.claim_settled(&object, &key, 0, Some(CLAIM_SETTLE_SECS)));
+        assert!(
+            layout.claim_settled(&object, &key, 0, None),
+            "no time S3 gave"
+        );
         for stranger in [
             format!("{}junk", layout.claim_prefix(&object)),
-            format!("{}{:039}", layout.claim_prefix(&object), made),
+            format!("{}{:039}", layout.claim_prefix(&object), 1),
+            format!(
+                "{}{:039}-{}",
+                layout.claim_prefix(&object),
+                1,
+                "z".repeat(16)
+            ),
             "elsewhere/x".to_owned(),
         ] {
             assert!(
-                layout.claim_settled(&object, &stranger, 0, made),
+                layout.claim_settled(&object, &stranger, 0, Some(0)),
                 "{stranger}"
             );
         }

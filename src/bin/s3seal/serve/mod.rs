@@ -29,12 +29,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::support::presign::{self, Config, Presigner, SseMode};
-use crate::support::share::{ShareStore, now_secs};
+use crate::support::share::{self as share_store, ShareStore, now_secs};
 use access::{Access, Denied, RateLimiter};
 use audit::AuditLog;
 use s3seal::transfer::policy::{Policy, Presence};
 use s3seal::transfer::presign::Op;
-use s3seal::transfer::share::{self, Gone, Layout, Record, Rules};
+use s3seal::transfer::share::{self, Claim, Gone, Layout, Record, Rules};
 use store::Store;
 
 /// A client has this long to send a request's headers (also the longest a
@@ -54,6 +54,8 @@ const CONNECTION_LIFETIME_SECS: u64 = 120;
 const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 /// Threads for the blocking S3 checks (HEAD, ListParts).
 const MAX_BLOCKING_THREADS: usize = 64;
+/// Locks that download claims take turns on (see `App::claim_turns`).
+const CLAIM_STRIPES: usize = 64;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -222,6 +224,10 @@ struct App {
     allow_unrecorded: bool,
     /// Sent with every response.
     security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Download claims of one object take turns within this serve (an
+    /// object's stripe: a keyed hash of its name), so only replicas race.
+    claim_turns: Vec<tokio::sync::Mutex<()>>,
+    claim_hasher: std::hash::RandomState,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -349,6 +355,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         shares: shares.clone(),
         rules,
         allow_unrecorded: args.allow_unrecorded,
+        claim_turns: (0..CLAIM_STRIPES).map(|_| Default::default()).collect(),
+        claim_hasher: std::hash::RandomState::new(),
     });
     if let (Some(shares), 1..) = (shares, args.sweep_secs) {
         tokio::spawn(sweeper(shares, Duration::from_secs(args.sweep_secs)));
@@ -676,16 +684,49 @@ async fn gate(
                 Err(why) => return Err(unavailable(object, &why)),
             }
         }
+        claim(app, shares, object, &record).await?;
+    }
+    Ok(Some(Duration::from_secs(record.remaining_secs(now_secs()))))
+}
+
+/// Claims one download of a limited share. Attempts that meet other
+/// replicas' claims are tried again after an async wait, which holds no
+/// blocking thread; within this serve the object's claims take turns.
+async fn claim(
+    app: &App,
+    shares: &Arc<ShareStore>,
+    object: &str,
+    record: &Record,
+) -> Result<(), Reply> {
+    use std::hash::BuildHasher as _;
+    let stripe = app.claim_hasher.hash_one(object) as usize % app.claim_turns.len();
+    let _turn = app.claim_turns[stripe].lock().await;
+    let mut retry = share_store::claim_retry();
+    loop {
+        retry.attempt();
         let (s, name, r) = (shares.clone(), object.to_owned(), record.clone());
-        let claimed = blocking(
-            move || s.claim(&name, &r),
+        let claim = blocking(
+            move || s.claim_once(&name, &r),
             || Err("the claim did not finish".into()),
         )
         .await
         .map_err(|why| unavailable(object, &why))?;
-        claimed.map_err(gone)?;
+        match claim {
+            Claim::Granted => return Ok(()),
+            Claim::Exhausted => return Err(gone(Gone::Exhausted)),
+            Claim::Contended => {
+                let jitter = share_store::jitter().map_err(|why| unavailable(object, &why))?;
+                let Some(wait_ms) = retry.after(true, jitter) else {
+                    let why = format!(
+                        "{} claims in a row met other replicas' claims",
+                        retry.made()
+                    );
+                    return Err(unavailable(object, &why));
+                };
+                tokio::time::sleep(Duration::from_millis(wait_ms.into())).await;
+            }
+        }
     }
-    Ok(Some(Duration::from_secs(record.remaining_secs(now_secs()))))
 }
 
 /// Deletes expired shares every `every`, for as long as serve runs. Several

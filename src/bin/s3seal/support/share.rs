@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rusty_s3::actions::list_objects_v2::ListObjectsContent as Listed;
 use rusty_s3::actions::{DeleteObject, GetObject, ListObjectsV2, PutObject};
 use rusty_s3::{Bucket, Credentials, S3Action};
 
@@ -24,6 +25,16 @@ const MAX_LIST_PAGES: usize = 10;
 const CLAIM_ATTEMPTS: u32 = 8;
 const CLAIM_FIRST_WAIT_MS: u32 = 20;
 const CLAIM_MAX_WAIT_MS: u32 = 320;
+
+/// The retry state of one download's claims ([`ShareStore::claim_once`]).
+pub fn claim_retry() -> Retry {
+    Retry::with_backoff(CLAIM_ATTEMPTS, CLAIM_FIRST_WAIT_MS, CLAIM_MAX_WAIT_MS)
+}
+
+/// A jitter in [0, 1) for [`Retry::after`].
+pub fn jitter() -> Result<f64, String> {
+    Ok((random_u64()? >> 11) as f64 / (1u64 << 53) as f64)
+}
 
 fn now_nanos() -> u128 {
     SystemTime::now()
@@ -128,12 +139,12 @@ impl ShareStore {
         Ok(self
             .list_sized(prefix, max)?
             .into_iter()
-            .map(|(key, _)| key)
+            .map(|c| c.key)
             .collect())
     }
 
-    /// Keys under `prefix` with their sizes in bytes, in key order, up to `max`.
-    fn list_sized(&self, prefix: &str, max: usize) -> Result<Vec<(String, u64)>, String> {
+    /// Keys under `prefix` as the listing gives them, in key order, up to `max`.
+    fn list_sized(&self, prefix: &str, max: usize) -> Result<Vec<Listed>, String> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
@@ -161,7 +172,7 @@ impl ShareStore {
             }
             let page = ListObjectsV2::parse_response(&body)
                 .map_err(|e| format!("S3's listing did not parse: {e}"))?;
-            keys.extend(page.contents.into_iter().map(|c| (c.key, c.size)));
+            keys.extend(page.contents);
             match page.next_continuation_token {
                 Some(t) if !t.is_empty() && keys.len() < max => token = Some(t),
                 _ => return Ok(keys),
@@ -187,61 +198,52 @@ impl ShareStore {
         Ok(Ok(()))
     }
 
-    /// Claims one download of a limited share: writes a claim, lists the
-    /// claims and lets [`Record::judge`] decide. A granted claim is settled;
-    /// any other is withdrawn, and a contended one tried again after a
-    /// jittered wait, so backends racing for the last downloads take turns.
-    /// Fails (the caller answers 503) if every attempt was contended.
-    pub fn claim(&self, object: &str, record: &Record) -> Result<Result<(), Gone>, String> {
+    /// One attempt at a download of a limited share: writes a claim, lists
+    /// the claims and lets [`Record::judge`] decide. A granted claim is
+    /// settled; any other is withdrawn. On [`Claim::Contended`] the caller
+    /// waits (see [`claim_retry`]) and calls again: the wait is the
+    /// caller's, so that it holds no blocking thread.
+    pub fn claim_once(&self, object: &str, record: &Record) -> Result<Claim, String> {
         if record.downloads.is_none() {
-            return Ok(Ok(()));
+            return Ok(Claim::Granted);
         }
-        let mut retry = Retry::with_backoff(CLAIM_ATTEMPTS, CLAIM_FIRST_WAIT_MS, CLAIM_MAX_WAIT_MS);
-        loop {
-            retry.attempt();
-            let key = self.layout.claim_key(object, now_nanos(), random_u64()?);
-            self.put(&key, b"")?;
-            let seen = self
-                .list_sized(
-                    &self.layout.claim_prefix(object),
-                    LIST_PAGE_KEYS * MAX_LIST_PAGES,
-                )
-                .inspect_err(|_| {
-                    let _ = self.delete(&key);
-                })?;
-            let now = now_nanos();
-            let settled = seen
-                .iter()
-                .filter(|(k, size)| self.layout.claim_settled(object, k, *size, now))
-                .count();
-            match record.judge(seen.len(), settled) {
-                Claim::Granted => {
-                    // Unsettled, the claim still counts; it only looks
-                    // contended to others until CLAIM_SETTLE_SECS.
-                    if let Err(why) = self.put(&key, share::CLAIM_SETTLED) {
-                        eprintln!("claim: a granted claim was not settled: {why}");
-                    }
-                    return Ok(Ok(()));
-                }
-                Claim::Exhausted => {
-                    let _ = self.delete(&key);
-                    return Ok(Err(Gone::Exhausted));
-                }
-                Claim::Contended => {
-                    self.delete(&key)?;
-                    let jitter = (random_u64()? >> 11) as f64 / (1u64 << 53) as f64;
-                    match retry.after(true, jitter) {
-                        Some(wait_ms) => std::thread::sleep(Duration::from_millis(wait_ms.into())),
-                        None => {
-                            return Err(format!(
-                                "{} claims in a row met other backends' claims",
-                                retry.made()
-                            ));
-                        }
-                    }
+        let key = self.layout.claim_key(object, now_nanos(), random_u64()?);
+        self.put(&key, b"")?;
+        let seen = self
+            .list_sized(
+                &self.layout.claim_prefix(object),
+                LIST_PAGE_KEYS * MAX_LIST_PAGES,
+            )
+            .inspect_err(|_| {
+                let _ = self.delete(&key);
+            })?;
+        // Ages by S3's clock: against the time S3 gave the claim just written.
+        let time = |c: &Listed| c.last_modified.parse::<jiff::Timestamp>().ok();
+        let written = seen.iter().find(|c| c.key == key).and_then(time);
+        let settled = seen
+            .iter()
+            .filter(|c| {
+                let age = written
+                    .zip(time(c))
+                    .map(|(w, t)| w.duration_since(t).as_secs().max(0) as u64);
+                self.layout.claim_settled(object, &c.key, c.size, age)
+            })
+            .count();
+        let claim = record.judge(seen.len(), settled);
+        match claim {
+            Claim::Granted => {
+                // Unsettled, the claim still counts; it only looks
+                // contended to others until CLAIM_SETTLE_SECS.
+                if let Err(why) = self.put(&key, share::CLAIM_SETTLED) {
+                    eprintln!("claim: a granted claim was not settled: {why}");
                 }
             }
+            Claim::Exhausted => {
+                let _ = self.delete(&key);
+            }
+            Claim::Contended => self.delete(&key)?,
         }
+        Ok(claim)
     }
 
     /// Removes a share: the object and its claims first, then its record
