@@ -164,6 +164,46 @@ fn stdin_stdout_and_passphrases() {
     assert!(o.stdout.is_empty());
 }
 
+/// Review finding: with `-` for a passphrase file meaning standard input,
+/// `... | s3seal seal --passphrase-file -` took the data's first line as
+/// the passphrase and sealed the rest. A secret is never read from the data.
+#[test]
+fn a_secret_file_of_dash_is_never_the_data() {
+    let (dir, _) = setup();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "seal",
+            "-o",
+            "-",
+            "--name",
+            "n.txt",
+            "--passphrase-file",
+            "-",
+        ])
+        .env_remove("S3SEAL_KEY")
+        .env_remove("S3SEAL_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"tint cane avid buzz dart pond\nthe data\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        !o.status.success(),
+        "sealed with the data as its passphrase"
+    );
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("reading -"), "{}", stderr(&o));
+}
+
 /// Audit finding M2: a guessable passphrase would let whoever sees the
 /// object or its SSE-C key test guesses offline, so sealing refuses it.
 #[test]

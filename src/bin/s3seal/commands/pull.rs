@@ -524,7 +524,8 @@ pub fn run(args: PullArgs) -> Result<()> {
         return pull_link(&args, link);
     }
     if let Some(path) = &args.link_file {
-        let text = crate::support::secret::first_line(path)?;
+        // pull reads no data from standard input.
+        let text = crate::support::secret::first_line(path, true)?;
         let link = url::Url::parse(text.trim()).context("--link-file does not hold a link")?;
         return pull_link(&args, &link);
     }

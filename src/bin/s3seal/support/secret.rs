@@ -138,7 +138,7 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
         return prompt(confirm);
     }
     if let Some(path) = &args.passphrase_file {
-        return passphrase(&first_line(path)?);
+        return passphrase(&first_line(path, false)?);
     }
     if let Some(var) = &args.passphrase_env {
         return passphrase(&env_var(var)?);
@@ -165,16 +165,17 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
 /// A presign backend's bearer token: the first line of `path`, trimmed
 /// (`--token-file` of push, pull and delete). Wiped when dropped.
 pub fn bearer_token(path: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
-    path.map(|p| Ok(Zeroizing::new(first_line(p)?.trim().to_owned())))
+    path.map(|p| Ok(Zeroizing::new(first_line(p, false)?.trim().to_owned())))
         .transpose()
 }
 
-/// The first line of `path` (`-`: standard input), as it is (a passphrase
-/// may begin or end with spaces): how a secret is given without the
-/// command line. Wiped when dropped.
-pub fn first_line(path: &Path) -> Result<Zeroizing<String>> {
+/// The first line of `path`, as it is (a passphrase may begin or end with
+/// spaces): how a secret is given without the command line. `-` reads
+/// standard input only where `stdin` says no data comes from it: a
+/// secret must never be taken from the data. Wiped when dropped.
+pub fn first_line(path: &Path, stdin: bool) -> Result<Zeroizing<String>> {
     let mut text = Zeroizing::new(String::new());
-    if path.as_os_str() == "-" {
+    if path.as_os_str() == "-" && stdin {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
     } else {
         *text =
