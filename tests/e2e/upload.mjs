@@ -500,8 +500,9 @@ async function streamedReceive(link, { fsa = true } = {}) {
  * own button: into a picked file (the origin-private file system stands in
  * for the picker's folder), or, with `fsa: false`, as a download. Resolves
  * to { name, size, sha256, whole } (whole: how many whole-object reads the
- * Worker was asked for) or { error }. */
-async function receiveEntryStreamed(link, entryPath, { fsa }) {
+ * Worker was asked for) or { error } (with `expectDownload: false`, the
+ * page's error once the button is done, and `whole`). */
+async function receiveEntryStreamed(link, entryPath, { fsa, expectDownload = true }) {
   const context = await chrome.newContext({ acceptDownloads: true });
   await context.addInitScript((fsa) => {
     if (!fsa) {
@@ -531,9 +532,10 @@ async function receiveEntryStreamed(link, entryPath, { fsa }) {
       await page.waitForFunction((b) => b.textContent === "Saved" || !document.querySelector("#error").hidden, await button.elementHandle(), { timeout: 180000 });
       return page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
     };
-    if (fsa) {
+    if (fsa || !expectDownload) {
       await button.click();
       const error = await done();
+      if (!fsa) return { error, whole: await page.evaluate(() => window.wholeReads) };
       if (error) return { error };
       const saved = await page.evaluate(async () => {
         const file = await (await (await navigator.storage.getDirectory()).getFileHandle(window.pickedName)).getFile();
@@ -1587,6 +1589,39 @@ try {
         assert(!many.error, `save all: ${many.error}`);
         for (const [rel, bytes] of Object.entries(files)) {
           assert(sha256(many.saved.get(path.basename(rel)) ?? "") === sha256(bytes), `${rel} byte-identical through "Save all"`);
+        }
+      },
+    ],
+    [
+      "issue 19 review: a list whose sharer lies about a file's size is refused before any of the file is read",
+      async () => {
+        // The sharer is the attacker here: the list is theirs and signed, and
+        // says 1000 bytes for a 3 MiB file (or 1 GiB for it, to be streamed).
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        const links = await page.goto(`${main.url}/`).then(() =>
+          page.evaluate(async () => {
+            const s3seal = await import("/pkg/index.js");
+            await s3seal.ready();
+            const key = s3seal.Key.generate();
+            const presign = s3seal.presignWith("/api/presign");
+            const data = crypto.getRandomValues(new Uint8Array(65536));
+            const file = await s3seal.upload(new Blob(Array(48).fill(data)), { key, presign, name: "real.bin" });
+            const fileKey = key.fileKey(file.objectName);
+            const links = [];
+            for (const size of [1000, 1 << 30]) {
+              const text = s3seal.manifestText([{ path: "liar.bin", objectName: file.objectName, fileKey: fileKey.toText(), size }]);
+              const list = await s3seal.upload(new Blob([text]), { key, presign, type: s3seal.MANIFEST_TYPE });
+              links.push(s3seal.shareLink(location.origin + "/", list.objectName, key.fileKey(list.objectName)));
+            }
+            return links;
+          }),
+        );
+        await context.close();
+        for (const [i, link] of links.entries()) {
+          const got = await receiveEntryStreamed(link, "liar.bin", { fsa: false, expectDownload: false });
+          assert(/Corrupt/.test(got.error ?? "") && /the list says/.test(got.error ?? ""), `size ${i ? "1 GiB" : "1000"}: ${got.error}`);
+          assert(got.whole === 0, `nothing of it was read whole: ${got.whole}`);
         }
       },
     ],

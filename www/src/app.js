@@ -571,7 +571,8 @@ if (!shared) {
 }
 
 /** Opens one file of a verified list and hands it to the browser to save:
- * whole up to STREAM_FROM_BYTES, streamed beyond (as a single file is). */
+ * whole up to STREAM_FROM_BYTES, streamed beyond (as a single file is).
+ * Its head is checked against the list's size before any of it is read. */
 async function saveEntry(entry, button) {
   button.disabled = true;
   $("progress").hidden = false;
@@ -579,66 +580,72 @@ async function saveEntry(entry, button) {
   // name, FORMAT.md §10), not the file's own sealed one.
   const listName = entry.path.split("/").pop() || "opened.bin";
   const onProgress = progressReporter(`Received ${entry.path}:`);
+  let info = null;
   try {
     const sw = entry.size > STREAM_FROM_BYTES ? await opener : null;
-    if (entry.size > STREAM_FROM_BYTES && (sw || window.showSaveFilePicker)) {
-      const saved = await saveEntryStreamed(entry, listName, sw, onProgress);
-      button.textContent = saved ? "Saved" : "Save";
-      button.disabled = saved;
-      return;
+    const streamed = entry.size > STREAM_FROM_BYTES && (sw || window.showSaveFilePicker);
+    let target = null;
+    if (streamed && window.showSaveFilePicker) {
+      // Asked first: the click allows a picker only for a moment.
+      try {
+        target = await window.showSaveFilePicker({ suggestedName: listName });
+      } catch (err) {
+        if (err?.name === "AbortError") {
+          button.disabled = false;
+          return;
+        }
+        // No user activation left ("Save all" after the first file): a download.
+        if (!sw) throw err;
+      }
     }
-    const { blob } = await client.download(entry.objectName, { keyText: entry.fileKey, presign: presign(), onProgress });
+    info = await client.inspect(entry.objectName, { keyText: entry.fileKey, presign: presign() });
     // The list says how big the file is: a different size is not this file.
-    if (blob.size !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${blob.size} bytes, the list says ${entry.size}` };
-    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: listName });
-    a.click();
+    if (info.plaintextLength !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${info.plaintextLength} bytes, the list says ${entry.size}` };
+    if (target) {
+      await client.save(info.handle, target, { onProgress });
+    } else if (streamed) {
+      await downloadThroughWorker(info, listName, sw, onProgress);
+    } else {
+      const { blob } = await client.read(info.handle, { onProgress });
+      Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: listName }).click();
+    }
     button.textContent = "Saved";
   } catch (err) {
     button.disabled = false;
     throw err;
   } finally {
+    if (info) client.release(info.handle).catch(() => {});
     $("progress").hidden = true;
   }
 }
 
-/** A large file of a list, streamed: into a file the user picks where the
- * File System Access API exists (while the click still allows a picker),
- * else as a download the Service Worker answers. Either way it is verified
- * as it is written and complete only once its signature verified. Resolves
- * to whether it was saved (false: the picker was dismissed). */
-async function saveEntryStreamed(entry, listName, sw, onProgress) {
-  let target = null;
-  if (window.showSaveFilePicker) {
-    try {
-      target = await window.showSaveFilePicker({ suggestedName: listName });
-    } catch (err) {
-      if (err?.name === "AbortError") return false;
-      // No user activation left ("Save all" after the first file): a download.
-      if (!sw) throw err;
-    }
-  }
-  const info = await client.inspect(entry.objectName, { keyText: entry.fileKey, presign: presign() });
-  let exposed = null;
+/** How long the browser may take to start a download, in milliseconds
+ * (it may hold it back, e.g. to ask about several downloads at once). */
+const DOWNLOAD_START_MS = 30000;
+
+/** A large file as a download the Service Worker answers, verified as it
+ * is written; resolves once its signature verified. */
+async function downloadThroughWorker(info, listName, sw, onProgress) {
+  let settle;
+  const ended = new Promise((resolve, reject) => (settle = { resolve, reject }));
+  let started = false;
+  const exposed = await sw.expose(client, { ...info, fileName: listName }, (event) => {
+    if (!event.save) return;
+    started = true;
+    if (event.kind === "progress") onProgress({ bytesSent: event.bytesOut, total: event.total });
+    else if (event.kind === "streamed") settle.resolve();
+    else if (event.kind === "failed") settle.reject(event);
+  });
+  const unstarted = setTimeout(() => {
+    if (!started) settle.reject({ code: "Network", message: `${listName}: the browser did not start the download` });
+  }, DOWNLOAD_START_MS);
   try {
-    if (info.plaintextLength !== entry.size) throw { code: "Corrupt", message: `${entry.path}: ${info.plaintextLength} bytes, the list says ${entry.size}` };
-    if (target) {
-      await client.save(info.handle, target, { onProgress });
-      return true;
-    }
-    let settle;
-    const ended = new Promise((resolve, reject) => (settle = { resolve, reject }));
-    exposed = await sw.expose(client, { ...info, fileName: listName }, (event) => {
-      if (!event.save) return;
-      if (event.kind === "progress") onProgress({ bytesSent: event.bytesOut, total: event.total });
-      else if (event.kind === "streamed") settle.resolve(true);
-      else if (event.kind === "failed") settle.reject(event);
-    });
     // A navigation: the browser's own download, answered by the Service Worker.
     Object.assign(document.createElement("a"), { href: exposed.downloadUrl }).click();
-    return await ended;
+    await ended;
   } finally {
-    await exposed?.close().catch(() => {});
-    client.release(info.handle).catch(() => {});
+    clearTimeout(unstarted);
+    await exposed.close().catch(() => {});
   }
 }
 
