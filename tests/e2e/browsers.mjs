@@ -3,7 +3,8 @@
 // S3 (local Garage), all on 127.0.0.1. Run inside scripts/with-garage.sh
 // (make test-browsers). S3SEAL_ENGINES=firefox,webkit picks engines.
 import { createHash, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -183,6 +184,52 @@ function engineTests(engine, state) {
         assert(got.size === bytes.length && got.sha256 === sha256(bytes), `byte-identical: ${got.size} bytes`);
         assert(got.rangeStatus === 206 && got.range === sha256(bytes.subarray(seg - 100, seg + 100)), `exact range: ${got.rangeStatus}`);
         await session.waitFor(shown("#saved"), 20000);
+      } finally {
+        await session.close();
+      }
+    }),
+    t("issue 19: a large file of a list streams through the Service Worker under the list's name, byte-identical", async () => {
+      const dir = path.join(work.dir, `list-${engine}`);
+      mkdirSync(path.join(dir, "media"), { recursive: true });
+      writeFileSync(path.join(dir, "root.key"), execFileSync(bin, ["keygen"]).toString());
+      const big = randomBytes((64 << 20) + 777);
+      writeFileSync(path.join(dir, "media/film.mkv"), big);
+      writeFileSync(path.join(dir, "small.txt"), randomBytes(300));
+      const pushed = spawnSync(
+        bin,
+        ["push", "--quiet", "--key-file", "root.key", "--state-dir", "state", "--presign", `${state.page.url}/api/presign`,
+         "--link", `${state.page.url}/`, "--manifest", "media/film.mkv", "small.txt"],
+        { cwd: dir, encoding: "utf8", timeout: 120000 },
+      );
+      assert(pushed.status === 0, `push: ${pushed.stderr}`);
+      const session = await Session.create(state.driver, engine);
+      try {
+        await session.goto(pushed.stdout.trim());
+        await session.waitFor(shown("#receive"), 20000);
+        // The browser's download manager is out of WebDriver's reach: the
+        // page's navigation to the download is fetched instead, from the
+        // same Service Worker, and hashed.
+        await session.run(`() => {
+          const click = HTMLAnchorElement.prototype.click;
+          HTMLAnchorElement.prototype.click = function () {
+            if (!this.href.includes("/s3seal/open/")) return click.call(this);
+            window.fetched = fetch(this.href).then(async (r) => ({
+              disposition: r.headers.get("content-disposition"),
+              sha256: Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", await r.arrayBuffer())), (b) => b.toString(16).padStart(2, "0")).join(""),
+            }));
+          };
+        }`);
+        await session.click("#open");
+        await session.waitFor(settled("#files", "#error"), 60000);
+        await session.run(`() => [...document.querySelectorAll("#file-list li")].find((li) => li.firstChild.textContent.startsWith("media/film.mkv (")).querySelector("button").click()`);
+        await session.waitFor("() => /Saved/.test([...document.querySelectorAll('#file-list button')][0].textContent + [...document.querySelectorAll('#file-list button')][1].textContent) || !document.querySelector('#error').hidden", 120000);
+        const got = await session.runAsync(`async () => ({
+          error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
+          ...(window.fetched ? await window.fetched : {}),
+        })`);
+        assert(!got.error, `save failed: ${got.error}`);
+        assert(got.sha256 === sha256(big), `byte-identical: ${JSON.stringify(got)}`);
+        assert(/^attachment/.test(got.disposition ?? "") && /film\.mkv/.test(got.disposition), `a download under the list's name: ${got.disposition}`);
       } finally {
         await session.close();
       }

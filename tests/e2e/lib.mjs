@@ -82,9 +82,10 @@ export async function persistentBrowser(dir, options = {}) {
 export async function run(tests) {
   let passed = 0;
   let failed = 0;
-  // S3SEAL_E2E_ONLY=text runs only the tests whose name contains it (for development).
-  const only = process.env.S3SEAL_E2E_ONLY;
-  for (const [name, fn] of tests.filter(([name]) => !only || name.includes(only))) {
+  // S3SEAL_E2E_ONLY=text runs only the tests whose name contains it, or one
+  // of its |-separated parts (for development).
+  const only = process.env.S3SEAL_E2E_ONLY?.split("|");
+  for (const [name, fn] of tests.filter(([name]) => !only || only.some((o) => name.includes(o)))) {
     const started = Date.now();
     try {
       await fn();
