@@ -19,6 +19,26 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// `run`, with `input` on standard input (a command that stops reading
+/// early leaves the rest unwritten).
+fn run_with_stdin(dir: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("S3SEAL_KEY")
+        .env_remove("S3SEAL_PASSPHRASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -112,9 +132,9 @@ fn seal_open_round_trip_keeps_name_and_bytes() {
 #[test]
 fn stdin_stdout_and_passphrases() {
     let (dir, _) = setup();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
+    let sealed = run_with_stdin(
+        dir.path(),
+        &[
             "seal",
             "-o",
             "-",
@@ -122,21 +142,10 @@ fn stdin_stdout_and_passphrases() {
             "note.txt",
             "--passphrase-env",
             "PW",
-        ])
-        .env("PW", "tint cane avid buzz dart pond")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a secret note")
-        .unwrap();
-    let sealed = child.wait_with_output().unwrap();
+        ],
+        &[("PW", "tint cane avid buzz dart pond")],
+        b"a secret note",
+    );
     assert!(sealed.status.success(), "{}", stderr(&sealed));
     std::fs::write(dir.path().join("note.s3seal"), &sealed.stdout).unwrap();
     std::fs::write(dir.path().join("pw.txt"), "tint cane avid buzz dart pond\n").unwrap();
@@ -170,9 +179,9 @@ fn stdin_stdout_and_passphrases() {
 #[test]
 fn a_secret_file_of_dash_is_never_the_data() {
     let (dir, _) = setup();
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
+    let o = run_with_stdin(
+        dir.path(),
+        &[
             "seal",
             "-o",
             "-",
@@ -180,22 +189,10 @@ fn a_secret_file_of_dash_is_never_the_data() {
             "n.txt",
             "--passphrase-file",
             "-",
-        ])
-        .env_remove("S3SEAL_KEY")
-        .env_remove("S3SEAL_PASSPHRASE")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"tint cane avid buzz dart pond\nthe data\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+        ],
+        &[],
+        b"tint cane avid buzz dart pond\nthe data\n",
+    );
     assert!(
         !o.status.success(),
         "sealed with the data as its passphrase"
