@@ -428,6 +428,40 @@ async function uploadManyViaPage(base, files, folder) {
 /** The file key in a share link (the part after the object name). */
 const linkFileKey = (link) => new URL(link).hash.split(".").pop();
 
+/** A fresh context whose file picker opens the origin-private file system
+ * (the dialog is the only thing replaced: the writable is the browser's
+ * own; window.pickedName is the name asked for), or, with `fsa: false`, has
+ * none. It counts the Worker's whole reads ("download" and "read" ops) in
+ * window.wholeReads. */
+async function pickerContext(fsa) {
+  const context = await chrome.newContext({ acceptDownloads: true });
+  await context.addInitScript((fsa) => {
+    if (!fsa) {
+      delete window.showSaveFilePicker;
+    } else {
+      window.showSaveFilePicker = async ({ suggestedName }) => {
+        window.pickedName = suggestedName;
+        return (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });
+      };
+    }
+    const post = Worker.prototype.postMessage;
+    window.wholeReads = 0;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      if (message?.op === "download" || message?.op === "read") window.wholeReads++;
+      return post.call(this, message, ...rest);
+    };
+  }, fsa);
+  return context;
+}
+
+/** Opens a share link in `page` and waits for `shown` or an error. */
+async function openLink(page, link, shown, timeout) {
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(link);
+  await page.click("#open");
+  await page.waitForSelector(`${shown}:not([hidden]), #error:not([hidden])`, { timeout });
+}
+
 /** Opens a large share in a fresh context and saves it the streaming way:
  * into a file "picked" in the origin-private file system (the picker
  * dialog is the only thing replaced: the writable is the browser's own),
@@ -435,24 +469,10 @@ const linkFileKey = (link) => new URL(link).hash.split(".").pop();
  * Resolves to { title, sha256, size } or { error, saved } (what the
  * file or download holds after the failure). */
 async function streamedReceive(link, { fsa = true } = {}) {
-  const context = await chrome.newContext({ acceptDownloads: true });
-  await context.addInitScript((fsa) => {
-    if (!fsa) {
-      delete window.showSaveFilePicker;
-      return;
-    }
-    window.showSaveFilePicker = async ({ suggestedName }) => {
-      const dir = await navigator.storage.getDirectory();
-      window.pickedName = suggestedName;
-      return dir.getFileHandle(suggestedName, { create: true });
-    };
-  }, fsa);
+  const context = await pickerContext(fsa);
   const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("pageerror:", e.message));
   try {
-    await page.goto(link);
-    await page.click("#open");
-    await page.waitForSelector("#opened:not([hidden]), #error:not([hidden])", { timeout: 120000 });
+    await openLink(page, link, "#opened", 120000);
     let error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
     if (error) return { error };
     const title = await page.textContent("#opened-title");
@@ -503,30 +523,10 @@ async function streamedReceive(link, { fsa = true } = {}) {
  * Worker was asked for) or { error } (with `expectDownload: false`, the
  * page's error once the button is done, and `whole`). */
 async function receiveEntryStreamed(link, entryPath, { fsa, expectDownload = true }) {
-  const context = await chrome.newContext({ acceptDownloads: true });
-  await context.addInitScript((fsa) => {
-    if (!fsa) {
-      delete window.showSaveFilePicker;
-    } else {
-      window.showSaveFilePicker = async ({ suggestedName }) => {
-        window.pickedName = suggestedName;
-        return (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });
-      };
-    }
-    // Counts the Worker's whole reads ("download" and "read" ops).
-    const post = Worker.prototype.postMessage;
-    window.wholeReads = 0;
-    Worker.prototype.postMessage = function (message, ...rest) {
-      if (message?.op === "download" || message?.op === "read") window.wholeReads++;
-      return post.call(this, message, ...rest);
-    };
-  }, fsa);
+  const context = await pickerContext(fsa);
   const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("pageerror:", e.message));
   try {
-    await page.goto(link);
-    await page.click("#open");
-    await page.waitForSelector("#files:not([hidden]), #error:not([hidden])", { timeout: 60000 });
+    await openLink(page, link, "#files", 60000);
     const button = page.locator("#file-list li", { hasText: `${entryPath} (` }).locator("button");
     const done = async () => {
       await page.waitForFunction((b) => b.textContent === "Saved" || !document.querySelector("#error").hidden, await button.elementHandle(), { timeout: 180000 });
