@@ -22,6 +22,7 @@ help:
 	@echo "make pkg     build the npm package into pkg/"
 	@echo "make fuzz    coverage-guided fuzzing of the parsers and openers (FUZZ_SECONDS per target)"
 	@echo "make bench   native and browser throughput, upload time vs plain S3, memory, wasm size,"
+	@echo "             upload time where a shaped link binds (100 and 250 Mbit/s, needs root and tc),"
 	@echo "             streamed saves, seeks and a 5 GiB round trip in the page,"
 	@echo "             serve under load -> bench/results.*"
 	@echo "make mutants mutation testing of the format core (slow; MUTANTS_FILES narrows it)"
@@ -112,6 +113,7 @@ bench: pkg
 	scripts/setup.sh bench
 	python3 bench/native.py
 	$(TOOLS) scripts/with-garage.sh node bench/browser.mjs
+	$(TOOLS) scripts/with-garage.sh node bench/link.mjs
 	$(CARGO) build --release --features cli
 	$(TOOLS) scripts/with-garage.sh node bench/stream.mjs
 	scripts/with-garage.sh python3 bench/presign.py

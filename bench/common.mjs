@@ -1,7 +1,7 @@
 // What the browser benches share: the S3 client of the local Garage (from
 // scripts/with-garage.sh's environment), random files, and Chromium's
 // processes (every process below this one).
-import { closeSync, openSync, readFileSync, readdirSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { randomFillSync } from "node:crypto";
@@ -86,4 +86,51 @@ export function cpuSeconds() {
     out.garage = (user + sys) / 100;
   } catch {}
   return out;
+}
+
+const COMMANDS = {
+  put: "PutObjectCommand",
+  createMultipart: "CreateMultipartUploadCommand",
+  uploadPart: "UploadPartCommand",
+  completeMultipart: "CompleteMultipartUploadCommand",
+  abortMultipart: "AbortMultipartUploadCommand",
+};
+const METHODS = { put: "PUT", createMultipart: "POST", uploadPart: "PUT", completeMultipart: "POST", abortMultipart: "DELETE" };
+
+/** The s3seal presign JSON API with the AWS JS SDK presigner, for the bench
+ * page's plain and sealed uploads: SSE-C when the request carries it, none
+ * for the plain baseline (under bench/). */
+export async function presign(req) {
+  const key = req.object.endsWith(".s3seal") ? `uploads/${req.object}` : `bench/${req.object}`;
+  const input = { Bucket: bucket, Key: key };
+  const headers = {};
+  if (req.sseC) {
+    Object.assign(input, { SSECustomerAlgorithm: "AES256", SSECustomerKey: req.sseC.key, SSECustomerKeyMD5: req.sseC.keyMd5 });
+    headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+    headers["x-amz-server-side-encryption-customer-key"] = req.sseC.key;
+    headers["x-amz-server-side-encryption-customer-key-MD5"] = req.sseC.keyMd5;
+  }
+  if (req.uploadId) input.UploadId = req.uploadId;
+  if (req.partNumber) input.PartNumber = req.partNumber;
+  const url = await getSignedUrl(s3, new sdk[COMMANDS[req.op]](input), { expiresIn: 600 });
+  return { method: METHODS[req.op], url, headers };
+}
+
+export async function remove(key) {
+  await s3.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** Writes `rows` as the table of results.md whose first line starts with
+ * `header` (replacing its last version), after the table starting with
+ * `after`; the other tables and the hand-kept notes stay. */
+export function writeTable(header, after, rows) {
+  const mdPath = path.join(root, "bench/results.md");
+  const blocks = readFileSync(mdPath, "utf8")
+    .split("\n\n")
+    .map((b) => b.replace(/^\n+|\n+$/g, ""))
+    .filter((b) => b && !b.startsWith(header));
+  const at = blocks.findIndex((b) => b.startsWith(after)) + 1;
+  blocks.splice(at, 0, rows.join("\n"));
+  writeFileSync(mdPath, `${blocks.join("\n\n")}\n`);
+  console.log(rows.join("\n"));
 }

@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { browser, persistentBrowser, startServe } from "../tests/e2e/lib.mjs";
-import { MIB, bucket, cpuSeconds, descendants, getSignedUrl, randomFile, s3, sdk } from "./common.mjs";
+import { MIB, bucket, cpuSeconds, descendants, getSignedUrl, randomFile, s3, sdk, writeTable } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/release/s3seal");
@@ -276,13 +276,5 @@ function report() {
     `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
     `| (h) Chromium memory growth: upload / download; the last progress shown | ${r.round_trip_memory_growth_mib?.upload} / ${r.round_trip_memory_growth_mib?.download} MiB; "${r.round_trip_last_progress}" | |`,
   ];
-  const mdPath = path.join(root, "bench/results.md");
-  const blocks = readFileSync(mdPath, "utf8")
-    .split("\n\n")
-    .map((b) => b.replace(/^\n+|\n+$/g, ""))
-    .filter((b) => b && !b.startsWith("| streaming open"));
-  const at = blocks.findIndex((b) => b.startsWith("| browser figure")) + 1;
-  blocks.splice(at, 0, md.join("\n"));
-  writeFileSync(mdPath, `${blocks.join("\n\n")}\n`);
-  console.log(md.join("\n"));
+  writeTable("| streaming open", "| browser figure", md);
 }

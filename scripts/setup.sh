@@ -32,6 +32,12 @@ if [ "${1:-}" = bench ] && [ "$("$OHA_ROOT/bin/oha" --version 2>/dev/null | awk 
   cargo install oha --locked --version "$OHA_VERSION" --root "$OHA_ROOT"
 fi
 
+# `make bench` shapes the local S3 port with tc (iproute2) for its link figures.
+if [ "${1:-}" = bench ] && ! command -v tc >/dev/null && [ "$(id -u)" = 0 ]; then
+  log "installing iproute2 (tc) for the link-speed benchmark"
+  apt-get install -y iproute2 >/dev/null || { apt-get update >/dev/null && apt-get install -y iproute2 >/dev/null; }
+fi
+
 # `make bench` measures peak RSS with GNU time.
 if [ "${1:-}" = bench ] && [ ! -x /usr/bin/time ]; then
   log "installing GNU time for the memory benchmark"
