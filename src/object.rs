@@ -1251,4 +1251,70 @@ mod tests {
         assert_eq!(parts.len() as u64, sealer.object_len(plain.len() as u64));
         assert_eq!(open(&secret, &parts).unwrap().1, plain);
     }
+
+    #[test]
+    fn opened_parts_are_shown_only_once_the_preamble_verified() {
+        let secret = Secret::Root(RootKey::from_bytes([9; 32]));
+        let metadata = Metadata {
+            name: "report.txt".into(),
+            media_type: "text/plain".into(),
+            size: Some(100),
+        };
+        let (id, object) = seal(&secret, &metadata, &plaintext(100)).unwrap();
+        let mut opener = Opener::new(secret.clone());
+        let mut out = Vec::new();
+        opener.push(&object[..8], &mut out).unwrap();
+        assert!(opener.metadata().is_none() && opener.preamble().is_none());
+        assert!(opener.file_key().is_none());
+        opener.push(&object[8..], &mut out).unwrap();
+        assert_eq!(opener.metadata(), Some(&metadata));
+        assert_eq!(opener.preamble().unwrap().object_id, id);
+        assert!(opener.file_key().is_some());
+        let range = RangeOpener::new(&secret, None, &object, object.len() as u64).unwrap();
+        assert_eq!(range.metadata(), &metadata);
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_kind_is_named_in_the_refusal() {
+        let root = Secret::Root(RootKey::from_bytes([9; 32]));
+        let (_, object) = seal(&root, &Metadata::default(), b"x").unwrap();
+        let mut opener = Opener::new(Secret::passphrase("correct horse battery staple"));
+        let refusal = opener.push(&object, &mut Vec::new()).unwrap_err();
+        assert!(
+            matches!(refusal, Error::KeySource(m) if m.contains("root key, not a passphrase")),
+            "{refusal:?}"
+        );
+    }
+
+    #[test]
+    fn a_range_at_or_past_the_end_maps_to_the_last_segment() {
+        let secret = Secret::Root(RootKey::from_bytes([9; 32]));
+        let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
+        // Lengths that fill their last segment exactly: their end offset
+        // would start a segment the object does not have.
+        for len in [0, 1, first, first + 1, first + seg] {
+            let (_, object) = seal(&secret, &Metadata::default(), &plaintext(len)).unwrap();
+            let range = RangeOpener::new(&secret, None, &object, object.len() as u64).unwrap();
+            let last = layout::segment_count(len as u64) - 1;
+            let len = len as u64;
+            for past in [len..len, len + 5..len + 9] {
+                let segments = range.segments_for(past.clone());
+                assert_eq!(segments, last..last + 1, "length {len}");
+                let fetched = range.object_range(segments.clone());
+                let bytes = &object[fetched.start as usize..fetched.end as usize];
+                assert!(range.open(past, segments, bytes).unwrap().is_empty());
+            }
+            // Segments the object lacks, or none, are the caller's error.
+            let count = last + 1;
+            let whole = range.object_range(0..count);
+            let all = &object[whole.start as usize..whole.end as usize];
+            for wrong in [0..count + 1, count..count, 0..0] {
+                let refusal = range.open(0..len, wrong.clone(), all).unwrap_err();
+                assert!(
+                    matches!(refusal, Error::InvalidInput(_)),
+                    "{wrong:?}: {refusal:?}"
+                );
+            }
+        }
+    }
 }
