@@ -14,9 +14,10 @@ wasm-bindgen --target web --out-dir pkg --out-name s3seal_wasm \
 # The generated typings declare [Symbol.dispose]; say which lib that needs so
 # consumers type-check with any `lib` setting (TypeScript >= 5.2).
 sed -i '1i /// <reference lib="esnext.disposable" />' pkg/s3seal_wasm.d.ts
-# Features rustc enables by default for wasm32-unknown-unknown.
+# Features rustc enables by default for wasm32-unknown-unknown, and SIMD
+# (.cargo/config.toml).
 wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
   pkg/s3seal_wasm_bg.wasm -o pkg/s3seal_wasm_bg.wasm.opt
 mv pkg/s3seal_wasm_bg.wasm.opt pkg/s3seal_wasm_bg.wasm
 
