@@ -1,11 +1,10 @@
 // `make bench`, in a module Worker (where the host page seals): the engine's
 // ceiling, both engines through the s3seal format, and timed uploads.
 import { Key, cipherWorkers, open, presignWith, ready, seal, sealBlob, upload } from "/pkg/index.js";
+import { SEGMENT_PLAINTEXT_SIZE, floorLoop, randomBytes, rawWebCrypto } from "./raw.js";
 
 /** The public key of the checked-in vectors (docs/FORMAT.md §8.1), for form-mode uploads. */
 const RECIPIENT = "s3seal10xnrrmk7r0uunrcjqvkdatwsu7s8jwv0c7rt3rxggmkgntu955dql6lxpk";
-/** Plaintext bytes per segment of the format (256 KiB ciphertext segments). */
-const SEGMENT_PLAINTEXT_SIZE = 256 * 1024 - 16;
 /** Plain multipart: the same part size and concurrency s3seal uses by default. */
 const PART_SIZE = 8 << 20;
 const CONCURRENCY = 4;
@@ -13,11 +12,6 @@ const CONCURRENCY = 4;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbps = (bytes, ms) => bytes / ms / 1000;
 
-function randomBytes(size) {
-  const data = new Uint8Array(size);
-  for (let off = 0; off < size; off += 65536) crypto.getRandomValues(data.subarray(off, off + 65536));
-  return data;
-}
 
 /** Reads a stream to its end; keeps the pieces only when asked (keeping 64 MiB
  * alive is GC work that raw WebCrypto in (a), which drops its output, does not do). */
@@ -53,19 +47,25 @@ async function readBlob(blob) {
   }
 }
 
-/** Raw WebCrypto AES-256-GCM over segment-sized calls, `window` calls in flight. */
-async function rawWebCrypto(data, window) {
-  const key = await crypto.subtle.importKey("raw", randomBytes(32), "AES-GCM", false, ["encrypt"]);
+/** A second thread for the format's floor, as s3seal seals on two threads
+ * by default (this one and its cipher worker). */
+const helper = new Worker(new URL("./raw-worker.js", import.meta.url), { type: "module" });
+function ask(msg) {
+  return new Promise((resolve) => {
+    helper.onmessage = (e) => resolve(e.data);
+    helper.postMessage(msg);
+  });
+}
+
+/** The format's floor (`floorLoop`) over `data`, on this thread alone or
+ * split by segments between it and the helper. */
+async function formatFloor(kind, data, { threads, window = 4 }) {
+  if (threads === 1) return (await floorLoop(kind, data, window))();
+  const half = Math.floor(data.length / SEGMENT_PLAINTEXT_SIZE / 2) * SEGMENT_PLAINTEXT_SIZE;
+  const mine = await floorLoop(kind, data.subarray(0, half), window);
+  await ask({ op: "prepare", kind, bytes: data.slice(half), window });
   const t = performance.now();
-  const inFlight = [];
-  let counter = 0;
-  for (let off = 0; off < data.length; off += SEGMENT_PLAINTEXT_SIZE) {
-    const iv = new Uint8Array(12);
-    new DataView(iv.buffer).setUint32(8, counter++);
-    inFlight.push(crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, data.subarray(off, off + SEGMENT_PLAINTEXT_SIZE)));
-    if (inFlight.length >= window) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
+  await Promise.all([ask({ op: "run" }), mine()]);
   return performance.now() - t;
 }
 
@@ -74,7 +74,7 @@ const OPS = {
     const data = randomBytes(size);
     const blob = new Blob([data]);
     const key = Key.generate();
-    const out = { raw_serial: [], raw_window4: [], seal_bytes: [], seal_bytes_one_thread: [], seal_webcrypto: [], seal_wasm: [], open_bytes: [], open_webcrypto: [], read_blob: [] };
+    const out = { raw_serial: [], raw_window4: [], floor_seal: [], floor_seal_two: [], floor_open: [], floor_open_two: [], seal_bytes: [], seal_bytes_one_thread: [], seal_webcrypto: [], seal_wasm: [], open_bytes: [], open_webcrypto: [], read_blob: [] };
     // One cipher worker besides this thread (the default on 2+ cores), started
     // before the clock; `seal_bytes_one_thread` is the same without it.
     const workers = await cipherWorkers(1);
@@ -83,11 +83,17 @@ const OPS = {
     // measured raw WebCrypto at 136 MB/s against ~850 after it.
     await rawWebCrypto(data, 1);
     await rawWebCrypto(data, 4);
+    await formatFloor("seal", data, { threads: 2 });
+    await formatFloor("open", data, { threads: 2 });
     await drain(seal(data, { key }).stream);
     await drain(open(new Uint8Array(await (await sealBlob(data, { key })).blob.arrayBuffer()), key).stream);
     for (let run = 0; run < runs; run++) {
       out.raw_serial.push(mbps(size, await rawWebCrypto(data, 1)));
       out.raw_window4.push(mbps(size, await rawWebCrypto(data, 4)));
+      for (const kind of ["seal", "open"]) {
+        out[`floor_${kind}`].push(mbps(size, await formatFloor(kind, data, { threads: 1 })));
+        out[`floor_${kind}_two`].push(mbps(size, await formatFloor(kind, data, { threads: 2 })));
+      }
       // The format and engine alone: plaintext already in memory, as in (a).
       let t = performance.now();
       await drain(seal(data, { key }).stream);
