@@ -16,11 +16,8 @@ export async function rawWebCrypto(data, window) {
   const key = await crypto.subtle.importKey("raw", randomBytes(32), "AES-GCM", false, ["encrypt"]);
   const t = performance.now();
   const inFlight = [];
-  let counter = 0;
-  for (let off = 0; off < data.length; off += SEGMENT_PLAINTEXT_SIZE) {
-    const iv = new Uint8Array(12);
-    new DataView(iv.buffer).setUint32(8, counter++);
-    inFlight.push(crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, data.subarray(off, off + SEGMENT_PLAINTEXT_SIZE)));
+  for (let off = 0, i = 0; off < data.length; off += SEGMENT_PLAINTEXT_SIZE, i++) {
+    inFlight.push(crypto.subtle.encrypt({ name: "AES-GCM", iv: counterIv(i) }, key, data.subarray(off, off + SEGMENT_PLAINTEXT_SIZE)));
     if (inFlight.length >= window) await inFlight.shift();
   }
   await Promise.all(inFlight);
@@ -57,9 +54,9 @@ export async function floorLoop(kind, data, window) {
   };
 }
 
-export function counterIv(counter) {
+/** A 96-bit IV with `counter` in its last four bytes, big-endian. */
+function counterIv(counter) {
   const iv = new Uint8Array(12);
   new DataView(iv.buffer).setUint32(8, counter);
   return iv;
 }
-

@@ -12,7 +12,6 @@ const CONCURRENCY = 4;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbps = (bytes, ms) => bytes / ms / 1000;
 
-
 /** Reads a stream to its end; keeps the pieces only when asked (keeping 64 MiB
  * alive is GC work that raw WebCrypto in (a), which drops its output, does not do). */
 async function drain(stream, { keep = false } = {}) {

@@ -1290,8 +1290,9 @@ mod tests {
     fn a_range_at_or_past_the_end_maps_to_the_last_segment() {
         let secret = Secret::Root(RootKey::from_bytes([9; 32]));
         let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
-        // Lengths that fill their last segment exactly: their end offset
-        // would start a segment the object does not have.
+        // Lengths at and around a segment's end; those that fill their last
+        // segment exactly have an end offset that would start a segment the
+        // object does not have.
         for len in [0, 1, first, first + 1, first + seg] {
             let (_, object) = seal(&secret, &Metadata::default(), &plaintext(len)).unwrap();
             let range = RangeOpener::new(&secret, None, &object, object.len() as u64).unwrap();
