@@ -206,6 +206,8 @@ results.page_gzip_bytes = [
   "pkg/index.js",
   "pkg/cipher.js",
   "pkg/cipher-worker.js",
+  "pkg/hash.js",
+  "pkg/hash-worker.js",
   "www/app.js",
   "pkg/worker.js",
   "pkg/sw.js",

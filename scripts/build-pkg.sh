@@ -56,7 +56,7 @@ echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 # of each.
 PAGE_BUDGET_BYTES=$((196 * 1024))
 page=0
-for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js \
+for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js pkg/hash.js pkg/hash-worker.js \
   pkg/worker.js pkg/sw.js www/app.js; do
   page=$((page + $(gzip -9 -c "$f" | wc -c)))
 done

@@ -19,6 +19,7 @@ import initWasm, {
   safeFileName,
   segmentOffset,
   setCipherHelpers,
+  setReceiptHasher,
   sseCHeaders as wasmSseCHeaders,
   sseKmsHeaders as wasmSseKmsHeaders,
   sseS3Headers as wasmSseS3Headers,
@@ -26,6 +27,7 @@ import initWasm, {
   uploadToRecipient as wasmUploadToRecipient,
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
+import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import type {
   ServeEvent,
@@ -992,8 +994,23 @@ export function ready(moduleOrPath?: string | URL | Request | Response | BufferS
     wasmReady = true;
     if (helpers === undefined) useHelpers(defaultCipherWorkers());
     else setCipherHelpers(helpers);
+    // On one core a second thread only adds the copies.
+    const hasher = defaultCipherWorkers() > 0 ? new ReceiptHasher(passable(moduleOrPath)) : undefined;
+    setReceiptHasher(hasher && (() => hasher.start()));
   })();
   return readyPromise;
+}
+
+/** What ready() was given, in a form a Worker can load the wasm from too
+ * (undefined: the default, next to the package's scripts). */
+function passable(source: unknown): string | WebAssembly.Module | undefined {
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof source !== "string" && !(source instanceof URL)) return undefined;
+  try {
+    return new URL(source, (globalThis as { location?: { href: string } }).location?.href).href;
+  } catch {
+    return undefined; // relative, with no location to resolve it against
+  }
 }
 
 /** In Node, the module's bytes from disk (its fetch reads no file: URL);

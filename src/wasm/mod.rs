@@ -25,6 +25,7 @@ mod job;
 mod key;
 mod manifest;
 mod pipeline;
+mod receipt;
 mod resume;
 mod sse;
 mod stream;

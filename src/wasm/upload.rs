@@ -22,6 +22,7 @@ use std::cell::RefCell;
 use super::file::FileReader;
 use super::job::{Cancel, Job, Progress, abort_error, presign_option};
 use super::key::{Key, Recipient};
+use super::receipt::Receipt;
 use super::resume::{Saved, Store, Tracker};
 use crate::Secret;
 use crate::format::Metadata;
@@ -32,8 +33,6 @@ use crate::transfer::presign::{Op as S3Op, SseC};
 use crate::transfer::resume::{Verdict, fingerprint};
 use crate::transfer::share::Terms;
 use crate::transfer::{retry, xml};
-use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 /// Files up to this size go up in one PUT, in bytes of plaintext.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
@@ -62,6 +61,11 @@ async fn read_and_seal(
     digest: Option<&RefCell<Receipt>>,
     ledger: &RefCell<SegmentLedger>,
 ) -> Result<SealedPart, JsValue> {
+    // The hash Worker's backlog bounds how far sealing runs ahead of it.
+    let backlog = digest.and_then(|d| d.borrow().settled());
+    if let Some(backlog) = backlog {
+        JsFuture::from(backlog).await?;
+    }
     let plaintext = file.read(part.plaintext.start, part.plaintext.end).await?;
     let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest, ledger).await;
     // Every engine call has started, so has copied its input, by now.
@@ -69,41 +73,11 @@ async fn read_and_seal(
     sealed
 }
 
-/// The receipt's SHA-256 of the plaintext. The engine reads the JS bytes
-/// directly; only the hash needs them in wasm memory, one segment at a time
-/// through one scratch buffer, wiped once at the end (wiping every segment
-/// byte by byte cost about as much as hashing it).
-struct Receipt {
-    sha256: Sha256,
-    scratch: Zeroizing<Vec<u8>>,
-}
-
-impl Receipt {
-    fn new() -> Self {
-        Self {
-            sha256: Sha256::new(),
-            scratch: Zeroizing::new(Vec::new()),
-        }
-    }
-
-    /// Feeds one segment's plaintext.
-    fn update(&mut self, segment: &Uint8Array) {
-        self.scratch.resize(segment.length() as usize, 0);
-        segment.copy_to(&mut self.scratch);
-        self.sha256.update(&self.scratch[..]);
-    }
-
-    fn finalize(self) -> [u8; 32] {
-        self.sha256.finalize().into()
-    }
-}
-
 /// Seals `part` from its `plaintext`: each segment goes
 /// through the engine, several at a time, in order. Parts arrive here in
-/// order, so `digest` (the receipt's SHA-256) sees the whole file in order;
-/// each segment is hashed as its cipher call is queued, so the hashing runs
-/// while WebCrypto works on the segments before it. Each sealed segment's
-/// SHA-256 goes into `ledger`, for the signature.
+/// order, so `digest` (the receipt's SHA-256) sees the whole file in order,
+/// each segment as its cipher call is queued. Each sealed segment's SHA-256
+/// goes into `ledger`, for the signature.
 async fn seal_part(
     engine: &Engine,
     sealer: &object::Sealer,
@@ -408,7 +382,10 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         size: Some(size),
     };
     let recipient_mode = matches!(target, Target::Recipient(_));
-    let digest = recipient_mode.then(|| RefCell::new(Receipt::new()));
+    let digest = match recipient_mode {
+        true => Some(RefCell::new(Receipt::start(size).await?)),
+        false => None,
+    };
     let store = if size > settings.threshold && !recipient_mode {
         Store::from_options(&options, &file)
     } else {
@@ -477,6 +454,9 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             )
             .await?;
             sign(&sealed, &sealer, &ledger)?;
+            if let Some(digest) = &digest {
+                Receipt::finish(digest).await?;
+            }
             reader.ensure_unchanged().await?;
             let body = body_of(&sealed.pieces)?;
             let len = body.len();
@@ -497,7 +477,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     match digest {
         Some(digest) => {
             set(&result, "plaintextSize", size as f64);
-            set(&result, "sha256", hex(&digest.into_inner().finalize()));
+            set(&result, "sha256", Receipt::finish(&digest).await?);
         }
         None => set(
             &result,
@@ -637,6 +617,10 @@ async fn run_multipart(
     drop(parts);
     if failure.is_none() {
         failure = file.ensure_unchanged().await.err();
+    }
+    // The receipt before the object exists: a hash that failed leaves none.
+    if let (None, Some(digest)) = (&failure, digest) {
+        failure = Receipt::finish(digest).await.err();
     }
     if let Some(err) = failure {
         // Cancelled by the user, not resumable, or the file could not be

@@ -45,6 +45,31 @@ export async function serve(root, routes = {}) {
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** A route that takes upload bodies and keeps only their count. */
+export function putSink() {
+  const sink = { count: 0 };
+  sink.route = async (req, res) => {
+    await body(req);
+    sink.count++;
+    res.writeHead(204).end();
+  };
+  return sink;
+}
+
+/** Watches `page` for the package's hash worker (named "s3seal-hash" in
+ * every bundler's output): how many started, and how many stopped since (a
+ * worker that breaks is stopped at once; a working one after 10 s idle). */
+export function watchHashWorker(page) {
+  const seen = { started: 0, closed: 0 };
+  page.on("worker", async (worker) => {
+    const name = await worker.evaluate(() => self.name).catch(() => "");
+    if (name !== "s3seal-hash") return;
+    seen.started++;
+    worker.on("close", () => seen.closed++);
+  });
+  return seen;
+}
+
 /** Reads a request body into a Buffer. */
 export async function body(req) {
   const parts = [];

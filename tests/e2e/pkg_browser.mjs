@@ -2,7 +2,7 @@
 // seal/open, errors, the Worker, and interop with the native CLI both ways.
 // Run by `make test` after `make pkg`; S3SEAL_BIN is the CLI.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -21,7 +21,20 @@ const uploads = new Map();
 let cipherWorkerScript = "real";
 const DYING_CIPHER_WORKER = `self.addEventListener("message", () => { throw new Error("the test's cipher worker dies"); });
 self.postMessage({ ready: true });`;
+/** Likewise for /pkg/hash-worker.js, and how often it was fetched. */
+let hashWorkerScript = "real";
+let hashWorkerFetches = 0;
+const DYING_HASH_WORKER = `self.addEventListener("message", ({ data }) => {
+  if (!("id" in data)) self.postMessage({ ready: true });
+  else throw new Error("the test's hash worker dies");
+});`;
 const server = await serve(root, {
+  "/pkg/hash-worker.js": async (req, res) => {
+    hashWorkerFetches++;
+    if (hashWorkerScript === "hidden") return res.writeHead(404).end("not found");
+    const js = hashWorkerScript === "dying" ? Buffer.from(DYING_HASH_WORKER) : readFileSync(path.join(root, "pkg/hash-worker.js"));
+    res.writeHead(200, { "content-type": "text/javascript", "content-length": js.length }).end(js);
+  },
   "/pkg/cipher-worker.js": async (req, res) => {
     if (cipherWorkerScript === "hidden") return res.writeHead(404).end("not found");
     const js = cipherWorkerScript === "dying" ? Buffer.from(DYING_CIPHER_WORKER) : readFileSync(path.join(root, "pkg/cipher-worker.js"));
@@ -34,6 +47,10 @@ const server = await serve(root, {
   "GET /stored": async (req, res, url) => {
     const bytes = uploads.get(url.searchParams.get("name"));
     if (!bytes) return res.writeHead(404).end("no such object");
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
+  },
+  "/hash-input": async (req, res) => {
+    const bytes = readFileSync(path.join(work, "hash-input.bin"));
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length }).end(bytes);
   },
   "/cli-object": async (req, res) => {
@@ -498,6 +515,66 @@ try {
           }
         });
         assert(bad === "InvalidInput", `cipherWorkers(-1): ${bad}`);
+      },
+    ],
+    [
+      "form mode: the receipt's SHA-256 is taken in the package's hash worker, on the sealing thread where that cannot start, and a worker that dies fails the upload as Engine before anything is stored",
+      async () => {
+        const pub = execFileSync(bin, ["keygen", "--identity", "-o", path.join(work, "hash.identity")], { encoding: "utf8" }).trim();
+        const size = 10 << 20; // above the hash worker's 8 MiB, one PUT
+        const bytes = randomBytes(size);
+        writeFileSync(path.join(work, "hash-input.bin"), bytes);
+        /** A fresh page (a fresh hasher) uploads the file to the test's PUT route, twice. */
+        const formUploads = async () => {
+          const fresh = await chrome.newPage();
+          try {
+            await fresh.goto(`${server.url}/tests/e2e/harness.html`);
+            await fresh.waitForFunction(() => document.title === "ready", null, { timeout: 20000 });
+            return await fresh.evaluate(
+              async ({ pub }) => {
+                const { upload, isS3sealError } = window.s3seal;
+                const file = new File([await (await fetch("/hash-input")).arrayBuffer()], "in.bin");
+                const presign = (req) => ({ method: "PUT", url: `/upload?name=${req.object}`, headers: {} });
+                const once = () =>
+                  upload(file, { recipient: pub, presign }).then(
+                    (r) => ({ sha256: r.sha256, objectName: r.objectName }),
+                    (e) => ({ code: isS3sealError(e) ? e.code : `not an S3sealError: ${e}`, message: e.message }),
+                  );
+                return [await once(), await once()];
+              },
+              { pub },
+            );
+          } finally {
+            await fresh.close();
+          }
+        };
+        const want = sha256(bytes);
+
+        hashWorkerFetches = 0;
+        const [real, again] = await formUploads();
+        assert(real.sha256 === want && again.sha256 === want, `receipts: ${JSON.stringify([real, again])}`);
+        assert(uploads.has(real.objectName) && uploads.has(again.objectName), "both stored");
+        assert(hashWorkerFetches === 1, `one hash worker for both uploads: fetched ${hashWorkerFetches} times`);
+
+        hashWorkerScript = "hidden";
+        try {
+          hashWorkerFetches = 0;
+          const [alone] = await formUploads();
+          assert(hashWorkerFetches === 1 && alone.sha256 === want, `without the worker: ${JSON.stringify(alone)}`);
+        } finally {
+          hashWorkerScript = "real";
+        }
+
+        hashWorkerScript = "dying";
+        try {
+          const stored = uploads.size;
+          const [died, after] = await formUploads();
+          assert(died.code === "Engine" && /hash worker failed/.test(died.message), `with a dying hash worker: ${JSON.stringify(died)}`);
+          assert(uploads.size === stored + 1, "nothing stored for the failed upload");
+          assert(after.sha256 === want, `the next upload hashes on its own thread: ${JSON.stringify(after)}`);
+        } finally {
+          hashWorkerScript = "real";
+        }
       },
     ],
     [

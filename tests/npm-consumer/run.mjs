@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, packPackage, run, serve, shell } from "../e2e/lib.mjs";
+import { createHash } from "node:crypto";
+
+import { assert, browser, packPackage, pattern, putSink, run, serve, shell, watchHashWorker } from "../e2e/lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -19,7 +21,7 @@ try {
       "npm pack produces a tarball with the wasm, the typings and the worker",
       async () => {
         const listing = sh("tar", ["tzf", packPackage(root, app)]);
-        for (const f of ["index.js", "index.d.ts", "codes.d.ts", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
+        for (const f of ["index.js", "index.d.ts", "codes.d.ts", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "hash.js", "hash-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
           assert(listing.includes(`package/${f}`), `${f} in the tarball`);
         }
       },
@@ -43,10 +45,12 @@ try {
     [
       "the built app seals and opens a file in headless Chromium",
       async () => {
-        const server = await serve(path.join(app, "dist"));
+        const sink = putSink();
+        const server = await serve(path.join(app, "dist"), { "PUT /upload": sink.route });
         const chrome = await browser();
         try {
           const page = await chrome.newPage();
+          const hashWorker = watchHashWorker(page);
           await page.goto(`${server.url}/index.html`);
           await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "running", null, { timeout: 20000 });
           const text = await page.textContent("#result");
@@ -61,6 +65,11 @@ try {
           assert(got.typo === "InvalidKey", text);
           // Vite found `new Worker(new URL("./cipher-worker.js", import.meta.url))` and shipped it.
           assert(got.cipherWorkers === 1, text);
+          // ...and hash-worker.js, which loads the wasm itself: a form-mode
+          // receipt was hashed there (a worker that broke would be stopped).
+          const want = createHash("sha256").update(pattern(9 << 20)).digest("hex");
+          assert(got.receiptSha256 === want && sink.count === 1, `the receipt: ${got.receiptSha256}`);
+          assert(hashWorker.started === 1 && hashWorker.closed === 0, `Vite shipped a working hash-worker.js: ${JSON.stringify(hashWorker)}`);
         } finally {
           await chrome.close();
           await server.close();

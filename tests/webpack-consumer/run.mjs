@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, packPackage, run, serve, shell } from "../e2e/lib.mjs";
+import { createHash } from "node:crypto";
+
+import { assert, browser, packPackage, pattern, putSink, run, serve, shell, watchHashWorker } from "../e2e/lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -32,10 +34,12 @@ try {
     [
       "the webpack build seals and opens in headless Chromium, with its cipher worker and the package's Worker",
       async () => {
-        const server = await serve(path.join(app, "dist"));
+        const sink = putSink();
+        const server = await serve(path.join(app, "dist"), { "PUT /upload": sink.route });
         const chrome = await browser();
         try {
           const page = await chrome.newPage();
+          const hashWorker = watchHashWorker(page);
           await page.goto(`${server.url}/index.html`);
           await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "running", null, { timeout: 20000 });
           const text = await page.textContent("#result");
@@ -43,6 +47,11 @@ try {
           assert(got.text === "hello, webpack" && got.name === "hello.txt", text);
           assert(got.worker === "hello, webpack", `the package's Worker opened it: ${text}`);
           assert(got.workers === 1, `webpack shipped cipher-worker.js: ${text}`);
+          // ...and hash-worker.js, which loads the wasm itself: a form-mode
+          // receipt was hashed there (a worker that broke would be stopped).
+          const want = createHash("sha256").update(pattern(9 << 20)).digest("hex");
+          assert(got.receiptSha256 === want && sink.count === 1, `the receipt: ${got.receiptSha256}`);
+          assert(hashWorker.started === 1 && hashWorker.closed === 0, `webpack shipped a working hash-worker.js: ${JSON.stringify(hashWorker)}`);
         } finally {
           await chrome.close();
           await server.close();

@@ -46,6 +46,10 @@ async function main(): Promise<void> {
     if (isS3sealError(err)) typo = err.code;
   }
   const workers: number = await cipherWorkers(1);
+  // A form-mode upload large enough for the hash worker (to the test's PUT route).
+  const big = new Uint8Array(9 << 20).map((_, i) => (31 * i + 7) & 0xff);
+  const presign = ({ object }: { object: string }) => ({ method: "PUT", url: `/upload?name=${object}`, headers: {} });
+  const receipt = await upload(new File([big], "big.bin"), { recipient: Recipient.fromText(RECIPIENT), presign });
   out.textContent = JSON.stringify({
     text: await opened.blob.text(),
     name: opened.metadata.name,
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     recipientObjectName: toOrg.objectName,
     typo,
     cipherWorkers: workers,
+    receiptSha256: receipt.sha256,
   });
   identity.free();
   sealed.fileKey.free();
