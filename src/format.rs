@@ -292,15 +292,14 @@ impl Metadata {
         let bad = Error::Malformed("sealed metadata");
         let mut rest = bytes;
         let field = |rest: &mut &[u8]| -> Result<String> {
-            if rest.len() < 2 {
-                return Err(bad.clone());
-            }
-            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-            let value = rest.get(2..2 + len).ok_or(bad.clone())?;
+            let (len, tail) = rest.split_first_chunk::<2>().ok_or(bad.clone())?;
+            let (value, tail) = tail
+                .split_at_checked(usize::from(u16::from_be_bytes(*len)))
+                .ok_or(bad.clone())?;
             let value = core::str::from_utf8(value)
                 .map_err(|_| bad.clone())?
                 .to_owned();
-            *rest = &rest[2 + len..];
+            *rest = tail;
             Ok(value)
         };
         let name = field(&mut rest)?;

@@ -319,8 +319,21 @@ impl SegmentCipher {
 
     /// Seals segments `first..` from their concatenated plaintext, on its own:
     /// `plaintext` must hold whole segments, the last of which may be short
-    /// only if `ends_object`. This is what a multipart part is made of.
+    /// only if `ends_object`. This is what a multipart part is made of. On
+    /// an error `out` is as it was.
     pub fn seal_segments(
+        &self,
+        first: u64,
+        plaintext: &[u8],
+        ends_object: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let start = out.len();
+        self.seal_segments_to(first, plaintext, ends_object, out)
+            .inspect_err(|_| out.truncate(start))
+    }
+
+    fn seal_segments_to(
         &self,
         first: u64,
         plaintext: &[u8],
@@ -503,11 +516,6 @@ impl StreamSealer {
             cutter: Cutter::plaintext(),
             started: false,
         }
-    }
-
-    /// Number of segments sealed so far.
-    pub fn segments_sealed(&self) -> u64 {
-        self.cutter.index()
     }
 
     /// Takes more plaintext and appends whatever payload it completes to `out`.
@@ -713,6 +721,66 @@ mod tests {
     }
 
     #[test]
+    fn seal_segments_refuses_what_no_sealer_writes_and_leaves_out_as_it_was() {
+        let header = Header {
+            salt: [7; SALT_SIZE],
+            nonce_prefix: [9; NONCE_PREFIX_SIZE],
+        };
+        let cipher = SegmentCipher::new(&[5; KEY_SIZE], &header, b"preamble");
+        let first = FIRST_PLAINTEXT_SEGMENT_SIZE;
+        let plain = vec![3u8; first + 5];
+        // The empty object: one empty first segment.
+        let mut out = Vec::new();
+        cipher.seal_segments(0, &[], true, &mut out).unwrap();
+        assert_eq!(out.len(), TAG_SIZE);
+        let refused: [(u64, &[u8], bool); 3] = [
+            // An empty last segment after others (FORMAT.md §5.1).
+            (1, &[], true),
+            // A part that does not end the object ends mid-segment, after
+            // a whole segment was sealed.
+            (0, &plain[..], false),
+            (1, &plain[..5], false),
+        ];
+        for (first, plaintext, ends_object) in refused {
+            let mut out = b"kept".to_vec();
+            let sealed = cipher.seal_segments(first, plaintext, ends_object, &mut out);
+            assert!(matches!(sealed, Err(Error::InvalidInput(_))), "{first}");
+            assert_eq!(out, b"kept");
+        }
+    }
+
+    #[test]
+    fn opener_gathers_a_header_that_arrives_in_pieces() {
+        let header = Header {
+            salt: [7; SALT_SIZE],
+            nonce_prefix: [9; NONCE_PREFIX_SIZE],
+        };
+        let (payload_key, aad) = ([5; KEY_SIZE], b"preamble");
+        let plain: Vec<u8> = (0..FIRST_PLAINTEXT_SEGMENT_SIZE + 100)
+            .map(|i| i as u8)
+            .collect();
+        let cipher = SegmentCipher::new(&payload_key, &header, aad);
+        let mut sealer = StreamSealer::new(cipher, header);
+        let mut payload = Vec::new();
+        sealer.push(&plain, &mut payload).unwrap();
+        sealer.finish(&mut payload).unwrap();
+
+        let mut opener = StreamOpener::new(Zeroizing::new(payload_key), aad.to_vec());
+        let mut out = Vec::new();
+        assert_eq!(opener.header_needed(), HEADER_SIZE);
+        opener.push(&payload[..3], &mut out).unwrap();
+        assert_eq!(opener.header_needed(), HEADER_SIZE - 3);
+        // The rest of the header, and segment bytes after it, in one push.
+        opener.push(&payload[3..HEADER_SIZE + 3], &mut out).unwrap();
+        assert_eq!(opener.header_needed(), 0);
+        opener.push(&payload[HEADER_SIZE + 3..], &mut out).unwrap();
+        opener
+            .finish(&mut out, &[0; crate::signature::SIGNATURE_SIZE])
+            .unwrap();
+        assert!(out == plain);
+    }
+
+    #[test]
     fn cutter_holds_a_segment_that_ends_its_chunk_until_more_comes() {
         let mut cutter = Cutter::plaintext();
         let first = FIRST_PLAINTEXT_SEGMENT_SIZE;
@@ -725,6 +793,7 @@ mod tests {
             })
         );
         assert!(cutter.held_complete());
+        assert_eq!(cutter.held(), first);
         assert_eq!(cutter.next(0), None);
         // One more byte makes it not the last.
         assert_eq!(
@@ -737,6 +806,7 @@ mod tests {
         assert!(!cutter.held_complete());
         assert_eq!(cutter.next(1), Some(Cut::Hold { offset: 0, len: 1 }));
         assert!(!cutter.held_complete());
+        assert_eq!((cutter.index(), cutter.held()), (1, 1));
         // A chunk longer than the segment is cut in place.
         let mut cutter = Cutter::plaintext();
         assert_eq!(

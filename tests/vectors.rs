@@ -564,6 +564,23 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         "BadSignature",
         FIRST_PLAINTEXT_SEGMENT_SIZE + 5,
     );
+    // The same end with its short last segment damaged: the whole segment
+    // before it opens, the last does not, so it is not a clean end but
+    // damage (every segment of an alternative must open, not the first).
+    add(
+        &mut files,
+        "signature_stripped_short_last_segment_damaged",
+        {
+            let short = seal(&a, FIRST_PLAINTEXT_SEGMENT_SIZE + 5, 14);
+            let mut b = short[..short.len() - sig].to_vec();
+            let last = b.len() - 1;
+            b[last] ^= 0x01;
+            b
+        },
+        ra(),
+        "Corrupt",
+        FIRST_PLAINTEXT_SEGMENT_SIZE + 5,
+    );
     add(
         &mut files,
         "signature_stripped_small",
@@ -604,23 +621,34 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
         13,
     );
     let full_head = Preamble::parse(&first_full.head()).unwrap().unwrap().0;
+    let empty_final = assemble(
+        &full_head,
+        first_full.file_key(),
+        &vector_metadata(
+            FIRST_PLAINTEXT_SEGMENT_SIZE,
+            Some(FIRST_PLAINTEXT_SEGMENT_SIZE as u64),
+        ),
+        &first_full.randomness().header,
+        &[
+            (0, false, &plaintext(FIRST_PLAINTEXT_SEGMENT_SIZE)),
+            (1, true, &[]),
+        ],
+        |c| first_full.sign(c),
+    );
+    // The same without its signature: both segments open, but an end that
+    // no sealer writes is damage, not a clean end missing its signature.
+    add(
+        &mut files,
+        "payload_empty_final_segment_unsigned",
+        empty_final[..empty_final.len() - sig].to_vec(),
+        ra(),
+        "Corrupt",
+        FIRST_PLAINTEXT_SEGMENT_SIZE,
+    );
     add(
         &mut files,
         "payload_empty_final_segment",
-        assemble(
-            &full_head,
-            first_full.file_key(),
-            &vector_metadata(
-                FIRST_PLAINTEXT_SEGMENT_SIZE,
-                Some(FIRST_PLAINTEXT_SEGMENT_SIZE as u64),
-            ),
-            &first_full.randomness().header,
-            &[
-                (0, false, &plaintext(FIRST_PLAINTEXT_SEGMENT_SIZE)),
-                (1, true, &[]),
-            ],
-            |c| first_full.sign(c),
-        ),
+        empty_final,
         ra(),
         "Corrupt",
         FIRST_PLAINTEXT_SEGMENT_SIZE,

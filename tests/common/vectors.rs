@@ -57,6 +57,10 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../vectors/payload_empty_final_segment.s3seal"),
     ),
     (
+        "payload_empty_final_segment_unsigned.s3seal",
+        include_bytes!("../vectors/payload_empty_final_segment_unsigned.s3seal"),
+    ),
+    (
         "payload_header_bad_length.s3seal",
         include_bytes!("../vectors/payload_header_bad_length.s3seal"),
     ),
@@ -163,6 +167,10 @@ pub const FILES: &[(&str, &[u8])] = &[
     (
         "signature_stripped_short_last_segment.s3seal",
         include_bytes!("../vectors/signature_stripped_short_last_segment.s3seal"),
+    ),
+    (
+        "signature_stripped_short_last_segment_damaged.s3seal",
+        include_bytes!("../vectors/signature_stripped_short_last_segment_damaged.s3seal"),
     ),
     (
         "signature_stripped_small.s3seal",
