@@ -41,7 +41,13 @@ seed() {
   done
   # text: every key, name and passphrase the vectors use, and names to clean.
   python3 - <<'PY'
-import json, pathlib
+import hashlib, json, pathlib
+
+def put(out, text):
+    # Named by content, as libFuzzer names its finds: a new seed adds one
+    # file and renames none.
+    (out / f"seed-{hashlib.sha1(text.encode()).hexdigest()[:16]}").write_text(text)
+
 out = pathlib.Path("fuzz/corpus/text")
 seeds = set()
 for v in json.load(open("tests/vectors/index.json")):
@@ -50,8 +56,8 @@ for v in json.load(open("tests/vectors/index.json")):
             seeds.add(v[field])
 seeds |= {"invoice\u202efdp.exe", "../../etc/passwd", "CON.txt", ".s3seal-object", "Tr0ub4dor&3",
           "flying zipping confess helmet reputably avid", "0" * 32 + ".s3seal", "0" * 32 + "." + "a" * 64 + ".s3seal"}
-for i, s in enumerate(sorted(seeds)):
-    (out / f"seed-{i:03}").write_text(s)
+for s in seeds:
+    put(out, s)
 
 # presign: one request of every op, as the page and push send them.
 name = "ab" * 16 + ".s3seal"
@@ -68,8 +74,8 @@ requests = [
     {"op": "put", "object": "../" + name, "size": 1},
 ]
 out = pathlib.Path("fuzz/corpus/presign")
-for i, r in enumerate(requests):
-    (out / f"seed-{i:03}").write_text(json.dumps(r))
+for r in requests:
+    put(out, json.dumps(r))
 
 # xml: answers of AWS and Garage to what a transfer sends.
 answers = [
@@ -80,8 +86,8 @@ answers = [
     '<!-- c --><Error xmlns="x"><Code>InvalidRequest</Code><Message>&#x3C;&#60;</Message></Error>',
 ]
 out = pathlib.Path("fuzz/corpus/xml")
-for i, a in enumerate(answers):
-    (out / f"seed-{i:03}").write_text(a)
+for a in answers:
+    put(out, a)
 PY
   log "seeded $(find fuzz/corpus -type f | wc -l) inputs"
 }
