@@ -72,8 +72,14 @@ impl ReceiptHash {
     }
 
     /// The hex digest of every byte given.
-    pub fn finish(self) -> String {
-        hex(&self.0.finalize())
+    pub fn finish(mut self) -> String {
+        self.take_hex()
+    }
+}
+
+impl ReceiptHash {
+    fn take_hex(&mut self) -> String {
+        hex(&self.0.finalize_reset())
     }
 }
 
@@ -82,9 +88,8 @@ pub enum Receipt {
     /// On this thread: the engine reads the JS bytes directly, so only the
     /// hash needs them in wasm memory, one segment at a time through one
     /// scratch buffer, wiped once at the end.
-    Here(Box<Sha256>, Zeroizing<Vec<u8>>),
+    Here(ReceiptHash, Zeroizing<Vec<u8>>),
     Worker(HashSession),
-    Done(String),
 }
 
 impl Receipt {
@@ -99,7 +104,7 @@ impl Receipt {
             }
         }
         Ok(Receipt::Here(
-            Box::new(Sha256::new()),
+            ReceiptHash::new(),
             Zeroizing::new(Vec::new()),
         ))
     }
@@ -107,13 +112,12 @@ impl Receipt {
     /// Feeds the next segment's plaintext.
     pub fn update(&mut self, segment: &Uint8Array) {
         match self {
-            Receipt::Here(sha256, scratch) => {
+            Receipt::Here(hash, scratch) => {
                 scratch.resize(segment.length() as usize, 0);
                 segment.copy_to(scratch);
-                sha256.update(&scratch[..]);
+                hash.update(scratch);
             }
             Receipt::Worker(session) => session.update(segment),
-            Receipt::Done(_) => unreachable!("a finished receipt takes no bytes"),
         }
     }
 
@@ -121,25 +125,20 @@ impl Receipt {
     pub fn settled(&self) -> Option<Promise> {
         match self {
             Receipt::Worker(session) => Some(session.settled()),
-            _ => None,
+            Receipt::Here(..) => None,
         }
     }
 
-    /// The hex digest, once every byte has been fed.
+    /// The hex digest, once every byte has been fed. Called once.
     pub async fn finish(cell: &RefCell<Receipt>) -> Result<String, JsValue> {
         let finishing = match &mut *cell.borrow_mut() {
             Receipt::Worker(session) => session.finish(),
-            Receipt::Here(sha256, _) => {
-                Promise::resolve(&JsValue::from(hex(&sha256.finalize_reset())))
-            }
-            Receipt::Done(hex) => return Ok(hex.clone()),
+            Receipt::Here(hash, _) => return Ok(hash.take_hex()),
         };
-        let hex = JsFuture::from(finishing)
+        JsFuture::from(finishing)
             .await?
             .as_string()
-            .ok_or_else(|| JsValue::from_str("the hash worker gave no digest"))?;
-        cell.replace(Receipt::Done(hex.clone()));
-        Ok(hex)
+            .ok_or_else(|| JsValue::from_str("the hash worker gave no digest"))
     }
 }
 

@@ -425,7 +425,7 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         settings.threshold,
         settings.part_size,
     ))?;
-    match upload {
+    let receipt = match upload {
         Upload::Multipart(plan) => {
             run_multipart(
                 &job,
@@ -454,9 +454,12 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
             )
             .await?;
             sign(&sealed, &sealer, &ledger)?;
-            if let Some(digest) = &digest {
-                Receipt::finish(digest).await?;
-            }
+            // The receipt before the object exists: a hash that failed
+            // leaves none.
+            let receipt = match &digest {
+                Some(digest) => Some(Receipt::finish(digest).await?),
+                None => None,
+            };
             reader.ensure_unchanged().await?;
             let body = body_of(&sealed.pieces)?;
             let len = body.len();
@@ -469,15 +472,16 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
                 len,
             )
             .await?;
+            receipt
         }
-    }
+    };
     let result = Object::new();
     set(&result, "objectName", job.object.as_str());
     set(&result, "objectId", sealer.object_id().to_hex());
-    match digest {
-        Some(digest) => {
+    match receipt {
+        Some(sha256) => {
             set(&result, "plaintextSize", size as f64);
-            set(&result, "sha256", Receipt::finish(&digest).await?);
+            set(&result, "sha256", sha256);
         }
         None => set(
             &result,
@@ -498,6 +502,8 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
     Ok(result.into())
 }
 
+/// Uploads `plan` as a multipart upload; resolves to the receipt's hex
+/// SHA-256 when `digest` is given.
 #[allow(clippy::too_many_arguments)]
 async fn run_multipart(
     job: &Job,
@@ -511,7 +517,7 @@ async fn run_multipart(
     prior: Option<Saved>,
     digest: Option<&RefCell<Receipt>>,
     ledger: &RefCell<SegmentLedger>,
-) -> Result<(), JsValue> {
+) -> Result<Option<String>, JsValue> {
     let total = sealer.object_len(file.size()) as f64;
     let saved = match prior {
         Some(saved) => saved,
@@ -619,8 +625,12 @@ async fn run_multipart(
         failure = file.ensure_unchanged().await.err();
     }
     // The receipt before the object exists: a hash that failed leaves none.
+    let mut receipt = None;
     if let (None, Some(digest)) = (&failure, digest) {
-        failure = Receipt::finish(digest).await.err();
+        match Receipt::finish(digest).await {
+            Ok(sha256) => receipt = Some(sha256),
+            Err(e) => failure = Some(e),
+        }
     }
     if let Some(err) = failure {
         // Cancelled by the user, not resumable, or the file could not be
@@ -653,7 +663,7 @@ async fn run_multipart(
     if xml::is_error(&reply.text) {
         return Err(with_code("Http", "CompleteMultipartUpload failed"));
     }
-    Ok(())
+    Ok(receipt)
 }
 
 /// Hands out sealing turns in a fixed order: turn `n` starts when turn `n-1`
