@@ -4,6 +4,8 @@
 // goes to a Worker and the sealing thread only copies each segment there
 // (upload's receipt.rs decides when; bench/results.md has the figures).
 
+import { s3sealError } from "./error.js";
+
 /** A session's bytes sent and not yet hashed, beyond which it waits. */
 const BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A worker idle this long stops, releasing its thread and memory. */
@@ -17,10 +19,6 @@ export type HashRequest = { id: number; bytes: Uint8Array } | { id: number; fini
 /** What the hash worker answers. */
 export type HashReply = { ready: true } | { broken: string } | { id: number; hashed: number } | { id: number; sha256: string };
 
-/** An error as s3seal throws them (index.js's, without the import cycle). */
-function failed(message: string): Error {
-  return Object.assign(new Error(`the hash worker failed: ${message}`), { name: "S3sealError", code: "Engine" });
-}
 
 /** One file's hash in the worker, fed in order (the upload's HashSession). */
 export class HashSession {
@@ -153,7 +151,7 @@ export class ReceiptHasher {
   #fail(message: string, resolve: (running: boolean) => void): void {
     this.#broken = true;
     resolve(false);
-    const error = failed(message);
+    const error = s3sealError("Engine", `the hash worker failed: ${message}`);
     for (const session of this.#sessions.values()) session.fail(error);
     this.#sessions.clear();
     this.#stop();

@@ -29,6 +29,8 @@ import initWasm, {
 import { CipherHelper } from "./cipher.js";
 import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
+import { s3sealError } from "./error.js";
+import type { S3sealError } from "./error.js";
 import type {
   ServeEvent,
   WorkerInspectResult,
@@ -42,6 +44,8 @@ import type {
 } from "./worker.js";
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
+export type { S3sealError } from "./error.js";
+export { isS3sealError } from "./error.js";
 export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
 export { Key, OpenStream, Opener, RangeReader, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
@@ -87,16 +91,6 @@ export const sseKmsHeaders = wasmSseKmsHeaders as (keyId?: string | null) => Hea
  */
 export type Engine = "auto" | "webcrypto" | "wasm";
 
-/** An error thrown by s3seal: a real `Error` with `name === "S3sealError"`. */
-export interface S3sealError extends Error {
-  /** "AbortError" when cancelled through an AbortSignal (code "Aborted"). */
-  name: "S3sealError" | "AbortError";
-  code: S3sealErrorCode;
-  /** HTTP status, for `Http`, `Expired` and `Presign` errors. */
-  status?: number;
-  /** Multipart part number, for `Http` errors of one part. */
-  partNumber?: number;
-}
 
 /** Why a passphrase is below the floor (see `passphraseStrength`). */
 export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short" | "Predictable";
@@ -1055,18 +1049,6 @@ function useHelpers(count: number): CipherHelper[] {
   helpers = Array.from({ length: count }, () => new CipherHelper());
   if (wasmReady) setCipherHelpers(helpers);
   return helpers;
-}
-
-/** True for errors thrown by s3seal (they carry a stable `code`). */
-export function isS3sealError(err: unknown): err is S3sealError {
-  return err instanceof Error && err.name === "S3sealError" && typeof (err as { code?: unknown }).code === "string";
-}
-
-function s3sealError(code: S3sealErrorCode, message: string): S3sealError {
-  const err = new Error(message) as S3sealError;
-  err.name = "S3sealError";
-  err.code = code;
-  return err;
 }
 
 function abortError(signal: AbortSignal | undefined): unknown {

@@ -18,6 +18,7 @@ import {
   inertMediaType,
   upload,
 } from "./index.js";
+import { s3sealError } from "./error.js";
 import type { ManifestEntry } from "./index.js";
 import type { Metadata, SealProgress, TransferProgress, UploadCommon } from "./index.js";
 
@@ -169,10 +170,6 @@ function post(reply: WorkerReply): void {
   (self as unknown as { postMessage(m: unknown): void }).postMessage(reply);
 }
 
-function refusal(code: string, message: string): Error {
-  return Object.assign(new Error(message), { name: "S3sealError", code });
-}
-
 function keyFrom({ keyText, passphrase }: WorkerSecret): Key {
   if (keyText) return Key.fromText(keyText);
   return Key.fromPassphrase(passphrase ?? "");
@@ -190,7 +187,7 @@ const ports = new Map<number, MessagePort[]>();
 
 function storeOf(handle: number | undefined): StoredObject {
   const stored = stores.get(handle ?? 0);
-  if (!stored) throw refusal("InvalidInput", "invalid input: this object is not open (released?)");
+  if (!stored) throw s3sealError("InvalidInput", "invalid input: this object is not open (released?)");
   return stored;
 }
 
@@ -200,7 +197,7 @@ async function opened(blob: Blob, metadata: Metadata): Promise<WorkerOpenResult>
   let manifest: ManifestEntry[] | undefined;
   if (metadata.type === MANIFEST_TYPE) {
     // FORMAT.md §10: a reader refuses a list over 16 MiB before reading it.
-    if (blob.size > 16 << 20) throw refusal("Malformed", "malformed: the list of files is larger than 16 MiB");
+    if (blob.size > 16 << 20) throw s3sealError("Malformed", "malformed: the list of files is larger than 16 MiB");
     manifest = parseManifest(new Uint8Array(await blob.arrayBuffer()));
   }
   // The sealed name is the sealer's word: shown and saved only cleaned.
@@ -300,10 +297,10 @@ async function answer(handle: number, stored: StoredObject, request: ByteRequest
       const r = await reader.read();
       const heldSize = held?.length ?? 0;
       if (r.done) {
-        if (sent + heldSize !== total) throw refusal("Corrupt", `the object holds ${sent + heldSize} bytes, its head said ${total}`);
+        if (sent + heldSize !== total) throw s3sealError("Corrupt", `the object holds ${sent + heldSize} bytes, its head said ${total}`);
         return { chunk: held, done: true };
       }
-      if (sent + heldSize + r.value.length > total) throw refusal("Corrupt", `the object holds more than the ${total} bytes its head said`);
+      if (sent + heldSize + r.value.length > total) throw s3sealError("Corrupt", `the object holds more than the ${total} bytes its head said`);
       const out = held;
       held = r.value;
       if (out) return { chunk: out, done: false };
@@ -409,7 +406,7 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
       // Anyone with the object or its SSE-C key can test guesses offline:
       // refuse what the estimate says is guessable, before anything starts.
       const s = passphraseStrength(data.passphrase ?? "");
-      if (!s.strong) throw refusal("WeakPassphrase", `${s.reason} (about ${Math.floor(s.bits)} bits; ${s.minimumBits} needed)`);
+      if (!s.strong) throw s3sealError("WeakPassphrase", `${s.reason} (about ${Math.floor(s.bits)} bits; ${s.minimumBits} needed)`);
     }
     const key = own(data.newKey ? Key.generate() : keyFrom(data));
     resumeStore ??= data.resume ? indexedDbStore() : undefined;
@@ -428,7 +425,7 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
       deleteToken: uploaded.deleteToken ?? null,
     };
   }
-  throw refusal("InvalidInput", `unknown op ${String(op)}`);
+  throw s3sealError("InvalidInput", `unknown op ${String(op)}`);
 }
 
 self.addEventListener("message", async (event: MessageEvent<WorkerRequest>) => {
