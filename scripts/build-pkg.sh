@@ -6,6 +6,16 @@
 # s3seal_wasm* files and tsc's output (*.js, *.d.ts) are ignored by git.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The page's payload: the wasm and every script the page loads (www/ and
+# pkg/). `--page-files` lists them, for the bench.
+PAGE_FILES=(pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/error.js pkg/cipher.js
+  pkg/cipher-worker.js pkg/hash.js pkg/hash-worker.js pkg/worker.js pkg/sw.js www/app.js)
+if [ "${1:-}" = --page-files ]; then
+  printf '%s\n' "${PAGE_FILES[@]}"
+  exit 0
+fi
+
 source scripts/tools.sh
 
 cargo build --lib --target wasm32-unknown-unknown --profile wasm
@@ -48,16 +58,15 @@ raw=$(stat -c %s pkg/s3seal_wasm_bg.wasm)
 gz=$(gzip -9 -c pkg/s3seal_wasm_bg.wasm | wc -c)
 echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 
-# The page's payload budget: the wasm and every script the page loads
-# (www/ and pkg/), each gzipped as a server would send it. 180 KiB until
+# The page's payload budget: PAGE_FILES, each gzipped as a server would
+# send it. 180 KiB until
 # issue 20's features: sharing (expiry, limits, the owner's delete) and
 # several files behind one link; 196 KiB with issue 19's streaming open
 # (the Service Worker and its page side); bench/results.md has the growth
 # of each.
 PAGE_BUDGET_BYTES=$((196 * 1024))
 page=0
-for f in pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/cipher.js pkg/cipher-worker.js pkg/hash.js pkg/hash-worker.js \
-  pkg/worker.js pkg/sw.js www/app.js; do
+for f in "${PAGE_FILES[@]}"; do
   page=$((page + $(gzip -9 -c "$f" | wc -c)))
 done
 echo "pkg: page payload (wasm + JS, gzipped) $page bytes, budget $PAGE_BUDGET_BYTES" >&2
