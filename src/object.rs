@@ -556,20 +556,17 @@ impl Trailer {
     }
 
     /// Takes a chunk; `release` gets the bytes now known not to be the
-    /// signature, in order.
+    /// signature, in order, in two slices (held bytes, then the chunk's)
+    /// that may be empty.
     pub fn push(
         &mut self,
         chunk: &[u8],
         mut release: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let (from_held, from_chunk) = Self::split(self.held.len(), chunk.len());
-        if from_held > 0 {
-            let out: Vec<u8> = self.held.drain(..from_held).collect();
-            release(&out)?;
-        }
-        if from_chunk > 0 {
-            release(&chunk[..from_chunk])?;
-        }
+        let released: Vec<u8> = self.held.drain(..from_held).collect();
+        release(&released)?;
+        release(&chunk[..from_chunk])?;
         self.held.extend_from_slice(&chunk[from_chunk..]);
         Ok(())
     }
