@@ -679,17 +679,17 @@ pub(crate) type EndProbe = (u64, bool, Range<usize>);
 /// whose every segment opens gives its verdict, and none gives `Corrupt`.
 /// An empty `R` has nothing to try: `Truncated`.
 pub(crate) fn end_probes(index: u64, rest_len: usize) -> Vec<(Error, Vec<EndProbe>)> {
+    if rest_len == 0 {
+        return vec![(Error::Truncated, Vec::new())];
+    }
     let cap = layout::ciphertext_capacity(index);
     let mut alternatives = Vec::new();
-    if rest_len == 0 {
-        alternatives.push((Error::Truncated, Vec::new()));
-    }
     // Cut at a segment boundary: a whole segment that is not the last.
     if rest_len == cap {
         alternatives.push((Error::Truncated, vec![(index, false, 0..rest_len)]));
     }
     // The object's last segment(s), whole, and no signature after them.
-    if rest_len > 0 && final_segment_allowed(index, rest_len) {
+    if final_segment_allowed(index, rest_len) {
         alternatives.push((Error::BadSignature, vec![(index, true, 0..rest_len)]));
     }
     if rest_len > cap + TAG_SIZE {
