@@ -364,7 +364,7 @@ pub fn inert_media_type(media_type: &str) -> &'static str {
         essence = rest;
     }
     // black_box: unrolled over the constant table, the comparisons cost the
-    // wasm module 4.7 KiB instead of 0.6.
+    // wasm module several KiB (bench/results.md, design measurements).
     core::hint::black_box(INERT_MEDIA_TYPES)
         .iter()
         .find(|t| t.as_bytes().eq_ignore_ascii_case(essence))

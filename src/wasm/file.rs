@@ -2,16 +2,14 @@
 //! reused from one part to the next.
 //!
 //! `Blob.slice().arrayBuffer()` makes a new buffer per part, and each stays
-//! in the renderer until the next garbage collection: reading 1 GiB in 8 MiB
-//! parts that way grew headless Chromium's renderer by 136–144 MiB, against
-//! 28 MiB through a BYOB reader of `Blob.stream()` filling one buffer (and
-//! the reads took 2.3 s instead of 3.1–3.5 s). Each part opens its own
-//! stream of its slice: Chromium checks that a File is unchanged when a
-//! stream opens, not while it runs, so one stream over the whole file would
-//! read a file changed mid-upload without an error; and
-//! [`FileReader::ensure_unchanged`] checks once more after the last part.
-//! Where a Blob's stream is not a byte stream, each read falls back to
-//! `slice().arrayBuffer()`.
+//! in the renderer until the next garbage collection, so a BYOB reader of
+//! `Blob.stream()` fills one buffer instead (bench/results.md, design
+//! measurements). Each part opens its own stream of its slice: Chromium
+//! checks that a File is unchanged when a stream opens, not while it runs,
+//! so one stream over the whole file would read a file changed mid-upload
+//! without an error; and [`FileReader::ensure_unchanged`] checks once more
+//! after the last part. Where a Blob's stream is not a byte stream, each
+//! read falls back to `slice().arrayBuffer()`.
 
 use std::cell::Cell;
 
