@@ -30,6 +30,8 @@ import { CipherHelper } from "./cipher.js";
 import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import { s3sealError } from "./error.js";
+import { BlobParts, blobChunks } from "./blob.js";
+import type { ChunkReader } from "./blob.js";
 import type { S3sealError } from "./error.js";
 import type {
   ServeEvent,
@@ -450,8 +452,9 @@ export function upload(file: Blob, options: UploadOptions): Promise<Receipt | Up
   const made = target(options, { sealing: true });
   const { key, passphrase, recipient, ...rest } = options;
   const wasmOptions = { presign: presignWith(), ...rest };
+  const parts = new BlobParts(file);
   return releasing(made, () =>
-    made.recipient ? wasmUploadToRecipient(file, made.recipient, wasmOptions) : wasmUpload(file, made.key as Key, wasmOptions),
+    made.recipient ? wasmUploadToRecipient(parts, made.recipient, wasmOptions) : wasmUpload(parts, made.key as Key, wasmOptions),
   );
 }
 
@@ -1075,39 +1078,18 @@ function toStream(source: unknown): ReadableStream<Uint8Array> {
 /** Segments per chunk when sealing bytes in memory (~1 MiB). */
 const SEGMENTS_PER_CHUNK = 4;
 
-/** A reader of `source`, and whether its chunks may be lent to a
- * SealStream (`pushLent`: nobody changes them after they are read). Blobs
- * are read by `blobReader`. Bytes in memory are read as views (no copies,
- * and no stream around them) of about CHUNK_SIZE; when `aligned`, they end
- * on segment boundaries, so no segment is ever copied. One huge chunk would
- * queue every segment's cipher call at once instead of a window. */
-/** What `pump` reads: a stream reader, or one of ours over memory or a Blob. */
-interface ChunkReader {
-  read(): Promise<ReadableStreamReadResult<Uint8Array>> | ReadableStreamReadResult<Uint8Array>;
-  cancel(reason?: unknown): Promise<void>;
-}
-
+/** What `pump` reads from `source`, and whether its chunks may be lent to
+ * a SealStream (`pushLent`: nobody changes them after they are read).
+ * Blobs are read by `blobChunks`, in chunks that end on segment boundaries
+ * as bytes in memory are read. Bytes in memory are read as views (no
+ * copies, and no stream around them) of about CHUNK_SIZE; when `aligned`,
+ * they end on segment boundaries, so no segment is ever copied. One huge
+ * chunk would queue every segment's cipher call at once instead of a
+ * window. */
 function toReader(source: Source, { aligned = false } = {}): { reader: ChunkReader; lent: boolean } {
   if (source instanceof ArrayBuffer) source = new Uint8Array(source);
   if (typeof Blob !== "undefined" && source instanceof Blob) {
-    const reader = blobReader(source);
-    if (reader) return { reader, lent: true };
-    // Not a byte stream: its own chunks, and the same check at the end.
-    const inner = source.stream().getReader();
-    const checked: ChunkReader = {
-      async read() {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await inner.read();
-        } catch (err) {
-          throw unreadable(err);
-        }
-        if (next.done) await unchanged(source);
-        return next;
-      },
-      cancel: (reason) => inner.cancel(reason),
-    };
-    return { reader: checked, lent: true };
+    return { reader: blobChunks(source, (n) => segmentOffset(n * SEGMENTS_PER_CHUNK)), lent: true };
   }
   if (!ArrayBuffer.isView(source)) {
     const owned = !(source instanceof ReadableStream); // a Response's own stream
@@ -1132,98 +1114,6 @@ function toReader(source: Source, { aligned = false } = {}): { reader: ChunkRead
     },
   };
   return { reader, lent: true };
-}
-
-/** Blob readers with a BYOB read in flight. Held here because in Chromium
- * nothing else may hold them: a pending read, its stream and whatever
- * awaits it can form a cycle no root reaches, and a garbage collection then
- * drops it, so the read never settles (bench/results.md, "design
- * measurements"). */
-const reading = new Set<ReadableStreamBYOBReader>();
-
-/** A reader of a Blob's bytes in chunks that end on plaintext segment
- * boundaries, as bytes in memory are read, filled through a BYOB reader into
- * two buffers used in turn: a chunk lent to a SealStream is free once the
- * next push returns, so the read after that may fill its memory again (an
- * OpenStream's chunk is free sooner, once its own push returns). Reading a
- * File so, instead of taking the stream's own chunks, makes no garbage per
- * chunk, and when sealing no segment straddles two chunks. One stream, not
- * slice().arrayBuffer() per chunk, which is slow in Chromium. Undefined
- * where a Blob's stream is not a byte stream. */
-function blobReader(blob: Blob): ChunkReader | undefined {
-  let reader: ReadableStreamBYOBReader;
-  try {
-    reader = blob.stream().getReader({ mode: "byob" });
-  } catch {
-    return undefined;
-  }
-  const size = blob.size;
-  const buffers: ArrayBuffer[] = [];
-  let at = 0;
-  let chunks = 0;
-  let checked = false;
-  return {
-    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
-      if (at >= size) {
-        if (!checked) {
-          checked = true;
-          await unchanged(blob);
-        }
-        return { done: true, value: undefined };
-      }
-      chunks++;
-      const end = Math.min(segmentOffset(chunks * SEGMENTS_PER_CHUNK), size);
-      const want = end - at;
-      const turn = chunks & 1;
-      let buffer = buffers[turn]?.byteLength >= want ? buffers[turn] : new ArrayBuffer(want);
-      let filled = 0;
-      while (filled < want) {
-        let done: boolean;
-        let value: Uint8Array | undefined;
-        reading.add(reader);
-        try {
-          ({ done, value } = await reader.read(new Uint8Array(buffer, filled, want - filled)));
-        } catch (err) {
-          throw unreadable(err);
-        } finally {
-          reading.delete(reader);
-        }
-        if (value) {
-          buffer = value.buffer as ArrayBuffer;
-          filled += value.length;
-        }
-        if (done) break;
-      }
-      buffers[turn] = buffer;
-      if (filled < want) throw s3sealError("InvalidInput", "invalid input: the file is shorter than its size (it changed while being read)");
-      at = end;
-      return { done: false, value: new Uint8Array(buffer, 0, want) };
-    },
-    cancel(reason?: unknown): Promise<void> {
-      at = size;
-      checked = true;
-      return reader.cancel(reason);
-    },
-  };
-}
-
-/** Fails if a File changed since it was picked. Chromium checks that when
- * a read of the file opens, not while a stream runs: a stream read to its
- * end may hold bytes written after it opened. One more small read after
- * the last one tells (cheaper than reopening the stream as it goes). Other
- * Blobs cannot change, so they skip it. */
-async function unchanged(blob: Blob): Promise<void> {
-  if (blob.size === 0 || typeof File === "undefined" || !(blob instanceof File)) return;
-  try {
-    await blob.slice(blob.size - 1).arrayBuffer();
-  } catch (err) {
-    throw unreadable(err);
-  }
-}
-
-function unreadable(err: unknown): S3sealError {
-  const e = err as { name?: string; message?: string } | undefined;
-  return s3sealError("InvalidInput", `invalid input: the file could not be read (${e?.name}: ${e?.message}); was it changed or removed after it was picked?`);
 }
 
 // A pull-driven transform through a SealStream/OpenStream: each push starts

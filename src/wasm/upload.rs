@@ -19,7 +19,7 @@ use super::field::{get, hex, number, set, text};
 use super::http::Body;
 use std::cell::RefCell;
 
-use super::file::FileReader;
+use super::file::BlobParts;
 use super::job::{Cancel, Job, Progress, abort_error, presign_option};
 use super::key::{Key, Recipient};
 use super::receipt::Receipt;
@@ -53,7 +53,7 @@ struct SealedPart {
 /// Reads `part`'s plaintext and seals it (see [`seal_part`]); the plaintext's
 /// memory goes back to `file` for the next part.
 async fn read_and_seal(
-    file: &FileReader,
+    file: &BlobParts,
     engine: &Engine,
     sealer: &object::Sealer,
     part: &Part,
@@ -69,7 +69,7 @@ async fn read_and_seal(
     let plaintext = file.read(part.plaintext.start, part.plaintext.end).await?;
     let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest, ledger).await;
     // Every engine call has started, so has copied its input, by now.
-    file.recycle(plaintext);
+    file.recycle(&plaintext);
     sealed
 }
 
@@ -152,7 +152,7 @@ fn body_of(pieces: &Array) -> Result<Body, JsValue> {
 /// Seals `file` and uploads it through presigned URLs. Resolves to
 /// `{ objectName, objectId, fileKey, size, resumedParts, engine }`.
 #[wasm_bindgen]
-pub fn upload(file: Blob, key: &Key, options: JsValue) -> Promise {
+pub fn upload(file: BlobParts, key: &Key, options: JsValue) -> Promise {
     let target = Target::Secret(key.secret.clone());
     future_to_promise(async move { upload_inner(file, target, options).await })
 }
@@ -162,7 +162,7 @@ pub fn upload(file: Blob, key: &Key, options: JsValue) -> Promise {
 /// objectId, size, plaintextSize, sha256, engine }`; `sha256` is of the
 /// plaintext, for the uploader to keep and the recipient to check.
 #[wasm_bindgen(js_name = uploadToRecipient)]
-pub fn upload_to_recipient(file: Blob, recipient: &Recipient, options: JsValue) -> Promise {
+pub fn upload_to_recipient(file: BlobParts, recipient: &Recipient, options: JsValue) -> Promise {
     let target = Target::Recipient(recipient.inner.clone());
     future_to_promise(async move { upload_inner(file, target, options).await })
 }
@@ -263,7 +263,7 @@ async fn engine_for(choice: Choice, sealer: &object::Sealer) -> Result<Engine, J
 async fn unchanged(
     engine: &Engine,
     sealer: &object::Sealer,
-    file: &FileReader,
+    file: &BlobParts,
     to_verify: &[(&Part, &str)],
     progress: &RefCell<Progress>,
     ledger: &RefCell<SegmentLedger>,
@@ -287,7 +287,7 @@ async fn unchanged(
 async fn prepare(
     target: &Target,
     meta: &Metadata,
-    file: &FileReader,
+    file: &BlobParts,
     settings: &Settings,
     store: Option<&Store>,
     presign: &Function,
@@ -370,7 +370,12 @@ async fn prepare(
     })
 }
 
-async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<JsValue, JsValue> {
+async fn upload_inner(
+    reader: BlobParts,
+    target: Target,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let file = reader.blob();
     let presign = presign_option(&options)?;
     let settings = Settings::from_options(&options)?;
     let size = file.size() as u64;
@@ -392,7 +397,6 @@ async fn upload_inner(file: Blob, target: Target, options: JsValue) -> Result<Js
         None
     };
     let verifying = Progress::new(&options, "verifying", size as f64);
-    let reader = FileReader::new(&file);
     let Prepared {
         sealer,
         engine,
@@ -510,7 +514,7 @@ async fn run_multipart(
     cancel: &Cancel,
     engine: &Engine,
     sealer: &object::Sealer,
-    file: &FileReader,
+    file: &BlobParts,
     plan: Vec<Part>,
     settings: &Settings,
     store: Option<Store>,
