@@ -705,12 +705,14 @@ pub(crate) fn end_probes(index: u64, rest_len: usize) -> Vec<(Error, Vec<EndProb
 mod tests {
     use super::*;
 
+    const HEADER: Header = Header {
+        salt: [7; SALT_SIZE],
+        nonce_prefix: [9; NONCE_PREFIX_SIZE],
+    };
+
     #[test]
     fn a_cipher_from_the_derived_key_is_the_derived_cipher() {
-        let header = Header {
-            salt: [7; SALT_SIZE],
-            nonce_prefix: [9; NONCE_PREFIX_SIZE],
-        };
+        let header = HEADER;
         let (payload_key, aad) = ([5; KEY_SIZE], b"preamble");
         let key = SegmentCipher::derive_key(&payload_key, &header, aad);
         let nonce = Nonce::new(header.nonce_prefix, 3, true).unwrap();
@@ -722,10 +724,7 @@ mod tests {
 
     #[test]
     fn seal_segments_refuses_what_no_sealer_writes_and_leaves_out_as_it_was() {
-        let header = Header {
-            salt: [7; SALT_SIZE],
-            nonce_prefix: [9; NONCE_PREFIX_SIZE],
-        };
+        let header = HEADER;
         let cipher = SegmentCipher::new(&[5; KEY_SIZE], &header, b"preamble");
         let first = FIRST_PLAINTEXT_SEGMENT_SIZE;
         let plain = vec![3u8; first + 5];
@@ -751,10 +750,7 @@ mod tests {
 
     #[test]
     fn opener_gathers_a_header_that_arrives_in_pieces() {
-        let header = Header {
-            salt: [7; SALT_SIZE],
-            nonce_prefix: [9; NONCE_PREFIX_SIZE],
-        };
+        let header = HEADER;
         let (payload_key, aad) = ([5; KEY_SIZE], b"preamble");
         let plain: Vec<u8> = (0..FIRST_PLAINTEXT_SEGMENT_SIZE + 100)
             .map(|i| i as u8)
