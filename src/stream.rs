@@ -330,7 +330,10 @@ impl SegmentCipher {
     ) -> Result<()> {
         let start = out.len();
         self.seal_segments_to(first, plaintext, ends_object, out)
-            .inspect_err(|_| out.truncate(start))
+            .inspect_err(|_| {
+                out[start..].fill(0);
+                out.truncate(start);
+            })
     }
 
     fn seal_segments_to(

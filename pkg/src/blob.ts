@@ -177,8 +177,8 @@ async function unchanged(blob: Blob): Promise<void> {
 /** The browser could not read the file (Chromium: a changed File's stream
  * fails with "network error", its arrayBuffer() with NotReadableError). */
 function unreadable(err: unknown): S3sealError {
-  const e = err as { name?: string; message?: string } | undefined;
-  return s3sealError("InvalidInput", `invalid input: the file could not be read (${e?.name}: ${e?.message}); was it changed or removed after it was picked?`);
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : "unknown error";
+  return s3sealError("InvalidInput", `invalid input: the file could not be read (${detail}); was it changed or removed after it was picked?`);
 }
 
 function shorter(): S3sealError {

@@ -27,6 +27,7 @@ export class HashSession {
   #finishing: { resolve: (hex: string) => void; reject: (e: unknown) => void } | undefined;
   #error: unknown;
   #done = false;
+  #digest: Promise<string> | undefined;
 
   constructor(
     private readonly hasher: ReceiptHasher,
@@ -48,14 +49,16 @@ export class HashSession {
     return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
-  /** Resolves to the hex SHA-256 of every byte given. */
+  /** Resolves to the hex SHA-256 of every byte given (the same promise
+   * if asked again). */
   finish(): Promise<string> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     this.#done = true;
-    return new Promise((resolve, reject) => {
+    this.#digest ??= new Promise((resolve, reject) => {
       this.#finishing = { resolve, reject };
       this.hasher.send({ id: this.id, finish: true });
     });
+    return this.#digest;
   }
 
   /** Drops the session (after finish, or when the upload failed). */

@@ -72,14 +72,14 @@ impl ReceiptHash {
     }
 
     /// The hex digest of every byte given.
-    pub fn finish(mut self) -> String {
-        self.take_hex()
+    pub fn finish(self) -> String {
+        self.hex()
     }
 }
 
 impl ReceiptHash {
-    fn take_hex(&mut self) -> String {
-        hex(&self.0.finalize_reset())
+    fn hex(&self) -> String {
+        hex(&self.0.clone().finalize())
     }
 }
 
@@ -129,11 +129,15 @@ impl Receipt {
         }
     }
 
-    /// The hex digest, once every byte has been fed. Called once.
+    /// The hex digest, once every byte has been fed (the same if asked
+    /// again).
     pub async fn finish(cell: &RefCell<Receipt>) -> Result<String, JsValue> {
         let finishing = match &mut *cell.borrow_mut() {
             Receipt::Worker(session) => session.finish(),
-            Receipt::Here(hash, _) => return Ok(hash.take_hex()),
+            Receipt::Here(hash, scratch) => {
+                zeroize::Zeroize::zeroize(&mut **scratch);
+                return Ok(hash.hex());
+            }
         };
         JsFuture::from(finishing)
             .await?
