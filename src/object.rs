@@ -349,8 +349,7 @@ impl Sealer {
         self.seal_segments(first, plaintext, ends_object, out)?;
         if let Err(e) = ledger.record(first, &out[start..], ends_object) {
             // Sealed, never released.
-            zeroize::Zeroize::zeroize(&mut out[start..]);
-            out.truncate(start);
+            crate::stream::discard_from(out, start);
             return Err(e);
         }
         Ok(())
@@ -812,8 +811,7 @@ impl Opener {
             preamble.verifying_key.verify(&content, signature)
         };
         if let Err(e) = verdict {
-            zeroize::Zeroize::zeroize(&mut out[before..]);
-            out.truncate(before);
+            crate::stream::discard_from(out, before);
             return Err(e);
         }
         Ok(metadata)

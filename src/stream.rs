@@ -310,8 +310,7 @@ impl SegmentCipher {
         {
             Ok(()) => Ok(()),
             Err(_) => {
-                out[start..].fill(0);
-                out.truncate(start);
+                discard_from(out, start);
                 Err(Error::Corrupt)
             }
         }
@@ -330,10 +329,7 @@ impl SegmentCipher {
     ) -> Result<()> {
         let start = out.len();
         self.seal_segments_to(first, plaintext, ends_object, out)
-            .inspect_err(|_| {
-                out[start..].fill(0);
-                out.truncate(start);
-            })
+            .inspect_err(|_| discard_from(out, start))
     }
 
     fn seal_segments_to(
@@ -545,6 +541,14 @@ impl StreamSealer {
         self.cipher.seal_to(nonce, &self.pending, out);
         Ok(())
     }
+}
+
+/// Wipes and drops what a failed call appended to `out` from `start` on,
+/// leaving it as it was (volatile writes: a plain fill before the truncate
+/// is a dead store the optimiser may drop).
+pub(crate) fn discard_from(out: &mut Vec<u8>, start: usize) {
+    zeroize::Zeroize::zeroize(&mut out[start..]);
+    out.truncate(start);
 }
 
 /// Gathers the payload header from the front of `data` into `pending`
