@@ -59,11 +59,10 @@ gz=$(gzip -9 -c pkg/s3seal_wasm_bg.wasm | wc -c)
 echo "pkg: s3seal_wasm_bg.wasm $raw bytes, $gz gzipped" >&2
 
 # The page's payload budget: PAGE_FILES, each gzipped as a server would
-# send it. 180 KiB until
-# issue 20's features: sharing (expiry, limits, the owner's delete) and
-# several files behind one link; 196 KiB with issue 19's streaming open
-# (the Service Worker and its page side); bench/results.md has the growth
-# of each.
+# send it. 180 KiB until issue 20's features: sharing (expiry, limits, the
+# owner's delete) and several files behind one link; 196 KiB with issue
+# 19's streaming open (the Service Worker and its page side);
+# bench/results.md has the growth of each.
 PAGE_BUDGET_BYTES=$((196 * 1024))
 page=0
 for f in "${PAGE_FILES[@]}"; do

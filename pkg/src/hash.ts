@@ -19,7 +19,6 @@ export type HashRequest = { id: number; bytes: Uint8Array } | { id: number; fini
 /** What the hash worker answers. */
 export type HashReply = { ready: true } | { broken: string } | { id: number; hashed: number } | { id: number; sha256: string };
 
-
 /** One file's hash in the worker, fed in order (the upload's HashSession). */
 export class HashSession {
   #backlog = 0;

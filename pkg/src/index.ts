@@ -93,7 +93,6 @@ export const sseKmsHeaders = wasmSseKmsHeaders as (keyId?: string | null) => Hea
  */
 export type Engine = "auto" | "webcrypto" | "wasm";
 
-
 /** Why a passphrase is below the floor (see `passphraseStrength`). */
 export type PassphraseWeakness = "Empty" | "FewWords" | "Repetitive" | "Short" | "Predictable";
 

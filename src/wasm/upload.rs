@@ -387,9 +387,10 @@ async fn upload_inner(
         size: Some(size),
     };
     let recipient_mode = matches!(target, Target::Recipient(_));
-    let digest = match recipient_mode {
-        true => Some(RefCell::new(Receipt::start(size).await?)),
-        false => None,
+    let digest = if recipient_mode {
+        Some(RefCell::new(Receipt::start(size).await?))
+    } else {
+        None
     };
     let store = if size > settings.threshold && !recipient_mode {
         Store::from_options(&options, &file)
