@@ -1,6 +1,6 @@
 // Reading a Blob (what a picked File is), for every path of the package:
 // `seal()`/`open()` of a Blob read it in order (`blobChunks`), an upload
-// reads it part by part (`BlobParts`, driven by the wasm upload). Both
+// reads it part by part (`BlobParts`, for upload.ts). Both
 // fill reused memory through BYOB reads, and both fail the same way when
 // the file changed or went away after it was picked.
 import { s3sealError } from "./error.js";
@@ -111,7 +111,7 @@ export function blobChunks(blob: Blob, chunkEnd: (n: number) => number): ChunkRe
   };
 }
 
-/** Ranges of one Blob, for the upload's parts (`src/wasm/upload.rs`), into
+/** Ranges of one Blob, for the upload's parts (upload.ts), into
  * memory reused from one part to the next. Each range opens its own stream
  * of its slice: Chromium checks that a File is unchanged when a stream
  * opens, not while it runs, so one stream over a whole file would read a

@@ -1,8 +1,8 @@
 // The receipt's SHA-256 on a thread of its own. A form-mode upload hashes
 // every plaintext byte; in wasm that runs at a fraction of the cipher's
 // speed, and in Chromium the cipher runs on the sealing thread, so the hash
-// goes to a Worker and the sealing thread only copies each segment there
-// (upload's receipt.rs decides when; bench/results.md has the figures).
+// goes to a Worker and the sealing thread only copies each part there
+// (upload.ts decides when; bench/results.md has the figures).
 
 import { s3sealError } from "./error.js";
 

@@ -19,18 +19,16 @@ import initWasm, {
   safeFileName,
   segmentOffset,
   setCipherHelpers,
-  setReceiptHasher,
   sseCHeaders as wasmSseCHeaders,
   sseKmsHeaders as wasmSseKmsHeaders,
   sseS3Headers as wasmSseS3Headers,
-  upload as wasmUpload,
-  uploadToRecipient as wasmUploadToRecipient,
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
 import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import { s3sealError } from "./error.js";
-import { BlobParts, blobChunks } from "./blob.js";
+import { blobChunks } from "./blob.js";
+import { sealAndUpload, useReceiptHasher } from "./upload.js";
 import type { ChunkReader } from "./blob.js";
 import type { S3sealError } from "./error.js";
 import type {
@@ -450,11 +448,7 @@ export function upload(file: Blob, options: UploadCommon & WithKey): Promise<Upl
 export function upload(file: Blob, options: UploadOptions): Promise<Receipt | Uploaded> {
   const made = target(options, { sealing: true });
   const { key, passphrase, recipient, ...rest } = options;
-  const wasmOptions = { presign: presignWith(), ...rest };
-  const parts = new BlobParts(file);
-  return releasing(made, () =>
-    made.recipient ? wasmUploadToRecipient(parts, made.recipient, wasmOptions) : wasmUpload(parts, made.key as Key, wasmOptions),
-  );
+  return releasing(made, () => sealAndUpload(file, made, { presign: presignWith(), ...rest }));
 }
 
 /**
@@ -992,7 +986,7 @@ export function ready(moduleOrPath?: string | URL | Request | Response | BufferS
     else setCipherHelpers(helpers);
     // On one core a second thread only adds the copies.
     const hasher = defaultCipherWorkers() > 0 ? new ReceiptHasher(passable(moduleOrPath)) : undefined;
-    setReceiptHasher(hasher && (() => hasher.start()));
+    useReceiptHasher(hasher);
   })();
   return readyPromise;
 }

@@ -17,6 +17,11 @@ pub const MIN_PART_SIZE: u64 = 5 << 20;
 pub const MAX_PART_SIZE: u64 = 5 << 30;
 /// Most parts in one multipart upload.
 pub const MAX_PARTS: u64 = 10_000;
+/// Objects up to this much plaintext go up in one PUT by default, in bytes
+/// (every host: the browser and `push`).
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 16 << 20;
+/// Default target part size, in bytes.
+pub const DEFAULT_PART_SIZE: u64 = 8 << 20;
 
 /// One part of a multipart upload.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,6 +59,27 @@ impl Op {
     pub fn writes(self) -> bool {
         matches!(self, Op::Put | Op::CompleteMultipart)
     }
+
+    /// Whether it carries the object's SSE-C headers: every operation that
+    /// sends or reads object bytes or asks about them. Completing or
+    /// aborting an upload moves no bytes, and S3 does not ask for the key.
+    pub fn keyed(self) -> bool {
+        !matches!(self, Op::CompleteMultipart | Op::AbortMultipart)
+    }
+
+    /// Whether it is the object's first write, which carries its sharing
+    /// terms (a PUT, or the multipart upload's creation).
+    pub fn creates(self) -> bool {
+        matches!(self, Op::Put | Op::CreateMultipart)
+    }
+
+    /// Whether it names a multipart upload by its id.
+    pub fn in_upload(self) -> bool {
+        matches!(
+            self,
+            Op::UploadPart | Op::CompleteMultipart | Op::AbortMultipart
+        )
+    }
 }
 
 /// An object's SSE-C headers as the contract carries them.
@@ -285,6 +306,22 @@ mod tests {
             url: url.into(),
             headers,
         }
+    }
+
+    #[test]
+    fn which_operations_carry_the_key_the_terms_and_the_upload_id() {
+        use Op::*;
+        let having = |f: fn(Op) -> bool| Op::ALL.into_iter().filter(|o| f(*o)).collect::<Vec<_>>();
+        assert_eq!(
+            having(Op::keyed),
+            [Put, CreateMultipart, UploadPart, Head, Get]
+        );
+        assert_eq!(having(Op::creates), [Put, CreateMultipart]);
+        assert_eq!(
+            having(Op::in_upload),
+            [UploadPart, CompleteMultipart, AbortMultipart]
+        );
+        assert_eq!(having(Op::writes), [Put, CompleteMultipart]);
     }
 
     #[test]

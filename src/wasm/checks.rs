@@ -53,5 +53,5 @@ pub fn passphrase_strength(text: &str) -> js_sys::Object {
 pub fn read_refusal(status: u16, body: &str, what: &str) -> JsValue {
     let fault = crate::transfer::retry::classify_read(status, body)
         .unwrap_or(crate::transfer::retry::Fault::Http { status });
-    super::job::fault_error(&fault, None, what, 1)
+    super::error::fault_error(&fault, None, what, 1)
 }

@@ -16,6 +16,24 @@ pub fn with_code(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
+/// The JS error for a request that failed with `fault` after `attempts`:
+/// its `code`, with `status` and `partNumber` where known.
+pub fn fault_error(
+    fault: &crate::transfer::retry::Fault,
+    part_number: Option<u16>,
+    what: &str,
+    attempts: u32,
+) -> JsValue {
+    let e = with_code(fault.code(), &fault.describe(what, attempts));
+    if let Some(status) = fault.status() {
+        let _ = js_sys::Reflect::set(&e, &"status".into(), &status.into());
+    }
+    if let Some(n) = part_number {
+        let _ = js_sys::Reflect::set(&e, &"partNumber".into(), &n.into());
+    }
+    e
+}
+
 /// `Result` of the boundary.
 pub type JsResult<T> = Result<T, JsValue>;
 

@@ -9,9 +9,10 @@
 //!   push sealer/opener on the wasm `aes-gcm`;
 //! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
 //!   promise-based `SealStream`/`OpenStream` over it;
-//! - [`upload`], with [`job`], [`http`], [`resume`] and [`file`]: uploads
-//!   through presigned URLs (the package reads stored objects itself, with
-//!   [`RangeReader`] and [`OpenStream`] deciding);
+//! - [`upload`]: one upload through presigned URLs, sealed a part per
+//!   call, for the package's upload.ts, which does its I/O (the package
+//!   reads stored objects itself too, with [`RangeReader`] and
+//!   [`OpenStream`] deciding); [`receipt`]: a form-mode upload's SHA-256;
 //! - [`checks`]: the inert type and safe name of opened bytes, passphrase
 //!   strength; [`manifest`]: several files behind one link.
 
@@ -19,14 +20,10 @@ mod checks;
 pub mod engine;
 mod error;
 mod field;
-mod file;
-mod http;
-mod job;
 mod key;
 mod manifest;
 mod pipeline;
 mod receipt;
-mod resume;
 mod sse;
 mod stream;
 mod upload;
@@ -35,6 +32,7 @@ pub use checks::{inert_media_type, passphrase_strength, read_refusal};
 pub use key::{Key, Recipient};
 pub use manifest::{manifest_text, parse_manifest};
 pub use pipeline::{OpenStream, SealStream, segment_offset};
+pub use receipt::ReceiptHash;
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, RangeReader, Sealer};
-pub use upload::{upload, upload_to_recipient};
+pub use upload::{Attempts, UploadSealer, check_presigned};

@@ -1,223 +1,68 @@
-//! Upload through presigned URLs: one PUT up to a threshold, multipart above
-//! it. Parts are made of whole segments ([`crate::transfer::plan`]) and sealed on
-//! demand, in order, one part at a time with several segments in the engine
-//! at once, while earlier parts upload; so memory stays bounded by the parts
-//! in flight and the engine never waits for the network. Requests are
-//! retried byte-identically, cancelled through an AbortSignal (then
-//! AbortMultipartUpload), and resumed after a reload ([`super::resume`]).
+//! One upload through presigned URLs, for the package's upload.ts, which does
+//! the I/O (reads the file, presigns, sends, retries, keeps the resume state
+//! in the caller's store). What to send and what an answer means are the
+//! core's ([`crate::transfer`]); this translates, and seals each part in one
+//! call: parts are made of whole segments, sealed in order, several segments
+//! in the engine at once.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use futures_util::StreamExt;
-use js_sys::{Array, Function, Object, Promise, Uint8Array};
+use js_sys::{Array, Object, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
-use web_sys::Blob;
 
-use super::engine::{Choice, Engine, Op, to_bytes};
-use super::error::{js, with_code};
-use super::field::{get, hex, number, set, text};
-use super::http::Body;
-use std::cell::RefCell;
-
-use super::file::BlobParts;
-use super::job::{Cancel, Job, Progress, abort_error, presign_option};
+use super::engine::{Choice, Engine, Op, digest_bytes, to_bytes};
+use super::error::{fault_error, js, with_code};
+use super::field::{get, hex, number, set, text, unhex};
 use super::key::{Key, Recipient};
-use super::receipt::Receipt;
-use super::resume::{Saved, Store, Tracker};
 use crate::Secret;
 use crate::format::Metadata;
 use crate::object::{self, Randomness, SegmentLedger};
 use crate::stream::TAG_SIZE;
-use crate::transfer::plan::{self, Part, Upload};
-use crate::transfer::presign::{Op as S3Op, SseC};
-use crate::transfer::resume::{Verdict, fingerprint};
+use crate::transfer::plan::{self, Part};
+use crate::transfer::presign::{Op as S3Op, Presigned, Request, SseC};
+use crate::transfer::resume::{STATE_VERSION, Saved, Verdict, fingerprint};
+use crate::transfer::retry::{self, Fault, Retry};
 use crate::transfer::share::Terms;
-use crate::transfer::{retry, xml};
+use crate::transfer::xml;
 
-/// Files up to this size go up in one PUT, in bytes of plaintext.
-pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
-/// Default target part size, in bytes.
-pub const PART_SIZE: u64 = 8 << 20;
-/// Default parts uploading at once.
-pub const CONCURRENCY: usize = 4;
 /// Segments in the engine at once: WebCrypto runs one call at a time, but a
 /// queued call lets it start the next segment without waiting for us.
-pub const SEGMENTS_IN_FLIGHT: usize = 4;
+const SEGMENTS_IN_FLIGHT: usize = 4;
 
-/// A part sealed and ready to send.
-struct SealedPart {
-    pieces: Array,
-    fingerprint: String,
-}
-
-/// Reads `part`'s plaintext and seals it (see [`seal_part`]); the plaintext's
-/// memory goes back to `file` for the next part.
-async fn read_and_seal(
-    file: &BlobParts,
-    engine: &Engine,
-    sealer: &object::Sealer,
-    part: &Part,
-    on_sealed: &dyn Fn(f64),
-    digest: Option<&RefCell<Receipt>>,
-    ledger: &RefCell<SegmentLedger>,
-) -> Result<SealedPart, JsValue> {
-    // The hash Worker's backlog bounds how far sealing runs ahead of it.
-    let backlog = digest.and_then(|d| d.borrow().settled());
-    if let Some(backlog) = backlog {
-        JsFuture::from(backlog).await?;
-    }
-    let plaintext = file.read(part.plaintext.start, part.plaintext.end).await?;
-    let sealed = seal_part(engine, sealer, &plaintext, part, on_sealed, digest, ledger).await;
-    // Every engine call has started, so has copied its input, by now.
-    file.recycle(&plaintext);
-    sealed
-}
-
-/// Seals `part` from its `plaintext`: each segment goes
-/// through the engine, several at a time, in order. Parts arrive here in
-/// order, so `digest` (the receipt's SHA-256) sees the whole file in order,
-/// each segment as its cipher call is queued. Each sealed segment's SHA-256
-/// goes into `ledger`, for the signature.
-async fn seal_part(
-    engine: &Engine,
-    sealer: &object::Sealer,
-    plaintext: &Uint8Array,
-    part: &Part,
-    on_sealed: &dyn Fn(f64),
-    digest: Option<&RefCell<Receipt>>,
-    ledger: &RefCell<SegmentLedger>,
-) -> Result<SealedPart, JsValue> {
-    let cipher = sealer.segment_cipher();
-    let mut sealing = futures_util::stream::iter(part.segment_jobs().map(|job| {
-        let (start, end) = (job.plaintext.start, job.plaintext.end);
-        let view = plaintext.subarray(start as u32, end as u32);
-        let nonce = cipher.nonce(job.index, job.last);
-        // `buffered` asks for segments in order, a few ahead of the engine.
-        if let Some(d) = digest {
-            d.borrow_mut().update(&view);
-        }
-        let started = js(nonce).and_then(|n| engine.start_hashed(Op::Seal, n, &view));
-        async move {
-            let (call, hash) = started?;
-            let sealed = to_bytes(JsFuture::from(call).await.map_err(|e| Op::Seal.error(e))?);
-            let hash = JsFuture::from(hash).await?;
-            Ok::<_, JsValue>((sealed, end - start, super::engine::digest_bytes(&hash)?))
-        }
-    }))
-    .buffered(SEGMENTS_IN_FLIGHT);
-    let pieces = Array::new();
-    if part.carries_head() {
-        pieces.push(&Uint8Array::from(&sealer.head()[..]));
-    }
-    let mut tags = Vec::with_capacity((part.segments.end - part.segments.start) as usize);
-    let mut digests = Vec::with_capacity(tags.capacity());
-    while let Some(result) = sealing.next().await {
-        let (sealed, plain_len, segment_digest) = result?;
-        digests.push(segment_digest);
-        let len = sealed.length();
-        let mut tag = [0u8; TAG_SIZE];
-        sealed
-            .subarray(len - TAG_SIZE as u32, len)
-            .copy_to(&mut tag);
-        tags.push(tag);
-        pieces.push(&sealed);
-        on_sealed(plain_len as f64);
-    }
-    js(ledger
-        .borrow_mut()
-        .record_digests(part.segments.start, &digests, part.last))?;
-    Ok(SealedPart {
-        pieces,
-        fingerprint: fingerprint(tags.iter().map(|t| &t[..])),
-    })
-}
-
-/// Ends the last part with the object's signature. Parts are sealed in
-/// order, and a resumed upload sealed its finished parts again to check
-/// them, so by now `ledger` has every segment.
-fn sign(
-    last: &SealedPart,
-    sealer: &object::Sealer,
-    ledger: &RefCell<SegmentLedger>,
-) -> Result<(), JsValue> {
-    let signature = js(sealer.signature(&ledger.borrow()))?;
-    last.pieces.push(&Uint8Array::from(&signature[..]));
-    Ok(())
-}
-
-fn body_of(pieces: &Array) -> Result<Body, JsValue> {
-    Ok(Body::payload(Blob::new_with_u8_array_sequence(pieces)?))
-}
-
-/// Seals `file` and uploads it through presigned URLs. Resolves to
-/// `{ objectName, objectId, fileKey, size, resumedParts, engine }`.
+/// One object being uploaded: its sealer and engine, the part plan, the
+/// digests of the segments sealed so far (for the signature) and, for a
+/// multipart upload, its state (resumed, or begun by `begin`).
 #[wasm_bindgen]
-pub fn upload(file: BlobParts, key: &Key, options: JsValue) -> Promise {
-    let target = Target::Secret(key.secret.clone());
-    future_to_promise(async move { upload_inner(file, target, options).await })
-}
+pub struct UploadSealer(Rc<Upload>);
 
-/// Seals `file` to `recipient` and uploads it (recipient mode, an upload
-/// form): the uploader keeps no key. Resolves to the receipt `{ objectName,
-/// objectId, size, plaintextSize, sha256, engine }`; `sha256` is of the
-/// plaintext, for the uploader to keep and the recipient to check.
-#[wasm_bindgen(js_name = uploadToRecipient)]
-pub fn upload_to_recipient(file: BlobParts, recipient: &Recipient, options: JsValue) -> Promise {
-    let target = Target::Recipient(recipient.inner.clone());
-    future_to_promise(async move { upload_inner(file, target, options).await })
-}
-
-/// Whom an upload is sealed for.
-enum Target {
-    /// A root key or passphrase the uploader holds.
-    Secret(Secret),
-    /// A recipient's public key: the uploader holds nothing afterwards.
-    Recipient(crate::recipient::Recipient),
-}
-
-struct Settings {
-    threshold: u64,
+struct Upload {
+    sealer: object::Sealer,
+    engine: Engine,
+    ledger: RefCell<SegmentLedger>,
+    parts: Vec<Part>,
+    multipart: bool,
+    size: u64,
     part_size: u64,
-    concurrency: usize,
-    attempts: u32,
-    engine: Choice,
-    /// `options.share` (`{ expiresSecs?, downloads? }`): sharing terms for a
-    /// backend that keeps them; sent with the first write.
     share: Option<Terms>,
+    sse_c: SseC,
+    state: RefCell<Option<Saved>>,
+    resuming: bool,
+    /// The saved upload given, to abort unless this one resumes it.
+    saved: Option<(String, String)>,
 }
 
-impl Settings {
-    fn from_options(options: &JsValue) -> Result<Self, JsValue> {
-        Ok(Self {
-            threshold: number(options, "multipartThreshold", MULTIPART_THRESHOLD as f64) as u64,
-            part_size: number(options, "partSize", PART_SIZE as f64) as u64,
-            concurrency: (number(options, "concurrency", CONCURRENCY as f64) as usize).max(1),
-            attempts: get(options, "retries")
-                .as_f64()
-                .filter(|n| *n >= 0.0 && n.is_finite())
-                .map_or(retry::ATTEMPTS, |n| (n as u32).saturating_add(1)),
-            engine: Choice::from_options(options)?,
-            share: share_terms(&get(options, "share"))?,
-        })
-    }
-
-    /// The terms sent with the first write: the caller's, with the hash of
-    /// the owner's delete token (the token itself stays here).
-    fn terms(&self, sealer: &object::Sealer) -> Option<Terms> {
-        self.share.clone().map(|mut terms| {
-            terms.delete_hash = sealer.delete_token().map(|t| t.hash());
-            terms
-        })
-    }
-}
-
-/// `options.share` as terms; a whole number in range or absent, each field.
+/// `options.share` (`{ expiresSecs?, downloads? }`) as terms; a whole number
+/// in range or absent, each field.
 fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
     if share.is_undefined() || share.is_null() {
         return Ok(None);
     }
     // Integers only in the message: formatting an f64 would pull float
-    // printing into the wasm (~10 KB gzipped).
+    // printing into the wasm.
     let whole = |field: &str, max: u32| -> Result<Option<u32>, JsValue> {
         let value = get(share, field);
         if value.is_undefined() || value.is_null() {
@@ -240,467 +85,617 @@ fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
     }))
 }
 
-/// A sealer, its engine, the digests of segments sealed so far and, when
-/// resuming, the verified saved state.
-struct Prepared {
-    sealer: object::Sealer,
-    engine: Engine,
-    ledger: RefCell<SegmentLedger>,
-    prior: Option<Saved>,
+/// The resume state as JSON text (the store's form of [`Saved`]).
+fn to_json(s: &Saved) -> Option<String> {
+    let o = Object::new();
+    set(&o, "v", STATE_VERSION);
+    set(&o, "object", s.object.as_str());
+    set(&o, "random", hex(&s.random.to_bytes()));
+    set(&o, "commitment", s.commitment.as_str());
+    set(&o, "uploadId", s.upload_id.as_str());
+    set(&o, "partSize", s.part_size as f64);
+    let pairs = |list: &[(u16, String)]| {
+        let a = Array::new();
+        for (n, value) in list {
+            a.push(&Array::of2(&(*n).into(), &value.as_str().into()));
+        }
+        a
+    };
+    set(&o, "sealed", pairs(&s.sealed));
+    set(&o, "parts", pairs(&s.parts));
+    js_sys::JSON::stringify(&o).ok()?.as_string()
 }
 
-async fn engine_for(choice: Choice, sealer: &object::Sealer) -> Result<Engine, JsValue> {
-    Engine::new(
+/// Inverse of [`to_json`]; `None` for anything else.
+fn from_json(text_: &str) -> Option<Saved> {
+    let v = js_sys::JSON::parse(text_).ok()?;
+    if get(&v, "v").as_f64() != Some(f64::from(STATE_VERSION)) {
+        return None;
+    }
+    let pairs = |field: &str| -> Option<Vec<(u16, String)>> {
+        Array::from(&get(&v, field))
+            .iter()
+            .map(|p| {
+                let p = Array::from(&p);
+                Some((
+                    u16::try_from(p.get(0).as_f64()? as u64).ok()?,
+                    p.get(1).as_string()?,
+                ))
+            })
+            .collect()
+    };
+    let part_size = get(&v, "partSize").as_f64()?;
+    Some(Saved {
+        object: text(&v, "object")?,
+        random: Randomness::from_bytes(&unhex(&text(&v, "random")?)?).ok()?,
+        commitment: text(&v, "commitment")?,
+        upload_id: text(&v, "uploadId")?,
+        part_size: (part_size >= 0.0 && part_size.fract() == 0.0).then_some(part_size as u64)?,
+        sealed: pairs("sealed")?,
+        parts: pairs("parts")?,
+    })
+}
+
+/// The presign request as the caller's function takes it (the contract's
+/// JSON shape, as a plain object).
+fn request_to_js(r: &Request) -> Object {
+    let o = Object::new();
+    set(&o, "op", r.op.as_str());
+    set(&o, "object", r.object.as_str());
+    if let Some(c) = &r.sse_c {
+        let sse = Object::new();
+        set(&sse, "algorithm", c.algorithm.as_str());
+        set(&sse, "key", c.key.as_str());
+        set(&sse, "keyMd5", c.key_md5.as_str());
+        set(&o, "sseC", sse);
+    }
+    if let Some(n) = r.size {
+        set(&o, "size", n as f64);
+    }
+    if let Some(id) = &r.upload_id {
+        set(&o, "uploadId", id.as_str());
+    }
+    if let Some(n) = r.part_number {
+        set(&o, "partNumber", n);
+    }
+    if let Some(t) = &r.share {
+        let share = Object::new();
+        if let Some(n) = t.expires_secs {
+            set(&share, "expiresSecs", n as f64);
+        }
+        if let Some(n) = t.downloads {
+            set(&share, "downloads", n);
+        }
+        if let Some(h) = &t.delete_hash {
+            set(&share, "deleteHash", h.as_str());
+        }
+        set(&o, "share", share);
+    }
+    o
+}
+
+/// Whom an upload is sealed for.
+enum Target {
+    /// A root key or passphrase the uploader holds.
+    Secret(Secret),
+    /// A recipient's public key: the uploader holds nothing afterwards.
+    Recipient(crate::recipient::Recipient),
+}
+
+fn commitment(sealer: &object::Sealer) -> String {
+    hex(&sealer.file_key().commitment(&sealer.object_id()))
+}
+
+/// Builds the upload: resuming `saved` when the core's verdict says to check
+/// its parts, else afresh.
+async fn start(
+    target: Target,
+    options: JsValue,
+    size: u64,
+    saved: Option<String>,
+) -> Result<UploadSealer, JsValue> {
+    let threshold = number(
+        &options,
+        "multipartThreshold",
+        plan::DEFAULT_MULTIPART_THRESHOLD as f64,
+    ) as u64;
+    let part_size = number(&options, "partSize", plan::DEFAULT_PART_SIZE as f64) as u64;
+    let choice = Choice::from_options(&options)?;
+    let share = share_terms(&get(&options, "share"))?;
+    let meta = Metadata {
+        name: text(&options, "name").unwrap_or_default(),
+        media_type: text(&options, "type").unwrap_or_default(),
+        size: Some(size),
+    };
+    let fresh = |secret: &Secret| {
+        js(Randomness::generate())
+            .and_then(|random| js(object::Sealer::with_randomness(secret, &meta, random)))
+    };
+    let (sealer, saved) = match &target {
+        // Resuming would mean storing the file key in the browser; a
+        // recipient-mode upload starts afresh instead.
+        Target::Recipient(r) => (js(object::Sealer::for_recipient(r, &meta))?, None),
+        Target::Secret(secret) => {
+            js(object::sealing_source(secret))?;
+            match saved.as_deref().and_then(from_json) {
+                // The key and the saved randomness give the signing key, so
+                // the id, and the file key: the same object only with the
+                // same key.
+                Some(s) => (
+                    js(object::Sealer::with_randomness(secret, &meta, s.random))?,
+                    Some(s),
+                ),
+                None => (fresh(secret)?, None),
+            }
+        }
+    };
+    let (parts, multipart) = match js(plan::upload(sealer.head_len(), size, threshold, part_size))?
+    {
+        plan::Upload::Single(whole) => (vec![whole], false),
+        plan::Upload::Multipart(parts) => (parts, true),
+    };
+    let (sealer, saved, resuming) = match (saved, &target) {
+        (Some(s), Target::Secret(secret)) if multipart => {
+            let name = sealer.object_name().to_string();
+            match s.verdict(&name, &commitment(&sealer), part_size, &parts) {
+                Verdict::Verify(_) => (sealer, Some(s), true),
+                Verdict::Restart => (fresh(secret)?, Some(s), false),
+            }
+        }
+        // Not multipart: the state is not this upload's, and stays.
+        (Some(_), Target::Secret(secret)) => (fresh(secret)?, None, false),
+        _ => (sealer, None, false),
+    };
+    let engine = Engine::new(
         choice,
         sealer.segment_key(),
         sealer.segment_cipher().clone(),
     )
-    .await
-}
-
-/// Whether the parts `to_verify` (from [`Verdict::Verify`]) still seal to
-/// the same fingerprints: checked locally, nothing is sent.
-async fn unchanged(
-    engine: &Engine,
-    sealer: &object::Sealer,
-    file: &BlobParts,
-    to_verify: &[(&Part, &str)],
-    progress: &RefCell<Progress>,
-    ledger: &RefCell<SegmentLedger>,
-) -> Result<bool, JsValue> {
-    let on_sealed = |n: f64| {
-        let mut p = progress.borrow_mut();
-        p.sealed += n;
-        p.report();
-    };
-    for (part, fingerprint) in to_verify {
-        let again = read_and_seal(file, engine, sealer, part, &on_sealed, None, ledger).await?;
-        if again.fingerprint != *fingerprint {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Builds the sealer: from the saved state if it is this file with this key
-/// and unchanged, else fresh (after aborting the stale upload).
-async fn prepare(
-    target: &Target,
-    meta: &Metadata,
-    file: &BlobParts,
-    settings: &Settings,
-    store: Option<&Store>,
-    presign: &Function,
-    progress: &RefCell<Progress>,
-) -> Result<Prepared, JsValue> {
-    let secret = match target {
-        Target::Secret(secret) => secret,
-        // Resuming would mean storing the file key in the browser; a
-        // recipient-mode upload starts afresh instead.
-        Target::Recipient(recipient) => {
-            let sealer = js(object::Sealer::for_recipient(recipient, meta))?;
-            let engine = engine_for(settings.engine, &sealer).await?;
-            return Ok(Prepared {
-                sealer,
-                engine,
-                ledger: RefCell::default(),
-                prior: None,
-            });
-        }
-    };
-    js(object::sealing_source(secret))?;
-    let saved = match store {
-        Some(s) => s.load().await,
-        None => None,
-    };
-    if let Some(saved) = saved {
-        // The key and the saved randomness give the signing key, so the id,
-        // and the file key: the same object only with the same key.
-        let sealer = js(object::Sealer::with_randomness(secret, meta, saved.random))?;
-        let id = sealer.object_id();
-        let plan = js(plan::plan(
-            sealer.head_len(),
-            file.size(),
-            settings.part_size,
-        ))?;
-        let verdict = saved.verdict(
-            &sealer.object_name().to_string(),
-            &hex(&sealer.file_key().commitment(&id)),
-            settings.part_size,
-            &plan,
-        );
-        if let Verdict::Verify(to_verify) = verdict {
-            let engine = engine_for(settings.engine, &sealer).await?;
-            let ledger = RefCell::default();
-            if unchanged(&engine, &sealer, file, &to_verify, progress, &ledger).await? {
-                return Ok(Prepared {
-                    sealer,
-                    engine,
-                    ledger,
-                    prior: Some(saved),
-                });
-            }
-        }
-        // Another file, another key, or changed bytes: the old upload is
-        // garbage. Abort it (best effort) and seal afresh.
-        let old = Job {
-            presign: presign.clone(),
-            object: saved.object.clone(),
-            sse_c: None,
-            signal: None,
-            attempts: 1,
-            progress: Progress::new(&JsValue::UNDEFINED, "", 0.0),
-        };
-        old.abort_multipart(&saved.upload_id).await;
-        if let Some(s) = store {
-            s.forget().await;
-        }
-    }
-    let sealer = js(object::Sealer::with_randomness(
-        secret,
-        meta,
-        js(Randomness::generate())?,
-    ))?;
-    let engine = engine_for(settings.engine, &sealer).await?;
-    Ok(Prepared {
+    .await?;
+    let saved_upload = saved
+        .as_ref()
+        .map(|s| (s.object.clone(), s.upload_id.clone()));
+    Ok(UploadSealer(Rc::new(Upload {
+        sse_c: SseC::from_key(&sealer.sse_c_key()),
         sealer,
         engine,
         ledger: RefCell::default(),
-        prior: None,
-    })
-}
-
-async fn upload_inner(
-    reader: BlobParts,
-    target: Target,
-    options: JsValue,
-) -> Result<JsValue, JsValue> {
-    let file = reader.blob();
-    let presign = presign_option(&options)?;
-    let settings = Settings::from_options(&options)?;
-    let size = file.size() as u64;
-    let meta = Metadata {
-        name: text(&options, "name")
-            .or_else(|| text(&file, "name"))
-            .unwrap_or_default(),
-        media_type: text(&options, "type").unwrap_or_else(|| file.type_()),
-        size: Some(size),
-    };
-    let recipient_mode = matches!(target, Target::Recipient(_));
-    let digest = if recipient_mode {
-        Some(RefCell::new(Receipt::start(size).await?))
-    } else {
-        None
-    };
-    let store = if size > settings.threshold && !recipient_mode {
-        Store::from_options(&options, &file)
-    } else {
-        None
-    };
-    let verifying = Progress::new(&options, "verifying", size as f64);
-    let Prepared {
-        sealer,
-        engine,
-        ledger,
-        prior,
-    } = prepare(
-        &target,
-        &meta,
-        &reader,
-        &settings,
-        store.as_ref(),
-        &presign,
-        &verifying,
-    )
-    .await?;
-    let total = sealer.object_len(size);
-    let cancel = Cancel::new(get(&options, "signal").dyn_into().ok())?;
-    let job = Job {
-        presign,
-        object: sealer.object_name().to_string(),
-        sse_c: Some(SseC::from_key(&sealer.sse_c_key())),
-        signal: Some(cancel.signal()),
-        attempts: settings.attempts,
-        progress: Progress::new(&options, "uploading", total as f64),
-    };
-    let resumed = prior.as_ref().map_or(0, |p| p.parts.len());
-    let upload = js(plan::upload(
-        sealer.head_len(),
+        parts,
+        multipart,
         size,
-        settings.threshold,
-        settings.part_size,
-    ))?;
-    let receipt = match upload {
-        Upload::Multipart(plan) => {
-            run_multipart(
-                &job,
-                &cancel,
-                &engine,
-                &sealer,
-                &reader,
-                plan,
-                &settings,
-                store,
-                prior,
-                digest.as_ref(),
-                &ledger,
-            )
-            .await?
-        }
-        Upload::Single(whole) => {
-            let sealed = read_and_seal(
-                &reader,
-                &engine,
-                &sealer,
-                &whole,
-                &|n| job.sealed(n),
-                digest.as_ref(),
-                &ledger,
-            )
-            .await?;
-            sign(&sealed, &sealer, &ledger)?;
-            // The receipt before the object exists: a hash that failed
-            // leaves none.
-            let receipt = match &digest {
-                Some(digest) => Some(Receipt::finish(digest).await?),
-                None => None,
-            };
-            reader.ensure_unchanged().await?;
-            let body = body_of(&sealed.pieces)?;
-            let len = body.len();
-            job.send_write(
-                &job.keyed(S3Op::Put)
-                    .size(len as u64)
-                    .share(settings.terms(&sealer)),
-                Some(&body),
-                "upload",
-                len,
-            )
-            .await?;
-            receipt
-        }
-    };
-    let result = Object::new();
-    set(&result, "objectName", job.object.as_str());
-    set(&result, "objectId", sealer.object_id().to_hex());
-    match receipt {
-        Some(sha256) => {
-            set(&result, "plaintextSize", size as f64);
-            set(&result, "sha256", sha256);
-        }
-        None => set(
-            &result,
-            "fileKey",
-            Key {
-                secret: Secret::File(sealer.file_key().clone()),
-            },
-        ),
-    }
-    if settings.share.is_some()
-        && let Some(token) = sealer.delete_token()
-    {
-        set(&result, "deleteToken", token.to_text().as_str());
-    }
-    set(&result, "size", total as f64);
-    set(&result, "resumedParts", resumed as f64);
-    set(&result, "engine", engine.name());
-    Ok(result.into())
+        part_size,
+        share,
+        state: RefCell::new(saved.filter(|_| resuming)),
+        resuming,
+        saved: saved_upload,
+    })))
 }
 
-/// Uploads `plan` as a multipart upload; resolves to the receipt's hex
-/// SHA-256 when `digest` is given.
-#[allow(clippy::too_many_arguments)]
-async fn run_multipart(
-    job: &Job,
-    cancel: &Cancel,
-    engine: &Engine,
-    sealer: &object::Sealer,
-    file: &BlobParts,
-    plan: Vec<Part>,
-    settings: &Settings,
-    store: Option<Store>,
-    prior: Option<Saved>,
-    digest: Option<&RefCell<Receipt>>,
-    ledger: &RefCell<SegmentLedger>,
-) -> Result<Option<String>, JsValue> {
-    let total = sealer.object_len(file.size()) as f64;
-    let saved = match prior {
-        Some(saved) => saved,
-        None => {
-            let created = job
-                .send(
-                    &job.keyed(S3Op::CreateMultipart)
-                        .size(total as u64)
-                        .share(settings.terms(sealer)),
-                    None,
-                    None,
-                    "CreateMultipartUpload",
-                )
-                .await?;
-            let upload_id = xml::upload_id(&created.text)
-                .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?;
-            let id = sealer.object_id();
-            Saved::new(
-                job.object.clone(),
-                sealer.randomness(),
-                hex(&sealer.file_key().commitment(&id)),
-                upload_id,
-                settings.part_size,
-            )
-        }
-    };
-    let upload_id = saved.upload_id.clone();
-    let finished = saved.parts.clone();
-    let todo: Vec<Part> = saved.remaining(&plan).cloned().collect();
-    {
-        // Parts already on S3 from an earlier page load.
-        let mut p = job.progress.borrow_mut();
-        for part in plan.iter().filter(|p| saved.finished(p.number)) {
-            p.sealed += part.plaintext_len() as f64;
-            p.sent += part.size as f64;
-        }
-    }
-    let tracker = Tracker::new(store, saved);
-    job.report();
+fn part_to_js(part: &Part, done: bool) -> Object {
+    let o = Object::new();
+    set(&o, "number", part.number);
+    set(&o, "start", part.plaintext.start as f64);
+    set(&o, "end", part.plaintext.end as f64);
+    set(&o, "size", part.size as f64);
+    set(&o, "last", part.last);
+    set(&o, "done", done);
+    o
+}
 
-    // Parts are sealed one at a time, in order (the engine is fastest fed
-    // back to back, and the receipt's digest needs the file in order), and
-    // upload `concurrency` at a time behind the sealing.
-    let turns = Turns::default();
-    let upload_part = |(turn, p): (usize, Part)| {
-        let (upload_id, tracker, turns) = (upload_id.clone(), &tracker, &turns);
-        async move {
-            let sealed = {
-                // Reading is in the turn too: each part's plaintext fills
-                // the buffer the part before it used (see [`super::file`]).
-                let _turn = turns.wait(turn).await;
-                if job.aborted() {
-                    return Err(abort_error());
-                }
-                let sealed =
-                    read_and_seal(file, engine, sealer, &p, &|n| job.sealed(n), digest, ledger)
-                        .await?;
-                if p.last {
-                    sign(&sealed, sealer, ledger)?;
-                }
-                sealed
-            };
-            // Recorded before the part leaves: see `resume` on nonce reuse.
-            tracker.sealed(p.number, sealed.fingerprint).await?;
-            let body = body_of(&sealed.pieces)?;
-            drop(sealed.pieces);
-            let len = body.len();
-            let reply = job
-                .send(
-                    &job.keyed(S3Op::UploadPart)
-                        .size(len as u64)
-                        .upload(&upload_id, Some(p.number)),
-                    Some(&body),
-                    Some(p.number),
-                    "UploadPart",
-                )
-                .await?;
-            let etag = reply.etag.ok_or_else(|| {
-                with_code(
-                    "Http",
-                    "UploadPart returned no ETag: expose it in the bucket's CORS (ExposeHeaders: ETag)",
-                )
-            })?;
-            tracker.finished(p.number, etag.clone()).await;
-            Ok::<_, JsValue>((p.number, etag))
-        }
-    };
-    let mut done: Vec<(u16, String)> = finished.clone();
-    let todo = todo.into_iter().enumerate();
-    let mut failure = None;
-    let mut parts =
-        futures_util::stream::iter(todo.map(upload_part)).buffer_unordered(settings.concurrency);
-    while let Some(result) = parts.next().await {
-        match result {
-            Ok(part) => done.push(part),
-            // Stop the other parts, but let every request settle first.
-            Err(e) => {
-                cancel.controller.abort();
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    drop(parts);
-    if failure.is_none() {
-        failure = file.ensure_unchanged().await.err();
-    }
-    // The receipt before the object exists: a hash that failed leaves none.
-    let mut receipt = None;
-    if let (None, Some(digest)) = (&failure, digest) {
-        match Receipt::finish(digest).await {
-            Ok(sha256) => receipt = Some(sha256),
-            Err(e) => failure = Some(e),
-        }
-    }
-    if let Some(err) = failure {
-        // Cancelled by the user, not resumable, or the file could not be
-        // read as it was (a resume would not match it): clean up so nothing
-        // is left in the bucket. Otherwise keep the upload for next time.
-        let bad_file = get(&err, "code").as_string().as_deref() == Some("InvalidInput");
-        if cancel.user_aborted() || !tracker.resumable() || bad_file {
-            job.abort_multipart(&upload_id).await;
-            tracker.forget().await;
-        }
-        return Err(err);
-    }
-    let body = Body::control(xml::complete_multipart(&mut done).as_bytes());
-    let reply = job
-        .send_write(
-            // The backend checks the stored parts against the size, and
-            // signs it in where the store enforces it (x-amz-mp-object-size).
-            &job.request(S3Op::CompleteMultipart)
-                .size(total as u64)
-                .upload(&upload_id, None),
-            Some(&body),
-            "CompleteMultipartUpload",
-            total,
+#[wasm_bindgen]
+impl UploadSealer {
+    /// Starts an upload of `size` bytes for `key` (a root key or
+    /// passphrase); `options`: `{ name, type, multipartThreshold, partSize,
+    /// engine, share }`. With `saved`, a resume store's text for this file,
+    /// it resumes that upload if the core's verdict allows (`resuming`; then
+    /// `verify()` lists the parts to seal again and compare). Resolves to an
+    /// `UploadSealer`.
+    #[wasm_bindgen(js_name = withKey)]
+    pub fn with_key(key: &Key, options: JsValue, size: f64, saved: Option<String>) -> Promise {
+        let target = Target::Secret(key.secret.clone());
+        future_to_promise(
+            async move { Ok(start(target, options, size as u64, saved).await?.into()) },
         )
-        .await;
-    // Done, or the saved parts were not what S3 has: start afresh next time.
-    tracker.forget().await;
-    let reply = reply?;
-    // S3 may answer 200 with an error document.
-    if xml::is_error(&reply.text) {
-        return Err(with_code("Http", "CompleteMultipartUpload failed"));
     }
-    Ok(receipt)
-}
 
-/// Hands out sealing turns in a fixed order: turn `n` starts when turn `n-1`
-/// ended (its guard dropped, success or not). An async mutex would not do:
-/// it wakes waiters in no promised order.
-#[derive(Default)]
-struct Turns {
-    next: std::cell::Cell<usize>,
-    waiting: RefCell<Vec<std::task::Waker>>,
-}
+    /// As `withKey`, sealed to `recipient` (an upload form): the uploader
+    /// keeps no key, and nothing resumes.
+    #[wasm_bindgen(js_name = toRecipient)]
+    pub fn to_recipient(recipient: &Recipient, options: JsValue, size: f64) -> Promise {
+        let target = Target::Recipient(recipient.inner.clone());
+        future_to_promise(
+            async move { Ok(start(target, options, size as u64, None).await?.into()) },
+        )
+    }
 
-struct Turn<'a>(&'a Turns);
+    /// The object's name in the bucket.
+    #[wasm_bindgen(getter, js_name = objectName)]
+    pub fn object_name(&self) -> String {
+        self.0.sealer.object_name().to_string()
+    }
 
-impl Turns {
-    async fn wait(&self, turn: usize) -> Turn<'_> {
-        std::future::poll_fn(|cx| {
-            if self.next.get() == turn {
-                std::task::Poll::Ready(Turn(self))
-            } else {
-                self.waiting.borrow_mut().push(cx.waker().clone());
-                std::task::Poll::Pending
-            }
+    /// The object's id (32 hex digits).
+    #[wasm_bindgen(getter, js_name = objectId)]
+    pub fn object_id(&self) -> String {
+        self.0.sealer.object_id().to_hex()
+    }
+
+    /// Bytes stored.
+    #[wasm_bindgen(getter, js_name = objectLength)]
+    pub fn object_length(&self) -> f64 {
+        self.0.sealer.object_len(self.0.size) as f64
+    }
+
+    /// `"webcrypto"` or `"wasm"`.
+    #[wasm_bindgen(getter)]
+    pub fn engine(&self) -> String {
+        self.0.engine.name().into()
+    }
+
+    /// Whether it goes up in parts (else one PUT of the one part).
+    #[wasm_bindgen(getter)]
+    pub fn multipart(&self) -> bool {
+        self.0.multipart
+    }
+
+    /// Whether it continues the saved upload (once `verify()` matched).
+    #[wasm_bindgen(getter)]
+    pub fn resuming(&self) -> bool {
+        self.0.resuming
+    }
+
+    /// The parts: `{ number, start, end, size, last, done }` (plaintext
+    /// `start..end`, `size` bytes on the wire; `done`: S3 has it).
+    pub fn parts(&self) -> Array {
+        let state = self.0.state.borrow();
+        let done = |n| state.as_ref().is_some_and(|s| s.finished(n));
+        self.0
+            .parts
+            .iter()
+            .map(|p| part_to_js(p, done(p.number)))
+            .collect()
+    }
+
+    /// When resuming: the parts to seal again, `{ number, fingerprint }`;
+    /// resume only if each seals to its fingerprint.
+    pub fn verify(&self) -> Array {
+        let state = self.0.state.borrow();
+        let Some(s) = state.as_ref() else {
+            return Array::new();
+        };
+        let Verdict::Verify(list) = s.verdict(
+            &self.object_name(),
+            &commitment(&self.0.sealer),
+            self.0.part_size,
+            &self.0.parts,
+        ) else {
+            return Array::new();
+        };
+        list.into_iter()
+            .map(|(part, fp)| {
+                let o = Object::new();
+                set(&o, "number", part.number);
+                set(&o, "fingerprint", fp);
+                JsValue::from(o)
+            })
+            .collect()
+    }
+
+    /// Seals part `number` from its `plaintext` (free again once this
+    /// settles); resolves to `{ pieces, fingerprint }`: its bytes (the
+    /// object's head first in part 1; the last part's signature comes from
+    /// `signature()`) and the fingerprint the resume state keeps. Parts are
+    /// sealed in order, one at a time.
+    #[wasm_bindgen(js_name = sealPart)]
+    pub fn seal_part(&self, number: u16, plaintext: Uint8Array) -> Promise {
+        let upload = self.0.clone();
+        future_to_promise(async move {
+            let part = upload
+                .parts
+                .iter()
+                .find(|p| p.number == number)
+                .ok_or_else(|| with_code("InvalidInput", "invalid input: no such part"))?;
+            upload.seal(part, &plaintext).await
         })
-        .await
+    }
+
+    /// The object's signature, which ends the last part: once every part
+    /// before it was sealed (or sealed again to verify it).
+    pub fn signature(&self) -> Result<Uint8Array, JsValue> {
+        let signature = js(self.0.sealer.signature(&self.0.ledger.borrow()))?;
+        Ok(Uint8Array::from(&signature[..]))
+    }
+
+    /// The presign request for `op` (`"put"`, `"uploadPart"`, …) on this
+    /// object: its SSE-C headers, and sharing terms, where the operation
+    /// takes them; this upload's id for a part, the completion and the
+    /// abort.
+    pub fn request(
+        &self,
+        op: &str,
+        size: Option<f64>,
+        part_number: Option<u16>,
+    ) -> Result<Object, JsValue> {
+        let op = S3Op::ALL
+            .into_iter()
+            .find(|o| o.as_str() == op)
+            .ok_or_else(|| with_code("InvalidInput", "invalid input: no such operation"))?;
+        let mut request = Request::new(op, self.object_name());
+        if op.keyed() {
+            request = request.sse_c(Some(&self.0.sse_c));
+        }
+        if let Some(n) = size {
+            request = request.size(n as u64);
+        }
+        if op.creates() {
+            request = request.share(self.0.share.clone().map(|mut terms| {
+                // The backend keeps the hash; the token stays with the owner.
+                terms.delete_hash = self.0.sealer.delete_token().map(|t| t.hash());
+                terms
+            }));
+        }
+        if op.in_upload() {
+            let state = self.0.state.borrow();
+            let id = state.as_ref().map(|s| s.upload_id.as_str());
+            let id =
+                id.ok_or_else(|| with_code("InvalidInput", "invalid input: no upload begun"))?;
+            request = request.upload(id, part_number);
+        }
+        Ok(request_to_js(&request))
+    }
+
+    /// The request that aborts the saved upload given, when this upload
+    /// does not continue it (its parts are garbage).
+    #[wasm_bindgen(js_name = savedUpload)]
+    pub fn saved_upload(&self) -> Option<Object> {
+        let (object, upload_id) = self.0.saved.as_ref()?;
+        let request = Request::new(S3Op::AbortMultipart, object.as_str()).upload(upload_id, None);
+        Some(request_to_js(&request))
+    }
+
+    /// Begins the multipart upload from CreateMultipartUpload's answer.
+    pub fn begin(&self, created: &str) -> Result<(), JsValue> {
+        let upload_id = xml::upload_id(created)
+            .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?;
+        let sealer = &self.0.sealer;
+        *self.0.state.borrow_mut() = Some(Saved::new(
+            self.object_name(),
+            sealer.randomness(),
+            commitment(sealer),
+            upload_id,
+            self.0.part_size,
+        ));
+        Ok(())
+    }
+
+    /// Records that part `n` was sealed with `fingerprint`; returns the
+    /// state to store before the part is sent, or nothing when unchanged.
+    #[wasm_bindgen(js_name = recordSealed)]
+    pub fn record_sealed(&self, n: u16, fingerprint: String) -> Option<String> {
+        let mut state = self.0.state.borrow_mut();
+        let s = state.as_mut()?;
+        s.record_sealed(n, fingerprint).then(|| to_json(s))?
+    }
+
+    /// Records S3's ETag for part `n`; returns the state to store.
+    #[wasm_bindgen(js_name = recordFinished)]
+    pub fn record_finished(&self, n: u16, etag: String) -> Option<String> {
+        let mut state = self.0.state.borrow_mut();
+        let s = state.as_mut()?;
+        s.record_finished(n, etag);
+        to_json(s)
+    }
+
+    /// The CompleteMultipartUpload document, of every part S3 confirmed.
+    pub fn completion(&self) -> Vec<u8> {
+        let mut parts = self
+            .0
+            .state
+            .borrow()
+            .as_ref()
+            .map(|s| s.parts.clone())
+            .unwrap_or_default();
+        xml::complete_multipart(&mut parts).into_bytes()
+    }
+
+    /// Fails if CompleteMultipartUpload's answer is an error document (S3
+    /// may answer 200 with one).
+    #[wasm_bindgen(js_name = checkCompleted)]
+    pub fn check_completed(&self, answer: &str) -> Result<(), JsValue> {
+        if xml::is_error(answer) {
+            return Err(with_code("Http", "CompleteMultipartUpload failed"));
+        }
+        Ok(())
+    }
+
+    /// The object's own key (for a share link); refused when sealed to a
+    /// recipient.
+    #[wasm_bindgen(js_name = fileKey)]
+    pub fn file_key(&self) -> Result<Key, JsValue> {
+        if self.0.sealer.source().encapsulated().is_some() {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: an object sealed to a recipient has no share key",
+            ));
+        }
+        Ok(Key {
+            secret: Secret::File(self.0.sealer.file_key().clone()),
+        })
+    }
+
+    /// With sharing terms: the owner's delete token (`s3seal-delete-…`).
+    #[wasm_bindgen(js_name = deleteToken)]
+    pub fn delete_token(&self) -> Option<String> {
+        self.0.share.as_ref()?;
+        Some(self.0.sealer.delete_token()?.to_text().to_string())
     }
 }
 
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        self.0.next.set(self.0.next.get() + 1);
-        for waker in self.0.waiting.take() {
-            waker.wake();
+impl Upload {
+    /// Seals `part`: each segment goes through the engine, several at a
+    /// time, in order; each sealed segment's SHA-256 goes into the ledger,
+    /// for the signature.
+    async fn seal(&self, part: &Part, plaintext: &Uint8Array) -> Result<JsValue, JsValue> {
+        let cipher = self.sealer.segment_cipher();
+        let mut sealing = futures_util::stream::iter(part.segment_jobs().map(|job| {
+            let view = plaintext.subarray(job.plaintext.start as u32, job.plaintext.end as u32);
+            let started = js(cipher.nonce(job.index, job.last))
+                .and_then(|n| self.engine.start_hashed(Op::Seal, n, &view));
+            async move {
+                let (call, hash) = started?;
+                let sealed = to_bytes(JsFuture::from(call).await.map_err(|e| Op::Seal.error(e))?);
+                Ok::<_, JsValue>((sealed, digest_bytes(&JsFuture::from(hash).await?)?))
+            }
+        }))
+        .buffered(SEGMENTS_IN_FLIGHT);
+        let pieces = Array::new();
+        if part.carries_head() {
+            pieces.push(&Uint8Array::from(&self.sealer.head()[..]));
         }
+        let count = (part.segments.end - part.segments.start) as usize;
+        let (mut tags, mut digests) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        while let Some(result) = sealing.next().await {
+            let (sealed, digest) = result?;
+            digests.push(digest);
+            let len = sealed.length();
+            let mut tag = [0u8; TAG_SIZE];
+            sealed
+                .subarray(len - TAG_SIZE as u32, len)
+                .copy_to(&mut tag);
+            tags.push(tag);
+            pieces.push(&sealed);
+        }
+        js(self
+            .ledger
+            .borrow_mut()
+            .record_digests(part.segments.start, &digests, part.last))?;
+        let sealed = Object::new();
+        set(&sealed, "pieces", pieces);
+        set(
+            &sealed,
+            "fingerprint",
+            fingerprint(tags.iter().map(|t| &t[..])),
+        );
+        Ok(sealed.into())
+    }
+}
+
+/// Checks the presign function's answer `{ method, url, headers }`: it must
+/// not expose SSE-C key material (the core's [`Presigned::check`], on the
+/// URL as the browser's own parser, the one `fetch` and XHR use, reads it:
+/// relative to the page's or Worker's location).
+#[wasm_bindgen(js_name = checkPresigned)]
+pub fn check_presigned(value: &JsValue) -> Result<(), JsValue> {
+    let field = |name: &str| {
+        get(value, name).as_string().ok_or_else(|| {
+            with_code(
+                "InvalidInput",
+                &format!(
+                    "the presign function must return {{ method, url, headers }} (missing `{name}`)"
+                ),
+            )
+        })
+    };
+    let mut headers = Vec::new();
+    let given = get(value, "headers");
+    if given.is_object() {
+        for name in Object::keys(given.unchecked_ref::<Object>()).iter() {
+            let name = name.as_string().unwrap_or_default();
+            let value = get(&given, &name).as_string().unwrap_or_default();
+            headers.push((name, value));
+        }
+    }
+    let presigned = Presigned {
+        method: field("method")?,
+        url: field("url")?,
+        headers,
+    };
+    let base = get(&get(&js_sys::global(), "location"), "href").as_string();
+    let url = match base {
+        Some(base) => web_sys::Url::new_with_base(&presigned.url, &base),
+        None => web_sys::Url::new(&presigned.url),
+    }
+    .map_err(|_| with_code("Presign", "the presign function returned an invalid URL"))?;
+    presigned
+        .check(&url.protocol(), &url.hostname())
+        .map_err(|why| {
+            let code = if why.starts_with("insecure") {
+                "InsecureEndpoint"
+            } else {
+                "Presign"
+            };
+            with_code(code, why)
+        })
+}
+
+/// The attempts of one request: what each answer means and whether, and
+/// when, to try again ([`crate::transfer::retry`]).
+#[wasm_bindgen]
+pub struct Attempts {
+    retry: Retry,
+    fault: Fault,
+}
+
+#[wasm_bindgen]
+impl Attempts {
+    /// `retries` after the first attempt (default: the core's).
+    #[wasm_bindgen(constructor)]
+    pub fn new(retries: Option<f64>) -> Attempts {
+        let attempts = retries
+            .filter(|n| *n >= 0.0 && n.is_finite())
+            .map_or(retry::ATTEMPTS, |n| (n as u32).saturating_add(1));
+        Attempts {
+            retry: Retry::new(attempts),
+            fault: Fault::Network,
+        }
+    }
+
+    /// Counts an attempt about to be made.
+    pub fn begin(&mut self) {
+        self.retry.attempt();
+    }
+
+    /// Whether an HTTP answer succeeded; if not, its fault is kept.
+    pub fn answered(&mut self, status: u16, body: &str) -> bool {
+        match retry::classify(status, body) {
+            None => true,
+            Some(fault) => {
+                self.fault = fault;
+                false
+            }
+        }
+    }
+
+    /// No HTTP answer came: the connection failed.
+    #[wasm_bindgen(js_name = networkFailed)]
+    pub fn network_failed(&mut self) {
+        self.fault = Fault::Network;
+    }
+
+    /// Milliseconds to wait before trying again, or nothing to give up.
+    /// `jitter` in [0, 1) spreads many clients' retries.
+    pub fn wait(&mut self, jitter: f64) -> Option<u32> {
+        self.retry.after(self.fault.retryable(), jitter)
+    }
+
+    /// As `wait`, after the presign call itself failed with `status`
+    /// (nothing: the network failed).
+    #[wasm_bindgen(js_name = presignWait)]
+    pub fn presign_wait(&mut self, status: Option<u16>, jitter: f64) -> Option<u32> {
+        self.fault = Fault::Network;
+        self.retry.after(retry::presign_retryable(status), jitter)
+    }
+
+    /// The error to throw for the last fault of `what` (with the part's
+    /// number, for one part).
+    pub fn error(&self, what: &str, part_number: Option<u16>) -> JsValue {
+        fault_error(&self.fault, part_number, what, self.retry.made())
+    }
+
+    /// Whether a write that failed with `status` (nothing: no answer) may
+    /// still have stored the object.
+    #[wasm_bindgen(js_name = mayHaveStored)]
+    pub fn may_have_stored(status: Option<u16>) -> bool {
+        retry::may_have_stored(status)
     }
 }

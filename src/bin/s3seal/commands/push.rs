@@ -40,11 +40,9 @@ use zeroize::Zeroizing;
 
 use crate::support::secret::KeyArgs;
 
-/// Files up to this size go up in one PUT, in bytes of plaintext (as in the
-/// browser).
-const MULTIPART_THRESHOLD: u64 = 16 << 20;
-/// Default target part size, in bytes.
-const PART_SIZE: u64 = 8 << 20;
+use s3seal::transfer::plan::{
+    DEFAULT_MULTIPART_THRESHOLD as MULTIPART_THRESHOLD, DEFAULT_PART_SIZE as PART_SIZE,
+};
 /// Default parts in flight.
 const CONCURRENCY: usize = 4;
 /// A request that has sent or received nothing for this long fails (and is
