@@ -164,12 +164,12 @@ async function run(
       sha256 = await runMultipart({ sealer, job, cancel, file, concurrency, store, receipt });
     } else {
       const [whole] = sealer.parts() as Part[];
-      const sealed = await readAndSeal(sealer, file, whole, (n) => job.progress.sealed(n), receipt);
-      sealed.pieces.push(sealer.signature());
+      const { pieces } = await readAndSeal(sealer, file, whole, (n) => job.progress.sealed(n), receipt);
+      pieces.push(sealer.signature());
+      const body = payload(pieces.splice(0));
       // The receipt before the object exists: a hash that failed leaves none.
       sha256 = await receipt?.finish();
       await file.ensureUnchanged();
-      const body = payload(sealed.pieces);
       await job.sendWrite(sealer.request("put", body.size) as PresignRequest, body, "upload", body.size, sealer);
     }
     const common = { objectName: sealer.objectName, objectId: sealer.objectId };
@@ -221,15 +221,14 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
     return mine;
   };
   const uploadPart = async (part: Part): Promise<void> => {
-    const sealed = await inTurn(async () => {
+    const { body, fingerprint } = await inTurn(async () => {
       if (job.aborted) throw abortError();
       const s = await readAndSeal(sealer, file, part, (n) => job.progress.sealed(n), receipt);
       if (part.last) s.pieces.push(sealer.signature());
-      return s;
+      return { body: payload(s.pieces), fingerprint: s.fingerprint };
     });
     // Recorded before the part leaves: see the core's resume on nonce reuse.
-    await tracker.sealed(part.number, sealed.fingerprint);
-    const body = payload(sealed.pieces);
+    await tracker.sealed(part.number, fingerprint);
     const reply = await job.send(sealer.request("uploadPart", body.size, part.number) as PresignRequest, body, part.number, "UploadPart");
     if (!reply.etag) throw s3sealError("Http", "UploadPart returned no ETag: expose it in the bucket's CORS (ExposeHeaders: ETag)");
     await tracker.finished(part.number, reply.etag);
@@ -284,7 +283,9 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
   return sha256;
 }
 
-/** Object bytes as one Blob: the browser keeps them out of the JS heap. */
+/** Object bytes as one Blob: the browser keeps them out of the JS heap, so
+ * nothing may hold `pieces` once this returns (their memory is the
+ * renderer's until collected). */
 function payload(pieces: Uint8Array[]): Body {
   const value = new Blob(pieces as BlobPart[]);
   return { value, size: value.size, payload: true };
