@@ -156,7 +156,8 @@ async function run(
   const cancel = new Cancel(options.signal);
   try {
     const job = new Job(options.presign as PresignFunction, cancel.signal, options.retries, new Progress(options.onProgress, "uploading", total));
-    const concurrency = typeof options.concurrency === "number" && options.concurrency >= 1 ? Math.trunc(options.concurrency) : CONCURRENCY;
+    const given = options.concurrency;
+    const concurrency = typeof given === "number" && given > 0 && Number.isFinite(given) ? Math.max(1, Math.trunc(given)) : CONCURRENCY;
     let sha256: string | undefined;
     let resumed = 0;
     if (sealer.multipart) {
@@ -230,7 +231,7 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
     // Recorded before the part leaves: see the core's resume on nonce reuse.
     await tracker.sealed(part.number, fingerprint);
     const reply = await job.send(sealer.request("uploadPart", body.size, part.number) as PresignRequest, body, part.number, "UploadPart");
-    if (!reply.etag) throw s3sealError("Http", "UploadPart returned no ETag: expose it in the bucket's CORS (ExposeHeaders: ETag)");
+    if (reply.etag === null) throw s3sealError("Http", "UploadPart returned no ETag: expose it in the bucket's CORS (ExposeHeaders: ETag)");
     await tracker.finished(part.number, reply.etag);
   };
   const todo = plan.filter((p) => !p.done);
@@ -367,10 +368,11 @@ class Job {
     return this.signal?.aborted ?? false;
   }
 
+  /** The presign function's answer as the core checked it: what is sent. */
   async #presigned(request: PresignRequest): Promise<PresignedRequest> {
-    const presigned = await this.presign(request);
-    checkPresigned(presigned);
-    return presigned;
+    const presign = this.presign;
+    // Each attempt gets its own copy: the function may change what it gets.
+    return checkPresigned(await presign(structuredClone(request))) as PresignedRequest;
   }
 
   /** Presigns and sends once, without retries, ignoring the signal: for
@@ -424,8 +426,9 @@ class Job {
         } catch (err) {
           // fetch's TypeError is the network failing; a status, the
           // backend's answer; anything else, the caller's function refusing.
-          const status = err instanceof TypeError ? null : (err as S3sealError | undefined)?.status;
-          if (status === undefined || (status !== null && typeof status !== "number")) throw err;
+          const given = (err as S3sealError | undefined)?.status;
+          const status = err instanceof TypeError ? null : typeof given === "number" ? given : undefined;
+          if (status === undefined) throw err;
           const ms = attempts.presignWait(status ?? undefined, Math.random());
           if (ms !== undefined) {
             await sleep(ms);
@@ -481,7 +484,7 @@ function send(
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open(p.method, p.url, true);
-    for (const [name, value] of Object.entries(p.headers ?? {})) xhr.setRequestHeader(name, String(value));
+    for (const [name, value] of Object.entries(p.headers)) xhr.setRequestHeader(name, value);
     const abort = () => xhr.abort();
     const done = (outcome: Reply | "network" | "aborted") => {
       signal?.removeEventListener("abort", abort);

@@ -16,6 +16,7 @@
 use sha2::{Digest, Sha256};
 
 use super::plan::Part;
+use crate::error::{Error, Result};
 use crate::object::Randomness;
 
 /// Version of the saved state's layout (hosts store it as text).
@@ -120,19 +121,22 @@ impl Saved {
         Verdict::Verify(checks)
     }
 
-    /// Records that part `n` was sealed with `fingerprint`; `false` when the
-    /// state already said so (nothing to write).
-    pub fn record_sealed(&mut self, n: u16, fingerprint: String) -> bool {
-        if self
-            .sealed
-            .iter()
-            .any(|(m, fp)| *m == n && *fp == fingerprint)
-        {
-            return false;
+    /// Records that part `n` was sealed with `fingerprint`, before it is
+    /// sent; `Ok(false)` when the state already said so (nothing to write).
+    /// A part recorded with another fingerprint is refused: its nonces then
+    /// sealed other bytes (the file changed after it was verified), and
+    /// whoever saw the first sending would get both under one nonce.
+    pub fn record_sealed(&mut self, n: u16, fingerprint: String) -> Result<bool> {
+        match self.sealed.iter().find(|(m, _)| *m == n) {
+            Some((_, fp)) if *fp == fingerprint => Ok(false),
+            Some(_) => Err(Error::InvalidInput(
+                "the file changed while it was uploaded (a part sealed again differs); upload it afresh",
+            )),
+            None => {
+                self.sealed.push((n, fingerprint));
+                Ok(true)
+            }
         }
-        self.sealed.retain(|(m, _)| *m != n);
-        self.sealed.push((n, fingerprint));
-        true
     }
 
     /// Records S3's ETag for part `n`.
@@ -166,7 +170,8 @@ mod tests {
             5 << 20,
         );
         for p in plan.iter().take(2).rev() {
-            s.record_sealed(p.number, format!("fp{}", p.number));
+            s.record_sealed(p.number, format!("fp{}", p.number))
+                .unwrap();
         }
         s.record_finished(1, "e1".into());
         s
@@ -205,10 +210,10 @@ mod tests {
             "a finished part must have been fingerprinted before it was sent"
         );
         let mut beyond = saved(&plan);
-        beyond.record_sealed(99, "fp".into());
+        beyond.record_sealed(99, "fp".into()).unwrap();
         assert_eq!(beyond.verdict("o", "c", 5 << 20, &plan), Verdict::Restart);
         let mut zero = saved(&plan);
-        zero.record_sealed(0, "fp".into());
+        zero.record_sealed(0, "fp".into()).unwrap();
         assert_eq!(zero.verdict("o", "c", 5 << 20, &plan), Verdict::Restart);
         let mut twice = saved(&plan);
         twice.sealed.push((1, "fp1".into()));
@@ -216,15 +221,25 @@ mod tests {
     }
 
     #[test]
-    fn records_replace_and_report_changes() {
+    fn records_report_changes_and_refuse_a_part_sealed_to_other_bytes() {
         let plan = plan(100, 40 << 20, 5 << 20).unwrap();
         let mut s = saved(&plan);
-        assert!(
-            !s.record_sealed(1, "fp1".into()),
+        assert_eq!(
+            s.record_sealed(1, "fp1".into()),
+            Ok(false),
             "unchanged: nothing to write"
         );
-        assert!(s.record_sealed(1, "new".into()));
-        assert_eq!(s.sealed.iter().filter(|(n, _)| *n == 1).count(), 1);
+        assert_eq!(s.record_sealed(3, "fp3".into()), Ok(true));
+        // Part 1 sealed again from changed bytes, under the same nonces:
+        // sending it would give whoever saw the first both.
+        assert_eq!(
+            s.record_sealed(1, "new".into()).unwrap_err().code(),
+            "InvalidInput"
+        );
+        assert_eq!(
+            s.sealed.iter().filter(|(n, _)| *n == 1).collect::<Vec<_>>(),
+            [&(1, "fp1".to_string())]
+        );
         s.record_finished(1, "e1b".into());
         assert_eq!(s.parts, [(1, "e1b".to_string())]);
         assert_eq!(

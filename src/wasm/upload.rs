@@ -246,6 +246,16 @@ async fn start(
         (Some(_), Target::Secret(secret)) => (fresh(secret)?, None, false),
         _ => (sealer, None, false),
     };
+    // Offsets into a part's bytes are 32-bit in wasm and in a Uint8Array.
+    if parts
+        .iter()
+        .any(|p| p.plaintext_len() > u64::from(u32::MAX))
+    {
+        return Err(with_code(
+            "InvalidInput",
+            "invalid input: a part over 4 GiB cannot be sealed here; lower partSize or multipartThreshold",
+        ));
+    }
     let engine = Engine::new(
         choice,
         sealer.segment_key(),
@@ -395,6 +405,12 @@ impl UploadSealer {
                 .iter()
                 .find(|p| p.number == number)
                 .ok_or_else(|| with_code("InvalidInput", "invalid input: no such part"))?;
+            if u64::from(plaintext.length()) != part.plaintext_len() {
+                return Err(with_code(
+                    "InvalidInput",
+                    "invalid input: the plaintext is not the part's length",
+                ));
+            }
             upload.seal(part, &plaintext).await
         })
     }
@@ -470,11 +486,21 @@ impl UploadSealer {
 
     /// Records that part `n` was sealed with `fingerprint`; returns the
     /// state to store before the part is sent, or nothing when unchanged.
+    /// Throws for a part sealed before to other bytes (the core's
+    /// `record_sealed`): it must not be sent.
     #[wasm_bindgen(js_name = recordSealed)]
-    pub fn record_sealed(&self, n: u16, fingerprint: String) -> Option<String> {
+    pub fn record_sealed(&self, n: u16, fingerprint: String) -> Result<Option<String>, JsValue> {
         let mut state = self.0.state.borrow_mut();
-        let s = state.as_mut()?;
-        s.record_sealed(n, fingerprint).then(|| to_json(s))?
+        let Some(s) = state.as_mut() else {
+            return Ok(None);
+        };
+        if !js(s.record_sealed(n, fingerprint))? {
+            return Ok(None);
+        }
+        // A part whose fingerprint cannot be stored must not be sent.
+        to_json(s)
+            .map(Some)
+            .ok_or_else(|| with_code("Engine", "the resume state could not be written"))
     }
 
     /// Records S3's ETag for part `n`; returns the state to store.
@@ -580,28 +606,43 @@ impl Upload {
     }
 }
 
-/// Checks the presign function's answer `{ method, url, headers }`: it must
-/// not expose SSE-C key material (the core's [`Presigned::check`], on the
-/// URL as the browser's own parser, the one `fetch` and XHR use, reads it:
-/// relative to the page's or Worker's location).
+/// Checks the presign function's answer `{ method, url, headers }` and
+/// returns what it checked, for the host to send as it is: the URL resolved
+/// as the browser's own parser (the one `fetch` and XHR use) reads it,
+/// relative to the page's or Worker's location, and the headers as a plain
+/// object of strings. It must not expose SSE-C key material (the core's
+/// [`Presigned::check`]).
 #[wasm_bindgen(js_name = checkPresigned)]
-pub fn check_presigned(value: &JsValue) -> Result<(), JsValue> {
-    let field = |name: &str| {
-        get(value, name).as_string().ok_or_else(|| {
-            with_code(
-                "InvalidInput",
-                &format!(
-                    "the presign function must return {{ method, url, headers }} (missing `{name}`)"
-                ),
-            )
-        })
+pub fn check_presigned(value: &JsValue) -> Result<Object, JsValue> {
+    let malformed = |what: &str| {
+        with_code(
+            "InvalidInput",
+            &format!("the presign function must return {{ method, url, headers }} ({what})"),
+        )
     };
-    let mut headers = Vec::new();
+    let field = |name: &str| {
+        get(value, name)
+            .as_string()
+            .ok_or_else(|| malformed(&format!("missing `{name}`")))
+    };
+    // Only a plain object's own string values: an array of pairs, a
+    // `Headers` or a `Map` would be read one way here and sent another.
     let given = get(value, "headers");
+    let plain = given.is_undefined()
+        || given.is_null()
+        || (given.is_object()
+            && !js_sys::Array::is_array(&given)
+            && !js_sys::Reflect::has(&given, &js_sys::Symbol::iterator()).unwrap_or(true));
+    if !plain {
+        return Err(malformed("`headers` must be a plain object"));
+    }
+    let mut headers = Vec::new();
     if given.is_object() {
         for name in Object::keys(given.unchecked_ref::<Object>()).iter() {
             let name = name.as_string().unwrap_or_default();
-            let value = get(&given, &name).as_string().unwrap_or_default();
+            let value = get(&given, &name)
+                .as_string()
+                .ok_or_else(|| malformed("every header value must be a string"))?;
             headers.push((name, value));
         }
     }
@@ -625,7 +666,16 @@ pub fn check_presigned(value: &JsValue) -> Result<(), JsValue> {
                 "Presign"
             };
             with_code(code, why)
-        })
+        })?;
+    let checked = Object::new();
+    set(&checked, "method", presigned.method.as_str());
+    set(&checked, "url", url.href());
+    let headers = Object::new();
+    for (name, value) in &presigned.headers {
+        set(&headers, name, value.as_str());
+    }
+    set(&checked, "headers", headers);
+    Ok(checked)
 }
 
 /// The attempts of one request: what each answer means and whether, and

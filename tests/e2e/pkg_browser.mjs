@@ -209,6 +209,51 @@ try {
       },
     ],
     [
+      "a presign answer is sent exactly as it was checked: SSE-C headers as pairs, a Headers object or non-strings, to plain http, are refused and no request leaves",
+      async () => {
+        // A backend (or a bug in one) that answers with the key's headers in
+        // a shape the check might read one way and the sender another.
+        const seen = [];
+        const evil = "http://s3.evil.test/**";
+        await page.route(evil, (route) => {
+          seen.push(route.request().headers());
+          return route.fulfill({ status: 200, headers: { etag: '"e"' }, body: "" });
+        });
+        try {
+          const codes = await page.evaluate(async (keyText) => {
+            const { Key, upload } = window.s3seal;
+            const key = Key.fromText(keyText);
+            const pairs = (r) => [
+              ["x-amz-server-side-encryption-customer-algorithm", "AES256"],
+              ["x-amz-server-side-encryption-customer-key", r.sseC.key],
+              ["x-amz-server-side-encryption-customer-key-md5", r.sseC.keyMd5],
+            ];
+            const shapes = {
+              pairs,
+              headersObject: (r) => new Headers(pairs(r)),
+              nonString: (r) => ({ "x-amz-server-side-encryption-customer-key": { toString: () => r.sseC.key } }),
+            };
+            const out = {};
+            for (const [shape, headers] of Object.entries(shapes)) {
+              const presign = (r) => ({ method: "PUT", url: "http://s3.evil.test/bucket/o", headers: headers(r) });
+              out[shape] = await upload(new Blob(["secret bytes"]), { key, presign, retries: 0 }).then(
+                () => "uploaded",
+                (e) => `${e.code}: ${e.message}`,
+              );
+            }
+            key.free();
+            return out;
+          }, keyText);
+          for (const shape of ["pairs", "headersObject", "nonString"]) {
+            assert(codes[shape]?.startsWith("InvalidInput: the presign function must return"), `${shape}: ${codes[shape]}`);
+          }
+          assert(seen.length === 0, `requests left for the plain-http host: ${JSON.stringify(seen)}`);
+        } finally {
+          await page.unroute(evil);
+        }
+      },
+    ],
+    [
       "seal() and open() streams fed in small chunks, on both engines (pushes that complete no segment)",
       async () => {
         const got = await page.evaluate(async () => {

@@ -799,9 +799,9 @@ fn run_parts(
     }
     let todo: Vec<Part> = saved.remaining(parts).cloned().collect();
     let state = Mutex::new(saved);
-    let record = |update: &dyn Fn(&mut Saved) -> bool| -> Result<()> {
+    let record = |update: &dyn Fn(&mut Saved) -> s3seal::Result<bool>| -> Result<()> {
         let mut s = state.lock().expect("not poisoned");
-        if update(&mut s) {
+        if update(&mut s)? {
             if let Some(store) = store {
                 store.save(&s)?;
             }
@@ -839,7 +839,7 @@ fn run_parts(
                         .and_then(|etag| {
                             record(&|s| {
                                 s.record_finished(n, etag.clone());
-                                true
+                                Ok(true)
                             })
                         });
                     match outcome {
