@@ -6,7 +6,7 @@
 // for the network. Requests are retried byte-identically as the core says,
 // cancelled through an AbortSignal (then AbortMultipartUpload), and resumed
 // after a reload from the caller's store.
-import { Attempts, ReceiptHash, UploadSealer, checkPresigned } from "./s3seal_wasm.js";
+import { Attempts, ReceiptHash, UploadSealer, checkPresigned, keepsUpload } from "./s3seal_wasm.js";
 import type { Key, Recipient } from "./s3seal_wasm.js";
 import { BlobParts } from "./blob.js";
 import { s3sealError } from "./error.js";
@@ -260,11 +260,10 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
     failures.push(error);
   }
   if (failures.length > 0) {
-    // Cancelled by the user, not resumable, or the file could not be read
-    // as it was (a resume would not match it): clean up so nothing is left
-    // in the bucket. Otherwise keep the upload for next time.
-    const badFile = (failures[0] as S3sealError | undefined)?.code === "InvalidInput";
-    if (cancel.userAborted || !tracker.resumable || badFile) {
+    // The file could not be read as it was (or a part sealed again
+    // differs) when the error is about the input.
+    const stop = cancel.userAborted ? "cancelled" : (failures[0] as S3sealError | undefined)?.code === "InvalidInput" ? "fileChanged" : "failed";
+    if (!keepsUpload(stop, tracker.resumable)) {
       await job.sendOnce(sealer.request("abortMultipart") as PresignRequest);
       await tracker.forget();
     }

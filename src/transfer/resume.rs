@@ -61,6 +61,28 @@ pub enum Verdict<'p> {
     Restart,
 }
 
+/// Why a multipart upload stopped before it was completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The user cancelled it (a page's abort): nothing is to stay behind.
+    Cancelled,
+    /// Stopped to go on later (Ctrl-C, `push --stop-after-parts`).
+    Interrupted,
+    /// The file is not the one sealed: no resume could match it.
+    FileChanged,
+    /// Anything else: the network, S3, the store.
+    Failed,
+}
+
+impl Stop {
+    /// Whether to keep the upload (its parts on S3 and its stored state) for
+    /// a resume, or to abort it: kept only where its state is stored and a
+    /// resume could use it.
+    pub fn keeps_upload(self, stored: bool) -> bool {
+        stored && matches!(self, Stop::Interrupted | Stop::Failed)
+    }
+}
+
 impl Saved {
     /// A fresh upload's state.
     pub fn new(
@@ -246,6 +268,20 @@ mod tests {
             s.remaining(&plan).map(|p| p.number).collect::<Vec<_>>(),
             (2..=plan.len() as u16).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn only_a_stored_upload_that_a_resume_could_use_is_kept() {
+        use Stop::*;
+        for (stop, kept_if_stored) in [
+            (Cancelled, false),
+            (Interrupted, true),
+            (FileChanged, false),
+            (Failed, true),
+        ] {
+            assert_eq!(stop.keeps_upload(true), kept_if_stored, "{stop:?}");
+            assert!(!stop.keeps_upload(false), "{stop:?} with no stored state");
+        }
     }
 
     #[test]

@@ -35,4 +35,4 @@ pub use pipeline::{OpenStream, SealStream, segment_offset};
 pub use receipt::ReceiptHash;
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, RangeReader, Sealer};
-pub use upload::{Attempts, UploadSealer, check_presigned};
+pub use upload::{Attempts, UploadSealer, check_presigned, keeps_upload};

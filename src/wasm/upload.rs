@@ -24,7 +24,7 @@ use crate::object::{self, Randomness, SegmentLedger};
 use crate::stream::TAG_SIZE;
 use crate::transfer::plan::{self, Part};
 use crate::transfer::presign::{Op as S3Op, Presigned, Request, SseC};
-use crate::transfer::resume::{STATE_VERSION, Saved, Verdict, fingerprint};
+use crate::transfer::resume::{STATE_VERSION, Saved, Stop, Verdict, fingerprint};
 use crate::transfer::retry::{self, Fault, Retry};
 use crate::transfer::share::Terms;
 use crate::transfer::xml;
@@ -604,6 +604,19 @@ impl Upload {
         );
         Ok(sealed.into())
     }
+}
+
+/// Whether a multipart upload that stopped (`"cancelled"`, `"fileChanged"`
+/// or `"failed"`) is kept for a resume, its state being `stored`, or
+/// aborted (the core's [`Stop::keeps_upload`]).
+#[wasm_bindgen(js_name = keepsUpload)]
+pub fn keeps_upload(stop: &str, stored: bool) -> bool {
+    let stop = match stop {
+        "cancelled" => Stop::Cancelled,
+        "fileChanged" => Stop::FileChanged,
+        _ => Stop::Failed,
+    };
+    stop.keeps_upload(stored)
 }
 
 /// Checks the presign function's answer `{ method, url, headers }` and

@@ -29,7 +29,7 @@ use s3seal::manifest::{Entry, Manifest};
 use s3seal::stream::TAG_SIZE;
 use s3seal::transfer::plan::{self, Part, Upload};
 use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
-use s3seal::transfer::resume::{self, Saved, Verdict};
+use s3seal::transfer::resume::{self, Saved, Stop, Verdict};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::share;
 use s3seal::transfer::xml;
@@ -712,8 +712,14 @@ fn push_one(
                 Ok(done) => done,
                 Err(e) => {
                     // Kept for the next run unless nothing could resume it.
-                    let interrupted = e.downcast_ref::<Interrupted>().is_some();
-                    if store.is_none() || (!interrupted && e.downcast_ref::<Changed>().is_some()) {
+                    let stop = if e.downcast_ref::<Interrupted>().is_some() {
+                        Stop::Interrupted
+                    } else if e.downcast_ref::<Changed>().is_some() {
+                        Stop::FileChanged
+                    } else {
+                        Stop::Failed
+                    };
+                    if !stop.keeps_upload(store.is_some()) {
                         client.abort(&upload_id);
                         if let Some(s) = &store {
                             s.forget();
