@@ -9,6 +9,7 @@ import initWasm, {
   Recipient,
   SealStream,
   Sealer,
+  checkPresigned,
   checkSseCEndpoint,
   inertMediaType,
   manifestText as wasmManifestText,
@@ -572,11 +573,13 @@ export class StoredObject {
       let etag: string | null = null;
       const get = async (range?: [number, number], signal?: AbortSignal, again = true): Promise<Response> => {
         presigned ??= Promise.resolve(presign({ op: "get", object: objectName, sseC }));
-        const p = await presigned.catch((err) => {
-          presigned = undefined;
-          throw err;
-        });
-        checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
+        const p = checkPresigned(
+          await presigned.catch((err) => {
+            presigned = undefined;
+            throw err;
+          }),
+        ) as PresignedRequest;
+        checkSseCEndpoint(p.url);
         const response = await fetch(p.url, {
           method: p.method,
           headers: {
@@ -605,8 +608,8 @@ export class StoredObject {
       let total = /\/(\d+)$/.exec(first.headers.get("content-range") ?? "")?.[1] ?? (first.status === 200 ? first.headers.get("content-length") : null);
       if (total === null) {
         // A bucket whose CORS does not expose Content-Range: a HEAD says the length.
-        const p = await presign({ op: "head", object: objectName, sseC });
-        checkSseCEndpoint(new URL(p.url, globalThis.location?.href).href);
+        const p = checkPresigned(await presign({ op: "head", object: objectName, sseC })) as PresignedRequest;
+        checkSseCEndpoint(p.url);
         const response = await fetch(p.url, { method: p.method, headers: p.headers, signal: options.signal });
         if (!response.ok) throw readRefusal(response.status, "", "ranged read");
         total = response.headers.get("content-length");

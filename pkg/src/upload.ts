@@ -269,17 +269,21 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
     }
     throw failures[0];
   }
-  let reply: Reply;
   try {
     // The backend checks the stored parts against the size, and signs it
     // in where the store enforces it (x-amz-mp-object-size).
     const body = { value: sealer.completion(), size: 0, payload: false };
-    reply = await job.sendWrite(sealer.request("completeMultipart", total) as PresignRequest, body, "CompleteMultipartUpload", total, sealer);
+    const reply = await job.sendWrite(sealer.request("completeMultipart", total) as PresignRequest, body, "CompleteMultipartUpload", total, sealer);
+    sealer.checkCompleted(reply.text);
+  } catch (err) {
+    // Not completed, and nothing will complete it (its state goes below):
+    // its parts would stay in the bucket for nothing.
+    await job.sendOnce(sealer.request("abortMultipart") as PresignRequest);
+    throw err;
   } finally {
     // Done, or the saved parts were not what S3 has: start afresh next time.
     await tracker.forget();
   }
-  sealer.checkCompleted(reply.text);
   return sha256;
 }
 

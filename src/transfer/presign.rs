@@ -259,6 +259,48 @@ mod header_map {
     }
 }
 
+/// Whether `url`'s query names the SSE-C key as a server reads it: URL
+/// parsers drop tabs and newlines anywhere, and S3 decodes percent-encoded
+/// names, so `customer-\tkey` or `customer%2Dkey` is the key too.
+fn key_in_query(url: &str) -> bool {
+    let url: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let Some((_, query)) = url.split_once('?') else {
+        return false;
+    };
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query.split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        percent_decoded(name).eq_ignore_ascii_case(crate::sse::SSE_C_KEY)
+    })
+}
+
+/// `text` with its `%XX` escapes decoded (anything else kept as it is).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| core::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Why a client refuses a presigned request.
 const KEY_IN_QUERY: &str = "the presigned URL carries the SSE-C key in its query string; a presigner must sign it as a header";
 
@@ -280,6 +322,7 @@ impl Presigned {
             .url
             .to_ascii_lowercase()
             .contains("x-amz-server-side-encryption-customer-key=")
+            || key_in_query(&self.url)
         {
             return Err(KEY_IN_QUERY);
         }
@@ -355,6 +398,35 @@ mod tests {
                 .is_ok(),
             "no key, no rule: SSE-S3 over http is the backend's choice"
         );
+    }
+
+    #[test]
+    fn the_key_is_found_in_a_query_however_it_is_spelled() {
+        // What URL parsers and S3 read as the key's own query name.
+        for url in [
+            "https://s3.example/b/o?x-amz-server-side-encryption-customer-\tkey=abc",
+            "https://s3.example/b/o?x-amz-server-side-encryption-customer%2Dkey=abc",
+            "https://s3.example/b/o?a=1&X-AMZ-SERVER-SIDE-ENCRYPTION-CUSTOMER-KEY=abc",
+            "https://s3.example/b/o?x-amz-server-side-encryption-customer-key",
+            "https://s3.example/b/o?%78-amz-server-side-encryption-customer-key=abc",
+        ] {
+            let leak = presigned(url, false);
+            assert_eq!(
+                leak.check("https:", "s3.example"),
+                Err(KEY_IN_QUERY),
+                "{url}"
+            );
+        }
+        for url in [
+            "https://s3.example/b/o?x-amz-server-side-encryption-customer-key-md5=m",
+            "https://s3.example/b/o#x-amz-server-side-encryption-customer-key",
+            "https://s3.example/b/o?x-amz-server-side-encryption-customer%2",
+        ] {
+            assert!(
+                presigned(url, false).check("https:", "s3.example").is_ok(),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -610,13 +610,14 @@ impl Upload {
 /// or `"failed"`) is kept for a resume, its state being `stored`, or
 /// aborted (the core's [`Stop::keeps_upload`]).
 #[wasm_bindgen(js_name = keepsUpload)]
-pub fn keeps_upload(stop: &str, stored: bool) -> bool {
+pub fn keeps_upload(stop: &str, stored: bool) -> Result<bool, JsValue> {
     let stop = match stop {
         "cancelled" => Stop::Cancelled,
         "fileChanged" => Stop::FileChanged,
-        _ => Stop::Failed,
+        "failed" => Stop::Failed,
+        _ => return Err(with_code("InvalidInput", "invalid input: no such stop")),
     };
-    stop.keeps_upload(stored)
+    Ok(stop.keeps_upload(stored))
 }
 
 /// Checks the presign function's answer `{ method, url, headers }` and
@@ -629,7 +630,7 @@ pub fn keeps_upload(stop: &str, stored: bool) -> bool {
 pub fn check_presigned(value: &JsValue) -> Result<Object, JsValue> {
     let malformed = |what: &str| {
         with_code(
-            "InvalidInput",
+            "Presign",
             &format!("the presign function must return {{ method, url, headers }} ({what})"),
         )
     };
@@ -659,17 +660,19 @@ pub fn check_presigned(value: &JsValue) -> Result<Object, JsValue> {
             headers.push((name, value));
         }
     }
-    let presigned = Presigned {
-        method: field("method")?,
-        url: field("url")?,
-        headers,
-    };
+    let (method, given_url) = (field("method")?, field("url")?);
     let base = get(&get(&js_sys::global(), "location"), "href").as_string();
     let url = match base {
-        Some(base) => web_sys::Url::new_with_base(&presigned.url, &base),
-        None => web_sys::Url::new(&presigned.url),
+        Some(base) => web_sys::Url::new_with_base(&given_url, &base),
+        None => web_sys::Url::new(&given_url),
     }
     .map_err(|_| with_code("Presign", "the presign function returned an invalid URL"))?;
+    // The URL as it will be sent: the parser's, not the text given.
+    let presigned = Presigned {
+        method,
+        url: url.href(),
+        headers,
+    };
     presigned
         .check(&url.protocol(), &url.hostname())
         .map_err(|why| {
@@ -682,8 +685,9 @@ pub fn check_presigned(value: &JsValue) -> Result<Object, JsValue> {
         })?;
     let checked = Object::new();
     set(&checked, "method", presigned.method.as_str());
-    set(&checked, "url", url.href());
-    let headers = Object::new();
+    set(&checked, "url", presigned.url.as_str());
+    // No prototype: a header named `__proto__` is a header like the others.
+    let headers = Object::create(JsValue::NULL.unchecked_ref());
     for (name, value) in &presigned.headers {
         set(&headers, name, value.as_str());
     }

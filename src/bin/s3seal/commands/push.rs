@@ -714,7 +714,11 @@ fn push_one(
                     // Kept for the next run unless nothing could resume it.
                     let stop = if e.downcast_ref::<Interrupted>().is_some() {
                         Stop::Interrupted
-                    } else if e.downcast_ref::<Changed>().is_some() {
+                    } else if e.downcast_ref::<Changed>().is_some()
+                        // A part sealed again to other bytes (record_sealed).
+                        || e.downcast_ref::<s3seal::Error>()
+                            .is_some_and(|e| e.code() == "InvalidInput")
+                    {
                         Stop::FileChanged
                     } else {
                         Stop::Failed
@@ -741,14 +745,19 @@ fn push_one(
             if let Some(s) = &store {
                 s.forget();
             }
-            // S3 may answer 200 with an error document.
-            let reply = reply?;
-            if xml::is_error(&reply.text) {
-                bail!(
+            // S3 may answer 200 with an error document. Not completed, and
+            // its state gone: its parts would stay in the bucket for nothing.
+            let completed = reply.and_then(|reply| match xml::is_error(&reply.text) {
+                false => Ok(reply),
+                true => Err(anyhow!(
                     "CompleteMultipartUpload failed: {}",
                     xml::error_code(&reply.text).unwrap_or_default()
-                );
+                )),
+            });
+            if completed.is_err() {
+                client.abort(&upload_id);
             }
+            completed?;
         }
     }
     bar.finish_and_clear();
