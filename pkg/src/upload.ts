@@ -119,11 +119,9 @@ async function prepare(
 /** Whether the parts sealed before still seal to the same fingerprints:
  * checked locally, nothing is sent. */
 async function unchanged(sealer: UploadSealer, file: BlobParts, progress: Progress): Promise<boolean> {
-  const plan = sealer.parts() as Part[];
-  for (const { number, fingerprint } of sealer.verify() as { number: number; fingerprint: string }[]) {
-    const part = plan.find((p) => p.number === number) as Part;
+  for (const part of sealer.verify() as (Part & { fingerprint: string })[]) {
     const again = await readAndSeal(sealer, file, part, (n) => progress.sealed(n));
-    if (again.fingerprint !== fingerprint) return false;
+    if (again.fingerprint !== part.fingerprint) return false;
   }
   return true;
 }
@@ -158,13 +156,13 @@ async function run(
     const job = new Job(options.presign as PresignFunction, cancel.signal, options.retries, new Progress(options.onProgress, "uploading", total));
     const given = options.concurrency;
     const concurrency = typeof given === "number" && given > 0 && Number.isFinite(given) ? Math.max(1, Math.trunc(given)) : CONCURRENCY;
+    // Parts `done` are on S3 from an earlier page load.
+    const plan = sealer.parts() as Part[];
     let sha256: string | undefined;
-    let resumed = 0;
     if (sealer.multipart) {
-      resumed = (sealer.parts() as Part[]).filter((p) => p.done).length;
-      sha256 = await runMultipart({ sealer, job, cancel, file, concurrency, store, receipt });
+      sha256 = await runMultipart({ sealer, plan, job, cancel, file, concurrency, store, receipt });
     } else {
-      const [whole] = sealer.parts() as Part[];
+      const [whole] = plan;
       const { pieces } = await readAndSeal(sealer, file, whole, (n) => job.progress.sealed(n), receipt);
       pieces.push(sealer.signature());
       const body = payload(pieces.splice(0));
@@ -174,7 +172,7 @@ async function run(
       await job.sendWrite(sealer.request("put", body.size) as PresignRequest, body, "upload", body.size, sealer);
     }
     const common = { objectName: sealer.objectName, objectId: sealer.objectId };
-    const tail = { size: total, resumedParts: resumed, engine: sealer.engine as "webcrypto" | "wasm" };
+    const tail = { size: total, resumedParts: plan.filter((p) => p.done).length, engine: sealer.engine as "webcrypto" | "wasm" };
     if (sha256 !== undefined) return { ...common, plaintextSize: file.blob.size, sha256, ...tail };
     const token = sealer.deleteToken();
     return { ...common, fileKey: sealer.fileKey(), ...(token === undefined ? {} : { deleteToken: token }), ...tail };
@@ -186,6 +184,7 @@ async function run(
 /** What a multipart upload works with. */
 interface Multipart {
   sealer: UploadSealer;
+  plan: Part[];
   job: Job;
   cancel: Cancel;
   file: BlobParts;
@@ -196,13 +195,12 @@ interface Multipart {
 
 /** Uploads the plan's parts as a multipart upload; resolves to the
  * receipt's hex SHA-256 when there is one. */
-async function runMultipart({ sealer, job, cancel, file, concurrency, store, receipt }: Multipart): Promise<string | undefined> {
+async function runMultipart({ sealer, plan, job, cancel, file, concurrency, store, receipt }: Multipart): Promise<string | undefined> {
   const total = sealer.objectLength;
   if (!sealer.resuming) {
     const created = await job.send(sealer.request("createMultipart", total) as PresignRequest, undefined, undefined, "CreateMultipartUpload");
     sealer.begin(created.text);
   }
-  const plan = sealer.parts() as Part[];
   // Parts already on S3 from an earlier page load.
   for (const part of plan.filter((p) => p.done)) {
     job.progress.bytesSealed += part.end - part.start;
@@ -272,7 +270,8 @@ async function runMultipart({ sealer, job, cancel, file, concurrency, store, rec
   try {
     // The backend checks the stored parts against the size, and signs it
     // in where the store enforces it (x-amz-mp-object-size).
-    const body = { value: sealer.completion(), size: 0, payload: false };
+    const completion = sealer.completion();
+    const body = { value: completion, size: completion.length, payload: false };
     const reply = await job.sendWrite(sealer.request("completeMultipart", total) as PresignRequest, body, "CompleteMultipartUpload", total, sealer);
     sealer.checkCompleted(reply.text);
   } catch (err) {

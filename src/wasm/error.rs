@@ -24,12 +24,13 @@ pub fn fault_error(
     what: &str,
     attempts: u32,
 ) -> JsValue {
+    use wasm_bindgen::JsCast;
     let e = with_code(fault.code(), &fault.describe(what, attempts));
     if let Some(status) = fault.status() {
-        let _ = js_sys::Reflect::set(&e, &"status".into(), &status.into());
+        super::field::set(e.unchecked_ref(), "status", status);
     }
     if let Some(n) = part_number {
-        let _ = js_sys::Reflect::set(&e, &"partNumber".into(), &n.into());
+        super::field::set(e.unchecked_ref(), "partNumber", n);
     }
     e
 }

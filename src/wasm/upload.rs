@@ -50,7 +50,9 @@ struct Upload {
     share: Option<Terms>,
     sse_c: SseC,
     state: RefCell<Option<Saved>>,
-    resuming: bool,
+    /// When resuming: the parts to seal again, with the fingerprints the
+    /// core's verdict wants.
+    verify: Option<Vec<(u16, String)>>,
     /// The saved upload given, to abort unless this one resumes it.
     saved: Option<(String, String)>,
 }
@@ -234,17 +236,25 @@ async fn start(
         plan::Upload::Single(whole) => (vec![whole], false),
         plan::Upload::Multipart(parts) => (parts, true),
     };
-    let (sealer, saved, resuming) = match (saved, &target) {
+    let (sealer, saved, verify) = match (saved, &target) {
         (Some(s), Target::Secret(secret)) if multipart => {
             let name = sealer.object_name().to_string();
-            match s.verdict(&name, &commitment(&sealer), part_size, &parts) {
-                Verdict::Verify(_) => (sealer, Some(s), true),
-                Verdict::Restart => (fresh(secret)?, Some(s), false),
+            let verify = match s.verdict(&name, &commitment(&sealer), part_size, &parts) {
+                Verdict::Verify(list) => Some(
+                    list.into_iter()
+                        .map(|(part, fp)| (part.number, fp.to_string()))
+                        .collect(),
+                ),
+                Verdict::Restart => None,
+            };
+            match verify {
+                Some(_) => (sealer, Some(s), verify),
+                None => (fresh(secret)?, Some(s), None),
             }
         }
         // Not multipart: the state is not this upload's, and stays.
-        (Some(_), Target::Secret(secret)) => (fresh(secret)?, None, false),
-        _ => (sealer, None, false),
+        (Some(_), Target::Secret(secret)) => (fresh(secret)?, None, None),
+        _ => (sealer, None, None),
     };
     // Offsets into a part's bytes are 32-bit in wasm and in a Uint8Array.
     if parts
@@ -275,8 +285,8 @@ async fn start(
         size,
         part_size,
         share,
-        state: RefCell::new(saved.filter(|_| resuming)),
-        resuming,
+        state: RefCell::new(saved.filter(|_| verify.is_some())),
+        verify,
         saved: saved_upload,
     })))
 }
@@ -351,7 +361,7 @@ impl UploadSealer {
     /// Whether it continues the saved upload (once `verify()` matched).
     #[wasm_bindgen(getter)]
     pub fn resuming(&self) -> bool {
-        self.0.resuming
+        self.0.verify.is_some()
     }
 
     /// The parts: `{ number, start, end, size, last, done }` (plaintext
@@ -366,29 +376,16 @@ impl UploadSealer {
             .collect()
     }
 
-    /// When resuming: the parts to seal again, `{ number, fingerprint }`;
-    /// resume only if each seals to its fingerprint.
+    /// When resuming: the parts to seal again, as `parts()` has them, each
+    /// with the `fingerprint` it must seal to; resume only if every one does.
     pub fn verify(&self) -> Array {
-        let state = self.0.state.borrow();
-        let Some(s) = state.as_ref() else {
-            return Array::new();
-        };
-        let Verdict::Verify(list) = s.verdict(
-            &self.object_name(),
-            &commitment(&self.0.sealer),
-            self.0.part_size,
-            &self.0.parts,
-        ) else {
-            return Array::new();
-        };
-        list.into_iter()
-            .map(|(part, fp)| {
-                let o = Object::new();
-                set(&o, "number", part.number);
-                set(&o, "fingerprint", fp);
-                JsValue::from(o)
-            })
-            .collect()
+        let list = self.0.verify.iter().flatten();
+        list.filter_map(|(n, fp)| {
+            let part = part_to_js(self.0.parts.iter().find(|p| p.number == *n)?, false);
+            set(&part, "fingerprint", fp.as_str());
+            Some(JsValue::from(part))
+        })
+        .collect()
     }
 
     /// Seals part `number` from its `plaintext` (free again once this

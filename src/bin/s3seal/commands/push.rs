@@ -40,9 +40,6 @@ use zeroize::Zeroizing;
 
 use crate::support::secret::KeyArgs;
 
-use s3seal::transfer::plan::{
-    DEFAULT_MULTIPART_THRESHOLD as MULTIPART_THRESHOLD, DEFAULT_PART_SIZE as PART_SIZE,
-};
 /// Default parts in flight.
 const CONCURRENCY: usize = 4;
 /// A request that has sent or received nothing for this long fails (and is
@@ -98,10 +95,10 @@ pub struct PushArgs {
     #[arg(long, default_value = "control/", requires = "bucket")]
     control_prefix: String,
     /// Files above this many bytes go up in parts.
-    #[arg(long, value_name = "BYTES", default_value_t = MULTIPART_THRESHOLD)]
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_MULTIPART_THRESHOLD)]
     multipart_threshold: u64,
     /// Target part size in bytes (raised to S3's 5 MiB minimum).
-    #[arg(long, value_name = "BYTES", default_value_t = PART_SIZE)]
+    #[arg(long, value_name = "BYTES", default_value_t = plan::DEFAULT_PART_SIZE)]
     part_size: u64,
     /// Parts uploading at once.
     #[arg(long, default_value_t = CONCURRENCY, value_parser = concurrency)]
