@@ -17,7 +17,8 @@
 //! - [`transfer`]: transfers through presigned URLs, sans I/O (part plan,
 //!   presign contract and policy, retries, resume, S3 XML);
 //! - [`passphrase`]: strength estimates and generated passphrases;
-//! - [`hazmat`]: building blocks for other readers and for test vectors;
+//! - [`hazmat`]: building blocks for other readers and for test vectors,
+//!   among them the seal and open state machines every host runs;
 //! - `wasm` (wasm32 only): the JavaScript boundary, which only translates.
 //!
 //! The byte format is specified in `docs/FORMAT.md`.
@@ -41,6 +42,7 @@
 mod error;
 mod filename;
 mod key;
+mod machine;
 mod name;
 mod object;
 mod recipient;
@@ -74,6 +76,9 @@ pub mod hazmat {
     pub use crate::key::{
         FILE_KEY_PREFIX, KEY_SIZE, OBJECT_ID_SIZE, OBJECT_NAME_SUFFIX, PASSPHRASE_ITERATIONS,
         PASSPHRASE_LANES, PASSPHRASE_MEMORY_KIB, ROOT_KEY_PREFIX,
+    };
+    pub use crate::machine::{
+        EndReading, OpenMachine, OpenPush, Piece, SealMachine, SealPush, Step, run_steps,
     };
     pub use crate::object::{Opened, Trailer, open_preamble, require_name, sealing_source};
     pub use crate::recipient::{IDENTITY_PREFIX, RECIPIENT_PREFIX, X25519_KEY_SIZE};

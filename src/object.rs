@@ -6,18 +6,19 @@ use core::ops::Range;
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
 use crate::key::{DeleteToken, FileKey, ObjectId, SseCKey};
+use crate::machine::{OpenMachine, SealMachine, SealPush, Step, run_steps};
 use crate::name::ObjectName;
 use crate::recipient::{Recipient, X25519_KEY_SIZE};
 use crate::secret::Secret;
 use crate::signature::{
     SIGNATURE_SIZE, SIGNING_SALT_SIZE, SegmentDigest, SignedContent, SigningKey, segment_digest,
 };
-use crate::stream::{self, Header, SegmentCipher, StreamOpener, StreamSealer, TAG_SIZE, layout};
+use crate::stream::{self, Header, SegmentCipher, TAG_SIZE, layout};
 
 /// The random choices of one sealing. [`Randomness::generate`] in real use;
 /// fixed values only for reproducible test vectors. None is secret: the
@@ -373,12 +374,9 @@ impl Sealer {
 
     /// Turns this into a push sealer (plaintext in, object bytes out).
     pub fn into_stream(self) -> ObjectSealer {
-        let content = self.signed_content();
         ObjectSealer {
-            preamble: Some(self.preamble),
-            stream: StreamSealer::new(self.cipher, self.random.header),
-            content,
-            signing_key: self.signing_key,
+            machine: SealMachine::new(self),
+            held: Zeroizing::new(Vec::with_capacity(stream::SEGMENT_SIZE)),
         }
     }
 }
@@ -496,43 +494,45 @@ impl SegmentLedger {
     }
 }
 
-/// Push sealer of a whole object; memory bounded by one segment.
+/// Push sealer of a whole object on the Rust AES: the seal machine's
+/// native host. Memory bounded by one segment.
 pub struct ObjectSealer {
-    preamble: Option<Vec<u8>>,
-    stream: StreamSealer,
-    content: SignedContent,
-    signing_key: SigningKey,
+    machine: SealMachine,
+    held: Zeroizing<Vec<u8>>,
 }
 
 impl ObjectSealer {
     /// Takes plaintext, appends the object bytes it completes to `out`.
     pub fn push(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        let mut start = out.len();
-        if let Some(preamble) = self.preamble.take() {
-            out.extend_from_slice(&preamble);
-            // The stream writes the payload header on its first push.
-            start = out.len() + stream::HEADER_SIZE;
-        }
-        self.stream.push(plaintext, out)?;
-        // What the stream appended past the header is whole segments.
-        let mut rest = &out[start..];
-        while !rest.is_empty() {
-            let (segment, more) =
-                rest.split_at(layout::ciphertext_capacity(self.content.segments()));
-            self.content.add_segment(segment);
-            rest = more;
-        }
-        Ok(())
+        let push = self.machine.push(plaintext.len())?;
+        self.run(push, plaintext, out)
     }
 
     /// Ends the object: appends the last segment and the signature to `out`.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
-        self.push(&[], out)?;
-        let start = out.len();
-        self.stream.finish(out)?;
-        self.content.add_segment(&out[start..]);
-        out.extend_from_slice(&self.signing_key.sign(&self.content));
+        let push = self.machine.finish()?;
+        self.run(push, &[], out)?;
+        out.extend_from_slice(&self.machine.signature()?);
         Ok(())
+    }
+
+    fn run(&mut self, push: SealPush, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(push.head.as_deref().unwrap_or_default());
+        let cipher = self.machine.sealer().segment_cipher();
+        let mut digests = Vec::new();
+        run_steps(
+            &push.steps,
+            &[],
+            plaintext,
+            &mut self.held,
+            |nonce, bytes| {
+                let start = out.len();
+                cipher.seal_to(nonce, bytes, out);
+                digests.push(segment_digest(&out[start..]));
+                Ok(())
+            },
+        )?;
+        self.machine.record(&digests)
     }
 }
 
@@ -656,7 +656,8 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
     })
 }
 
-/// Push opener of a whole object: object bytes in, verified plaintext out.
+/// Push opener of a whole object on the Rust AES: object bytes in,
+/// verified plaintext out (the open machine's native host).
 /// Memory bounded by one segment; a segment's plaintext is released only
 /// after its tag verified. The signature, over the whole object, is checked
 /// by [`Opener::finish`]: until then released plaintext is authentic against
@@ -664,157 +665,90 @@ pub fn open_preamble(secret: &Secret, preamble: Preamble, preamble_len: usize) -
 /// share link) could have written it. Present nothing as the file before
 /// `finish` succeeds.
 pub struct Opener {
-    secret: Secret,
-    expected_name: Option<ObjectName>,
-    state: OpenerState,
-    produced: u64,
-}
-
-enum OpenerState {
-    Preamble(Vec<u8>),
-    // Boxed: the AES key schedule makes this variant large.
-    Payload(Box<PayloadState>),
-}
-
-struct PayloadState {
-    stream: StreamOpener,
-    trailer: Trailer,
-    metadata: Metadata,
-    file_key: FileKey,
-    preamble: Preamble,
+    machine: OpenMachine,
+    held: Vec<u8>,
 }
 
 impl Opener {
     /// An opener that will use `secret`.
     pub fn new(secret: Secret) -> Self {
         Self {
-            secret,
-            expected_name: None,
-            state: OpenerState::Preamble(Vec::new()),
-            produced: 0,
+            machine: OpenMachine::new(secret),
+            held: Vec::new(),
         }
     }
 
     /// Also checks that the object is the one its name in the bucket says
-    /// (`NameMismatch` otherwise): a reader that fetched it by name should,
-    /// and a reader holding only a file key must (the id in the name is
-    /// what certifies the signer). `InvalidInput` once bytes were pushed:
-    /// a name set later would check nothing.
+    /// (see [`OpenMachine::expect_name`]).
     pub fn expect_name(&mut self, name: ObjectName) -> Result<()> {
-        match &self.state {
-            OpenerState::Preamble(buf) if buf.is_empty() => {
-                self.expected_name = Some(name);
-                Ok(())
-            }
-            _ => Err(Error::InvalidInput(
-                "give the object's name before its first bytes",
-            )),
-        }
+        self.machine.expect_name(name)
     }
 
     /// The sealed metadata, once the preamble has been read and verified.
     pub fn metadata(&self) -> Option<&Metadata> {
-        match &self.state {
-            OpenerState::Payload(p) => Some(&p.metadata),
-            OpenerState::Preamble(_) => None,
-        }
+        Some(&self.machine.opened()?.metadata)
     }
 
     /// The preamble, once read and verified.
     pub fn preamble(&self) -> Option<&Preamble> {
-        match &self.state {
-            OpenerState::Payload(p) => Some(&p.preamble),
-            OpenerState::Preamble(_) => None,
-        }
+        Some(&self.machine.opened()?.preamble)
     }
 
     /// The object's file key, once the preamble has been verified.
     pub fn file_key(&self) -> Option<&FileKey> {
-        match &self.state {
-            OpenerState::Payload(p) => Some(&p.file_key),
-            OpenerState::Preamble(_) => None,
-        }
+        Some(&self.machine.opened()?.file_key)
     }
 
     /// Takes object bytes, appends the verified plaintext they complete to `out`.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        if let OpenerState::Preamble(buf) = &mut self.state {
-            require_name(&self.secret, self.expected_name.as_ref())?;
-            let take = data
-                .len()
-                .min(crate::format::MAX_PREAMBLE_SIZE.saturating_sub(buf.len()));
-            buf.extend_from_slice(&data[..take]);
-            let Some((preamble, len)) = Preamble::parse(buf)? else {
-                return Ok(());
-            };
-            // Bytes buffered past the preamble belong to the payload.
-            let rest = buf.split_off(len);
-            data = &data[take..];
-            let aad = preamble.to_bytes();
-            if let Some(name) = &self.expected_name {
-                preamble.check_name(name)?;
-            }
-            let opened = open_preamble(&self.secret, preamble, len)?;
-            let stream = StreamOpener::new(opened.file_key.payload_key(), aad);
-            self.state = OpenerState::Payload(Box::new(PayloadState {
-                stream,
-                trailer: Trailer::default(),
-                metadata: opened.metadata,
-                file_key: opened.file_key,
-                preamble: opened.preamble,
-            }));
-            self.push_payload(&rest, out)?;
-        }
-        self.push_payload(data, out)
-    }
-
-    fn push_payload(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        let OpenerState::Payload(p) = &mut self.state else {
-            unreachable!("preamble is done")
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let push = self
+            .machine
+            .push(data.len(), |range| data[range].to_vec())?;
+        let Some(cipher) = self.machine.segment_cipher() else {
+            return Ok(()); // no segment before the payload header
         };
-        let before = out.len();
-        // The header goes straight in: the signature is held back from
-        // segment bytes only.
-        let (header, data) = data.split_at(p.stream.header_needed().min(data.len()));
-        p.stream.push(header, out)?;
-        let stream = &mut p.stream;
-        p.trailer.push(data, |payload| stream.push(payload, out))?;
-        self.produced += (out.len() - before) as u64;
-        Ok(())
+        let mut digests = Vec::new();
+        run_steps(
+            &push.steps,
+            &push.released,
+            data,
+            &mut self.held,
+            |nonce, sealed| {
+                digests.push(segment_digest(sealed));
+                cipher.open_to(nonce, sealed, out)
+            },
+        )?;
+        self.machine.record(&digests)
     }
 
     /// The object has ended: verifies the last segment, appends its
     /// plaintext, checks the size the metadata declared, then the signature.
     /// Returns the metadata. On failure `out` is as it was before the call.
-    pub fn finish(self, out: &mut Vec<u8>) -> Result<Metadata> {
-        let OpenerState::Payload(p) = self.state else {
-            return Err(Error::Truncated);
-        };
-        let PayloadState {
-            stream,
-            trailer,
-            metadata,
-            preamble,
-            ..
-        } = *p;
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<Metadata> {
+        let last = self.machine.finish()?;
+        let cipher = self
+            .machine
+            .segment_cipher()
+            .expect("finish needs the header")
+            .clone();
         let before = out.len();
-        let content = stream.finish(out, trailer.held())?;
-        let produced = self.produced + (out.len() - before) as u64;
-        let verdict = if metadata.size.is_some_and(|size| size != produced) {
-            // Authentic segments, but not the object the preamble describes.
-            Err(Error::Corrupt)
-        } else {
-            let signature: &[u8; SIGNATURE_SIZE] = trailer
-                .held()
-                .try_into()
-                .expect("a final segment opened, so the trailer is whole");
-            preamble.verifying_key.verify(&content, signature)
-        };
-        if let Err(e) = verdict {
-            crate::stream::discard_from(out, before);
-            return Err(e);
+        if let Some(Step::Segment { nonce, .. }) = last {
+            if cipher.open_to(nonce, &self.held, out).is_ok() {
+                let verdict = self.machine.verify(&segment_digest(&self.held));
+                if verdict.is_err() {
+                    crate::stream::discard_from(out, before);
+                }
+                return verdict;
+            }
         }
-        Ok(metadata)
+        let mut rest = std::mem::take(&mut self.held);
+        rest.extend_from_slice(self.machine.trailer()?);
+        let mut probe = Zeroizing::new(Vec::new());
+        Err(self.machine.refusal(&rest, |nonce, bytes| {
+            let opened = cipher.open_to(nonce, bytes, &mut probe).is_ok();
+            probe.zeroize();
+            opened
+        }))
     }
 }
 

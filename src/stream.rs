@@ -13,9 +13,9 @@
 //! segment may be empty. The last-segment flag in the nonce is what makes
 //! truncation at a segment boundary detectable.
 //!
-//! [`SegmentCipher`] is the in-place core; [`StreamSealer`] and
-//! [`StreamOpener`] are push adapters over it (plaintext in, ciphertext out,
-//! memory bounded by one segment).
+//! [`SegmentCipher`] is the in-place core; [`Cutter`] says where segments
+//! end in a stream of chunks, for the seal and open state machines
+//! (`crate::machine`).
 
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
@@ -25,8 +25,6 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use zeroize::Zeroizing;
-
-use crate::signature::SignedContent;
 
 use crate::error::{Error, Result};
 use crate::key::KEY_SIZE;
@@ -403,11 +401,6 @@ pub(crate) enum Cut {
     },
 }
 
-// Only the browser's pipeline cuts segments out of chunks so far.
-#[cfg_attr(
-    not(all(target_arch = "wasm32", target_os = "unknown")),
-    allow(dead_code)
-)]
 impl Cutter {
     /// Cuts plaintext into the segments of a payload.
     pub fn plaintext() -> Self {
@@ -466,81 +459,6 @@ impl Cutter {
             Cut::Hold { offset, len }
         })
     }
-
-    /// Cuts `data` for an adapter that holds partial segments in `held`:
-    /// `segment(index, bytes)` gets every segment known complete and not
-    /// last, straight from `data` when it lies within it.
-    pub fn cut_slice(
-        &mut self,
-        mut data: &[u8],
-        held: &mut Vec<u8>,
-        mut segment: impl FnMut(u64, &[u8]) -> Result<()>,
-    ) -> Result<()> {
-        while let Some(cut) = self.next(data.len()) {
-            match cut {
-                Cut::Whole { index, len } => {
-                    segment(index, &data[..len])?;
-                    data = &data[len..];
-                }
-                Cut::Release { index, .. } => {
-                    segment(index, held)?;
-                    held.clear();
-                }
-                Cut::Hold { len, .. } => {
-                    held.extend_from_slice(&data[..len]);
-                    data = &data[len..];
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Push adapter: plaintext in, payload out. Holds at most one segment.
-pub struct StreamSealer {
-    cipher: SegmentCipher,
-    header: Header,
-    pending: Zeroizing<Vec<u8>>,
-    cutter: Cutter,
-    started: bool,
-}
-
-impl StreamSealer {
-    /// A sealer for one payload.
-    pub fn new(cipher: SegmentCipher, header: Header) -> Self {
-        Self {
-            cipher,
-            header,
-            pending: Zeroizing::new(Vec::with_capacity(SEGMENT_SIZE)),
-            cutter: Cutter::plaintext(),
-            started: false,
-        }
-    }
-
-    /// Takes more plaintext and appends whatever payload it completes to `out`.
-    /// A segment is sealed only once a byte beyond it arrives, because whether
-    /// it is the last one is part of its nonce.
-    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        if !self.started {
-            out.extend_from_slice(&self.header.to_bytes());
-            self.started = true;
-        }
-        // A segment within `data` is sealed straight from it, one copy.
-        let cipher = &self.cipher;
-        self.cutter
-            .cut_slice(data, &mut self.pending, |index, plaintext| {
-                cipher.seal_to(cipher.nonce(index, false)?, plaintext, out);
-                Ok(())
-            })
-    }
-
-    /// Seals the last segment and appends it to `out`.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
-        self.push(&[], out)?;
-        let nonce = self.cipher.nonce(self.cutter.index(), true)?;
-        self.cipher.seal_to(nonce, &self.pending, out);
-        Ok(())
-    }
 }
 
 /// Wipes and drops what a failed call appended to `out` from `start` on,
@@ -549,124 +467,6 @@ impl StreamSealer {
 pub(crate) fn discard_from(out: &mut Vec<u8>, start: usize) {
     zeroize::Zeroize::zeroize(&mut out[start..]);
     out.truncate(start);
-}
-
-/// Gathers the payload header from the front of `data` into `pending`
-/// (which must hold only header bytes so far); once complete, parses it,
-/// clears `pending` and returns it, with `data` advanced past it.
-fn read_header(pending: &mut Vec<u8>, data: &mut &[u8]) -> Result<Option<Header>> {
-    let take = data.len().min(HEADER_SIZE - pending.len());
-    pending.extend_from_slice(&data[..take]);
-    *data = &data[take..];
-    if pending.len() < HEADER_SIZE {
-        return Ok(None);
-    }
-    let header = Header::parse(pending[..].try_into().expect("header length"))?;
-    pending.clear();
-    Ok(Some(header))
-}
-
-/// Push adapter: payload in, verified plaintext out. Holds at most one
-/// segment; releases a segment's plaintext only after its tag verified.
-/// Also gathers each segment's digest for the object's signature
-/// ([`crate::signature`]), which the caller checks.
-pub struct StreamOpener {
-    payload_key: Zeroizing<[u8; KEY_SIZE]>,
-    associated_data: Vec<u8>,
-    cipher: Option<(SegmentCipher, SignedContent)>,
-    pending: Vec<u8>,
-    cutter: Cutter,
-}
-
-impl StreamOpener {
-    /// An opener for one payload sealed under `payload_key` and `associated_data`.
-    pub(crate) fn new(payload_key: Zeroizing<[u8; KEY_SIZE]>, associated_data: Vec<u8>) -> Self {
-        Self {
-            payload_key,
-            associated_data,
-            cipher: None,
-            pending: Vec::with_capacity(SEGMENT_SIZE + 1),
-            cutter: Cutter::ciphertext(),
-        }
-    }
-
-    /// Takes more payload and appends the plaintext of every segment it
-    /// completes and verifies to `out`.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        if self.cipher.is_none() {
-            let Some(header) = read_header(&mut self.pending, &mut data)? else {
-                return Ok(());
-            };
-            let cipher = SegmentCipher::new(&self.payload_key, &header, &self.associated_data);
-            let content = SignedContent::new(&self.associated_data, &header.to_bytes());
-            self.cipher = Some((cipher, content));
-        }
-        let (cipher, content) = self.cipher.as_mut().expect("set above");
-        self.cutter
-            .cut_slice(data, &mut self.pending, |index, sealed| {
-                content.add_segment(sealed);
-                cipher.open_to(cipher.nonce(index, false)?, sealed, out)
-            })
-    }
-
-    /// Payload-header bytes still to come before segments start (0 once it
-    /// was read): a caller that holds back the signature starts doing so
-    /// only after the header, so that what remains at the end is always
-    /// judged as segment bytes.
-    pub fn header_needed(&self) -> usize {
-        match self.cipher {
-            Some(_) => 0,
-            None => HEADER_SIZE - self.pending.len(),
-        }
-    }
-
-    /// The payload has ended: verifies the last segment, appends its
-    /// plaintext and returns what the signature must cover. `trailer` is
-    /// what followed the payload (the signature). When the last segment
-    /// does not open, the rest `R` (last segment ‖ trailer) tells why:
-    /// `Truncated` if `R` is empty or is a whole segment that opens as not
-    /// the last (the object was cut at a segment boundary), `BadSignature`
-    /// if `R` is the object's end with no signature after it (`R` opens as
-    /// the last segment, or as a whole segment and then the last one),
-    /// `Corrupt` otherwise. An empty last segment after others is `Corrupt`
-    /// even if it authenticates: the sealer never writes one, so each
-    /// plaintext has one encoding and the segment count follows from the
-    /// length.
-    pub fn finish(self, out: &mut Vec<u8>, trailer: &[u8]) -> Result<SignedContent> {
-        let Some((cipher, mut content)) = self.cipher else {
-            return Err(Error::Truncated);
-        };
-        let index = self.cutter.index();
-        if trailer.len() == crate::signature::SIGNATURE_SIZE
-            && !self.pending.is_empty()
-            && final_segment_allowed(index, self.pending.len())
-            && cipher
-                .open_to(cipher.nonce(index, true)?, &self.pending, out)
-                .is_ok()
-        {
-            content.add_segment(&self.pending);
-            return Ok(content);
-        }
-        let mut rest = self.pending;
-        rest.extend_from_slice(trailer);
-        let mut probe = Vec::new();
-        for (verdict, tries) in end_probes(index, rest.len()) {
-            let mut all = true;
-            for (at, last, range) in tries {
-                let opened = cipher.open_to(cipher.nonce(at, last)?, &rest[range], &mut probe);
-                zeroize::Zeroize::zeroize(&mut probe);
-                probe.clear();
-                all &= opened.is_ok();
-                if !all {
-                    break;
-                }
-            }
-            if all {
-                return Err(verdict);
-            }
-        }
-        Err(Error::Corrupt)
-    }
 }
 
 /// Whether a last segment of `len` stored bytes may end the object as
@@ -753,34 +553,6 @@ mod tests {
             assert!(matches!(sealed, Err(Error::InvalidInput(_))), "{first}");
             assert_eq!(out, b"kept");
         }
-    }
-
-    #[test]
-    fn opener_gathers_a_header_that_arrives_in_pieces() {
-        let header = HEADER;
-        let (payload_key, aad) = ([5; KEY_SIZE], b"preamble");
-        let plain: Vec<u8> = (0..FIRST_PLAINTEXT_SEGMENT_SIZE + 100)
-            .map(|i| i as u8)
-            .collect();
-        let cipher = SegmentCipher::new(&payload_key, &header, aad);
-        let mut sealer = StreamSealer::new(cipher, header);
-        let mut payload = Vec::new();
-        sealer.push(&plain, &mut payload).unwrap();
-        sealer.finish(&mut payload).unwrap();
-
-        let mut opener = StreamOpener::new(Zeroizing::new(payload_key), aad.to_vec());
-        let mut out = Vec::new();
-        assert_eq!(opener.header_needed(), HEADER_SIZE);
-        opener.push(&payload[..3], &mut out).unwrap();
-        assert_eq!(opener.header_needed(), HEADER_SIZE - 3);
-        // The rest of the header, and segment bytes after it, in one push.
-        opener.push(&payload[3..HEADER_SIZE + 3], &mut out).unwrap();
-        assert_eq!(opener.header_needed(), 0);
-        opener.push(&payload[HEADER_SIZE + 3..], &mut out).unwrap();
-        opener
-            .finish(&mut out, &[0; crate::signature::SIGNATURE_SIZE])
-            .unwrap();
-        assert!(out == plain);
     }
 
     #[test]
