@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # The page's payload: the wasm and every script the page loads (www/ and
 # pkg/). `--page-files` lists them, for the bench.
-PAGE_FILES=(pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/error.js pkg/blob.js pkg/cipher.js
+PAGE_FILES=(pkg/s3seal_wasm_bg.wasm pkg/s3seal_wasm.js pkg/index.js pkg/error.js pkg/blob.js pkg/cipher.js pkg/engine.js
   pkg/cipher-worker.js pkg/hash.js pkg/hash-worker.js pkg/upload.js pkg/worker.js pkg/sw.js www/app.js)
 if [ "${1:-}" = --page-files ]; then
   printf '%s\n' "${PAGE_FILES[@]}"

@@ -150,8 +150,9 @@ pub fn run_steps(
             Step::Segment {
                 nonce, from: None, ..
             } => {
-                segment(nonce, held)?;
+                let done = segment(nonce, held);
                 held.zeroize();
+                done?;
             }
         }
     }
@@ -287,6 +288,9 @@ struct Payload {
     produced: u64,
     emitted: u64,
     finished: bool,
+    /// Set by `finish` when the held segment may be the last: only then
+    /// may `verify` be called.
+    last_step: bool,
 }
 
 enum State {
@@ -393,6 +397,7 @@ impl OpenMachine {
                 produced: 0,
                 emitted: 0,
                 finished: false,
+                last_step: false,
             }));
         }
         let p = match &mut self.state {
@@ -480,6 +485,7 @@ impl OpenMachine {
             return Ok(None);
         }
         let (_, cipher, _) = p.cipher.as_ref().expect("checked above");
+        p.last_step = true;
         Ok(Some(Step::Segment {
             nonce: cipher.nonce(index, true)?,
             from: None,
@@ -510,6 +516,11 @@ impl OpenMachine {
     /// recorded segment and this one. Returns the metadata.
     pub fn verify(&mut self, digest: &SegmentDigest) -> Result<Metadata> {
         let (p, content) = self.ended()?;
+        if !p.last_step {
+            return Err(Error::InvalidInput(
+                "the object's end did not give a last segment",
+            ));
+        }
         if content.segments() != p.emitted {
             return Err(Error::InvalidInput("a segment's digest is missing"));
         }
@@ -813,6 +824,36 @@ mod tests {
             machine.record(&[[0; 32], [0; 32]]),
             Err(Error::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn an_end_that_gave_no_last_segment_is_not_verified() {
+        let object = sealed(&[1u8; 10]);
+        let mut machine = OpenMachine::new(secret());
+        // Fewer bytes after the head than a signature: no last segment.
+        let cut = &object[..sealer(None).head_len() as usize + 30];
+        machine.push(cut.len(), |r| cut[r].to_vec()).unwrap();
+        assert_eq!(machine.finish().unwrap(), None);
+        assert!(matches!(
+            machine.verify(&[0; 32]),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn a_held_segment_is_wiped_even_when_its_engine_fails() {
+        let mut machine = SealMachine::new(sealer(None));
+        let chunk = [7u8; FIRST];
+        let push = machine.push(FIRST).unwrap();
+        let mut held = Vec::new();
+        run_steps(&push.steps, &[], &chunk, &mut held, |_, _| Ok(())).unwrap();
+        assert_eq!(held.len(), FIRST);
+        let push = machine.push(1).unwrap();
+        let failed = run_steps(&push.steps, &[], &[1], &mut held, |_, _| {
+            Err(Error::InvalidInput("engine"))
+        });
+        assert!(failed.is_err());
+        assert!(held.is_empty());
     }
 
     #[test]

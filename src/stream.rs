@@ -90,6 +90,11 @@ impl Nonce {
         u64::from(self.index)
     }
 
+    /// Whether it is the last segment's.
+    pub fn is_last(&self) -> bool {
+        self.last
+    }
+
     /// The 12 nonce bytes.
     pub fn to_bytes(&self) -> [u8; 12] {
         let mut out = [0u8; 12];

@@ -1,6 +1,6 @@
 // A second thread for the bulk cipher: Chromium runs crypto.subtle's AES-GCM
 // on the calling thread, so a Worker doing every other segment seals faster
-// than one thread can. The engine (engine.rs) deals segments in turn to its
+// than one thread can. The engine (engine.ts) deals segments in turn to its
 // own thread and to a CipherHelper. Each call's bytes travel in a pooled
 // buffer, transferred both ways, and calls made in one turn of the event
 // loop go as one message (bench/results.md, "design measurements").

@@ -4,10 +4,8 @@
 
 import initWasm, {
   Key,
-  OpenStream,
   Opener,
   Recipient,
-  SealStream,
   Sealer,
   checkPresigned,
   checkSseCEndpoint,
@@ -19,12 +17,12 @@ import initWasm, {
   readRefusal,
   safeFileName,
   segmentOffset,
-  setCipherHelpers,
   sseCHeaders as wasmSseCHeaders,
   sseKmsHeaders as wasmSseKmsHeaders,
   sseS3Headers as wasmSseS3Headers,
 } from "./s3seal_wasm.js";
 import { CipherHelper } from "./cipher.js";
+import { OpenStream, SealStream, setCipherHelpers } from "./engine.js";
 import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import { s3sealError } from "./error.js";
@@ -45,6 +43,7 @@ import type {
 } from "./worker.js";
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
+export type { EngineChoice, EngineName, StreamMetadata } from "./engine.js";
 export type { S3sealError } from "./error.js";
 export { isS3sealError } from "./error.js";
 export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";

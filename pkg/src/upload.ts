@@ -7,6 +7,7 @@
 // cancelled through an AbortSignal (then AbortMultipartUpload), and resumed
 // after a reload from the caller's store.
 import { Attempts, ReceiptHash, UploadSealer, checkPresigned, keepsUpload } from "./s3seal_wasm.js";
+import { Engine, engineChoice, sealPart } from "./engine.js";
 import type { Key, Recipient } from "./s3seal_wasm.js";
 import { BlobParts } from "./blob.js";
 import { s3sealError } from "./error.js";
@@ -42,6 +43,9 @@ interface Sealed {
   fingerprint: string;
 }
 
+/** An upload's sealer with the engine its parts are sealed on. */
+type Sealing = UploadSealer & { engine: Engine };
+
 /** A request body: object bytes (counted in progress) or a control document. */
 interface Body {
   value: Blob | Uint8Array;
@@ -70,8 +74,19 @@ export async function sealAndUpload(
     name: typeof options.name === "string" ? options.name : ((file as File).name ?? ""),
     type: typeof options.type === "string" ? options.type : file.type,
   };
-  const make = (saved?: string): Promise<UploadSealer> =>
-    target.recipient ? UploadSealer.toRecipient(target.recipient, core, size) : UploadSealer.withKey(target.key as Key, core, size, saved);
+  const choice = engineChoice(options.engine);
+  const make = async (saved?: string): Promise<Sealing> => {
+    const sealer = target.recipient ? UploadSealer.toRecipient(target.recipient, core, size) : UploadSealer.withKey(target.key as Key, core, size, saved);
+    try {
+      const engine = await Engine.create(choice, sealer.segmentKey(), () => sealer.cipher());
+      // Freeing the sealer frees its engine's key too.
+      const free = sealer.free.bind(sealer);
+      return Object.assign(sealer, { engine, free: () => (engine.free(), free()) });
+    } catch (err) {
+      sealer.free();
+      throw err;
+    }
+  };
   const receipt = target.recipient ? await HashReceipt.start(size) : undefined;
   try {
     const parts = new BlobParts(file);
@@ -90,12 +105,12 @@ export async function sealAndUpload(
 /** The sealer: the saved upload's if it is this file with this key and
  * unchanged, else a fresh one (after aborting the stale upload). */
 async function prepare(
-  make: (saved?: string) => Promise<UploadSealer>,
+  make: (saved?: string) => Promise<Sealing>,
   store: StateStore | undefined,
   parts: BlobParts,
   progress: Progress,
   presign: PresignFunction,
-): Promise<UploadSealer> {
+): Promise<Sealing> {
   let sealer = await make(store ? await store.load() : undefined);
   const stale = sealer.savedUpload() as PresignRequest | undefined;
   if (!stale) return sealer;
@@ -118,7 +133,7 @@ async function prepare(
 
 /** Whether the parts sealed before still seal to the same fingerprints:
  * checked locally, nothing is sent. */
-async function unchanged(sealer: UploadSealer, file: BlobParts, progress: Progress): Promise<boolean> {
+async function unchanged(sealer: Sealing, file: BlobParts, progress: Progress): Promise<boolean> {
   for (const part of sealer.verify() as (Part & { fingerprint: string })[]) {
     const again = await readAndSeal(sealer, file, part, (n) => progress.sealed(n));
     if (again.fingerprint !== part.fingerprint) return false;
@@ -129,13 +144,13 @@ async function unchanged(sealer: UploadSealer, file: BlobParts, progress: Progre
 /** Reads `part`'s plaintext and seals it; the plaintext's memory goes back
  * to `file` for the next part. Parts come here in order, so the receipt
  * sees the whole file in order. */
-async function readAndSeal(sealer: UploadSealer, file: BlobParts, part: Part, onSealed: (n: number) => void, receipt?: HashReceipt): Promise<Sealed> {
+async function readAndSeal(sealer: Sealing, file: BlobParts, part: Part, onSealed: (n: number) => void, receipt?: HashReceipt): Promise<Sealed> {
   // The hash Worker's backlog bounds how far sealing runs ahead of it.
   await receipt?.settled();
   const plaintext = await file.read(part.start, part.end);
   try {
     receipt?.update(plaintext);
-    const sealed = (await sealer.sealPart(part.number, plaintext)) as Sealed;
+    const sealed = await sealPart(sealer, sealer.engine, part.number, plaintext);
     onSealed(part.end - part.start);
     return sealed;
   } finally {
@@ -144,7 +159,7 @@ async function readAndSeal(sealer: UploadSealer, file: BlobParts, part: Part, on
 }
 
 async function run(
-  sealer: UploadSealer,
+  sealer: Sealing,
   file: BlobParts,
   options: UploadCommon,
   store: StateStore | undefined,
@@ -172,7 +187,7 @@ async function run(
       await job.sendWrite(sealer.request("put", body.size) as PresignRequest, body, "upload", body.size, sealer);
     }
     const common = { objectName: sealer.objectName, objectId: sealer.objectId };
-    const tail = { size: total, resumedParts: plan.filter((p) => p.done).length, engine: sealer.engine as "webcrypto" | "wasm" };
+    const tail = { size: total, resumedParts: plan.filter((p) => p.done).length, engine: sealer.engine.name };
     if (sha256 !== undefined) return { ...common, plaintextSize: file.blob.size, sha256, ...tail };
     const token = sealer.deleteToken();
     return { ...common, fileKey: sealer.fileKey(), ...(token === undefined ? {} : { deleteToken: token }), ...tail };
@@ -183,7 +198,7 @@ async function run(
 
 /** What a multipart upload works with. */
 interface Multipart {
-  sealer: UploadSealer;
+  sealer: Sealing;
   plan: Part[];
   job: Job;
   cancel: Cancel;

@@ -7,22 +7,21 @@
 //!
 //! - [`key`], [`sse`], [`stream`]: keys, SSE header sets, the synchronous
 //!   push sealer/opener on the wasm `aes-gcm`;
-//! - [`engine`], [`pipeline`]: the bulk cipher on WebCrypto (or wasm) and the
-//!   promise-based `SealStream`/`OpenStream` over it;
-//! - [`upload`]: one upload through presigned URLs, sealed a part per
-//!   call, for the package's upload.ts, which does its I/O (the package
-//!   reads stored objects itself too, with [`RangeReader`] and
-//!   [`OpenStream`] deciding); [`receipt`]: a form-mode upload's SHA-256;
+//! - [`machine`]: the core's seal and open state machines, whose steps the
+//!   package's engine.ts runs on WebCrypto (or on the wasm `aes-gcm`);
+//! - [`upload`]: one upload through presigned URLs, for the package's
+//!   upload.ts, which does its I/O (the package reads stored objects
+//!   itself too, with [`RangeReader`] and [`OpenMachine`] deciding);
+//!   [`receipt`]: a form-mode upload's SHA-256;
 //! - [`checks`]: the inert type and safe name of opened bytes, passphrase
 //!   strength; [`manifest`]: several files behind one link.
 
 mod checks;
-pub mod engine;
 mod error;
 mod field;
 mod key;
+mod machine;
 mod manifest;
-mod pipeline;
 mod receipt;
 mod sse;
 mod stream;
@@ -30,8 +29,10 @@ mod upload;
 
 pub use checks::{inert_media_type, passphrase_strength, read_refusal};
 pub use key::{Key, Recipient};
+pub use machine::{
+    OpenMachine, SealMachine, WasmCipher, cipher_failure, segment_digest, segment_offset,
+};
 pub use manifest::{manifest_text, parse_manifest};
-pub use pipeline::{OpenStream, SealStream, segment_offset};
 pub use receipt::ReceiptHash;
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
 pub use stream::{Opener, RangeReader, Sealer};

@@ -1,25 +1,23 @@
 //! One upload through presigned URLs, for the package's upload.ts, which does
-//! the I/O (reads the file, presigns, sends, retries, keeps the resume state
-//! in the caller's store). What to send and what an answer means are the
-//! core's ([`crate::transfer`]); this translates, and seals each part in one
-//! call: parts are made of whole segments, sealed in order, several segments
-//! in the engine at once.
+//! the I/O (reads the file, seals on its engine, presigns, sends, retries,
+//! keeps the resume state in the caller's store). What to seal, what to send
+//! and what an answer means are the core's ([`crate::transfer`]); this
+//! translates: one call says how to seal a part, one records it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::StreamExt;
-use js_sys::{Array, Object, Promise, Uint8Array};
+use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use super::engine::{Choice, Engine, Op, digest_bytes, to_bytes};
 use super::error::{fault_error, js, with_code};
 use super::field::{get, hex, number, set, text, unhex};
 use super::key::{Key, Recipient};
+use super::machine::{WasmCipher, digests_from, steps_to_js};
 use crate::Secret;
 use crate::format::Metadata;
+use crate::hazmat::{Piece, Step};
 use crate::object::{self, Randomness, SegmentLedger};
 use crate::stream::TAG_SIZE;
 use crate::transfer::plan::{self, Part};
@@ -29,11 +27,7 @@ use crate::transfer::retry::{self, Fault, Retry};
 use crate::transfer::share::Terms;
 use crate::transfer::xml;
 
-/// Segments in the engine at once: WebCrypto runs one call at a time, but a
-/// queued call lets it start the next segment without waiting for us.
-const SEGMENTS_IN_FLIGHT: usize = 4;
-
-/// One object being uploaded: its sealer and engine, the part plan, the
+/// One object being uploaded: its sealer, the part plan, the
 /// digests of the segments sealed so far (for the signature) and, for a
 /// multipart upload, its state (resumed, or begun by `begin`).
 #[wasm_bindgen]
@@ -41,7 +35,6 @@ pub struct UploadSealer(Rc<Upload>);
 
 struct Upload {
     sealer: object::Sealer,
-    engine: Engine,
     ledger: RefCell<SegmentLedger>,
     parts: Vec<Part>,
     multipart: bool,
@@ -190,7 +183,7 @@ fn commitment(sealer: &object::Sealer) -> String {
 
 /// Builds the upload: resuming `saved` when the core's verdict says to check
 /// its parts, else afresh.
-async fn start(
+fn start(
     target: Target,
     options: JsValue,
     size: u64,
@@ -202,7 +195,6 @@ async fn start(
         plan::DEFAULT_MULTIPART_THRESHOLD as f64,
     ) as u64;
     let part_size = number(&options, "partSize", plan::DEFAULT_PART_SIZE as f64) as u64;
-    let choice = Choice::from_options(&options)?;
     let share = share_terms(&get(&options, "share"))?;
     let meta = Metadata {
         name: text(&options, "name").unwrap_or_default(),
@@ -266,19 +258,12 @@ async fn start(
             "invalid input: a part over 4 GiB cannot be sealed here; lower partSize or multipartThreshold",
         ));
     }
-    let engine = Engine::new(
-        choice,
-        sealer.segment_key(),
-        sealer.segment_cipher().clone(),
-    )
-    .await?;
     let saved_upload = saved
         .as_ref()
         .map(|s| (s.object.clone(), s.upload_id.clone()));
     Ok(UploadSealer(Rc::new(Upload {
         sse_c: SseC::from_key(&sealer.sse_c_key()),
         sealer,
-        engine,
         ledger: RefCell::default(),
         parts,
         multipart,
@@ -306,25 +291,37 @@ fn part_to_js(part: &Part, done: bool) -> Object {
 impl UploadSealer {
     /// Starts an upload of `size` bytes for `key` (a root key or
     /// passphrase); `options`: `{ name, type, multipartThreshold, partSize,
-    /// engine, share }`. With `saved`, a resume store's text for this file,
-    /// it resumes that upload if the core's verdict allows (`resuming`; then
-    /// `verify()` lists the parts to seal again and compare). Resolves to an
-    /// `UploadSealer`.
+    /// share }`. With `saved`, a resume store's text for this file, it
+    /// resumes that upload if the core's verdict allows (`resuming`; then
+    /// `verify()` lists the parts to seal again and compare).
     #[wasm_bindgen(js_name = withKey)]
-    pub fn with_key(key: &Key, options: JsValue, size: f64, saved: Option<String>) -> Promise {
-        let target = Target::Secret(key.secret.clone());
-        future_to_promise(
-            async move { Ok(start(target, options, size as u64, saved).await?.into()) },
+    pub fn with_key(
+        key: &Key,
+        options: JsValue,
+        size: f64,
+        saved: Option<String>,
+    ) -> Result<UploadSealer, JsValue> {
+        start(
+            Target::Secret(key.secret.clone()),
+            options,
+            size as u64,
+            saved,
         )
     }
 
     /// As `withKey`, sealed to `recipient` (an upload form): the uploader
     /// keeps no key, and nothing resumes.
     #[wasm_bindgen(js_name = toRecipient)]
-    pub fn to_recipient(recipient: &Recipient, options: JsValue, size: f64) -> Promise {
-        let target = Target::Recipient(recipient.inner.clone());
-        future_to_promise(
-            async move { Ok(start(target, options, size as u64, None).await?.into()) },
+    pub fn to_recipient(
+        recipient: &Recipient,
+        options: JsValue,
+        size: f64,
+    ) -> Result<UploadSealer, JsValue> {
+        start(
+            Target::Recipient(recipient.inner.clone()),
+            options,
+            size as u64,
+            None,
         )
     }
 
@@ -346,10 +343,15 @@ impl UploadSealer {
         self.0.sealer.object_len(self.0.size) as f64
     }
 
-    /// `"webcrypto"` or `"wasm"`.
-    #[wasm_bindgen(getter)]
-    pub fn engine(&self) -> String {
-        self.0.engine.name().into()
+    /// The segment key, for WebCrypto's import (wipe it after).
+    #[wasm_bindgen(js_name = segmentKey)]
+    pub fn segment_key(&self) -> Uint8Array {
+        Uint8Array::from(&self.0.sealer.segment_key()[..])
+    }
+
+    /// The wasm engine for this object.
+    pub fn cipher(&self) -> WasmCipher {
+        WasmCipher::new(self.0.sealer.segment_cipher().clone())
     }
 
     /// Whether it goes up in parts (else one PUT of the one part).
@@ -388,28 +390,51 @@ impl UploadSealer {
         .collect()
     }
 
-    /// Seals part `number` from its `plaintext` (free again once this
-    /// settles); resolves to `{ pieces, fingerprint }`: its bytes (the
-    /// object's head first in part 1; the last part's signature comes from
-    /// `signature()`) and the fingerprint the resume state keeps. Parts are
-    /// sealed in order, one at a time.
-    #[wasm_bindgen(js_name = sealPart)]
-    pub fn seal_part(&self, number: u16, plaintext: Uint8Array) -> Promise {
-        let upload = self.0.clone();
-        future_to_promise(async move {
-            let part = upload
-                .parts
-                .iter()
-                .find(|p| p.number == number)
-                .ok_or_else(|| with_code("InvalidInput", "invalid input: no such part"))?;
-            if u64::from(plaintext.length()) != part.plaintext_len() {
-                return Err(with_code(
-                    "InvalidInput",
-                    "invalid input: the plaintext is not the part's length",
-                ));
-            }
-            upload.seal(part, &plaintext).await
-        })
+    /// How to seal part `number`: `{ head?, steps, ivs }` (see
+    /// `SealMachine`), every step a segment of the part's plaintext; the
+    /// object's head goes first in part 1, and the last part's signature
+    /// comes from `signature()`. Parts are sealed in order, one at a time.
+    #[wasm_bindgen(js_name = partSteps)]
+    pub fn part_steps(&self, number: u16) -> Result<Object, JsValue> {
+        let part = self.0.part(number)?;
+        let steps: Vec<Step> = part
+            .segment_jobs()
+            .map(|job| {
+                let nonce = js(self.0.sealer.segment_cipher().nonce(job.index, job.last))?;
+                Ok(Step::Segment {
+                    nonce,
+                    from: Some((Piece::Chunk, job.plaintext.start as usize)),
+                    len: (job.plaintext.end - job.plaintext.start) as usize,
+                })
+            })
+            .collect::<Result<_, JsValue>>()?;
+        let out = steps_to_js(&steps);
+        if part.carries_head() {
+            set(&out, "head", Uint8Array::from(&self.0.sealer.head()[..]));
+        }
+        Ok(out)
+    }
+
+    /// Part `number` was sealed: its segments' SHA-256 (32 bytes each) go
+    /// to the ledger for the signature, and the fingerprint of their tags
+    /// (16 bytes each) is what the resume state keeps.
+    #[wasm_bindgen(js_name = recordPart)]
+    pub fn record_part(&self, number: u16, digests: &[u8], tags: &[u8]) -> Result<String, JsValue> {
+        let part = self.0.part(number)?;
+        let digests = digests_from(digests)?;
+        let count = (part.segments.end - part.segments.start) as usize;
+        if digests.len() != count || tags.len() != count * TAG_SIZE {
+            return Err(with_code(
+                "InvalidInput",
+                "invalid input: not one digest and one tag per segment of the part",
+            ));
+        }
+        js(self
+            .0
+            .ledger
+            .borrow_mut()
+            .record_digests(part.segments.start, &digests, part.last))?;
+        Ok(fingerprint(tags.chunks(TAG_SIZE)))
     }
 
     /// The object's signature, which ends the last part: once every part
@@ -555,51 +580,11 @@ impl UploadSealer {
 }
 
 impl Upload {
-    /// Seals `part`: each segment goes through the engine, several at a
-    /// time, in order; each sealed segment's SHA-256 goes into the ledger,
-    /// for the signature.
-    async fn seal(&self, part: &Part, plaintext: &Uint8Array) -> Result<JsValue, JsValue> {
-        let cipher = self.sealer.segment_cipher();
-        let mut sealing = futures_util::stream::iter(part.segment_jobs().map(|job| {
-            let view = plaintext.subarray(job.plaintext.start as u32, job.plaintext.end as u32);
-            let started = js(cipher.nonce(job.index, job.last))
-                .and_then(|n| self.engine.start_hashed(Op::Seal, n, &view));
-            async move {
-                let (call, hash) = started?;
-                let sealed = to_bytes(JsFuture::from(call).await.map_err(|e| Op::Seal.error(e))?);
-                Ok::<_, JsValue>((sealed, digest_bytes(&JsFuture::from(hash).await?)?))
-            }
-        }))
-        .buffered(SEGMENTS_IN_FLIGHT);
-        let pieces = Array::new();
-        if part.carries_head() {
-            pieces.push(&Uint8Array::from(&self.sealer.head()[..]));
-        }
-        let count = (part.segments.end - part.segments.start) as usize;
-        let (mut tags, mut digests) = (Vec::with_capacity(count), Vec::with_capacity(count));
-        while let Some(result) = sealing.next().await {
-            let (sealed, digest) = result?;
-            digests.push(digest);
-            let len = sealed.length();
-            let mut tag = [0u8; TAG_SIZE];
-            sealed
-                .subarray(len - TAG_SIZE as u32, len)
-                .copy_to(&mut tag);
-            tags.push(tag);
-            pieces.push(&sealed);
-        }
-        js(self
-            .ledger
-            .borrow_mut()
-            .record_digests(part.segments.start, &digests, part.last))?;
-        let sealed = Object::new();
-        set(&sealed, "pieces", pieces);
-        set(
-            &sealed,
-            "fingerprint",
-            fingerprint(tags.iter().map(|t| &t[..])),
-        );
-        Ok(sealed.into())
+    fn part(&self, number: u16) -> Result<&Part, JsValue> {
+        self.parts
+            .iter()
+            .find(|p| p.number == number)
+            .ok_or_else(|| with_code("InvalidInput", "invalid input: no such part"))
     }
 }
 

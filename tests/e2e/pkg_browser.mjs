@@ -309,6 +309,181 @@ try {
       },
     ],
     [
+      "OpenStream on both engines opens every checked-in vector as the index says, negative ones included, in large chunks and (small objects) around the 64 bytes held back",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const { Key, OpenStream } = window.s3seal;
+          const index = await (await fetch("/tests/vectors/index.json")).json();
+          const plain = (n) => new Uint8Array(n).map((_, i) => (i * 31 + 7) & 0xff);
+          const fails = [];
+          let runs = 0;
+          for (const c of index) {
+            const bytes = new Uint8Array(await (await fetch(`/tests/vectors/${c.file}`)).arrayBuffer());
+            for (const engine of ["webcrypto", "wasm"]) {
+              for (const chunk of bytes.length < 4096 ? [100_000, 65, 63] : [100_000]) {
+                runs++;
+                let outcome;
+                try {
+                  const key = c.key !== undefined ? Key.fromText(c.key) : Key.fromPassphrase(c.passphrase);
+                  const opener = new OpenStream(key, { engine });
+                  if (c.object_name) opener.expectName(c.object_name);
+                  const out = [];
+                  for (let at = 0; at < bytes.length; at += chunk) out.push(...(await opener.push(bytes.slice(at, at + chunk))));
+                  out.push(...(await opener.finish()));
+                  const all = new Uint8Array(await new Blob(out).arrayBuffer());
+                  const want = plain(c.plaintext_len);
+                  outcome = all.length === want.length && all.every((b, i) => b === want[i]) ? "ok" : "wrong bytes";
+                } catch (e) {
+                  outcome = e.name === "S3sealError" ? e.code : `${e.name}: ${e.message}`;
+                }
+                if (outcome !== c.expect) fails.push(`${engine} ${c.name} /${chunk}: ${outcome}, expected ${c.expect}`);
+              }
+            }
+          }
+          return { fails, runs, cases: index.length };
+        });
+        assert(got.cases >= 50 && got.runs > 2 * got.cases, JSON.stringify(got));
+        assert(got.fails.length === 0, got.fails.join("\n"));
+      },
+    ],
+    [
+      "SealStream on one engine opens on the other and with the synchronous Opener, at chunk sizes that split segments; SealStream and OpenStream need no chunk once push returned, and a lent chunk only until the next call returns",
+      async () => {
+        const fails = await page.evaluate(async () => {
+          const { Key, OpenStream, Opener, SealStream, segmentOffset } = window.s3seal;
+          const key = Key.generate();
+          const plainOf = (n) => new Uint8Array(n).map((_, i) => (i * 31 + 7) & 0xff);
+          const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+          const join = async (promises) => {
+            const pieces = [];
+            for (const p of promises) pieces.push(...(await p));
+            return new Uint8Array(await new Blob(pieces).arrayBuffer());
+          };
+          const syncOpen = (bytes) => {
+            const opener = new Opener(key);
+            const out = [];
+            for (let at = 0; at < bytes.length; at += 70_000) out.push(opener.push(bytes.subarray(at, at + 70_000)));
+            out.push(opener.finish());
+            opener.free();
+            return new Uint8Array(out.reduce((a, p) => [...a, ...p], []));
+          };
+          const fails = [];
+          // Pushes every chunk without awaiting, overwriting each as soon as
+          // its push returned (or, lent, once the next call returned; with
+          // `empty`, that next call is an empty push).
+          const pushAll = (stream, bytes, ends, lent, empty = false) => {
+            const started = [];
+            let previous;
+            let at = 0;
+            for (const end of ends) {
+              const chunk = bytes.slice(at, end);
+              started.push(lent ? stream.pushLent(chunk) : stream.push(chunk));
+              if (!lent) chunk.fill(0xa5);
+              previous?.fill(0xa5);
+              previous = lent ? chunk : undefined;
+              if (lent && empty) {
+                started.push(stream.push(new Uint8Array(0)));
+                previous.fill(0xa5);
+                previous = undefined;
+              }
+              at = end;
+            }
+            started.push(stream.finish());
+            previous?.fill(0xa5);
+            return join(started);
+          };
+          const every = (len, step) => {
+            const ends = [];
+            for (let e = step; e < len; e += step) ends.push(e);
+            return [...ends, len];
+          };
+          const plain = plainOf(900_001);
+          for (const [sealWith, openWith] of [["webcrypto", "wasm"], ["wasm", "webcrypto"]]) {
+            for (const chunk of [1 << 20, 65_536, 262_088, 300_000]) {
+              const sealer = new SealStream(key, { size: plain.length }, { engine: sealWith });
+              if ((await sealer.engine()) !== sealWith) fails.push(`engine ${sealWith}`);
+              const sealed = await pushAll(sealer, plain, every(plain.length, chunk), false);
+              if (sealed.length !== sealer.objectLength(plain.length)) fails.push(`length ${sealWith} ${chunk}`);
+              sealer.free();
+              if (!same(syncOpen(sealed), plain)) fails.push(`sync opener, ${sealWith} chunk ${chunk}`);
+              const opener = new OpenStream(key, { engine: openWith });
+              const opened = await pushAll(opener, sealed, every(sealed.length, chunk), false);
+              if (!same(opened, plain)) fails.push(`${openWith} opener, ${sealWith} chunk ${chunk}`);
+            }
+          }
+          for (const engine of ["webcrypto", "wasm"]) {
+            for (const len of [segmentOffset(8), segmentOffset(8) + 1_000]) {
+              const bytes = plainOf(len);
+              const aligned = [];
+              for (let k = 1; segmentOffset(2 * k) < len; k++) aligned.push(segmentOffset(2 * k));
+              for (const ends of [[...aligned, len], every(len, 300_000)]) {
+                for (const empty of [false, true]) {
+                  const sealer = new SealStream(key, {}, { engine });
+                  const sealed = await pushAll(sealer, bytes, ends, true, empty);
+                  if (!same(syncOpen(sealed), bytes)) fails.push(`lent, ${engine}, ${len} bytes, ends ${ends}${empty ? ", an empty push after each" : ""}`);
+                }
+              }
+            }
+          }
+          return fails;
+        });
+        assert(fails.length === 0, fails.join("\n"));
+      },
+    ],
+    [
+      "SealStream to a recipient: its identity opens the object (by name too), another identity gets WrongKey, a root key KeySource, a renamed object NameMismatch, and the sealer hands out no share key",
+      async () => {
+        const ids = ["a", "b"].map((n) => {
+          const file = path.join(work, `stream-${n}.identity`);
+          const pub = execFileSync(bin, ["keygen", "--identity", "-o", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+          return { pub, secret: readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("S3SEAL-SECRET-KEY-1")) };
+        });
+        const fails = await page.evaluate(async (ids) => {
+          const { Key, Opener, Recipient, SealStream } = window.s3seal;
+          const plain = new Uint8Array(600_000).map((_, i) => (i * 31 + 7) & 0xff);
+          const identity = Key.fromText(ids[0].secret);
+          const fails = [];
+          const codeOf = (f) => {
+            try {
+              f();
+              return "ok";
+            } catch (e) {
+              return e.code ?? String(e);
+            }
+          };
+          const openWith = (key, name, bytes) => {
+            const opener = new Opener(key);
+            if (name) opener.expectName(name);
+            const out = opener.push(bytes);
+            const last = opener.finish();
+            return { out, last, metadata: opener.metadata };
+          };
+          for (const engine of ["webcrypto", "wasm"]) {
+            const sealer = SealStream.toRecipient(Recipient.fromText(ids[0].pub), { name: "scan.pdf", size: plain.length }, { engine });
+            const name = sealer.objectName;
+            if (!/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(name)) fails.push(`name ${name}`);
+            if (codeOf(() => sealer.fileKey()) !== "InvalidInput") fails.push("a share key was handed out");
+            const pieces = [];
+            for (let at = 0; at < plain.length; at += 100_000) pieces.push(...(await sealer.push(plain.slice(at, at + 100_000))));
+            pieces.push(...(await sealer.finish()));
+            const sealed = new Uint8Array(await new Blob(pieces).arrayBuffer());
+            const { out, last, metadata } = openWith(identity, name, sealed);
+            const opened = new Uint8Array([...out, ...last]);
+            if (opened.length !== plain.length || !opened.every((b, i) => b === plain[i])) fails.push(`${engine}: bytes`);
+            if (metadata.name !== "scan.pdf") fails.push(`${engine}: metadata ${JSON.stringify(metadata)}`);
+            if (JSON.stringify(identity.sseCHeaders(name)) !== JSON.stringify(sealer.sseCHeaders())) fails.push(`${engine}: SSE-C from the name`);
+            const other = codeOf(() => openWith(Key.fromText(ids[1].secret), undefined, sealed));
+            const root = codeOf(() => openWith(Key.generate(), undefined, sealed));
+            const renamed = codeOf(() => openWith(identity, `${name.slice(0, 33)}${"ab".repeat(32)}.s3seal`, sealed));
+            if (other !== "WrongKey" || root !== "KeySource" || renamed !== "NameMismatch") fails.push(`${engine}: ${other} ${root} ${renamed}`);
+            sealer.free();
+          }
+          return fails;
+        }, ids);
+        assert(fails.length === 0, fails.join("\n"));
+      },
+    ],
+    [
       "seal() and open() of Blobs at chunk-boundary sizes, read as byte streams and as plain ones, give the same bytes back",
       async () => {
         const got = await page.evaluate(async () => {

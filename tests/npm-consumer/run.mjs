@@ -21,7 +21,7 @@ try {
       "npm pack produces a tarball with the wasm, the typings and the worker",
       async () => {
         const listing = sh("tar", ["tzf", packPackage(root, app)]);
-        for (const f of ["index.js", "index.d.ts", "codes.d.ts", "error.js", "blob.js", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "hash.js", "hash-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
+        for (const f of ["index.js", "index.d.ts", "codes.d.ts", "error.js", "blob.js", "worker.js", "worker.d.ts", "cipher.js", "cipher-worker.js", "engine.js", "hash.js", "hash-worker.js", "s3seal_wasm.js", "s3seal_wasm_bg.wasm", "README.md"]) {
           assert(listing.includes(`package/${f}`), `${f} in the tarball`);
         }
       },
