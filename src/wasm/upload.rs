@@ -186,9 +186,10 @@ fn commitment(sealer: &object::Sealer) -> String {
 fn start(
     target: Target,
     options: JsValue,
-    size: u64,
+    size: f64,
     saved: Option<String>,
 ) -> Result<UploadSealer, JsValue> {
+    let size = size as u64;
     let threshold = number(
         &options,
         "multipartThreshold",
@@ -301,12 +302,7 @@ impl UploadSealer {
         size: f64,
         saved: Option<String>,
     ) -> Result<UploadSealer, JsValue> {
-        start(
-            Target::Secret(key.secret.clone()),
-            options,
-            size as u64,
-            saved,
-        )
+        start(Target::Secret(key.secret.clone()), options, size, saved)
     }
 
     /// As `withKey`, sealed to `recipient` (an upload form): the uploader
@@ -320,7 +316,7 @@ impl UploadSealer {
         start(
             Target::Recipient(recipient.inner.clone()),
             options,
-            size as u64,
+            size,
             None,
         )
     }
