@@ -213,8 +213,15 @@ interface Multipart {
 async function runMultipart({ sealer, plan, job, cancel, file, concurrency, store, receipt }: Multipart): Promise<string | undefined> {
   const total = sealer.objectLength;
   if (!sealer.resuming) {
-    const created = await job.send(sealer.request("createMultipart", total) as PresignRequest, undefined, undefined, "CreateMultipartUpload");
+    // Only the answer names the upload, and S3 may have made it however
+    // early a cancel comes: the request runs to its end, and a cancel
+    // meanwhile stops the upload it made.
+    const created = await job.uncancelled().send(sealer.request("createMultipart", total) as PresignRequest, undefined, undefined, "CreateMultipartUpload");
     sealer.begin(created.text);
+    if (job.aborted) {
+      if (!keepsUpload("cancelled", false)) await job.sendOnce(sealer.request("abortMultipart") as PresignRequest);
+      throw abortError();
+    }
   }
   // Parts already on S3 from an earlier page load.
   for (const part of plan.filter((p) => p.done)) {
@@ -383,6 +390,11 @@ class Job {
 
   get aborted(): boolean {
     return this.signal?.aborted ?? false;
+  }
+
+  /** The same job, whose requests a cancel does not stop. */
+  uncancelled(): Job {
+    return new Job(this.presign, undefined, this.retries, this.progress);
   }
 
   /** The presign function's answer as the core checked it: what is sent. */

@@ -36,11 +36,14 @@ async function faultProxy() {
   // their answer (in `droppedGets`); `cutResumes`: reads of an object's rest
   // (a ranged read other than its head's) whose connection breaks before any answer
   // (in `resumesCut`; all of them are counted in `resumes`); `requests`:
-  // every request that arrived.
+  // every request that arrived; `holdCreate`: { reached, released } sends a
+  // CreateMultipartUpload on to S3 at once but holds its answer until
+  // `released` resolves, and lets S3 finish it even if the page hangs up.
   const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, cutResumes: 0, resumesCut: 0, resumes: 0, requests: 0 };
   const server = createServer((req, res) => {
     state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
+    const creates = req.method === "POST" && /[?&]uploads(=|&|$)/.test(req.url);
     // The page's writes of objects (serve's own writes of sharing state,
     // under control/, pass through here too).
     const makesObject = /\/uploads\//.test(req.url) && ((req.method === "PUT" && !isPart) || (req.method === "POST" && /[?&]uploadId=/.test(req.url)));
@@ -81,7 +84,7 @@ async function faultProxy() {
       gone = !res.writableFinished;
       // The page went away mid-request: drop the upstream request too, or
       // Garage waits for the rest of a body that never comes.
-      if (gone) up?.destroy();
+      if (gone && !(creates && state.holdCreate)) up?.destroy();
       if (isPart) state.active--;
     });
     if (isPart) state.active++;
@@ -92,6 +95,18 @@ async function faultProxy() {
           state.loseAnswers--;
           r.resume();
           r.on("end", () => (state.lost++, req.socket.destroy()));
+          return;
+        }
+        if (creates && state.holdCreate) {
+          const hold = state.holdCreate;
+          hold.reached();
+          r.pause();
+          hold.released.then(() => {
+            if (res.destroyed) return r.resume();
+            res.writeHead(r.statusCode, r.headers);
+            r.pipe(res);
+            r.resume();
+          });
           return;
         }
         if (isPart && r.statusCode === 200) {
@@ -243,7 +258,7 @@ const proxy = await faultProxy();
 const faulty = await serve({ S3SEAL_ENDPOINT: proxy.url });
 
 /** Uploads through the page; returns { link, objectName, rootKey }. */
-async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange, during, share, afterResult } = {}) {
+async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, changeWhen, afterChange, during, expectError, share, afterResult } = {}) {
   const context = await chrome.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
@@ -295,6 +310,10 @@ async function uploadViaPage(base, name, bytes, { passphrase, abortAfterMs, chan
   await during?.(page);
   await page.waitForSelector("#result:not([hidden]), #error:not([hidden])", { timeout: 180000 });
   const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+  if (error && expectError) {
+    await context.close();
+    return { error };
+  }
   if (error) throw new Error(`upload failed: ${error}`);
   const out = {
     link: await page.inputValue("#share-link"),
@@ -1721,6 +1740,34 @@ try {
         } finally {
           await context.close();
         }
+      },
+    ],
+    [
+      "abort while CreateMultipartUpload is under way: the upload S3 made is aborted once its answer names it, and none is left",
+      async () => {
+        const before = s3check("pending", "uploads/");
+        let release;
+        const hold = { reached: null, released: new Promise((r) => (release = r)) };
+        const arrived = new Promise((r) => (hold.reached = r));
+        proxy.state.holdCreate = hold;
+        try {
+          const out = await uploadViaPage(faulty.url, "aborted-early.bin", random(40 << 20), {
+            during: async (page) => {
+              await arrived;
+              await page.click("#abort");
+              // The answer comes only after the cancel, as on a slow link.
+              await page.waitForTimeout(300);
+              release();
+            },
+            expectError: true,
+          });
+          assert(out.error?.includes("Stopped"), out.error);
+        } finally {
+          release();
+          proxy.state.holdCreate = null;
+        }
+        const pending = await pendingSettled(before);
+        assert(pending === before, `incomplete uploads: ${before} before, ${pending} after`);
       },
     ],
     [
