@@ -15,7 +15,7 @@ if [ "$("$ROOT/bin/cargo-mutants" mutants --version 2>/dev/null | awk '{print $2
   cargo install cargo-mutants --locked --version "$VERSION" --root "$ROOT"
 fi
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(src/format.rs src/stream.rs src/object.rs src/key.rs src/signature.rs)
+[ ${#files[@]} -gt 0 ] || files=(src/format.rs src/stream.rs src/machine.rs src/object.rs src/key.rs src/signature.rs)
 args=()
 for f in "${files[@]}"; do args+=(--file "$f"); done
 mkdir -p "$MUTANTS_OUT"

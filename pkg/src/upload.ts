@@ -386,15 +386,18 @@ class Job {
     private readonly signal: AbortSignal | undefined,
     private readonly retries: number | undefined,
     readonly progress: Progress,
+    /** Stops further attempts, not the one under way. */
+    private readonly stopsRetries?: AbortSignal,
   ) {}
 
   get aborted(): boolean {
     return this.signal?.aborted ?? false;
   }
 
-  /** The same job, whose requests a cancel does not stop. */
+  /** The same job, whose requests a cancel does not stop (it only stops
+   * their further attempts). */
   uncancelled(): Job {
-    return new Job(this.presign, undefined, this.retries, this.progress);
+    return new Job(this.presign, undefined, this.retries, this.progress, this.signal);
   }
 
   /** The presign function's answer as the core checked it: what is sent. */
@@ -448,7 +451,7 @@ class Job {
     try {
       for (;;) {
         attempts.begin();
-        if (this.aborted) throw abortError();
+        if (this.aborted || this.stopsRetries?.aborted) throw abortError();
         let presigned: PresignedRequest;
         try {
           presigned = await this.#presigned(request);
