@@ -455,10 +455,11 @@ impl OpenMachine {
         match &mut self.state {
             State::Payload(p) => match &mut p.cipher {
                 Some((_, _, content)) => record(content, p.emitted, digests),
-                None if digests.is_empty() => Ok(()),
-                None => Err(Error::InvalidInput("more segment digests than segments")),
+                // Before the payload header no segment was handed out.
+                None => record(&mut SignedContent::new(&[], &[]), 0, digests),
             },
-            _ => Err(Error::InvalidInput("the opener is finished")),
+            State::Preamble(_) => record(&mut SignedContent::new(&[], &[]), 0, digests),
+            State::Done => Err(Error::InvalidInput("the opener is finished")),
         }
     }
 
@@ -481,7 +482,9 @@ impl OpenMachine {
         };
         p.finished = true;
         let (index, held) = (p.cutter.index(), p.cutter.held());
-        if p.trailer.len() != SIGNATURE_SIZE || held == 0 || !final_segment_allowed(index, held) {
+        // Bytes reach the held segment only past the signature's size held
+        // back, so a held segment comes with a whole trailer.
+        if held == 0 || !final_segment_allowed(index, held) {
             return Ok(None);
         }
         let (_, cipher, _) = p.cipher.as_ref().expect("checked above");
@@ -531,8 +534,9 @@ impl OpenMachine {
             // Authentic segments, but not the object the preamble describes.
             return Err(Error::Corrupt);
         }
-        let signature: &[u8; SIGNATURE_SIZE] =
-            p.trailer[..].try_into().expect("finish checked its length");
+        let signature: &[u8; SIGNATURE_SIZE] = p.trailer[..]
+            .try_into()
+            .map_err(|_| Error::InvalidInput("no signature after the last segment"))?;
         p.opened
             .preamble
             .verifying_key
@@ -824,6 +828,48 @@ mod tests {
             machine.record(&[[0; 32], [0; 32]]),
             Err(Error::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn digests_are_refused_before_any_segment_and_after_the_end() {
+        let object = sealed(&[1u8; 10]);
+        let mut machine = OpenMachine::new(secret());
+        assert!(matches!(
+            machine.record(&[[0; 32]]),
+            Err(Error::InvalidInput(_))
+        ));
+        // The preamble, and part of the payload header.
+        let head = sealer(None).head_len() as usize - 5;
+        machine.push(head, |r| object[r].to_vec()).unwrap();
+        assert!(machine.opened().is_some() && machine.segment_key().is_none());
+        machine.record(&[]).unwrap();
+        assert!(matches!(
+            machine.record(&[[0; 32]]),
+            Err(Error::InvalidInput(_))
+        ));
+        let rest = &object[head..];
+        machine.push(rest.len(), |r| rest[r].to_vec()).unwrap();
+        machine.finish().unwrap().expect("well formed");
+        // Digests of earlier segments may still come after the end did.
+        machine.record(&[]).unwrap();
+        let last = &rest[5..rest.len() - SIGNATURE_SIZE];
+        machine.verify(&segment_digest(last)).unwrap();
+        assert!(matches!(machine.record(&[]), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn the_end_is_read_only_after_finish_and_finish_only_once() {
+        let object = sealed(&[1u8; 10]);
+        let mut machine = OpenMachine::new(secret());
+        machine.push(object.len(), |r| object[r].to_vec()).unwrap();
+        assert!(matches!(machine.trailer(), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            machine.end_readings(),
+            Err(Error::InvalidInput(_))
+        ));
+        machine.finish().unwrap().expect("well formed");
+        assert_eq!(machine.trailer().unwrap().len(), SIGNATURE_SIZE);
+        assert!(matches!(machine.finish(), Err(Error::InvalidInput(_))));
     }
 
     #[test]
