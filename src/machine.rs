@@ -283,7 +283,7 @@ struct Payload {
     cutter: Cutter,
     /// The last bytes so far, held back from the segments: at the end, the
     /// signature.
-    trailer: Vec<u8>,
+    trailer: Trailer,
     /// Plaintext bytes of the segments cut so far.
     produced: u64,
     emitted: u64,
@@ -393,7 +393,7 @@ impl OpenMachine {
                 header: Vec::with_capacity(HEADER_SIZE),
                 cipher: None,
                 cutter: Cutter::ciphertext(),
-                trailer: Vec::with_capacity(SIGNATURE_SIZE),
+                trailer: Trailer::default(),
                 produced: 0,
                 emitted: 0,
                 finished: false,
@@ -420,19 +420,18 @@ impl OpenMachine {
         }
         // Only the header goes in unheld: the signature is held back from
         // segment bytes alone, so what remains at the end is judged as such.
-        let (from_held, from_chunk) = Trailer::split(p.trailer.len(), len - at);
+        let (released, from_chunk) = p.trailer.push(len - at, |from| read(at + from..len));
         let mut out = OpenPush {
-            released: p.trailer.drain(..from_held).collect(),
+            released,
             steps: Vec::new(),
         };
-        p.trailer.extend(read(at + from_chunk..len));
         let (_, cipher, _) = p.cipher.as_ref().expect("set above");
         cut(
             &mut p.cutter,
             cipher,
             Piece::Released,
             0,
-            from_held,
+            out.released.len(),
             &mut out.steps,
         )?;
         cut(
@@ -534,7 +533,9 @@ impl OpenMachine {
             // Authentic segments, but not the object the preamble describes.
             return Err(Error::Corrupt);
         }
-        let signature: &[u8; SIGNATURE_SIZE] = p.trailer[..]
+        let signature: &[u8; SIGNATURE_SIZE] = p
+            .trailer
+            .held()
             .try_into()
             .map_err(|_| Error::InvalidInput("no signature after the last segment"))?;
         p.opened
@@ -548,7 +549,7 @@ impl OpenMachine {
 
     /// The bytes held back at the end: they follow the held segment.
     pub fn trailer(&self) -> Result<&[u8]> {
-        Ok(&self.ended()?.0.trailer)
+        Ok(self.ended()?.0.trailer.held())
     }
 
     /// Why the end did not open (FORMAT.md §5.3 step 5): the readings to
@@ -559,7 +560,7 @@ impl OpenMachine {
     pub fn end_readings(&self) -> Result<Vec<EndReading>> {
         let (p, _) = self.ended()?;
         let (_, cipher, _) = p.cipher.as_ref().expect("finish checked it");
-        let rest_len = p.cutter.held() + p.trailer.len();
+        let rest_len = p.cutter.held() + p.trailer.held().len();
         end_probes(p.cutter.index(), rest_len)
             .into_iter()
             .map(|(verdict, tries)| {

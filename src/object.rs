@@ -546,28 +546,26 @@ pub struct Trailer {
 impl Trailer {
     /// How many bytes to release now, of `held` then of a new chunk of
     /// `chunk_len` bytes, so that exactly the last [`SIGNATURE_SIZE`] of
-    /// everything stay held. Pure arithmetic, for hosts whose chunks live
-    /// elsewhere (JS memory).
-    pub fn split(held_len: usize, chunk_len: usize) -> (usize, usize) {
+    /// everything stay held.
+    fn split(held_len: usize, chunk_len: usize) -> (usize, usize) {
         let release = (held_len + chunk_len).saturating_sub(SIGNATURE_SIZE);
         let from_held = release.min(held_len);
         (from_held, release - from_held)
     }
 
-    /// Takes a chunk; `release` gets the bytes now known not to be the
-    /// signature, in order, in two slices (held bytes, then the chunk's)
-    /// that may be empty.
+    /// Takes a chunk of `chunk_len` bytes that lives elsewhere (JS memory,
+    /// say): `tail(from)` copies its bytes from `from` on, which it holds.
+    /// Returns the held bytes now known not to be the signature, and how
+    /// many of the chunk's first bytes follow them as not the signature.
     pub fn push(
         &mut self,
-        chunk: &[u8],
-        mut release: impl FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
-        let (from_held, from_chunk) = Self::split(self.held.len(), chunk.len());
-        let released: Vec<u8> = self.held.drain(..from_held).collect();
-        release(&released)?;
-        release(&chunk[..from_chunk])?;
-        self.held.extend_from_slice(&chunk[from_chunk..]);
-        Ok(())
+        chunk_len: usize,
+        tail: impl FnOnce(usize) -> Vec<u8>,
+    ) -> (Vec<u8>, usize) {
+        let (from_held, from_chunk) = Self::split(self.held.len(), chunk_len);
+        let released = self.held.drain(..from_held).collect();
+        self.held.extend(tail(from_chunk));
+        (released, from_chunk)
     }
 
     /// The held bytes: the signature once the object ended, if it is whole.
