@@ -451,14 +451,16 @@ impl OpenMachine {
 
     /// The SHA-256 of the next segments as stored, in order.
     pub fn record(&mut self, digests: &[SegmentDigest]) -> Result<()> {
-        match &mut self.state {
-            State::Payload(p) => match &mut p.cipher {
-                Some((_, _, content)) => record(content, p.emitted, digests),
-                // Before the payload header no segment was handed out.
-                None => record(&mut SignedContent::new(&[], &[]), 0, digests),
-            },
-            State::Preamble(_) => record(&mut SignedContent::new(&[], &[]), 0, digests),
-            State::Done => Err(Error::InvalidInput("the opener is finished")),
+        let recording = match &mut self.state {
+            State::Payload(p) => p.cipher.as_mut().map(|(_, _, c)| (c, p.emitted)),
+            State::Preamble(_) => None,
+            State::Done => return Err(Error::InvalidInput("the opener is finished")),
+        };
+        match recording {
+            Some((content, emitted)) => record(content, emitted, digests),
+            // Before the payload header no segment was handed out.
+            None if digests.is_empty() => Ok(()),
+            None => Err(Error::InvalidInput("more segment digests than segments")),
         }
     }
 
