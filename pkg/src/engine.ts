@@ -33,8 +33,8 @@ const STEP_FIELDS = 6;
 const NONCE_SIZE = 12;
 const DIGEST_SIZE = 32;
 const TAG_SIZE = 16;
-/** A stored segment's size, the most a held segment holds. */
-const SEGMENT_SIZE = 256 * 1024;
+/** Ciphertext segment size in bytes (256 KiB): the most a held segment holds. */
+export const SEGMENT_SIZE = 256 * 1024;
 /** Consecutive segments dealt to one thread: a helper gets them as one message. */
 const SEGMENTS_PER_TURN = 4;
 /** A part's segments in the engine at once: WebCrypto runs one call at a

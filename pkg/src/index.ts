@@ -44,6 +44,7 @@ import type {
 
 export type { PresignOp, S3sealErrorCode } from "./codes.js";
 export type { EngineChoice, EngineName, StreamMetadata } from "./engine.js";
+export { SEGMENT_SIZE } from "./engine.js";
 export type { S3sealError } from "./error.js";
 export { isS3sealError } from "./error.js";
 export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";
@@ -968,8 +969,6 @@ export function parseShareLink(link: string | URL): { objectName: string; fileKe
   return { objectName: match[1], fileKey: Key.fromText(match[2]) };
 }
 
-/** Ciphertext segment size in bytes (256 KiB). */
-export const SEGMENT_SIZE = 256 * 1024;
 
 let readyPromise: Promise<void> | undefined;
 
