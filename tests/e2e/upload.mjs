@@ -36,12 +36,14 @@ async function faultProxy() {
   // their answer (in `droppedGets`); `cutResumes`: reads of an object's rest
   // (a ranged read other than its head's) whose connection breaks before any answer
   // (in `resumesCut`; all of them are counted in `resumes`); `requests`:
-  // every request that arrived; `holdCreate`: { reached, released } sends a
+  // every request for an object under uploads/ that arrived (the page's:
+  // serve's own, such as its sweep of expired shares every minute, read
+  // and write control/); `holdCreate`: { reached, released } sends a
   // CreateMultipartUpload on to S3 at once but holds its answer until
   // `released` resolves, and lets S3 finish it even if the page hangs up.
   const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, cutResumes: 0, resumesCut: 0, resumes: 0, requests: 0 };
   const server = createServer((req, res) => {
-    state.requests++;
+    if (/\/uploads\//.test(req.url)) state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
     const creates = req.method === "POST" && /[?&]uploads(=|&|$)/.test(req.url);
     // The page's writes of objects (serve's own writes of sharing state,
@@ -1180,6 +1182,8 @@ try {
               // loaded one (a CI run beside other work saw one at 1-10 s).
               // Count from 3 s in: retries back off 0.25, 0.5, 1, 2, 4 s,
               // so the 7 s left still see attempts at about 3.75 and 7.75 s.
+              // Only the page's requests count: serve's share sweep may
+              // list the bucket in the window, and that is not the page.
               await page.waitForTimeout(3000);
               const before = proxy.state.requests;
               await page.waitForTimeout(7000);
