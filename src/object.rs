@@ -76,6 +76,18 @@ impl Randomness {
         })
     }
 
+    /// [`Randomness::to_bytes`] as lowercase hex (a resume state's text).
+    pub fn to_hex(&self) -> String {
+        crate::key::hex(&self.to_bytes())
+    }
+
+    /// Inverse of [`Randomness::to_hex`].
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let bytes: [u8; Self::SIZE] =
+            crate::key::from_hex(text, "saved sealing state is not hex of the right length")?;
+        Self::from_bytes(&bytes)
+    }
+
     /// Fresh randomness from the operating system.
     pub fn generate() -> Result<Self> {
         Ok(Self {

@@ -7,6 +7,8 @@
 //! - [`policy`]: what a presign backend may sign;
 //! - [`retry`]: what an answer means, and whether to try again;
 //! - [`resume`]: a multipart upload's saved state and the verdict on it;
+//! - [`upload`]: one object's upload, from the resume verdict to the
+//!   completion;
 //! - [`share`]: expiry, download limits and owner-only delete, as a
 //!   backend keeps them in the bucket;
 //! - [`xml`]: the S3 XML a transfer reads and writes.
@@ -17,4 +19,5 @@ pub mod presign;
 pub mod resume;
 pub mod retry;
 pub mod share;
+pub mod upload;
 pub mod xml;

@@ -31,23 +31,49 @@ pub fn fingerprint<'a>(tags: impl IntoIterator<Item = &'a [u8]>) -> String {
     crate::key::hex(&hash.finalize())
 }
 
-/// One multipart upload's state.
+/// One multipart upload's state. As JSON (every host spells it so, the
+/// browser's store and `push`'s state files alike): `{ "v": 3, "object",
+/// "random" (hex), "commitment", "uploadId", "partSize", "sealed": [[n,
+/// fingerprint]…], "parts": [[n, etag]…] }`, with `v` the host's
+/// ([`STATE_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Saved {
     /// The object's name.
     pub object: String,
     /// The sealing's random choices.
+    #[cfg_attr(feature = "serde", serde(with = "randomness_hex"))]
     pub random: Randomness,
     /// Hex key commitment: only the same key resumes.
     pub commitment: String,
     /// S3's multipart upload id.
+    // `push` wrote snake_case before the hosts shared one spelling.
+    #[cfg_attr(feature = "serde", serde(alias = "upload_id"))]
     pub upload_id: String,
     /// The part size the plan was made with.
+    #[cfg_attr(feature = "serde", serde(alias = "part_size"))]
     pub part_size: u64,
     /// Fingerprints of every part sealed so far (sent or not).
     pub sealed: Vec<(u16, String)>,
     /// ETags of the parts S3 confirmed.
     pub parts: Vec<(u16, String)>,
+}
+
+#[cfg(feature = "serde")]
+mod randomness_hex {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::object::Randomness;
+
+    pub fn serialize<S: Serializer>(random: &Randomness, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&random.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Randomness, D::Error> {
+        let text = String::deserialize(d)?;
+        Randomness::from_hex(&text).map_err(D::Error::custom)
+    }
 }
 
 /// What to do with saved state, before any part is sealed again.
@@ -290,5 +316,27 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, fingerprint([&[2u8; 16][..], &[1; 16]]));
         assert_ne!(a, fingerprint([&[1u8; 16][..]]));
+    }
+
+    /// One spelling for every host: what the browser stores (its `v`
+    /// beside) and what `push` wrote before, snake_case, both read back.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn the_state_reads_as_every_host_wrote_it() {
+        let plan = plan(100, 20 << 20, 5 << 20).unwrap();
+        let s = saved(&plan);
+        let random = "01".repeat(Randomness::SIZE);
+        let browser = format!(
+            r#"{{"v":3,"object":"o","random":"{random}","commitment":"c","uploadId":"u","partSize":5242880,"sealed":[[2,"fp2"],[1,"fp1"]],"parts":[[1,"e1"]]}}"#
+        );
+        let written = serde_json::to_string(&s).unwrap();
+        assert_eq!(format!(r#"{{"v":3,{}"#, &written[1..]), browser);
+        assert_eq!(serde_json::from_str::<Saved>(&browser).unwrap(), s);
+        let push_before = browser
+            .replace("uploadId", "upload_id")
+            .replace("partSize", "part_size");
+        assert_eq!(serde_json::from_str::<Saved>(&push_before).unwrap(), s);
+        let bad = browser.replace(&random, "zz");
+        assert!(serde_json::from_str::<Saved>(&bad).is_err());
     }
 }

@@ -25,19 +25,3 @@ pub fn text(obj: &JsValue, field: &str) -> Option<String> {
 pub fn set(obj: &Object, field: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &field.into(), &value.into());
 }
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Inverse of [`hex`]; `None` for anything that is not even-length hex.
-pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use super::field::hex;
+use crate::key::hex;
 
 /// Plaintext copied into wasm memory at a time, through one scratch buffer
 /// wiped at the end: a whole part at once would leave megabytes of it in

@@ -4,51 +4,28 @@
 //! and what an answer means are the core's ([`crate::transfer`]); this
 //! translates: one call says how to seal a part, one records it.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::error::{fault_error, js, with_code};
-use super::field::{get, hex, number, set, text, unhex};
+use super::field::{get, number, set, text};
 use super::key::{Key, Recipient};
 use super::machine::{WasmCipher, digests_from, steps_to_js};
 use crate::Secret;
 use crate::format::Metadata;
-use crate::hazmat::{Piece, Step};
-use crate::object::{self, Randomness, SegmentLedger};
-use crate::stream::TAG_SIZE;
+use crate::object::Randomness;
 use crate::transfer::plan::{self, Part};
-use crate::transfer::presign::{Op as S3Op, Presigned, Request, SseC};
-use crate::transfer::resume::{STATE_VERSION, Saved, Stop, Verdict, fingerprint};
+use crate::transfer::presign::{Op as S3Op, Presigned, Request};
+use crate::transfer::resume::{STATE_VERSION, Saved, Stop};
 use crate::transfer::retry::{self, Fault, Retry};
 use crate::transfer::share::Terms;
+use crate::transfer::upload::{Settings, Target, Upload};
 use crate::transfer::xml;
 
-/// One object being uploaded: its sealer, the part plan, the
-/// digests of the segments sealed so far (for the signature) and, for a
-/// multipart upload, its state (resumed, or begun by `begin`).
+/// One object being uploaded ([`crate::transfer::upload::Upload`]).
 #[wasm_bindgen]
-pub struct UploadSealer(Rc<Upload>);
-
-struct Upload {
-    sealer: object::Sealer,
-    ledger: RefCell<SegmentLedger>,
-    parts: Vec<Part>,
-    multipart: bool,
-    size: u64,
-    part_size: u64,
-    share: Option<Terms>,
-    sse_c: SseC,
-    state: RefCell<Option<Saved>>,
-    /// When resuming: the parts to seal again, with the fingerprints the
-    /// core's verdict wants.
-    verify: Option<Vec<(u16, String)>>,
-    /// The saved upload given, to abort unless this one resumes it.
-    saved: Option<(String, String)>,
-}
+pub struct UploadSealer(Upload);
 
 /// `options.share` (`{ expiresSecs?, downloads? }`) as terms; a whole number
 /// in range or absent, each field.
@@ -85,7 +62,7 @@ fn to_json(s: &Saved) -> Option<String> {
     let o = Object::new();
     set(&o, "v", STATE_VERSION);
     set(&o, "object", s.object.as_str());
-    set(&o, "random", hex(&s.random.to_bytes()));
+    set(&o, "random", s.random.to_hex());
     set(&o, "commitment", s.commitment.as_str());
     set(&o, "uploadId", s.upload_id.as_str());
     set(&o, "partSize", s.part_size as f64);
@@ -122,7 +99,7 @@ fn from_json(text_: &str) -> Option<Saved> {
     let part_size = get(&v, "partSize").as_f64()?;
     Some(Saved {
         object: text(&v, "object")?,
-        random: Randomness::from_bytes(&unhex(&text(&v, "random")?)?).ok()?,
+        random: Randomness::from_hex(&text(&v, "random")?).ok()?,
         commitment: text(&v, "commitment")?,
         upload_id: text(&v, "uploadId")?,
         part_size: (part_size >= 0.0 && part_size.fract() == 0.0).then_some(part_size as u64)?,
@@ -169,112 +146,30 @@ fn request_to_js(r: &Request) -> Object {
     o
 }
 
-/// Whom an upload is sealed for.
-enum Target {
-    /// A root key or passphrase the uploader holds.
-    Secret(Secret),
-    /// A recipient's public key: the uploader holds nothing afterwards.
-    Recipient(crate::recipient::Recipient),
-}
-
-fn commitment(sealer: &object::Sealer) -> String {
-    hex(&sealer.file_key().commitment(&sealer.object_id()))
-}
-
-/// Builds the upload: resuming `saved` when the core's verdict says to check
-/// its parts, else afresh.
+/// Starts an upload (see [`Upload::start`]) with the page's options.
 fn start(
-    target: Target,
+    target: &Target,
     options: JsValue,
     size: f64,
     saved: Option<String>,
 ) -> Result<UploadSealer, JsValue> {
-    let size = size as u64;
-    let threshold = number(
-        &options,
-        "multipartThreshold",
-        plan::DEFAULT_MULTIPART_THRESHOLD as f64,
-    ) as u64;
-    let part_size = number(&options, "partSize", plan::DEFAULT_PART_SIZE as f64) as u64;
-    let share = share_terms(&get(&options, "share"))?;
+    let settings = Settings {
+        multipart_threshold: number(
+            &options,
+            "multipartThreshold",
+            plan::DEFAULT_MULTIPART_THRESHOLD as f64,
+        ) as u64,
+        part_size: number(&options, "partSize", plan::DEFAULT_PART_SIZE as f64) as u64,
+        share: share_terms(&get(&options, "share"))?,
+    };
     let meta = Metadata {
         name: text(&options, "name").unwrap_or_default(),
         media_type: text(&options, "type").unwrap_or_default(),
-        size: Some(size),
+        size: Some(size as u64),
     };
-    let fresh = |secret: &Secret| {
-        js(Randomness::generate())
-            .and_then(|random| js(object::Sealer::with_randomness(secret, &meta, random)))
-    };
-    let (sealer, saved) = match &target {
-        // Resuming would mean storing the file key in the browser; a
-        // recipient-mode upload starts afresh instead.
-        Target::Recipient(r) => (js(object::Sealer::for_recipient(r, &meta))?, None),
-        Target::Secret(secret) => {
-            js(object::sealing_source(secret))?;
-            match saved.as_deref().and_then(from_json) {
-                // The key and the saved randomness give the signing key, so
-                // the id, and the file key: the same object only with the
-                // same key.
-                Some(s) => (
-                    js(object::Sealer::with_randomness(secret, &meta, s.random))?,
-                    Some(s),
-                ),
-                None => (fresh(secret)?, None),
-            }
-        }
-    };
-    let (parts, multipart) = match js(plan::upload(sealer.head_len(), size, threshold, part_size))?
-    {
-        plan::Upload::Single(whole) => (vec![whole], false),
-        plan::Upload::Multipart(parts) => (parts, true),
-    };
-    let (sealer, saved, verify) = match (saved, &target) {
-        (Some(s), Target::Secret(secret)) if multipart => {
-            let name = sealer.object_name().to_string();
-            let verify = match s.verdict(&name, &commitment(&sealer), part_size, &parts) {
-                Verdict::Verify(list) => Some(
-                    list.into_iter()
-                        .map(|(part, fp)| (part.number, fp.to_string()))
-                        .collect(),
-                ),
-                Verdict::Restart => None,
-            };
-            match verify {
-                Some(_) => (sealer, Some(s), verify),
-                None => (fresh(secret)?, Some(s), None),
-            }
-        }
-        // Not multipart: the state is not this upload's, and stays.
-        (Some(_), Target::Secret(secret)) => (fresh(secret)?, None, None),
-        _ => (sealer, None, None),
-    };
-    // Offsets into a part's bytes are 32-bit in wasm and in a Uint8Array.
-    if parts
-        .iter()
-        .any(|p| p.plaintext_len() > u64::from(u32::MAX))
-    {
-        return Err(with_code(
-            "InvalidInput",
-            "invalid input: a part over 4 GiB cannot be sealed here; lower partSize or multipartThreshold",
-        ));
-    }
-    let saved_upload = saved
-        .as_ref()
-        .map(|s| (s.object.clone(), s.upload_id.clone()));
-    Ok(UploadSealer(Rc::new(Upload {
-        sse_c: SseC::from_key(&sealer.sse_c_key()),
-        sealer,
-        ledger: RefCell::default(),
-        parts,
-        multipart,
-        size,
-        part_size,
-        share,
-        state: RefCell::new(saved.filter(|_| verify.is_some())),
-        verify,
-        saved: saved_upload,
-    })))
+    let saved = saved.as_deref().and_then(from_json);
+    let upload = js(Upload::start(target, &meta, size as u64, &settings, saved))?;
+    Ok(UploadSealer(upload))
 }
 
 fn part_to_js(part: &Part, done: bool) -> Object {
@@ -302,7 +197,7 @@ impl UploadSealer {
         size: f64,
         saved: Option<String>,
     ) -> Result<UploadSealer, JsValue> {
-        start(Target::Secret(key.secret.clone()), options, size, saved)
+        start(&Target::Secret(key.secret.clone()), options, size, saved)
     }
 
     /// As `withKey`, sealed to `recipient` (an upload form): the uploader
@@ -313,77 +208,69 @@ impl UploadSealer {
         options: JsValue,
         size: f64,
     ) -> Result<UploadSealer, JsValue> {
-        start(
-            Target::Recipient(recipient.inner.clone()),
-            options,
-            size,
-            None,
-        )
+        let target = Target::Recipient(recipient.inner.clone());
+        start(&target, options, size, None)
     }
 
     /// The object's name in the bucket.
     #[wasm_bindgen(getter, js_name = objectName)]
     pub fn object_name(&self) -> String {
-        self.0.sealer.object_name().to_string()
+        self.0.sealer().object_name().to_string()
     }
 
     /// The object's id (32 hex digits).
     #[wasm_bindgen(getter, js_name = objectId)]
     pub fn object_id(&self) -> String {
-        self.0.sealer.object_id().to_hex()
+        self.0.sealer().object_id().to_hex()
     }
 
     /// Bytes stored.
     #[wasm_bindgen(getter, js_name = objectLength)]
     pub fn object_length(&self) -> f64 {
-        self.0.sealer.object_len(self.0.size) as f64
+        self.0.object_len() as f64
     }
 
     /// The segment key, for WebCrypto's import (wipe it after).
     #[wasm_bindgen(js_name = segmentKey)]
     pub fn segment_key(&self) -> Uint8Array {
-        Uint8Array::from(&self.0.sealer.segment_key()[..])
+        Uint8Array::from(&self.0.sealer().segment_key()[..])
     }
 
     /// The wasm engine for this object.
     pub fn cipher(&self) -> WasmCipher {
-        WasmCipher::new(self.0.sealer.segment_cipher().clone())
+        WasmCipher::new(self.0.sealer().segment_cipher().clone())
     }
 
     /// Whether it goes up in parts (else one PUT of the one part).
     #[wasm_bindgen(getter)]
     pub fn multipart(&self) -> bool {
-        self.0.multipart
+        self.0.is_multipart()
     }
 
     /// Whether it continues the saved upload (once `verify()` matched).
     #[wasm_bindgen(getter)]
     pub fn resuming(&self) -> bool {
-        self.0.verify.is_some()
+        self.0.resuming()
     }
 
     /// The parts: `{ number, start, end, size, last, done }` (plaintext
     /// `start..end`, `size` bytes on the wire; `done`: S3 has it).
     pub fn parts(&self) -> Array {
-        let state = self.0.state.borrow();
-        let done = |n| state.as_ref().is_some_and(|s| s.finished(n));
-        self.0
-            .parts
-            .iter()
-            .map(|p| part_to_js(p, done(p.number)))
+        let parts = self.0.parts().iter();
+        parts
+            .map(|p| part_to_js(p, self.0.finished(p.number)))
             .collect()
     }
 
     /// When resuming: the parts to seal again, as `parts()` has them, each
     /// with the `fingerprint` it must seal to; resume only if every one does.
     pub fn verify(&self) -> Array {
-        let list = self.0.verify.iter().flatten();
-        list.filter_map(|(n, fp)| {
-            let part = part_to_js(self.0.parts.iter().find(|p| p.number == *n)?, false);
-            set(&part, "fingerprint", fp.as_str());
-            Some(JsValue::from(part))
-        })
-        .collect()
+        let list = self.0.to_verify().map(|(part, fingerprint)| {
+            let part = part_to_js(part, false);
+            set(&part, "fingerprint", fingerprint);
+            JsValue::from(part)
+        });
+        list.collect()
     }
 
     /// How to seal part `number`: `{ head?, steps, ivs }` (see
@@ -392,52 +279,31 @@ impl UploadSealer {
     /// comes from `signature()`. Parts are sealed in order, one at a time.
     #[wasm_bindgen(js_name = partSteps)]
     pub fn part_steps(&self, number: u16) -> Result<Object, JsValue> {
-        let part = self.0.part(number)?;
-        let steps: Vec<Step> = part
-            .segment_jobs()
-            .map(|job| {
-                let nonce = js(self.0.sealer.segment_cipher().nonce(job.index, job.last))?;
-                Ok(Step::Segment {
-                    nonce,
-                    from: Some((Piece::Chunk, job.plaintext.start as usize)),
-                    len: (job.plaintext.end - job.plaintext.start) as usize,
-                })
-            })
-            .collect::<Result<_, JsValue>>()?;
+        let (head, steps) = js(self.0.part_steps(number))?;
         let out = steps_to_js(&steps);
-        if part.carries_head() {
-            set(&out, "head", Uint8Array::from(&self.0.sealer.head()[..]));
+        if let Some(head) = head {
+            set(&out, "head", Uint8Array::from(&head[..]));
         }
         Ok(out)
     }
 
     /// Part `number` was sealed: its segments' SHA-256 (32 bytes each) go
-    /// to the ledger for the signature, and the fingerprint of their tags
-    /// (16 bytes each) is what the resume state keeps.
+    /// to the signature, and the fingerprint of their tags (16 bytes each)
+    /// is what the resume state keeps.
     #[wasm_bindgen(js_name = recordPart)]
-    pub fn record_part(&self, number: u16, digests: &[u8], tags: &[u8]) -> Result<String, JsValue> {
-        let part = self.0.part(number)?;
-        let digests = digests_from(digests)?;
-        let count = (part.segments.end - part.segments.start) as usize;
-        if digests.len() != count || tags.len() != count * TAG_SIZE {
-            return Err(with_code(
-                "InvalidInput",
-                "invalid input: not one digest and one tag per segment of the part",
-            ));
-        }
-        js(self
-            .0
-            .ledger
-            .borrow_mut()
-            .record_digests(part.segments.start, &digests, part.last))?;
-        Ok(fingerprint(tags.chunks(TAG_SIZE)))
+    pub fn record_part(
+        &mut self,
+        number: u16,
+        digests: &[u8],
+        tags: &[u8],
+    ) -> Result<String, JsValue> {
+        js(self.0.record_part(number, &digests_from(digests)?, tags))
     }
 
     /// The object's signature, which ends the last part: once every part
     /// before it was sealed (or sealed again to verify it).
     pub fn signature(&self) -> Result<Uint8Array, JsValue> {
-        let signature = js(self.0.sealer.signature(&self.0.ledger.borrow()))?;
-        Ok(Uint8Array::from(&signature[..]))
+        Ok(Uint8Array::from(&js(self.0.signature())?[..]))
     }
 
     /// The presign request for `op` (`"put"`, `"uploadPart"`, …) on this
@@ -454,27 +320,7 @@ impl UploadSealer {
             .into_iter()
             .find(|o| o.as_str() == op)
             .ok_or_else(|| with_code("InvalidInput", "invalid input: no such operation"))?;
-        let mut request = Request::new(op, self.object_name());
-        if op.keyed() {
-            request = request.sse_c(Some(&self.0.sse_c));
-        }
-        if let Some(n) = size {
-            request = request.size(n as u64);
-        }
-        if op.creates() {
-            request = request.share(self.0.share.clone().map(|mut terms| {
-                // The backend keeps the hash; the token stays with the owner.
-                terms.delete_hash = self.0.sealer.delete_token().map(|t| t.hash());
-                terms
-            }));
-        }
-        if op.in_upload() {
-            let state = self.0.state.borrow();
-            let id = state.as_ref().map(|s| s.upload_id.as_str());
-            let id =
-                id.ok_or_else(|| with_code("InvalidInput", "invalid input: no upload begun"))?;
-            request = request.upload(id, part_number);
-        }
+        let request = js(self.0.request(op, size.map(|n| n as u64), part_number))?;
         Ok(request_to_js(&request))
     }
 
@@ -482,23 +328,14 @@ impl UploadSealer {
     /// does not continue it (its parts are garbage).
     #[wasm_bindgen(js_name = savedUpload)]
     pub fn saved_upload(&self) -> Option<Object> {
-        let (object, upload_id) = self.0.saved.as_ref()?;
-        let request = Request::new(S3Op::AbortMultipart, object.as_str()).upload(upload_id, None);
-        Some(request_to_js(&request))
+        Some(request_to_js(&self.0.stale()?))
     }
 
     /// Begins the multipart upload from CreateMultipartUpload's answer.
-    pub fn begin(&self, created: &str) -> Result<(), JsValue> {
+    pub fn begin(&mut self, created: &str) -> Result<(), JsValue> {
         let upload_id = xml::upload_id(created)
             .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?;
-        let sealer = &self.0.sealer;
-        *self.0.state.borrow_mut() = Some(Saved::new(
-            self.object_name(),
-            sealer.randomness(),
-            commitment(sealer),
-            upload_id,
-            self.0.part_size,
-        ));
+        self.0.begin(upload_id);
         Ok(())
     }
 
@@ -507,39 +344,29 @@ impl UploadSealer {
     /// Throws for a part sealed before to other bytes (the core's
     /// `record_sealed`): it must not be sent.
     #[wasm_bindgen(js_name = recordSealed)]
-    pub fn record_sealed(&self, n: u16, fingerprint: String) -> Result<Option<String>, JsValue> {
-        let mut state = self.0.state.borrow_mut();
-        let Some(s) = state.as_mut() else {
+    pub fn record_sealed(
+        &mut self,
+        n: u16,
+        fingerprint: String,
+    ) -> Result<Option<String>, JsValue> {
+        let Some(state) = js(self.0.record_sealed(n, fingerprint))? else {
             return Ok(None);
         };
-        if !js(s.record_sealed(n, fingerprint))? {
-            return Ok(None);
-        }
         // A part whose fingerprint cannot be stored must not be sent.
-        to_json(s)
+        to_json(state)
             .map(Some)
             .ok_or_else(|| with_code("Engine", "the resume state could not be written"))
     }
 
     /// Records S3's ETag for part `n`; returns the state to store.
     #[wasm_bindgen(js_name = recordFinished)]
-    pub fn record_finished(&self, n: u16, etag: String) -> Option<String> {
-        let mut state = self.0.state.borrow_mut();
-        let s = state.as_mut()?;
-        s.record_finished(n, etag);
-        to_json(s)
+    pub fn record_finished(&mut self, n: u16, etag: String) -> Option<String> {
+        to_json(self.0.record_finished(n, etag)?)
     }
 
     /// The CompleteMultipartUpload document, of every part S3 confirmed.
     pub fn completion(&self) -> Vec<u8> {
-        let mut parts = self
-            .0
-            .state
-            .borrow()
-            .as_ref()
-            .map(|s| s.parts.clone())
-            .unwrap_or_default();
-        xml::complete_multipart(&mut parts).into_bytes()
+        self.0.completion().into_bytes()
     }
 
     /// Fails if CompleteMultipartUpload's answer is an error document (S3
@@ -556,31 +383,21 @@ impl UploadSealer {
     /// recipient.
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self) -> Result<Key, JsValue> {
-        if self.0.sealer.source().encapsulated().is_some() {
-            return Err(with_code(
+        let key = self.0.file_key().ok_or_else(|| {
+            with_code(
                 "InvalidInput",
                 "invalid input: an object sealed to a recipient has no share key",
-            ));
-        }
+            )
+        })?;
         Ok(Key {
-            secret: Secret::File(self.0.sealer.file_key().clone()),
+            secret: Secret::File(key.clone()),
         })
     }
 
     /// With sharing terms: the owner's delete token (`s3seal-delete-…`).
     #[wasm_bindgen(js_name = deleteToken)]
     pub fn delete_token(&self) -> Option<String> {
-        self.0.share.as_ref()?;
-        Some(self.0.sealer.delete_token()?.to_text().to_string())
-    }
-}
-
-impl Upload {
-    fn part(&self, number: u16) -> Result<&Part, JsValue> {
-        self.parts
-            .iter()
-            .find(|p| p.number == number)
-            .ok_or_else(|| with_code("InvalidInput", "invalid input: no such part"))
+        Some(self.0.delete_token()?.to_text().to_string())
     }
 }
 

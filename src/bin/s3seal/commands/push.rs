@@ -26,14 +26,14 @@ use s3seal::Recipient;
 use s3seal::Secret;
 use s3seal::format::Metadata;
 use s3seal::manifest::{Entry, Manifest};
-use s3seal::stream::TAG_SIZE;
-use s3seal::transfer::plan::{self, Part, Upload};
+use s3seal::transfer::plan::{self, Part};
 use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
-use s3seal::transfer::resume::{self, Saved, Stop, Verdict};
+use s3seal::transfer::resume::{self, Saved, Stop};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::share;
+use s3seal::transfer::upload::{self, Target, Upload};
 use s3seal::transfer::xml;
-use s3seal::{FileKey, ObjectName, Randomness, Sealer, SegmentLedger};
+use s3seal::{FileKey, ObjectName};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use zeroize::Zeroizing;
@@ -342,39 +342,19 @@ impl Client<'_> {
             }
         }
     }
-
-    fn abort(&self, upload_id: &str) {
-        let req = Request::new(Op::AbortMultipart, self.object.as_str()).upload(upload_id, None);
-        let _ = self.send(&req, None, "AbortMultipartUpload");
-    }
 }
 
-/// The resume state as it is kept on disk.
+/// The resume state as it is kept on disk: the core's spelling, the
+/// browser's too, with the layout's version.
 #[derive(Serialize, Deserialize)]
 struct StateFile {
     v: u32,
-    object: String,
-    random: String,
-    commitment: String,
-    upload_id: String,
-    part_size: u64,
-    sealed: Vec<(u16, String)>,
-    parts: Vec<(u16, String)>,
+    #[serde(flatten)]
+    saved: Saved,
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    (text.len() % 2 == 0)
-        .then(|| {
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-                .collect()
-        })
-        .flatten()
 }
 
 /// Where one file's upload is remembered: by its path only, so a file
@@ -396,18 +376,7 @@ impl StateStore {
 
     fn load(&self) -> Option<Saved> {
         let s: StateFile = serde_json::from_slice(&std::fs::read(&self.path).ok()?).ok()?;
-        if s.v != resume::STATE_VERSION {
-            return None;
-        }
-        Some(Saved {
-            object: s.object,
-            random: Randomness::from_bytes(&unhex(&s.random)?).ok()?,
-            commitment: s.commitment,
-            upload_id: s.upload_id,
-            part_size: s.part_size,
-            sealed: s.sealed,
-            parts: s.parts,
-        })
+        (s.v == resume::STATE_VERSION).then_some(s.saved)
     }
 
     /// Writes `saved` atomically (a crash leaves the old state or the new).
@@ -416,13 +385,7 @@ impl StateStore {
         crate::support::file::create_private_dir_all(dir)?;
         let state = StateFile {
             v: resume::STATE_VERSION,
-            object: saved.object.clone(),
-            random: hex(&saved.random.to_bytes()),
-            commitment: saved.commitment.clone(),
-            upload_id: saved.upload_id.clone(),
-            part_size: saved.part_size,
-            sealed: saved.sealed.clone(),
-            parts: saved.parts.clone(),
+            saved: saved.clone(),
         };
         let mut temp = tempfile::NamedTempFile::new_in(dir)?;
         temp.write_all(&serde_json::to_vec(&state)?)?;
@@ -440,18 +403,14 @@ impl StateStore {
 struct SealedPart {
     part: Part,
     body: Vec<u8>,
-    fingerprint: String,
 }
 
-/// Reads and seals `part`; its segments' digests go into `ledger`, the
-/// plaintext into `receipt` (recipient mode).
-fn seal_part(
+/// Reads `part`'s plaintext; it goes into `receipt` too (recipient mode).
+fn read_part(
     file: &mut File,
-    sealer: &Sealer,
     part: &Part,
-    ledger: &mut SegmentLedger,
     receipt: Option<&mut sha2::Sha256>,
-) -> Result<SealedPart> {
+) -> Result<Zeroizing<Vec<u8>>> {
     let mut plain = Zeroizing::new(vec![0u8; part.plaintext_len() as usize]);
     file.seek(SeekFrom::Start(part.plaintext.start))?;
     file.read_exact(&mut plain)
@@ -459,31 +418,7 @@ fn seal_part(
     if let Some(r) = receipt {
         r.update(&plain[..]);
     }
-    let mut body = if part.carries_head() {
-        sealer.head()
-    } else {
-        Vec::new()
-    };
-    let start = body.len();
-    sealer.seal_segments_once(ledger, part.segments.start, &plain, part.last, &mut body)?;
-    let mut tags = Vec::new();
-    let mut at = start;
-    for job in part.segment_jobs() {
-        let len = (job.plaintext.end - job.plaintext.start) as usize + TAG_SIZE;
-        tags.push(&body[at + len - TAG_SIZE..at + len]);
-        at += len;
-    }
-    let fingerprint = resume::fingerprint(tags);
-    if part.carries_signature() {
-        let signature = sealer.signature(ledger)?;
-        body.extend_from_slice(&signature);
-    }
-    debug_assert_eq!(body.len() as u64, part.size);
-    Ok(SealedPart {
-        part: part.clone(),
-        body,
-        fingerprint,
-    })
+    Ok(plain)
 }
 
 /// What a file came to.
@@ -534,17 +469,17 @@ fn manifest_path(path: &Path) -> String {
     }
 }
 
-/// The sharing terms asked for, with the owner's delete-token hash. Always
-/// to a backend when there is an owner (so `s3seal delete` works; the
-/// backend's default expiry applies); with --bucket only if asked (an
-/// object pushed with one's own credentials stays until deleted).
-fn terms(args: &PushArgs, sealer: &Sealer) -> Option<share::Terms> {
+/// The sharing terms asked for (the core adds the owner's delete-token
+/// hash). Always to a backend when there is an owner (so `s3seal delete`
+/// works; the backend's default expiry applies); with --bucket only if
+/// asked (an object pushed with one's own credentials stays until deleted).
+fn terms(args: &PushArgs, target: &Target) -> Option<share::Terms> {
     let asked = args.expires.is_some() || args.downloads.is_some();
-    let owned = args.presign.is_some() && sealer.delete_token().is_some();
-    (asked || owned).then(|| share::Terms {
+    let owned = args.presign.is_some() && matches!(target, Target::Secret(_));
+    (asked || owned).then_some(share::Terms {
         expires_secs: args.expires,
         downloads: args.downloads,
-        delete_hash: sealer.delete_token().map(|t| t.hash()),
+        delete_hash: None,
     })
 }
 
@@ -573,191 +508,145 @@ fn push_one(
         name,
         size: Some(size),
     };
-    let multipart = size > args.multipart_threshold;
+    let how = upload::Settings {
+        multipart_threshold: args.multipart_threshold,
+        part_size: args.part_size,
+        share: terms(args, target),
+    };
     let store = match target {
-        Target::Secret(_) if multipart => Some(StateStore::new(&settings.state_dir, path)?),
+        Target::Secret(_) if size > args.multipart_threshold => {
+            Some(StateStore::new(&settings.state_dir, path)?)
+        }
         _ => None,
     };
-    let mut ledger = SegmentLedger::new();
     let agent = agent();
-    // A saved upload of this file, with this key and these settings, whose
-    // fingerprinted parts still seal the same: resume it.
-    let mut resumed: Option<(Sealer, Saved)> = None;
-    if let (Target::Secret(secret), Some(store)) = (target, &store) {
-        if let Some(saved) = store.load() {
-            let sealer = Sealer::with_randomness(secret, &meta, saved.random)?;
-            let plan = plan::plan(sealer.head_len(), size, args.part_size)?;
-            let id = sealer.object_id();
-            let verdict = saved.verdict(
-                &sealer.object_name().to_string(),
-                &hex(&sealer.file_key().commitment(&id)),
-                args.part_size,
-                &plan,
-            );
-            let mut same = false;
-            if let Verdict::Verify(checks) = verdict {
-                same = true;
-                for (part, fingerprint) in checks {
-                    let again = seal_part(&mut file, &sealer, part, &mut ledger, None)?;
-                    if again.fingerprint != fingerprint {
-                        same = false;
-                        break;
-                    }
-                }
-            }
-            if same {
-                resumed = Some((sealer, saved));
-            } else {
-                // Another key, or the file changed: the old upload is garbage.
-                ledger = SegmentLedger::new();
-                let old = Client {
-                    agent: agent.clone(),
-                    signer: settings.signer,
-                    object: saved.object.clone(),
-                    sse_c: SseC::from_key(&sealer.sse_c_key()),
-                    attempts: 1,
-                };
-                old.abort(&saved.upload_id);
-                store.forget();
+    let mut up = Upload::start(
+        target,
+        &meta,
+        size,
+        &how,
+        store.as_ref().and_then(StateStore::load),
+    )?;
+    // The saved upload of this file resumes if its sealed parts still seal
+    // the same; else it is garbage, to abort.
+    let mut stale = up.stale();
+    if up.resuming() {
+        let checks: Vec<(Part, String)> = up
+            .to_verify()
+            .map(|(part, fingerprint)| (part.clone(), fingerprint.to_owned()))
+            .collect();
+        let mut same = true;
+        for (part, fingerprint) in checks {
+            let plain = read_part(&mut file, &part, None)?;
+            if up.seal_part(part.number, &plain)?.fingerprint != fingerprint {
+                same = false;
+                break;
             }
         }
+        if same {
+            stale = None;
+        } else {
+            up = Upload::start(target, &meta, size, &how, None)?;
+        }
     }
-    let (sealer, saved) = match resumed {
-        Some((sealer, saved)) => (sealer, Some(saved)),
-        None => (
-            match target {
-                Target::Secret(secret) => {
-                    Sealer::with_randomness(secret, &meta, Randomness::generate()?)?
-                }
-                Target::Recipient(r) => Sealer::for_recipient(r, &meta)?,
-            },
-            None,
-        ),
-    };
     let client = Client {
         agent,
         signer: settings.signer,
-        object: sealer.object_name().to_string(),
-        sse_c: SseC::from_key(&sealer.sse_c_key()),
+        object: up.sealer().object_name().to_string(),
+        sse_c: SseC::from_key(&up.sealer().sse_c_key()),
         attempts: args.attempts,
     };
-    let total = sealer.object_len(size);
+    if let Some(stale) = stale {
+        let _ = client.send(&stale, None, "AbortMultipartUpload");
+        if let Some(s) = &store {
+            s.forget();
+        }
+    }
+    let total = up.object_len();
     let bar = crate::support::file::progress(Some(total), args.quiet);
     let mut receipt = matches!(target, Target::Recipient(_)).then(sha2::Sha256::new);
     let mut resumed_parts = 0;
-    match plan::upload(
-        sealer.head_len(),
-        size,
-        args.multipart_threshold,
-        args.part_size,
-    )? {
-        Upload::Single(part) => {
-            let sealed = seal_part(&mut file, &sealer, &part, &mut ledger, receipt.as_mut())?;
-            ensure_unchanged(&file, size, modified)?;
-            let req = client
-                .keyed(Op::Put)
-                .size(part.size)
-                .share(terms(args, &sealer));
-            client.send_write(&req, Some(&sealed.body), "upload", part.size)?;
-            bar.set_position(part.size);
+    if !up.is_multipart() {
+        let part = up.parts()[0].clone();
+        let plain = read_part(&mut file, &part, receipt.as_mut())?;
+        let sealed = up.seal_part(part.number, &plain)?;
+        ensure_unchanged(&file, size, modified)?;
+        let req = up.request(Op::Put, Some(part.size), None)?;
+        client.send_write(&req, Some(&sealed.body), "upload", part.size)?;
+        bar.set_position(part.size);
+    } else {
+        if !up.resuming() {
+            let created = client
+                .send(
+                    &up.request(Op::CreateMultipart, Some(total), None)?,
+                    None,
+                    "CreateMultipartUpload",
+                )
+                .map_err(|(_, e)| e)?;
+            let upload_id = xml::upload_id(&created.text)
+                .ok_or_else(|| anyhow!("CreateMultipartUpload returned no UploadId"))?;
+            up.begin(upload_id);
         }
-        Upload::Multipart(parts) => {
-            let saved = match saved {
-                Some(saved) => saved,
-                None => {
-                    let created = client
-                        .send(
-                            &client
-                                .keyed(Op::CreateMultipart)
-                                .size(total)
-                                .share(terms(args, &sealer)),
-                            None,
-                            "CreateMultipartUpload",
-                        )
-                        .map_err(|(_, e)| e)?;
-                    let upload_id = xml::upload_id(&created.text)
-                        .ok_or_else(|| anyhow!("CreateMultipartUpload returned no UploadId"))?;
-                    let id = sealer.object_id();
-                    Saved::new(
-                        client.object.clone(),
-                        sealer.randomness(),
-                        hex(&sealer.file_key().commitment(&id)),
-                        upload_id,
-                        args.part_size,
-                    )
-                }
+        resumed_parts = up.parts().iter().filter(|p| up.finished(p.number)).count();
+        let abort = up.request(Op::AbortMultipart, None, None)?;
+        let result = run_parts(
+            &client,
+            &mut file,
+            &mut up,
+            store.as_ref(),
+            receipt.as_mut(),
+            &bar,
+            (args.concurrency, args.stop_after_parts),
+        )
+        .and_then(|()| ensure_unchanged(&file, size, modified));
+        if let Err(e) = result {
+            // Kept for the next run unless nothing could resume it.
+            let stop = if e.downcast_ref::<Interrupted>().is_some() {
+                Stop::Interrupted
+            } else if e.downcast_ref::<Changed>().is_some()
+                // A part sealed again to other bytes (record_sealed).
+                || e.downcast_ref::<s3seal::Error>()
+                    .is_some_and(|e| e.code() == "InvalidInput")
+            {
+                Stop::FileChanged
+            } else {
+                Stop::Failed
             };
-            resumed_parts = saved.parts.len();
-            let upload_id = saved.upload_id.clone();
-            let result = run_parts(
-                &client,
-                &mut file,
-                &sealer,
-                &parts,
-                saved,
-                store.as_ref(),
-                &mut ledger,
-                receipt.as_mut(),
-                &bar,
-                (args.concurrency, args.stop_after_parts),
-            )
-            .and_then(|done| {
-                ensure_unchanged(&file, size, modified)?;
-                Ok(done)
-            });
-            let mut done = match result {
-                Ok(done) => done,
-                Err(e) => {
-                    // Kept for the next run unless nothing could resume it.
-                    let stop = if e.downcast_ref::<Interrupted>().is_some() {
-                        Stop::Interrupted
-                    } else if e.downcast_ref::<Changed>().is_some()
-                        // A part sealed again to other bytes (record_sealed).
-                        || e.downcast_ref::<s3seal::Error>()
-                            .is_some_and(|e| e.code() == "InvalidInput")
-                    {
-                        Stop::FileChanged
-                    } else {
-                        Stop::Failed
-                    };
-                    if !stop.keeps_upload(store.is_some()) {
-                        client.abort(&upload_id);
-                        if let Some(s) = &store {
-                            s.forget();
-                        }
-                    }
-                    return Err(e);
+            if !stop.keeps_upload(store.is_some()) {
+                let _ = client.send(&abort, None, "AbortMultipartUpload");
+                if let Some(s) = &store {
+                    s.forget();
                 }
-            };
-            let body = xml::complete_multipart(&mut done);
-            let req = Request::new(Op::CompleteMultipart, client.object.as_str())
-                .size(total)
-                .upload(&upload_id, None);
-            let reply = client.send_write(
-                &req,
-                Some(body.as_bytes()),
-                "CompleteMultipartUpload",
-                total,
-            );
-            if let Some(s) = &store {
-                s.forget();
             }
-            // S3 may answer 200 with an error document. Not completed, and
-            // its state gone: its parts would stay in the bucket for nothing.
-            let completed = reply.and_then(|reply| match xml::is_error(&reply.text) {
-                false => Ok(reply),
-                true => Err(anyhow!(
-                    "CompleteMultipartUpload failed: {}",
-                    xml::error_code(&reply.text).unwrap_or_default()
-                )),
-            });
-            if completed.is_err() {
-                client.abort(&upload_id);
-            }
-            completed?;
+            return Err(e);
         }
+        let body = up.completion();
+        let req = up.request(Op::CompleteMultipart, Some(total), None)?;
+        let reply = client.send_write(
+            &req,
+            Some(body.as_bytes()),
+            "CompleteMultipartUpload",
+            total,
+        );
+        if let Some(s) = &store {
+            s.forget();
+        }
+        // S3 may answer 200 with an error document. Not completed, and
+        // its state gone: its parts would stay in the bucket for nothing.
+        let completed = reply.and_then(|reply| match xml::is_error(&reply.text) {
+            false => Ok(reply),
+            true => Err(anyhow!(
+                "CompleteMultipartUpload failed: {}",
+                xml::error_code(&reply.text).unwrap_or_default()
+            )),
+        });
+        if completed.is_err() {
+            let _ = client.send(&abort, None, "AbortMultipartUpload");
+        }
+        completed?;
     }
     bar.finish_and_clear();
+    let sealer = up.sealer();
     Ok(Pushed {
         object: client.object.clone(),
         size: total,
@@ -791,32 +680,29 @@ fn ensure_unchanged(file: &File, size: u64, modified: SystemTime) -> Result<()> 
 }
 
 /// Seals the parts not yet on S3, in order, and sends them `concurrency` at
-/// a time; returns every part's ETag.
-#[allow(clippy::too_many_arguments)]
+/// a time; the state goes to `store` as the core hands it over.
 fn run_parts(
     client: &Client,
     file: &mut File,
-    sealer: &Sealer,
-    parts: &[Part],
-    saved: Saved,
+    up: &mut Upload,
     store: Option<&StateStore>,
-    ledger: &mut SegmentLedger,
     mut receipt: Option<&mut sha2::Sha256>,
     bar: &indicatif::ProgressBar,
     knobs: (usize, Option<usize>),
-) -> Result<Vec<(u16, String)>> {
-    let upload_id = saved.upload_id.clone();
-    for part in parts.iter().filter(|p| saved.finished(p.number)) {
+) -> Result<()> {
+    let todo: Vec<Part> = up
+        .parts()
+        .iter()
+        .filter(|p| !up.finished(p.number))
+        .cloned()
+        .collect();
+    for part in up.parts().iter().filter(|p| up.finished(p.number)) {
         bar.inc(part.size);
     }
-    let todo: Vec<Part> = saved.remaining(parts).cloned().collect();
-    let state = Mutex::new(saved);
-    let record = |update: &dyn Fn(&mut Saved) -> s3seal::Result<bool>| -> Result<()> {
-        let mut s = state.lock().expect("not poisoned");
-        if update(&mut s)? {
-            if let Some(store) = store {
-                store.save(&s)?;
-            }
+    let up = Mutex::new(up);
+    let save = |state: Option<&Saved>| -> Result<()> {
+        if let (Some(state), Some(store)) = (state, store) {
+            store.save(state)?;
         }
         Ok(())
     };
@@ -836,23 +722,27 @@ fn run_parts(
                         continue; // drain
                     }
                     let n = sealed.part.number;
-                    let req = client
-                        .keyed(Op::UploadPart)
-                        .size(sealed.part.size)
-                        .upload(&upload_id, Some(n));
-                    let outcome = client
-                        .send(&req, Some(&sealed.body), "UploadPart")
-                        .map_err(|(_, e)| e.context(format!("part {n}")))
+                    // The lock only for the request: sending takes long.
+                    let req = up.lock().expect("not poisoned").request(
+                        Op::UploadPart,
+                        Some(sealed.part.size),
+                        Some(n),
+                    );
+                    let outcome = req
+                        .map_err(anyhow::Error::from)
+                        .and_then(|req| {
+                            client
+                                .send(&req, Some(&sealed.body), "UploadPart")
+                                .map_err(|(_, e)| e.context(format!("part {n}")))
+                        })
                         .and_then(|reply| {
                             reply
                                 .etag
                                 .ok_or_else(|| anyhow!("UploadPart {n} returned no ETag"))
                         })
                         .and_then(|etag| {
-                            record(&|s| {
-                                s.record_finished(n, etag.clone());
-                                Ok(true)
-                            })
+                            let mut up = up.lock().expect("not poisoned");
+                            save(up.record_finished(n, etag))
                         });
                     match outcome {
                         Ok(()) => {
@@ -882,10 +772,18 @@ fn run_parts(
                         break;
                     }
                 }
-                let sealed = seal_part(file, sealer, part, ledger, receipt.as_deref_mut())?;
-                // On disk before the part leaves: see `resume` on nonce reuse.
-                let fingerprint = sealed.fingerprint.clone();
-                record(&|s| s.record_sealed(part.number, fingerprint.clone()))?;
+                let plain = read_part(file, part, receipt.as_deref_mut())?;
+                let body = {
+                    let mut up = up.lock().expect("not poisoned");
+                    let sealed = up.seal_part(part.number, &plain)?;
+                    // On disk before the part leaves: see `resume` on nonce reuse.
+                    save(up.record_sealed(part.number, sealed.fingerprint)?)?;
+                    sealed.body
+                };
+                let sealed = SealedPart {
+                    part: part.clone(),
+                    body,
+                };
                 if to_send.send(sealed).is_err() {
                     break;
                 }
@@ -899,16 +797,10 @@ fn run_parts(
         }
         Ok(())
     })?;
-    if let Some(e) = failure.into_inner().expect("not poisoned") {
-        return Err(e);
+    match failure.into_inner().expect("not poisoned") {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(state.into_inner().expect("not poisoned").parts)
-}
-
-/// Whom files are sealed for.
-enum Target {
-    Secret(Secret),
-    Recipient(Recipient),
 }
 
 fn agent() -> ureq::Agent {
