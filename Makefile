@@ -54,8 +54,8 @@ test-interop:
 	S3SEAL_BIN=$(CURDIR)/target/debug/s3seal python3 -m unittest discover -s tests/interop -p 'test_tink.py' -v
 
 # The JS boundary over the checked-in vectors, in Node, headless Chromium and
-# headless Firefox ESR (the engines that run the state machines' steps are
-# the package's, tested by test-pkg). The runner's default budget for a
+# headless Firefox ESR: the open machine's steps as they cross, run on the
+# wasm cipher (the package's engines that run them are tested by test-pkg). The runner's default budget for a
 # whole browser suite is 20 s; these run Argon2id over the vectors: allow 300. The runner takes the first driver it finds on PATH, so
 # each run names its driver. count-tests.sh fails a run whose suites ran
 # nothing (a runner exits 0 then).

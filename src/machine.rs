@@ -296,7 +296,8 @@ struct Payload {
 enum State {
     Preamble(Vec<u8>),
     Payload(Box<Payload>),
-    Done,
+    /// Finished: with the metadata once the object verified.
+    Done(Option<Metadata>),
 }
 
 /// Opens one object: lengths in (and the few bytes it reads itself: the
@@ -336,7 +337,18 @@ impl OpenMachine {
         }
     }
 
-    /// The verified preamble, file key and metadata, once read.
+    /// The sealed metadata: once the preamble verified, and after the
+    /// object verified.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        match &self.state {
+            State::Payload(p) => Some(&p.opened.metadata),
+            State::Done(metadata) => metadata.as_ref(),
+            State::Preamble(_) => None,
+        }
+    }
+
+    /// The verified preamble, file key and metadata, once read (until the
+    /// object verified).
     pub fn opened(&self) -> Option<&Opened> {
         match &self.state {
             State::Payload(p) => Some(&p.opened),
@@ -454,7 +466,7 @@ impl OpenMachine {
         let recording = match &mut self.state {
             State::Payload(p) => p.cipher.as_mut().map(|(_, _, c)| (c, p.emitted)),
             State::Preamble(_) => None,
-            State::Done => return Err(Error::InvalidInput("the opener is finished")),
+            State::Done(_) => return Err(Error::InvalidInput("the opener is finished")),
         };
         match recording {
             Some((content, emitted)) => record(content, emitted, digests),
@@ -477,7 +489,7 @@ impl OpenMachine {
             State::Payload(p) if p.cipher.is_some() => p,
             _ => {
                 // No payload header: nothing of the payload arrived.
-                self.state = State::Done;
+                self.state = State::Done(None);
                 return Err(Error::Truncated);
             }
         };
@@ -501,7 +513,7 @@ impl OpenMachine {
         match &self.state {
             State::Preamble(_) => false,
             State::Payload(p) => p.finished,
-            State::Done => true,
+            State::Done(_) => true,
         }
     }
 
@@ -545,7 +557,7 @@ impl OpenMachine {
             .verifying_key
             .verify(&content, signature)?;
         let metadata = p.opened.metadata.clone();
-        self.state = State::Done;
+        self.state = State::Done(Some(metadata.clone()));
         Ok(metadata)
     }
 
@@ -785,6 +797,9 @@ mod tests {
         ));
         let metadata = machine.verify(&segment_digest(segment)).unwrap();
         assert_eq!(metadata.size, Some(10));
+        // Still there once the machine is done (a stream's caller reads it after).
+        assert_eq!(machine.metadata(), Some(&metadata));
+        assert!(machine.opened().is_none());
     }
 
     #[test]

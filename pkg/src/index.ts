@@ -4,9 +4,7 @@
 
 import initWasm, {
   Key,
-  Opener,
   Recipient,
-  Sealer,
   checkPresigned,
   checkSseCEndpoint,
   inertMediaType,
@@ -49,7 +47,7 @@ export type { S3sealError } from "./error.js";
 export { isS3sealError } from "./error.js";
 export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
-export { Key, OpenStream, Opener, RangeReader, Recipient, SealStream, Sealer, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
+export { Key, OpenStream, RangeReader, Recipient, SealStream, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
 
 /** One file of a manifest (FORMAT.md §10): several files behind one link. */
 export interface ManifestEntry {

@@ -3,6 +3,9 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
+use super::error::{JsResult, with_code};
+use crate::format::Metadata;
+
 /// `obj[field]`, or `undefined`.
 pub fn get(obj: &JsValue, field: &str) -> JsValue {
     Reflect::get(obj, &field.into()).unwrap_or(JsValue::UNDEFINED)
@@ -24,4 +27,53 @@ pub fn text(obj: &JsValue, field: &str) -> Option<String> {
 /// `obj[field] = value`.
 pub fn set(obj: &Object, field: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &field.into(), &value.into());
+}
+
+/// `{ name, type, size }` as sealed metadata: strings or absent, and a
+/// whole number of bytes or absent.
+pub fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
+    let text = |field: &str| -> JsResult<String> {
+        let v = get(options, field);
+        match v.as_string() {
+            Some(s) => Ok(s),
+            None if v.is_undefined() || v.is_null() => Ok(String::new()),
+            None => Err(with_code(
+                "InvalidInput",
+                &format!("invalid input: `{field}` must be a string"),
+            )),
+        }
+    };
+    let size = get(options, "size");
+    let size = if size.is_undefined() || size.is_null() {
+        None
+    } else {
+        match size.as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                Some(n as u64)
+            }
+            _ => {
+                return Err(with_code(
+                    "InvalidInput",
+                    "invalid input: `size` must be a whole number of bytes",
+                ));
+            }
+        }
+    };
+    Ok(Metadata {
+        name: text("name")?,
+        media_type: text("type")?,
+        size,
+    })
+}
+
+/// Sealed metadata as `{ name, type, size }` (`size` null when unknown).
+pub fn metadata_to_js(meta: &Metadata) -> Object {
+    let obj = Object::new();
+    set(&obj, "name", meta.name.as_str());
+    set(&obj, "type", meta.media_type.as_str());
+    let size = meta
+        .size
+        .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64));
+    set(&obj, "size", size);
+    obj
 }

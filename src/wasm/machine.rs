@@ -17,9 +17,8 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 use super::error::{JsResult, js, to_js, with_code};
-use super::field::{set, text};
+use super::field::{metadata_from_js, metadata_to_js, set, text};
 use super::key::{Key, Recipient};
-use super::stream::{metadata_from_js, metadata_to_js};
 use crate::hazmat::{OpenMachine as Open, Piece, SealMachine as Seal, SealPush, Step};
 use crate::object::Sealer;
 use crate::signature::SegmentDigest;
@@ -305,12 +304,12 @@ impl OpenMachine {
         js(self.0.expect_name(js(ObjectName::parse(object_name))?))
     }
 
-    /// `{ name, type, size }` once the preamble verified, else `undefined`.
+    /// `{ name, type, size }` once the preamble verified (and after the
+    /// object did), else `undefined`.
     #[wasm_bindgen(getter)]
     pub fn metadata(&self) -> JsValue {
-        self.0
-            .opened()
-            .map_or(JsValue::UNDEFINED, |o| metadata_to_js(&o.metadata).into())
+        let meta = self.0.metadata();
+        meta.map_or(JsValue::UNDEFINED, |m| metadata_to_js(m).into())
     }
 
     /// Takes a chunk: `{ released, steps, ivs }`. Throws at once for a

@@ -5,10 +5,10 @@
 //! stable `code` (the core's [`crate::Error::code`]); the package's `.d.ts`
 //! lists the codes as a union.
 //!
-//! - [`key`], [`sse`], [`stream`]: keys, SSE header sets, the synchronous
-//!   push sealer/opener on the wasm `aes-gcm`;
+//! - [`key`], [`sse`]: keys, SSE header sets;
 //! - [`machine`]: the core's seal and open state machines, whose steps the
 //!   package's engine.ts runs on WebCrypto (or on the wasm `aes-gcm`);
+//!   [`range`]: random access to a stored object;
 //! - [`upload`]: one upload through presigned URLs, for the package's
 //!   upload.ts, which does its I/O (the package reads stored objects
 //!   itself too, with [`RangeReader`] and [`OpenMachine`] deciding);
@@ -22,9 +22,9 @@ mod field;
 mod key;
 mod machine;
 mod manifest;
+mod range;
 mod receipt;
 mod sse;
-mod stream;
 mod upload;
 
 pub use checks::{inert_media_type, passphrase_strength, read_refusal};
@@ -33,7 +33,7 @@ pub use machine::{
     OpenMachine, SealMachine, WasmCipher, cipher_failure, segment_digest, segment_offset,
 };
 pub use manifest::{manifest_text, parse_manifest};
+pub use range::RangeReader;
 pub use receipt::ReceiptHash;
 pub use sse::{check_sse_c_endpoint, sse_c_headers, sse_kms_headers, sse_s3_headers};
-pub use stream::{Opener, RangeReader, Sealer};
 pub use upload::{Attempts, UploadSealer, check_presigned, keeps_upload};

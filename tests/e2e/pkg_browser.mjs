@@ -347,10 +347,10 @@ try {
       },
     ],
     [
-      "SealStream on one engine opens on the other and with the synchronous Opener, at chunk sizes that split segments; SealStream and OpenStream need no chunk once push returned, and a lent chunk only until the next call returns",
+      "SealStream on one engine opens on the other and on the wasm engine in odd pushes, at chunk sizes that split segments; SealStream and OpenStream need no chunk once push returned, and a lent chunk only until the next call returns",
       async () => {
         const fails = await page.evaluate(async () => {
-          const { Key, OpenStream, Opener, SealStream, segmentOffset } = window.s3seal;
+          const { Key, OpenStream, SealStream, segmentOffset } = window.s3seal;
           const key = Key.generate();
           const plainOf = (n) => new Uint8Array(n).map((_, i) => (i * 31 + 7) & 0xff);
           const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -359,13 +359,15 @@ try {
             for (const p of promises) pieces.push(...(await p));
             return new Uint8Array(await new Blob(pieces).arrayBuffer());
           };
-          const syncOpen = (bytes) => {
-            const opener = new Opener(key);
+          // A third reading: the wasm engine, in 70,000-byte pushes (not
+          // a divisor of a segment), each awaited.
+          const wasmOpen = async (bytes) => {
+            const opener = new OpenStream(key, { engine: "wasm" });
             const out = [];
-            for (let at = 0; at < bytes.length; at += 70_000) out.push(opener.push(bytes.subarray(at, at + 70_000)));
-            out.push(opener.finish());
+            for (let at = 0; at < bytes.length; at += 70_000) out.push(...(await opener.push(bytes.subarray(at, at + 70_000))));
+            out.push(...(await opener.finish()));
             opener.free();
-            return new Uint8Array(out.reduce((a, p) => [...a, ...p], []));
+            return new Uint8Array(await new Blob(out).arrayBuffer());
           };
           const fails = [];
           // Pushes every chunk without awaiting, overwriting each as soon as
@@ -405,7 +407,7 @@ try {
               const sealed = await pushAll(sealer, plain, every(plain.length, chunk), false);
               if (sealed.length !== sealer.objectLength(plain.length)) fails.push(`length ${sealWith} ${chunk}`);
               sealer.free();
-              if (!same(syncOpen(sealed), plain)) fails.push(`sync opener, ${sealWith} chunk ${chunk}`);
+              if (!same(await wasmOpen(sealed), plain)) fails.push(`wasm opener by 70,000, ${sealWith} chunk ${chunk}`);
               const opener = new OpenStream(key, { engine: openWith });
               const opened = await pushAll(opener, sealed, every(sealed.length, chunk), false);
               if (!same(opened, plain)) fails.push(`${openWith} opener, ${sealWith} chunk ${chunk}`);
@@ -420,7 +422,7 @@ try {
                 for (const empty of [false, true]) {
                   const sealer = new SealStream(key, {}, { engine });
                   const sealed = await pushAll(sealer, bytes, ends, true, empty);
-                  if (!same(syncOpen(sealed), bytes)) fails.push(`lent, ${engine}, ${len} bytes, ends ${ends}${empty ? ", an empty push after each" : ""}`);
+                  if (!same(await wasmOpen(sealed), bytes)) fails.push(`lent, ${engine}, ${len} bytes, ends ${ends}${empty ? ", an empty push after each" : ""}`);
                 }
               }
             }
@@ -439,42 +441,44 @@ try {
           return { pub, secret: readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("S3SEAL-SECRET-KEY-1")) };
         });
         const fails = await page.evaluate(async (ids) => {
-          const { Key, Opener, Recipient, SealStream } = window.s3seal;
+          const { Key, OpenStream, Recipient, SealStream } = window.s3seal;
           const plain = new Uint8Array(600_000).map((_, i) => (i * 31 + 7) & 0xff);
           const identity = Key.fromText(ids[0].secret);
           const fails = [];
-          const codeOf = (f) => {
+          const codeOf = async (f) => {
             try {
-              f();
+              await f();
               return "ok";
             } catch (e) {
               return e.code ?? String(e);
             }
           };
-          const openWith = (key, name, bytes) => {
-            const opener = new Opener(key);
+          const openWith = async (key, name, bytes) => {
+            const opener = new OpenStream(key);
             if (name) opener.expectName(name);
-            const out = opener.push(bytes);
-            const last = opener.finish();
-            return { out, last, metadata: opener.metadata };
+            const out = await opener.push(bytes);
+            const last = await opener.finish();
+            const metadata = opener.metadata;
+            opener.free();
+            return { out: new Uint8Array(await new Blob(out).arrayBuffer()), last: new Uint8Array(await new Blob(last).arrayBuffer()), metadata };
           };
           for (const engine of ["webcrypto", "wasm"]) {
             const sealer = SealStream.toRecipient(Recipient.fromText(ids[0].pub), { name: "scan.pdf", size: plain.length }, { engine });
             const name = sealer.objectName;
             if (!/^[0-9a-f]{32}\.[0-9a-f]{64}\.s3seal$/.test(name)) fails.push(`name ${name}`);
-            if (codeOf(() => sealer.fileKey()) !== "InvalidInput") fails.push("a share key was handed out");
+            if ((await codeOf(() => sealer.fileKey())) !== "InvalidInput") fails.push("a share key was handed out");
             const pieces = [];
             for (let at = 0; at < plain.length; at += 100_000) pieces.push(...(await sealer.push(plain.slice(at, at + 100_000))));
             pieces.push(...(await sealer.finish()));
             const sealed = new Uint8Array(await new Blob(pieces).arrayBuffer());
-            const { out, last, metadata } = openWith(identity, name, sealed);
+            const { out, last, metadata } = await openWith(identity, name, sealed);
             const opened = new Uint8Array([...out, ...last]);
             if (opened.length !== plain.length || !opened.every((b, i) => b === plain[i])) fails.push(`${engine}: bytes`);
             if (metadata.name !== "scan.pdf") fails.push(`${engine}: metadata ${JSON.stringify(metadata)}`);
             if (JSON.stringify(identity.sseCHeaders(name)) !== JSON.stringify(sealer.sseCHeaders())) fails.push(`${engine}: SSE-C from the name`);
-            const other = codeOf(() => openWith(Key.fromText(ids[1].secret), undefined, sealed));
-            const root = codeOf(() => openWith(Key.generate(), undefined, sealed));
-            const renamed = codeOf(() => openWith(identity, `${name.slice(0, 33)}${"ab".repeat(32)}.s3seal`, sealed));
+            const other = await codeOf(() => openWith(Key.fromText(ids[1].secret), undefined, sealed));
+            const root = await codeOf(() => openWith(Key.generate(), undefined, sealed));
+            const renamed = await codeOf(() => openWith(identity, `${name.slice(0, 33)}${"ab".repeat(32)}.s3seal`, sealed));
             if (other !== "WrongKey" || root !== "KeySource" || renamed !== "NameMismatch") fails.push(`${engine}: ${other} ${root} ${renamed}`);
             sealer.free();
           }

@@ -1,8 +1,8 @@
 // Shared body of the wasm tests (included by web_node.rs and web_browser.rs):
 // the JS boundary over the same checked-in vectors as the native tests.
 
-use js_sys::Reflect;
-use s3seal::wasm::{Key, Opener, Sealer};
+use js_sys::{Float64Array, Reflect, Uint8Array};
+use s3seal::wasm::{Key, OpenMachine, SealMachine, UploadSealer, WasmCipher, segment_digest};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -14,12 +14,111 @@ fn code(err: &JsValue) -> String {
     Reflect::get(err, &"code".into()).unwrap().as_string().unwrap()
 }
 
+fn field(obj: &JsValue, name: &str) -> JsValue {
+    Reflect::get(obj, &name.into()).unwrap()
+}
+
+fn bytes(obj: &JsValue, name: &str) -> Vec<u8> {
+    Uint8Array::from(field(obj, name)).to_vec()
+}
+
 fn key_for(case: &serde_json::Value) -> Key {
     match (case.get("key"), case.get("passphrase")) {
         (Some(k), _) => Key::from_text(k.as_str().unwrap()).unwrap(),
         (_, Some(p)) => Key::from_passphrase(p.as_str().unwrap()).unwrap(),
         _ => panic!("no key"),
     }
+}
+
+/// Runs a machine's steps (`{ steps, ivs, released? }`, as they cross to
+/// engine.ts) on the wasm cipher, as engine.ts does: holds go to `held`,
+/// segments run from the chunk, the released bytes or `held`. Returns the
+/// output and the SHA-256 of each segment as stored.
+fn run(pushed: &JsValue, chunk: &[u8], held: &mut Vec<u8>, cipher: Option<&WasmCipher>, seal: bool) -> Result<(Vec<u8>, Vec<u8>), JsValue> {
+    let released = if field(pushed, "released").is_undefined() { Vec::new() } else { bytes(pushed, "released") };
+    let steps = Float64Array::from(field(pushed, "steps")).to_vec();
+    let (mut out, mut digests) = (Vec::new(), Vec::new());
+    for step in steps.chunks(6) {
+        let (at, third, len) = (step[2] as usize, step[3] as usize, step[4] as usize);
+        let piece = match step[1] as u8 {
+            0 => released[at..at + len].to_vec(),
+            1 => chunk[at..at + len].to_vec(),
+            _ => std::mem::take(held),
+        };
+        assert_eq!(piece.len(), len);
+        if step[0] == 0.0 {
+            held.truncate(third);
+            held.extend_from_slice(&piece);
+            continue;
+        }
+        let cipher = cipher.expect("a cipher once segments come");
+        let (index, last, input) = (step[3], step[5] == 1.0, Uint8Array::from(piece.as_slice()));
+        let done = if seal { cipher.seal(index, last, &input)? } else { cipher.open(index, last, &input)? };
+        let done = done.to_vec();
+        digests.extend(segment_digest(if seal { &done } else { &piece }).to_vec());
+        out.extend(done);
+    }
+    Ok((out, digests))
+}
+
+/// Opens `bytes` through the open machine and the wasm cipher, as the
+/// package's wasm engine does, checking the name when given.
+fn open_named(key: &Key, name: Option<&str>, bytes_: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
+    let mut machine = OpenMachine::new(key);
+    if let Some(name) = name {
+        machine.expect_name(name)?;
+    }
+    let (mut out, mut held) = (Vec::new(), Vec::new());
+    for piece in bytes_.chunks(chunk.max(1)) {
+        let pushed: JsValue = machine.push(&piece.into())?.into();
+        let (plain, digests) = run(&pushed, piece, &mut held, machine.cipher().as_ref(), false)?;
+        machine.record(&digests)?;
+        out.extend(plain);
+    }
+    let end = machine.finish()?;
+    let rest = held.clone();
+    if !end.is_undefined() {
+        if let Ok((plain, digest)) = run(&end, &[], &mut held, machine.cipher().as_ref(), false) {
+            let metadata = machine.verify(&digest)?;
+            out.extend(plain);
+            return Ok((out, metadata));
+        }
+    }
+    // Why the end did not open: the first reading whose segments open,
+    // over the held segment and the bytes held back after it.
+    let mut tail = rest;
+    tail.extend(machine.trailer()?.to_vec());
+    for reading in machine.end_readings()?.iter() {
+        if run(&reading, &tail, &mut Vec::new(), machine.cipher().as_ref(), false).is_ok() {
+            return Err(field(&reading, "error"));
+        }
+    }
+    unreachable!("the last reading always applies")
+}
+
+fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
+    open_named(key, None, bytes, chunk)
+}
+
+/// Seals `plain` in `chunk`s through the seal machine and the wasm cipher.
+fn seal(machine: &mut SealMachine, plain: &[u8], chunk: usize) -> Vec<u8> {
+    let (mut out, mut held) = (Vec::new(), Vec::new());
+    let cipher = machine.cipher();
+    for piece in plain.chunks(chunk) {
+        let pushed: JsValue = machine.push(piece.len() as f64).unwrap().into();
+        if !field(&pushed, "head").is_undefined() {
+            out.extend(bytes(&pushed, "head"));
+        }
+        let (sealed, digests) = run(&pushed, piece, &mut held, Some(&cipher), true).unwrap();
+        machine.record(&digests).unwrap();
+        out.extend(sealed);
+    }
+    let end: JsValue = machine.finish().unwrap().into();
+    let (sealed, digests) = run(&end, &[], &mut held, Some(&cipher), true).unwrap();
+    machine.record(&digests).unwrap();
+    out.extend(sealed);
+    out.extend(machine.signature().unwrap().to_vec());
+    out
 }
 
 /// One entry of the vectors' index.json, with its file.
@@ -50,24 +149,6 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
-    open_named(key, None, bytes, chunk)
-}
-
-/// Opens `bytes` as the object `name` (when given), checking the name.
-fn open_named(key: &Key, name: Option<&str>, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {
-    let mut opener = Opener::new(key);
-    if let Some(name) = name {
-        opener.expect_name(name)?;
-    }
-    let mut out = Vec::new();
-    for piece in bytes.chunks(chunk.max(1)) {
-        out.extend(opener.push(piece)?);
-    }
-    out.extend(opener.finish()?);
-    Ok((out, opener.metadata()))
-}
-
 #[wasm_bindgen_test]
 fn vectors_open_as_the_index_says() {
     for Case { name, bytes, expect, plaintext_len: len, entry } in cases() {
@@ -93,24 +174,27 @@ fn seal_open_round_trip_through_the_boundary() {
     Reflect::set(&meta, &"name".into(), &"photo.jpg".into()).unwrap();
     Reflect::set(&meta, &"type".into(), &"image/jpeg".into()).unwrap();
     Reflect::set(&meta, &"size".into(), &JsValue::from_f64(700_000.0)).unwrap();
-    let mut sealer = Sealer::new(&key, meta.into()).unwrap();
-    let mut sealed = Vec::new();
-    for piece in plain.chunks(65_536) {
-        sealed.extend(sealer.push(piece).unwrap());
-    }
-    sealed.extend(sealer.finish().unwrap());
+    let mut sealer = SealMachine::new(&key, meta.into()).unwrap();
+    let sealed = seal(&mut sealer, &plain, 65_536);
     assert_eq!(sealed.len() as f64, sealer.object_length(700_000.0));
-    assert!(sealer.push(b"x").is_err(), "a finished sealer refuses more");
     let (opened, meta) = open_all(&key, &sealed, 100_000).unwrap();
     assert!(opened == plain);
-    assert_eq!(Reflect::get(&meta, &"name".into()).unwrap().as_string().unwrap(), "photo.jpg");
+    assert_eq!(field(&meta, "name").as_string().unwrap(), "photo.jpg");
+    // Chunks that split segments anywhere open the same.
+    assert!(open_all(&key, &sealed, 1_000).unwrap().0 == plain);
     // The share key opens it by name (only by name); another root key does not.
-    let share = sealer.file_key();
+    let share = sealer.file_key().unwrap();
     assert_eq!(share.kind(), "file");
     assert!(open_named(&share, Some(&sealer.object_name()), &sealed, 1 << 20).is_ok());
     assert_eq!(code(&open_all(&share, &sealed, 1 << 20).unwrap_err()), "InvalidInput");
     let other = Key::generate().unwrap();
     assert_eq!(code(&open_all(&other, &sealed, 1 << 20).unwrap_err()), "WrongKey");
+    // Without its signature it is refused; one bit flipped, it is corrupt.
+    // (The vectors hold the truncations.)
+    assert_eq!(code(&open_all(&key, &sealed[..sealed.len() - 64], 1 << 20).unwrap_err()), "BadSignature");
+    let mut flipped = sealed.clone();
+    flipped[300_000] ^= 1;
+    assert_eq!(code(&open_all(&key, &flipped, 1 << 20).unwrap_err()), "Corrupt");
     // Same SSE-C headers from the sealer, the root key and the share key.
     let name = sealer.object_name();
     let a = js_sys::JSON::stringify(&sealer.sse_c_headers()).unwrap();
@@ -120,83 +204,44 @@ fn seal_open_round_trip_through_the_boundary() {
     assert_eq!(a, c);
 }
 
+/// Audit finding L5: no segment index is sealed over two different
+/// plaintexts (AES-GCM nonce reuse): an upload part sealed again must
+/// record the digests it recorded before, or it is refused before any of
+/// it is sent, and records nothing.
 #[wasm_bindgen_test]
-fn segment_runs_match_the_stream() {
+fn l5_a_part_sealed_again_over_other_bytes_is_refused() {
     let key = Key::generate().unwrap();
-    let seg = s3seal::stream::PLAINTEXT_SEGMENT_SIZE;
-    let first = s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE;
-    let plain = vectors::plaintext(first + 2 * seg + 5);
-    let mut sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
-    let mut parts = sealer.head();
-    parts.extend(sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap());
-    assert_eq!(code(&sealer.signature().unwrap_err()), "InvalidInput", "segments 0 and 1 are missing");
-    let mut tail = std::mem::replace(&mut parts, sealer.head());
-    parts.extend(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap());
-    parts.append(&mut tail.split_off(sealer.head().len()));
-    parts.extend(sealer.signature().unwrap());
-    let (opened, _) = open_all(&key, &parts, 1 << 20).unwrap();
-    assert!(opened == plain);
-    assert_eq!(code(&sealer.seal_segments(1.0, &plain[..10], false).unwrap_err()), "InvalidInput");
-}
-
-/// The code of a refusal; on success only the length (not megabytes of bytes).
-fn refused(result: Result<Vec<u8>, JsValue>) -> String {
-    match result {
-        Ok(bytes) => panic!("released {} bytes instead of refusing", bytes.len()),
-        Err(e) => code(&e),
-    }
-}
-
-/// Audit finding L5: `sealSegments` must never seal one segment index over
-/// two different plaintexts (AES-GCM nonce reuse), and an index that is not
-/// a whole number in range must not quietly become segment 0.
-#[wasm_bindgen_test]
-fn l5_seal_segments_refuses_nonce_reuse() {
-    let key = Key::generate().unwrap();
-    let seg = s3seal::stream::PLAINTEXT_SEGMENT_SIZE;
-    let first = s3seal::stream::FIRST_PLAINTEXT_SEGMENT_SIZE;
-    let plain = vectors::plaintext(first + 2 * seg + 5);
-    let mut other = plain.clone();
-    other[first + 100] ^= 1; // segment 1 differs, segments 0 and 2 do not
-    let mut sealer = Sealer::new(&key, JsValue::UNDEFINED).unwrap();
-    let part1 = sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap();
-    // A retry of the same bytes is allowed and byte-identical.
-    assert!(sealer.seal_segments(0.0, &plain[..first + seg], false).unwrap() == part1);
-    assert!(sealer.seal_segments(1.0, &plain[first..first + seg], false).unwrap() == part1[part1.len() - seg - 16..]);
-    // Segment 1 over other bytes: refused, alone or inside a longer run whose
-    // other segments are new, and nothing of the run is released.
-    let reuse = sealer.seal_segments(1.0, &other[first..first + seg], false).map(|b| b.len()).unwrap_err();
-    assert_eq!(code(&reuse), "InvalidInput");
-    let message = Reflect::get(&reuse, &"message".into()).unwrap().as_string().unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(5.0 * 1048576.0)).unwrap();
+    Reflect::set(&options, &"partSize".into(), &JsValue::from_f64(5.0 * 1048576.0)).unwrap();
+    let size = 11 << 20;
+    let mut upload = UploadSealer::with_key(&key, options.into(), size as f64, None).unwrap();
+    assert!(upload.multipart());
+    let plain = vectors::plaintext(size);
+    let cipher = upload.cipher();
+    let seal_part = |upload: &UploadSealer, number: u16, plain: &[u8]| {
+        let pushed: JsValue = upload.part_steps(number).unwrap().into();
+        let (sealed, digests) = run(&pushed, plain, &mut Vec::new(), Some(&cipher), true).unwrap();
+        let tags: Vec<u8> = sealed.chunks(s3seal::stream::SEGMENT_SIZE).flat_map(|s| s[s.len() - 16..].to_vec()).collect();
+        (digests, tags)
+    };
+    let part = field(&upload.parts().get(1), "end").as_f64().unwrap() as usize;
+    let start = field(&upload.parts().get(1), "start").as_f64().unwrap() as usize;
+    let (digests, tags) = seal_part(&upload, 2, &plain[start..part]);
+    let first = upload.record_part(2, &digests, &tags).unwrap();
+    // Again, same bytes: the same fingerprint.
+    let (again, again_tags) = seal_part(&upload, 2, &plain[start..part]);
+    assert_eq!(upload.record_part(2, &again, &again_tags).unwrap(), first);
+    let mut other = plain[start..part].to_vec();
+    other[100] ^= 1;
+    let (changed, changed_tags) = seal_part(&upload, 2, &other);
+    let refused = upload.record_part(2, &changed, &changed_tags).unwrap_err();
+    assert_eq!(code(&refused), "InvalidInput");
+    let message = field(&refused, "message").as_string().unwrap();
     assert!(message.contains("already sealed"), "{message}");
-    assert_eq!(refused(sealer.seal_segments(1.0, &other[first..], true)), "InvalidInput");
-    // Segment 0 sealed as the object's last segment is other bytes under the same index too.
-    assert_eq!(refused(sealer.seal_segments(0.0, &plain[..first], true)), "InvalidInput");
-    // The refused run recorded nothing: segment 2 still seals, and the object opens.
-    let part2 = sealer.seal_segments(2.0, &plain[first + seg..], true).unwrap();
-    let mut object = sealer.head();
-    object.extend(part1);
-    object.extend(part2);
-    assert_eq!(code(&open_all(&key, &object, 1 << 20).unwrap_err()), "BadSignature", "no signature yet");
-    object.extend(sealer.signature().unwrap());
-    let (opened, _) = open_all(&key, &object, 1 << 20).unwrap();
-    assert!(opened == plain);
-    // NaN, negative, fractional, infinite and out-of-range indices are refused
-    // (they used to become segment 0 or wrap).
-    let fresh = || Sealer::new(&key, JsValue::UNDEFINED).unwrap();
-    for bad in [f64::NAN, -1.0, -0.5, 0.5, f64::INFINITY, f64::NEG_INFINITY, 4_294_967_296.0, 1e300] {
-        assert_eq!(refused(fresh().seal_segments(bad, &plain[..first], false)), "InvalidInput", "index {bad}");
-    }
-    // A sealer that streams (push/finish) chose its segments' bytes already:
-    // sealSegments on it is refused, and the reverse.
-    let mut streaming = fresh();
-    let streamed = streaming.push(&other[..first + seg + 1]).unwrap();
-    assert!(!streamed.is_empty());
-    assert_eq!(refused(streaming.seal_segments(0.0, &plain[..first], false)), "InvalidInput");
-    let mut segmented = fresh();
-    segmented.seal_segments(0.0, &plain[..first], false).unwrap();
-    assert_eq!(refused(segmented.push(&other[..10])), "InvalidInput");
-    assert_eq!(refused(segmented.finish()), "InvalidInput");
+    // Digests that do not match the part's segments are refused too.
+    assert_eq!(code(&upload.record_part(2, &digests[32..], &tags[16..]).unwrap_err()), "InvalidInput");
+    assert_eq!(code(&upload.record_part(2, &digests[..31], &tags).unwrap_err()), "Engine");
 }
 
 /// Audit finding L4: the transport rule must read a URL as `fetch` will,
@@ -227,9 +272,9 @@ fn bad_keys_and_inputs_get_specific_codes() {
     assert_eq!(code(&key.sse_c_headers("not-an-object").unwrap_err()), "InvalidInput");
     let meta = js_sys::Object::new();
     Reflect::set(&meta, &"size".into(), &JsValue::from_f64(-1.0)).unwrap();
-    assert_eq!(code(&Sealer::new(&key, meta.into()).err().unwrap()), "InvalidInput");
+    assert_eq!(code(&SealMachine::new(&key, meta.into()).err().unwrap()), "InvalidInput");
     let share = Key::from_text(&key.file_key(&"00".repeat(16)).unwrap().to_text().unwrap()).unwrap();
-    assert_eq!(code(&Sealer::new(&share, JsValue::UNDEFINED).err().unwrap()), "InvalidInput");
+    assert_eq!(code(&SealMachine::new(&share, JsValue::UNDEFINED).err().unwrap()), "InvalidInput");
     assert_eq!(code(&s3seal::wasm::check_sse_c_endpoint("http://example.com").unwrap_err()), "InsecureEndpoint");
     assert!(s3seal::wasm::check_sse_c_endpoint("http://127.0.0.1:3900").is_ok());
     let text = key.to_text().unwrap();
