@@ -432,6 +432,14 @@ mod tests {
         }
     }
 
+    fn start(target: &Target, data: &[u8], saved: Option<Saved>) -> Upload {
+        start_with(target, data, &settings(), saved)
+    }
+
+    fn start_with(target: &Target, data: &[u8], how: &Settings, saved: Option<Saved>) -> Upload {
+        Upload::start(target, &meta(data.len()), data.len() as u64, how, saved).unwrap()
+    }
+
     /// Parts of 5 MiB above 5 MiB; sharing asked for.
     fn settings() -> Settings {
         Settings {
@@ -499,14 +507,7 @@ mod tests {
     #[test]
     fn one_put_seals_the_whole_object_with_its_terms() {
         let (target, data) = (key(1), file(3 * SEGMENT_SIZE + 5, 0));
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            None,
-        )
-        .unwrap();
+        let mut up = start(&target, &data, None);
         assert!(!up.is_multipart() && !up.resuming() && up.stale().is_none());
         assert_eq!(up.parts().len(), 1);
         let sealed = up.seal_part(1, &data).unwrap();
@@ -529,14 +530,7 @@ mod tests {
     #[test]
     fn multipart_by_steps_and_natively_make_the_same_object() {
         let (target, data) = (key(2), file(12 * MIB as usize + 77, 1));
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            None,
-        )
-        .unwrap();
+        let mut up = start(&target, &data, None);
         assert!(up.is_multipart());
         up.begin("upload-1".into());
         let parts = up.parts().to_vec();
@@ -589,14 +583,7 @@ mod tests {
 
     /// A first run sends part 1 and stops; its state resumes the upload.
     fn interrupted(target: &Target, data: &[u8]) -> (String, Saved) {
-        let mut up = Upload::start(
-            target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            None,
-        )
-        .unwrap();
+        let mut up = start(target, data, None);
         up.begin("upload-1".into());
         let part = up.parts()[0].clone();
         let sealed = up.seal_part(1, plaintext(data, &part)).unwrap();
@@ -609,14 +596,7 @@ mod tests {
     fn the_same_file_and_key_resume_after_verifying_the_sealed_parts() {
         let (target, data) = (key(3), file(12 * MIB as usize, 2));
         let (name, state) = interrupted(&target, &data);
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            Some(state),
-        )
-        .unwrap();
+        let mut up = start(&target, &data, Some(state));
         assert!(up.resuming());
         assert_eq!(up.sealer().object_name().to_string(), name);
         assert!(up.finished(1) && !up.finished(2));
@@ -643,14 +623,7 @@ mod tests {
         let (target, data) = (key(4), file(12 * MIB as usize, 3));
         let (name, state) = interrupted(&target, &data);
         let changed = file(data.len(), 4);
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            Some(state),
-        )
-        .unwrap();
+        let mut up = start(&target, &data, Some(state));
         let (part, fingerprint) = up
             .to_verify()
             .map(|(p, f)| (p.clone(), f.to_owned()))
@@ -666,14 +639,7 @@ mod tests {
             (stale.op, stale.object.as_str(), stale.upload_id.as_deref()),
             (Op::AbortMultipart, name.as_str(), Some("upload-1"))
         );
-        let fresh = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            None,
-        )
-        .unwrap();
+        let fresh = start(&target, &data, None);
         assert_ne!(fresh.sealer().object_name().to_string(), name);
     }
 
@@ -681,14 +647,7 @@ mod tests {
     fn another_key_restarts_and_leaves_the_old_upload_to_abort() {
         let data = file(12 * MIB as usize, 5);
         let (name, state) = interrupted(&key(5), &data);
-        let up = Upload::start(
-            &key(6),
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            Some(state),
-        )
-        .unwrap();
+        let up = start(&key(6), &data, Some(state));
         assert!(!up.resuming() && up.state().is_none() && up.to_verify().next().is_none());
         assert_ne!(up.sealer().object_name().to_string(), name);
         assert_eq!(up.stale().unwrap().object, name);
@@ -702,14 +661,7 @@ mod tests {
             part_size: 6 * MIB,
             ..settings()
         };
-        let up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &wider,
-            Some(state),
-        )
-        .unwrap();
+        let up = start_with(&target, &data, &wider, Some(state));
         assert!(!up.resuming() && up.stale().is_some());
     }
 
@@ -718,14 +670,7 @@ mod tests {
         let (target, data) = (key(8), file(12 * MIB as usize, 7));
         let (_, state) = interrupted(&target, &data);
         let small = file(MIB as usize, 7);
-        let up = Upload::start(
-            &target,
-            &meta(small.len()),
-            small.len() as u64,
-            &settings(),
-            Some(state),
-        )
-        .unwrap();
+        let up = start(&target, &small, Some(state));
         assert!(!up.is_multipart() && !up.resuming() && up.stale().is_none());
     }
 
@@ -735,14 +680,7 @@ mod tests {
         let target = Target::Recipient(identity.recipient());
         let data = file(12 * MIB as usize, 8);
         let (_, state) = interrupted(&key(9), &data);
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            Some(state),
-        )
-        .unwrap();
+        let mut up = start(&target, &data, Some(state));
         assert!(!up.resuming() && up.stale().is_none() && up.file_key().is_none());
         assert!(up.sealer().delete_token().is_none());
         let terms = up
@@ -761,14 +699,7 @@ mod tests {
     #[test]
     fn malformed_part_input_is_refused() {
         let (target, data) = (key(10), file(12 * MIB as usize, 9));
-        let mut up = Upload::start(
-            &target,
-            &meta(data.len()),
-            data.len() as u64,
-            &settings(),
-            None,
-        )
-        .unwrap();
+        let mut up = start(&target, &data, None);
         assert_eq!(
             up.seal_part(1, &data[..10]).err(),
             Some(Error::InvalidInput(
