@@ -5,7 +5,6 @@
 import initWasm, {
   Key,
   Recipient,
-  checkPresigned,
   checkSseCEndpoint,
   inertMediaType,
   manifestText as wasmManifestText,
@@ -25,7 +24,7 @@ import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import { s3sealError } from "./error.js";
 import { blobChunks } from "./blob.js";
-import { sealAndUpload, useReceiptHasher } from "./upload.js";
+import { checkedPresign, sealAndUpload, useReceiptHasher } from "./upload.js";
 import type { ChunkReader } from "./blob.js";
 import type { S3sealError } from "./error.js";
 import type {
@@ -571,12 +570,12 @@ export class StoredObject {
       let etag: string | null = null;
       const get = async (range?: [number, number], signal?: AbortSignal, again = true): Promise<Response> => {
         presigned ??= Promise.resolve(presign({ op: "get", object: objectName, sseC }));
-        const p = checkPresigned(
+        const p = checkedPresign(
           await presigned.catch((err) => {
             presigned = undefined;
             throw err;
           }),
-        ) as PresignedRequest;
+        );
         checkSseCEndpoint(p.url);
         const response = await fetch(p.url, {
           method: p.method,
@@ -606,7 +605,7 @@ export class StoredObject {
       let total = /\/(\d+)$/.exec(first.headers.get("content-range") ?? "")?.[1] ?? (first.status === 200 ? first.headers.get("content-length") : null);
       if (total === null) {
         // A bucket whose CORS does not expose Content-Range: a HEAD says the length.
-        const p = checkPresigned(await presign({ op: "head", object: objectName, sseC })) as PresignedRequest;
+        const p = checkedPresign(await presign({ op: "head", object: objectName, sseC }));
         checkSseCEndpoint(p.url);
         const response = await fetch(p.url, { method: p.method, headers: p.headers, signal: options.signal });
         if (!response.ok) throw readRefusal(response.status, "", "ranged read");

@@ -15,6 +15,40 @@ import type { S3sealError } from "./error.js";
 import type { HashSession, ReceiptHasher } from "./hash.js";
 import type { PresignFunction, PresignRequest, PresignedRequest, Receipt, ResumeStore, TransferProgress, UploadCommon, Uploaded } from "./index.js";
 
+/** The presign function's `answer` as it will be sent: read once, its URL
+ * as the browser's own parser (the one `fetch` and XHR use) reads it,
+ * relative to the page's or Worker's location, and its headers a plain
+ * object of strings. The core judges it (no SSE-C key material in the URL,
+ * none over plain http but to loopback): `InsecureEndpoint` or `Presign`. */
+export function checkedPresign(answer: unknown): PresignedRequest {
+  const malformed = (what: string) => s3sealError("Presign", `the presign function must return { method, url, headers } (${what})`);
+  const given = (typeof answer === "object" && answer !== null ? answer : {}) as Record<string, unknown>;
+  const headers = given.headers;
+  // Only a plain object's own string values: an array of pairs, a `Headers`
+  // or a `Map` would be read one way here and sent another.
+  if (headers != null && (typeof headers !== "object" || Array.isArray(headers) || Symbol.iterator in headers)) throw malformed("`headers` must be a plain object");
+  const pairs: string[] = [];
+  for (const name of headers == null ? [] : Object.keys(headers)) {
+    const value = (headers as Record<string, unknown>)[name];
+    if (typeof value !== "string") throw malformed("every header value must be a string");
+    pairs.push(name, value);
+  }
+  const { method, url } = given;
+  if (typeof method !== "string") throw malformed("missing `method`");
+  if (typeof url !== "string") throw malformed("missing `url`");
+  let parsed: URL;
+  try {
+    parsed = typeof location === "undefined" ? new URL(url) : new URL(url, location.href);
+  } catch {
+    throw s3sealError("Presign", "the presign function returned an invalid URL");
+  }
+  checkPresigned(method, parsed.href, parsed.protocol, parsed.hostname, pairs);
+  // No prototype: a header named `__proto__` is a header like the others.
+  const checked: Record<string, string> = Object.create(null);
+  for (let i = 0; i < pairs.length; i += 2) checked[pairs[i]] = pairs[i + 1];
+  return { method, url: parsed.href, headers: checked };
+}
+
 /** Parts uploading at once, by default. */
 const CONCURRENCY = 4;
 /** Files smaller than this hash their receipt on this thread: the hash
@@ -404,7 +438,7 @@ class Job {
   async #presigned(request: PresignRequest): Promise<PresignedRequest> {
     const presign = this.presign;
     // Each attempt gets its own copy: the function may change what it gets.
-    return checkPresigned(await presign(structuredClone(request))) as PresignedRequest;
+    return checkedPresign(await presign(structuredClone(request)));
   }
 
   /** Presigns and sends once, without retries, ignoring the signal: for

@@ -141,6 +141,15 @@ impl Saved {
         if self.object != object || self.commitment != commitment || self.part_size != part_size {
             return Verdict::Restart;
         }
+        // Hosts store the state only once a part was sealed, and seal parts
+        // in order from 1: anything else was not written by one, and
+        // bounding the lists bounds the scans below.
+        if self.sealed.is_empty()
+            || self.sealed.len() > plan.len()
+            || self.parts.len() > self.sealed.len()
+        {
+            return Verdict::Restart;
+        }
         // Every finished part must have been fingerprinted before it was sent.
         if !self
             .parts
@@ -162,8 +171,10 @@ impl Saved {
                 (Some(_), Some(_)) => return Verdict::Restart,
             }
         }
-        // A part beyond the plan.
-        if checks.len() != self.sealed.len() {
+        // A part beyond the plan, or not parts 1..=k: one listed twice was
+        // refused above, so k distinct numbers up to k are exactly those.
+        let k = self.sealed.len();
+        if checks.len() != k || checks.iter().any(|(p, _)| usize::from(p.number) > k) {
             return Verdict::Restart;
         }
         Verdict::Verify(checks)

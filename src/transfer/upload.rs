@@ -138,7 +138,10 @@ impl Upload {
                     settings.part_size,
                     &parts,
                 );
-                let stale = Some((s.object.clone(), s.upload_id.clone()));
+                // Only an object name is ever aborted, whatever the state says.
+                let stale = crate::ObjectName::parse(&s.object)
+                    .is_ok()
+                    .then(|| (s.object.clone(), s.upload_id.clone()));
                 match verdict {
                     Verdict::Verify(list) => {
                         let list = list
@@ -310,6 +313,7 @@ impl Upload {
             let signature = self.signature()?;
             body.extend_from_slice(&signature);
         }
+        debug_assert_eq!(body.len() as u64, part.size);
         Ok(SealedPart { body, fingerprint })
     }
 
@@ -346,16 +350,23 @@ impl Upload {
         Ok(request)
     }
 
-    /// Begins the multipart upload S3 named `upload_id`; returns the state
-    /// (nothing to store yet: no part was sealed).
-    pub fn begin(&mut self, upload_id: String) -> &Saved {
-        self.state.insert(Saved::new(
+    /// Begins the multipart upload S3 named `upload_id` (nothing to store
+    /// yet: no part was sealed). Only once, and not when resuming: that
+    /// would drop the parts recorded.
+    pub fn begin(&mut self, upload_id: String) -> Result<()> {
+        if !self.multipart || self.state.is_some() {
+            return Err(Error::InvalidInput(
+                "the multipart upload was begun already",
+            ));
+        }
+        self.state = Some(Saved::new(
             self.sealer.object_name().to_string(),
             self.sealer.randomness(),
             commitment(&self.sealer),
             upload_id,
             self.part_size,
-        ))
+        ));
+        Ok(())
     }
 
     /// The multipart upload's state, once begun or resumed.
@@ -532,7 +543,7 @@ mod tests {
         let (target, data) = (key(2), file(12 * MIB as usize + 77, 1));
         let mut up = start(&target, &data, None);
         assert!(up.is_multipart());
-        up.begin("upload-1".into());
+        up.begin("upload-1".into()).unwrap();
         let parts = up.parts().to_vec();
         assert_eq!(parts.len(), 3);
         let mut object = Vec::new();
@@ -584,7 +595,7 @@ mod tests {
     /// A first run sends part 1 and stops; its state resumes the upload.
     fn interrupted(target: &Target, data: &[u8]) -> (String, Saved) {
         let mut up = start(target, data, None);
-        up.begin("upload-1".into());
+        up.begin("upload-1".into()).unwrap();
         let part = up.parts()[0].clone();
         let sealed = up.seal_part(1, plaintext(data, &part)).unwrap();
         up.record_sealed(1, sealed.fingerprint).unwrap();
@@ -689,7 +700,7 @@ mod tests {
             .share
             .unwrap();
         assert_eq!(terms.delete_hash, None);
-        up.begin("u".into());
+        up.begin("u".into()).unwrap();
         assert!(
             up.seal_part(1, plaintext(&data, &up.parts()[0].clone()))
                 .is_ok()
@@ -723,6 +734,62 @@ mod tests {
         assert!(
             up.seal_part(1, plaintext(&data, &up.parts()[0].clone()))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_upload_is_begun_once_and_only_in_parts() {
+        let data = file(12 * MIB as usize, 11);
+        let mut up = start(&key(11), &data, None);
+        up.begin("u".into()).unwrap();
+        assert!(
+            up.begin("v".into()).is_err(),
+            "a second begin would drop the parts recorded"
+        );
+        assert_eq!(up.state().unwrap().upload_id, "u");
+        let small = file(1000, 11);
+        assert!(start(&key(11), &small, None).begin("u".into()).is_err());
+        // Resumed: begun already.
+        let (_, state) = interrupted(&key(12), &data);
+        assert!(
+            start(&key(12), &data, Some(state))
+                .begin("w".into())
+                .is_err()
+        );
+    }
+
+    /// State a host could not have written: it restarts, and only an
+    /// object name is ever aborted.
+    #[test]
+    fn state_no_host_wrote_restarts() {
+        let (target, data) = (key(13), file(16 * MIB as usize, 12));
+        let (_, state) = interrupted(&target, &data);
+        let tampered = |change: &dyn Fn(&mut Saved)| {
+            let mut s = state.clone();
+            change(&mut s);
+            start(&target, &data, Some(s))
+        };
+        // Nothing sealed: nothing would be verified.
+        let up = tampered(&|s| {
+            s.sealed.clear();
+            s.parts.clear();
+        });
+        assert!(!up.resuming() && up.stale().is_some());
+        // Not parts 1..=k: part 2 alone.
+        let up = tampered(&|s| {
+            s.sealed = vec![(2, "fp".into())];
+            s.parts.clear();
+        });
+        assert!(!up.resuming());
+        // More finished than sealed, or more sealed than planned.
+        assert!(!tampered(&|s| s.parts.push((2, "e".into()))).resuming());
+        assert!(!tampered(&|s| s.sealed = (1..=9).map(|n| (n, "fp".into())).collect()).resuming());
+        // Another object's name (or none) is not aborted.
+        let up = tampered(&|s| s.object = "../other".into());
+        assert!(!up.resuming() && up.stale().is_none());
+        assert!(
+            start(&target, &data, Some(state.clone())).resuming(),
+            "untouched, it resumes"
         );
     }
 }

@@ -5,7 +5,6 @@
 //! translates: one call says how to seal a part, one records it.
 
 use js_sys::{Array, Object, Uint8Array};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::error::{fault_error, js, with_code};
@@ -335,8 +334,7 @@ impl UploadSealer {
     pub fn begin(&mut self, created: &str) -> Result<(), JsValue> {
         let upload_id = xml::upload_id(created)
             .ok_or_else(|| with_code("Http", "CreateMultipartUpload returned no UploadId"))?;
-        self.0.begin(upload_id);
-        Ok(())
+        js(self.0.begin(upload_id))
     }
 
     /// Records that part `n` was sealed with `fingerprint`; returns the
@@ -415,79 +413,36 @@ pub fn keeps_upload(stop: &str, stored: bool) -> Result<bool, JsValue> {
     Ok(stop.keeps_upload(stored))
 }
 
-/// Checks the presign function's answer `{ method, url, headers }` and
-/// returns what it checked, for the host to send as it is: the URL resolved
-/// as the browser's own parser (the one `fetch` and XHR use) reads it,
-/// relative to the page's or Worker's location, and the headers as a plain
-/// object of strings. It must not expose SSE-C key material (the core's
-/// [`Presigned::check`]).
+/// Judges a presigned request as the host will send it: `method`, the URL
+/// as the browser's parser reads it (`href`, with its `protocol` and
+/// `hostname`) and the headers as name, value, name, … It must not expose
+/// SSE-C key material (the core's [`Presigned::check`]): `InsecureEndpoint`
+/// or `Presign` otherwise.
 #[wasm_bindgen(js_name = checkPresigned)]
-pub fn check_presigned(value: &JsValue) -> Result<Object, JsValue> {
-    let malformed = |what: &str| {
-        with_code(
-            "Presign",
-            &format!("the presign function must return {{ method, url, headers }} ({what})"),
-        )
-    };
-    let field = |name: &str| {
-        get(value, name)
-            .as_string()
-            .ok_or_else(|| malformed(&format!("missing `{name}`")))
-    };
-    // Only a plain object's own string values: an array of pairs, a
-    // `Headers` or a `Map` would be read one way here and sent another.
-    let given = get(value, "headers");
-    let plain = given.is_undefined()
-        || given.is_null()
-        || (given.is_object()
-            && !js_sys::Array::is_array(&given)
-            && !js_sys::Reflect::has(&given, &js_sys::Symbol::iterator()).unwrap_or(true));
-    if !plain {
-        return Err(malformed("`headers` must be a plain object"));
-    }
-    let mut headers = Vec::new();
-    if given.is_object() {
-        for name in Object::keys(given.unchecked_ref::<Object>()).iter() {
-            let name = name.as_string().unwrap_or_default();
-            let value = get(&given, &name)
-                .as_string()
-                .ok_or_else(|| malformed("every header value must be a string"))?;
-            headers.push((name, value));
-        }
-    }
-    let (method, given_url) = (field("method")?, field("url")?);
-    let base = get(&get(&js_sys::global(), "location"), "href").as_string();
-    let url = match base {
-        Some(base) => web_sys::Url::new_with_base(&given_url, &base),
-        None => web_sys::Url::new(&given_url),
-    }
-    .map_err(|_| with_code("Presign", "the presign function returned an invalid URL"))?;
-    // The URL as it will be sent: the parser's, not the text given.
+pub fn check_presigned(
+    method: String,
+    href: String,
+    protocol: &str,
+    hostname: &str,
+    headers: Vec<String>,
+) -> Result<(), JsValue> {
+    let headers = headers
+        .chunks(2)
+        .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+        .collect();
     let presigned = Presigned {
         method,
-        url: url.href(),
+        url: href,
         headers,
     };
-    presigned
-        .check(&url.protocol(), &url.hostname())
-        .map_err(|why| {
-            let code = if why.starts_with("insecure") {
-                "InsecureEndpoint"
-            } else {
-                "Presign"
-            };
-            with_code(code, why)
-        })?;
-    let checked = Object::new();
-    set(&checked, "method", presigned.method.as_str());
-    set(&checked, "url", presigned.url.as_str());
-    // No prototype: a header named `__proto__` is a header like the others.
-    let headers = Object::create(JsValue::NULL.unchecked_ref());
-    for (name, value) in &presigned.headers {
-        set(&headers, name, value.as_str());
-    }
-    set(&checked, "headers", headers);
-    Ok(checked)
+    presigned.check(protocol, hostname).map_err(|why| {
+        let code = if why.starts_with("insecure") {
+            "InsecureEndpoint"
+        } else {
+            "Presign"
+        };
+        with_code(code, why)
+    })
 }
 
 /// The attempts of one request: what each answer means and whether, and

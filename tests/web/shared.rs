@@ -206,8 +206,9 @@ fn seal_open_round_trip_through_the_boundary() {
 
 /// Audit finding L5: no segment index is sealed over two different
 /// plaintexts (AES-GCM nonce reuse): an upload part sealed again must
-/// record the digests it recorded before, or it is refused before any of
-/// it is sent, and records nothing.
+/// record the digests it recorded before, or it is refused (upload.ts then
+/// sends nothing of it) and records nothing: the upload goes on, and its
+/// object opens. Its resume state crosses as the store's JSON and resumes.
 #[wasm_bindgen_test]
 fn l5_a_part_sealed_again_over_other_bytes_is_refused() {
     let key = Key::generate().unwrap();
@@ -215,33 +216,62 @@ fn l5_a_part_sealed_again_over_other_bytes_is_refused() {
     Reflect::set(&options, &"multipartThreshold".into(), &JsValue::from_f64(5.0 * 1048576.0)).unwrap();
     Reflect::set(&options, &"partSize".into(), &JsValue::from_f64(5.0 * 1048576.0)).unwrap();
     let size = 11 << 20;
-    let mut upload = UploadSealer::with_key(&key, options.into(), size as f64, None).unwrap();
+    let mut upload = UploadSealer::with_key(&key, options.clone().into(), size as f64, None).unwrap();
     assert!(upload.multipart());
+    upload.begin("<InitiateMultipartUploadResult><UploadId>u-1</UploadId></InitiateMultipartUploadResult>").unwrap();
     let plain = vectors::plaintext(size);
     let cipher = upload.cipher();
+    let range = |upload: &UploadSealer, n: u32| {
+        let part = upload.parts().get(n - 1);
+        (field(&part, "start").as_f64().unwrap() as usize, field(&part, "end").as_f64().unwrap() as usize)
+    };
+    // A part's wire bytes (with the head for part 1), digests and tags.
     let seal_part = |upload: &UploadSealer, number: u16, plain: &[u8]| {
         let pushed: JsValue = upload.part_steps(number).unwrap().into();
         let (sealed, digests) = run(&pushed, plain, &mut Vec::new(), Some(&cipher), true).unwrap();
         let tags: Vec<u8> = sealed.chunks(s3seal::stream::SEGMENT_SIZE).flat_map(|s| s[s.len() - 16..].to_vec()).collect();
-        (digests, tags)
+        let head = if field(&pushed, "head").is_undefined() { Vec::new() } else { bytes(&pushed, "head") };
+        ([head, sealed].concat(), digests, tags)
     };
-    let part = field(&upload.parts().get(1), "end").as_f64().unwrap() as usize;
-    let start = field(&upload.parts().get(1), "start").as_f64().unwrap() as usize;
-    let (digests, tags) = seal_part(&upload, 2, &plain[start..part]);
-    let first = upload.record_part(2, &digests, &tags).unwrap();
-    // Again, same bytes: the same fingerprint.
-    let (again, again_tags) = seal_part(&upload, 2, &plain[start..part]);
-    assert_eq!(upload.record_part(2, &again, &again_tags).unwrap(), first);
-    let mut other = plain[start..part].to_vec();
-    other[100] ^= 1;
-    let (changed, changed_tags) = seal_part(&upload, 2, &other);
-    let refused = upload.record_part(2, &changed, &changed_tags).unwrap_err();
-    assert_eq!(code(&refused), "InvalidInput");
-    let message = field(&refused, "message").as_string().unwrap();
-    assert!(message.contains("already sealed"), "{message}");
-    // Digests that do not match the part's segments are refused too.
-    assert_eq!(code(&upload.record_part(2, &digests[32..], &tags[16..]).unwrap_err()), "InvalidInput");
-    assert_eq!(code(&upload.record_part(2, &digests[..31], &tags).unwrap_err()), "Engine");
+    let mut object = Vec::new();
+    let mut state = None;
+    for n in 1..=3u16 {
+        let (start, end) = range(&upload, u32::from(n));
+        let (wire, digests, tags) = seal_part(&upload, n, &plain[start..end]);
+        let fingerprint = upload.record_part(n, &digests, &tags).unwrap();
+        if n == 2 {
+            // Again, same bytes: the same fingerprint.
+            let (_, again, again_tags) = seal_part(&upload, 2, &plain[start..end]);
+            assert_eq!(upload.record_part(2, &again, &again_tags).unwrap(), fingerprint);
+            let mut other = plain[start..end].to_vec();
+            other[100] ^= 1;
+            let (_, changed, changed_tags) = seal_part(&upload, 2, &other);
+            let refused = upload.record_part(2, &changed, &changed_tags).unwrap_err();
+            assert_eq!(code(&refused), "InvalidInput");
+            let message = field(&refused, "message").as_string().unwrap();
+            assert!(message.contains("already sealed"), "{message}");
+            // Digests that do not match the part's segments are refused too.
+            assert_eq!(code(&upload.record_part(2, &digests[32..], &tags[16..]).unwrap_err()), "InvalidInput");
+            assert_eq!(code(&upload.record_part(2, &digests[..31], &tags).unwrap_err()), "Engine");
+        }
+        state = upload.record_sealed(n, fingerprint).unwrap().or(state);
+        object.extend(wire);
+    }
+    object.extend(upload.signature().unwrap().to_vec());
+    assert_eq!(object.len() as f64, upload.object_length());
+    let (opened, _) = open_named(&key, Some(&upload.object_name()), &object, 1 << 20).unwrap();
+    assert!(opened == plain, "the refused attempt changed nothing");
+    // The store's text: the core's one spelling, and it resumes the upload.
+    let state = state.expect("a state to store");
+    let json: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["commitment", "object", "partSize", "parts", "random", "sealed", "uploadId", "v"]);
+    assert_eq!(json["sealed"].as_array().unwrap().len(), 3);
+    let again = UploadSealer::with_key(&key, options.into(), size as f64, Some(state)).unwrap();
+    assert!(again.resuming());
+    assert_eq!(again.object_name(), upload.object_name());
+    assert_eq!(again.verify().length(), 3);
 }
 
 /// Audit finding L4: the transport rule must read a URL as `fetch` will,

@@ -403,6 +403,7 @@ impl StateStore {
 struct SealedPart {
     part: Part,
     body: Vec<u8>,
+    request: Request,
 }
 
 /// Reads `part`'s plaintext; it goes into `receipt` too (recipient mode).
@@ -554,7 +555,8 @@ fn push_one(
         signer: settings.signer,
         object: up.sealer().object_name().to_string(),
         sse_c: SseC::from_key(&up.sealer().sse_c_key()),
-        attempts: args.attempts,
+        // Best effort, once: a backend that is down must not hold the push up.
+        attempts: 1,
     };
     if let Some(stale) = stale {
         let _ = client.send(&stale, None, "AbortMultipartUpload");
@@ -562,6 +564,10 @@ fn push_one(
             s.forget();
         }
     }
+    let client = Client {
+        attempts: args.attempts,
+        ..client
+    };
     let total = up.object_len();
     let bar = crate::support::file::progress(Some(total), args.quiet);
     let mut receipt = matches!(target, Target::Recipient(_)).then(sha2::Sha256::new);
@@ -585,7 +591,7 @@ fn push_one(
                 .map_err(|(_, e)| e)?;
             let upload_id = xml::upload_id(&created.text)
                 .ok_or_else(|| anyhow!("CreateMultipartUpload returned no UploadId"))?;
-            up.begin(upload_id);
+            up.begin(upload_id)?;
         }
         resumed_parts = up.parts().iter().filter(|p| up.finished(p.number)).count();
         let abort = up.request(Op::AbortMultipart, None, None)?;
@@ -722,19 +728,9 @@ fn run_parts(
                         continue; // drain
                     }
                     let n = sealed.part.number;
-                    // The lock only for the request: sending takes long.
-                    let req = up.lock().expect("not poisoned").request(
-                        Op::UploadPart,
-                        Some(sealed.part.size),
-                        Some(n),
-                    );
-                    let outcome = req
-                        .map_err(anyhow::Error::from)
-                        .and_then(|req| {
-                            client
-                                .send(&req, Some(&sealed.body), "UploadPart")
-                                .map_err(|(_, e)| e.context(format!("part {n}")))
-                        })
+                    let outcome = client
+                        .send(&sealed.request, Some(&sealed.body), "UploadPart")
+                        .map_err(|(_, e)| e.context(format!("part {n}")))
                         .and_then(|reply| {
                             reply
                                 .etag
@@ -773,16 +769,16 @@ fn run_parts(
                     }
                 }
                 let plain = read_part(file, part, receipt.as_deref_mut())?;
-                let body = {
+                let sealed = {
                     let mut up = up.lock().expect("not poisoned");
                     let sealed = up.seal_part(part.number, &plain)?;
                     // On disk before the part leaves: see `resume` on nonce reuse.
                     save(up.record_sealed(part.number, sealed.fingerprint)?)?;
-                    sealed.body
-                };
-                let sealed = SealedPart {
-                    part: part.clone(),
-                    body,
+                    SealedPart {
+                        part: part.clone(),
+                        body: sealed.body,
+                        request: up.request(Op::UploadPart, Some(part.size), Some(part.number))?,
+                    }
                 };
                 if to_send.send(sealed).is_err() {
                     break;
@@ -981,4 +977,30 @@ pub fn run(args: PushArgs) -> Result<()> {
         bail!("{failed} file(s) could not be pushed (see above)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// State files push wrote before the hosts shared one spelling
+    /// (snake_case) still resume; new ones are the browser's spelling.
+    #[test]
+    fn state_files_of_either_spelling_load() {
+        let random = "01".repeat(s3seal::Randomness::SIZE);
+        let before = format!(
+            r#"{{"v":3,"object":"o","random":"{random}","commitment":"c","upload_id":"u","part_size":5242880,"sealed":[[1,"fp1"]],"parts":[[1,"e1"]]}}"#
+        );
+        let state: StateFile = serde_json::from_str(&before).unwrap();
+        assert_eq!(state.saved.upload_id, "u");
+        assert_eq!(state.saved.part_size, 5 << 20);
+        assert_eq!(state.saved.sealed, [(1, "fp1".to_string())]);
+        let now = serde_json::to_string(&state).unwrap();
+        assert_eq!(
+            now,
+            before
+                .replace("upload_id", "uploadId")
+                .replace("part_size", "partSize")
+        );
+    }
 }
