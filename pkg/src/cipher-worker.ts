@@ -19,6 +19,9 @@ self.addEventListener("message", async ({ data }: MessageEvent<{ id: number; cal
   const results: CipherResult[] = calls.map((c) =>
     c.status === "fulfilled" ? c.value : { error: { name: c.reason?.name, message: c.reason?.message } },
   );
+  // A sealed call's input was plaintext: wiped before its buffer goes back
+  // to be pooled (or dropped) by the caller.
+  for (const c of data.calls) if (c.op === "encrypt") c.bytes.fill(0);
   const backs = data.calls.map((c) => c.bytes.buffer as ArrayBuffer);
   const outs = results.flatMap((r) => (r.out ? [r.out, ...(r.digest ? [r.digest] : [])] : []));
   post({ id: data.id, results, backs }, [...outs, ...backs]);

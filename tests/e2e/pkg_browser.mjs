@@ -614,6 +614,38 @@ try {
       },
     ],
     [
+      "the cipher worker hands a sealed call's buffer back wiped (it held plaintext), and an opened call's as it came",
+      async () => {
+        const got = await page.evaluate(async () => {
+          const worker = new Worker("/pkg/cipher-worker.js", { type: "module" });
+          const reply = () => new Promise((resolve) => worker.addEventListener("message", ({ data }) => resolve(data), { once: true }));
+          await reply(); // ready
+          const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+          const iv = new Uint8Array(12);
+          const plain = new Uint8Array(1000).fill(0x5a);
+          const call = (op, bytes) => {
+            const copy = new Uint8Array(new ArrayBuffer(bytes.length));
+            copy.set(bytes);
+            const back = reply();
+            worker.postMessage({ id: 1, calls: [{ op, key, iv, bytes: copy, hash: true }] }, [copy.buffer]);
+            return back;
+          };
+          const sealed = await call("encrypt", plain);
+          const out = new Uint8Array(sealed.results[0].out);
+          const opened = await call("decrypt", out);
+          worker.terminate();
+          return {
+            sealedBack: [...new Uint8Array(sealed.backs[0])].every((b) => b === 0),
+            sealedLength: out.length,
+            openedBack: [...new Uint8Array(opened.backs[0])].every((b, i) => b === out[i]),
+            opened: [...new Uint8Array(opened.results[0].out)].every((b) => b === 0x5a),
+          };
+        });
+        assert(got.sealedBack, "a sealed call's input came back unwiped");
+        assert(got.sealedLength === 1016 && got.openedBack && got.opened, JSON.stringify(got));
+      },
+    ],
+    [
       "the cipher worker: what it seals opens on the wasm engine and the reverse, tampering in its segments is Corrupt, without it sealing runs on the calling thread, and its death is Engine, not Corrupt",
       async () => {
         const roundTrip = () =>
