@@ -1011,7 +1011,7 @@ mod tests {
     fn the_sealer_holds_the_owners_delete_token_and_a_recipient_upload_none() {
         for secret in [
             Secret::Root(RootKey::from_bytes([5; 32])),
-            Secret::passphrase("correct horse battery staple"),
+            Secret::passphrase("correct horse battery staple").unwrap(),
         ] {
             let sealer = Sealer::new(&secret, &Metadata::default()).unwrap();
             let expected = secret.delete_token(&sealer.object_name()).unwrap();
@@ -1217,7 +1217,7 @@ mod tests {
     fn a_key_of_the_wrong_kind_is_named_in_the_refusal() {
         let root = Secret::Root(RootKey::from_bytes([9; 32]));
         let (_, object) = seal(&root, &Metadata::default(), b"x").unwrap();
-        let mut opener = Opener::new(Secret::passphrase("correct horse battery staple"));
+        let mut opener = Opener::new(Secret::passphrase("correct horse battery staple").unwrap());
         let refusal = opener.push(&object, &mut Vec::new()).unwrap_err();
         assert!(
             matches!(refusal, Error::KeySource(m) if m.contains("root key, not a passphrase")),

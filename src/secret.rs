@@ -91,9 +91,34 @@ impl Secret {
         }
     }
 
-    /// A passphrase secret.
-    pub fn passphrase(text: &str) -> Self {
-        Secret::Passphrase(Zeroizing::new(text.to_owned()))
+    /// A passphrase secret; an empty one is refused.
+    pub fn passphrase(text: &str) -> Result<Self> {
+        if text.is_empty() {
+            return Err(Error::InvalidKey("the passphrase is empty"));
+        }
+        Ok(Secret::Passphrase(Zeroizing::new(text.to_owned())))
+    }
+
+    /// What kind of secret it is: `"root"`, `"file"`, `"passphrase"` or
+    /// `"identity"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Secret::Root(_) => "root",
+            Secret::File(_) => "file",
+            Secret::Passphrase(_) => "passphrase",
+            Secret::Identity(_) => "identity",
+        }
+    }
+
+    /// The key's text form (`s3seal-root-…`, `s3seal-file-…`,
+    /// `S3SEAL-SECRET-KEY-1…`); a passphrase has none to give.
+    pub fn to_text(&self) -> Result<Zeroizing<String>> {
+        match self {
+            Secret::Root(k) => Ok(k.to_text()),
+            Secret::File(k) => Ok(k.to_text()),
+            Secret::Identity(k) => Ok(k.to_text()),
+            Secret::Passphrase(_) => Err(Error::InvalidKey("a passphrase has no text form")),
+        }
     }
 
     /// Parses a key in text form: a root key, a file key or an identity, told
@@ -143,11 +168,27 @@ mod tests {
             "{:?} {:?} {:?}",
             Secret::Root(root),
             Secret::File(file),
-            Secret::passphrase("hunter2")
+            Secret::passphrase("hunter2").unwrap()
         );
         assert_eq!(
             shown,
             "Secret::Root(<redacted>) Secret::File(<redacted>) Secret::Passphrase(<redacted>)"
         );
+        assert_eq!(
+            Secret::passphrase("").err(),
+            Some(Error::InvalidKey("the passphrase is empty"))
+        );
+        let (root, file) = (RootKey::from_bytes([7; 32]), FileKey::from_bytes([8; 32]));
+        assert_eq!(
+            Secret::Root(root.clone()).to_text().unwrap(),
+            root.to_text()
+        );
+        assert!(Secret::passphrase("x").unwrap().to_text().is_err());
+        let kinds = [
+            Secret::Root(root),
+            Secret::File(file),
+            Secret::passphrase("x").unwrap(),
+        ];
+        assert_eq!(kinds.map(|s| s.kind()), ["root", "file", "passphrase"]);
     }
 }

@@ -79,11 +79,15 @@ fn wrong_key_is_distinct_and_releases_nothing() {
 
 #[test]
 fn passphrase_round_trip_and_wrong_passphrase() {
-    let pass = Secret::passphrase("correct horse battery staple");
+    let pass = Secret::passphrase("correct horse battery staple").unwrap();
     let (_, sealed) = s3seal::seal(&pass, &meta(3), b"abc").unwrap();
     assert_eq!(s3seal::open(&pass, &sealed).unwrap().1, b"abc");
     assert_eq!(
-        s3seal::open(&Secret::passphrase("Correct horse battery staple"), &sealed).unwrap_err(),
+        s3seal::open(
+            &Secret::passphrase("Correct horse battery staple").unwrap(),
+            &sealed
+        )
+        .unwrap_err(),
         Error::WrongKey
     );
     assert!(matches!(

@@ -212,7 +212,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
     add(
         &mut files,
         "passphrase_small",
-        seal(&Secret::passphrase(PASSPHRASE), 100, 7),
+        seal(&Secret::passphrase(PASSPHRASE).unwrap(), 100, 7),
         KeyDesc::Passphrase(PASSPHRASE),
         "ok",
         100,
@@ -485,7 +485,7 @@ fn generate() -> (Vec<(&'static str, Vec<u8>)>, Vec<Case>) {
 
     // Passphrase cost other than format v1's (t = 4): KeySource, since the
     // reader could not have derived the SSE-C key with it.
-    let mut b = seal(&Secret::passphrase(PASSPHRASE), 100, 7);
+    let mut b = seal(&Secret::passphrase(PASSPHRASE).unwrap(), 100, 7);
     b[FIXED_SIZE + 1 + 7] = 4;
     add(
         &mut files,
@@ -872,7 +872,7 @@ fn index_cases() -> Vec<IndexCase> {
             let name = case["name"].as_str().unwrap().to_owned();
             let secret = match (case.get("key"), case.get("passphrase")) {
                 (Some(k), _) => Secret::from_key_text(k.as_str().unwrap()).unwrap(),
-                (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()),
+                (_, Some(p)) => Secret::passphrase(p.as_str().unwrap()).unwrap(),
                 _ => panic!("{name}: no key"),
             };
             IndexCase {

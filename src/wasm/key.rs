@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::error::{JsResult, js, with_code};
+use super::error::{JsResult, js};
 use crate::key::RootKey;
 use crate::{ObjectName, Secret};
 
@@ -35,41 +35,21 @@ impl Key {
     /// A passphrase; each object's key is derived with Argon2id (slow, by design).
     #[wasm_bindgen(js_name = fromPassphrase)]
     pub fn from_passphrase(passphrase: &str) -> JsResult<Key> {
-        if passphrase.is_empty() {
-            return Err(with_code(
-                "InvalidKey",
-                "invalid key: the passphrase is empty",
-            ));
-        }
         Ok(Key {
-            secret: Secret::passphrase(passphrase),
+            secret: js(Secret::passphrase(passphrase))?,
         })
     }
 
     /// `"root"`, `"file"`, `"passphrase"` or `"identity"`.
     #[wasm_bindgen(getter)]
     pub fn kind(&self) -> String {
-        match self.secret {
-            Secret::Root(_) => "root",
-            Secret::File(_) => "file",
-            Secret::Passphrase(_) => "passphrase",
-            Secret::Identity(_) => "identity",
-        }
-        .into()
+        self.secret.kind().into()
     }
 
     /// The text form (`s3seal-root-…` / `s3seal-file-…`). A passphrase has none.
     #[wasm_bindgen(js_name = toText)]
     pub fn to_text(&self) -> JsResult<String> {
-        match &self.secret {
-            Secret::Root(k) => Ok(k.to_text().to_string()),
-            Secret::File(k) => Ok(k.to_text().to_string()),
-            Secret::Identity(k) => Ok(k.to_text().to_string()),
-            Secret::Passphrase(_) => Err(with_code(
-                "InvalidKey",
-                "invalid key: a passphrase has no text form",
-            )),
-        }
+        Ok(js(self.secret.to_text())?.to_string())
     }
 
     /// The key of one object (what a share link carries), from its name or id.

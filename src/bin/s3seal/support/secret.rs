@@ -74,13 +74,6 @@ pub fn identity_file(path: &std::path::Path) -> Result<Identity> {
         .with_context(|| format!("identity file {}", path.display()))
 }
 
-fn passphrase(text: &str) -> Result<Secret> {
-    if text.is_empty() {
-        return Err(s3seal::Error::InvalidKey("the passphrase is empty").into());
-    }
-    Ok(Secret::passphrase(text))
-}
-
 fn prompt(confirm: bool) -> Result<Secret> {
     let first = Zeroizing::new(
         rpassword::prompt_password("s3seal passphrase: ").context("reading the passphrase")?,
@@ -93,7 +86,7 @@ fn prompt(confirm: bool) -> Result<Secret> {
             return Err(UsageError("the passphrases do not match".into()).into());
         }
     }
-    passphrase(&first)
+    Ok(Secret::passphrase(&first)?)
 }
 
 /// Refuses to seal with a passphrase below the strength floor: whoever holds
@@ -138,10 +131,10 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
         return prompt(confirm);
     }
     if let Some(path) = &args.passphrase_file {
-        return passphrase(&first_line(path, false)?);
+        return Ok(Secret::passphrase(&first_line(path, false)?)?);
     }
     if let Some(var) = &args.passphrase_env {
-        return passphrase(&env_var(var)?);
+        return Ok(Secret::passphrase(&env_var(var)?)?);
     }
     if let Some(key) = &args.insecure_key {
         return key_text(key);
@@ -151,7 +144,7 @@ pub fn resolve(args: &KeyArgs, confirm: bool) -> Result<Secret> {
             .with_context(|| format!("environment variable {KEY_ENV}"));
     }
     if let Ok(text) = std::env::var(PASSPHRASE_ENV) {
-        return passphrase(&Zeroizing::new(text));
+        return Ok(Secret::passphrase(&Zeroizing::new(text))?);
     }
     if std::io::stdin().is_terminal() {
         return prompt(confirm);
