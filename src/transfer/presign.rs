@@ -82,7 +82,8 @@ impl Op {
     }
 }
 
-/// An object's SSE-C headers as the contract carries them.
+/// An object's SSE-C headers as the contract carries them; the key and its
+/// MD5 are wiped when dropped.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -113,6 +114,14 @@ impl SseC {
     /// The key, if the three values agree (algorithm, base64, MD5).
     pub fn check(&self) -> Result<SseCKey> {
         crate::sse::check_sse_c(&self.algorithm, &self.key, &self.key_md5)
+    }
+}
+
+impl Drop for SseC {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.key.zeroize();
+        self.key_md5.zeroize();
     }
 }
 
