@@ -27,7 +27,7 @@ use s3seal::Secret;
 use s3seal::format::Metadata;
 use s3seal::manifest::{Entry, Manifest};
 use s3seal::transfer::plan::{self, Part};
-use s3seal::transfer::presign::{Op, Presigned, Request, SseC};
+use s3seal::transfer::presign::{Op, Presigned, Request};
 use s3seal::transfer::resume::{self, Saved, Stop};
 use s3seal::transfer::retry::{self, Fault, Retry};
 use s3seal::transfer::share;
@@ -173,20 +173,14 @@ struct Reply {
     length: Option<u64>,
 }
 
-/// One object's requests: the signer, the object and its SSE-C headers.
+/// Requests as the core writes them: signed, sent and retried.
 struct Client<'a> {
     agent: ureq::Agent,
     signer: &'a Signer,
-    object: String,
-    sse_c: SseC,
     attempts: u32,
 }
 
 impl Client<'_> {
-    fn keyed(&self, op: Op) -> Request {
-        Request::new(op, self.object.as_str()).sse_c(Some(&self.sse_c))
-    }
-
     fn presign(&self, req: &Request) -> Result<Presigned, PresignFailure> {
         let presigned = match self.signer {
             Signer::Own(presigner, shares) => {
@@ -315,20 +309,21 @@ impl Client<'_> {
     /// A write that never replaces an object (a PUT or the completion): an
     /// attempt whose answer was lost may still have stored it, and its retry
     /// then finds the name taken or the upload gone. The object is ours
-    /// exactly when S3 serves it under our SSE-C key at `size` bytes.
+    /// exactly when S3 serves it under our SSE-C key at `size` bytes, as
+    /// `head` (the object's HeadObject request) asks.
     fn send_write(
         &self,
         req: &Request,
         body: Option<&[u8]>,
         what: &str,
-        size: u64,
+        (head, size): (&Request, u64),
     ) -> Result<Reply> {
         match self.send(req, body, what) {
             Ok(reply) => Ok(reply),
             Err((status, e)) => {
                 if retry::may_have_stored(status)
                     && self
-                        .send(&self.keyed(Op::Head), None, "HeadObject")
+                        .send(head, None, "HeadObject")
                         .is_ok_and(|r| r.length == Some(size))
                 {
                     return Ok(Reply {
@@ -514,11 +509,10 @@ fn push_one(
         part_size: args.part_size,
         share: terms(args, target),
     };
+    // The core ignores (and keeps) a state that a single PUT cannot use.
     let store = match target {
-        Target::Secret(_) if size > args.multipart_threshold => {
-            Some(StateStore::new(&settings.state_dir, path)?)
-        }
-        _ => None,
+        Target::Secret(_) => Some(StateStore::new(&settings.state_dir, path)?),
+        Target::Recipient(_) => None,
     };
     let agent = agent();
     let mut up = Upload::start(
@@ -553,8 +547,6 @@ fn push_one(
     let client = Client {
         agent,
         signer: settings.signer,
-        object: up.sealer().object_name().to_string(),
-        sse_c: SseC::from_key(&up.sealer().sse_c_key()),
         // Best effort, once: a backend that is down must not hold the push up.
         attempts: 1,
     };
@@ -569,6 +561,7 @@ fn push_one(
         ..client
     };
     let total = up.object_len();
+    let head = up.request(Op::Head, None, None)?;
     let bar = crate::support::file::progress(Some(total), args.quiet);
     let mut receipt = matches!(target, Target::Recipient(_)).then(sha2::Sha256::new);
     let mut resumed_parts = 0;
@@ -578,7 +571,7 @@ fn push_one(
         let sealed = up.seal_part(part.number, &plain)?;
         ensure_unchanged(&file, size, modified)?;
         let req = up.request(Op::Put, Some(part.size), None)?;
-        client.send_write(&req, Some(&sealed.body), "upload", part.size)?;
+        client.send_write(&req, Some(&sealed.body), "upload", (&head, part.size))?;
         bar.set_position(part.size);
     } else {
         if !up.resuming() {
@@ -632,7 +625,7 @@ fn push_one(
             &req,
             Some(body.as_bytes()),
             "CompleteMultipartUpload",
-            total,
+            (&head, total),
         );
         if let Some(s) = &store {
             s.forget();
@@ -654,7 +647,7 @@ fn push_one(
     bar.finish_and_clear();
     let sealer = up.sealer();
     Ok(Pushed {
-        object: client.object.clone(),
+        object: sealer.object_name().to_string(),
         size: total,
         file_key: match target {
             Target::Secret(Secret::Root(_)) => Some(sealer.file_key().to_text()),
