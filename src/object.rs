@@ -280,6 +280,17 @@ impl Sealer {
         self.delete_token.as_ref()
     }
 
+    /// The object's own key to hand out (a share link's): refused when
+    /// sealed to a recipient, where the sender is to keep nothing.
+    pub fn share_key(&self) -> Result<&FileKey> {
+        match self.source.encapsulated() {
+            Some(_) => Err(Error::InvalidInput(
+                "an object sealed to a recipient has no share key",
+            )),
+            None => Ok(&self.file_key),
+        }
+    }
+
     /// The object's file key (what a share link carries).
     pub fn file_key(&self) -> &FileKey {
         &self.file_key
@@ -344,7 +355,8 @@ impl Sealer {
     }
 
     /// As [`Sealer::seal_segments`], for callers that may ask for any index
-    /// at any time (the public JavaScript `sealSegments`): `ledger` remembers
+    /// at any time (a multipart upload's parts, sealed again on a retry or to
+    /// verify a resume: [`crate::transfer::upload::Upload::seal_part`]): `ledger` remembers
     /// each segment's digest, and a segment sealed again must come out
     /// byte-identical (a retried part) or the whole run is refused with
     /// nothing appended. Two different ciphertexts under one nonce would

@@ -966,7 +966,6 @@ export function parseShareLink(link: string | URL): { objectName: string; fileKe
   return { objectName: match[1], fileKey: Key.fromText(match[2]) };
 }
 
-
 let readyPromise: Promise<void> | undefined;
 
 /**

@@ -24,7 +24,7 @@ use crate::key::hex;
 use crate::object::{Randomness, Sealer, SegmentLedger, sealing_source};
 use crate::signature::{SIGNATURE_SIZE, SegmentDigest};
 use crate::stream::TAG_SIZE;
-use crate::{DeleteToken, FileKey, Recipient, Secret};
+use crate::{DeleteToken, Recipient, Secret};
 
 use super::plan::{self, Part};
 use super::presign::{Op, Request, SseC};
@@ -408,16 +408,6 @@ impl Upload {
         self.share.as_ref()?;
         self.sealer.delete_token()
     }
-
-    /// The object's own key (for a share link); `None` when sealed to a
-    /// recipient.
-    pub fn file_key(&self) -> Option<&FileKey> {
-        self.sealer
-            .source()
-            .encapsulated()
-            .is_none()
-            .then(|| self.sealer.file_key())
-    }
 }
 
 #[cfg(test)]
@@ -692,7 +682,7 @@ mod tests {
         let data = file(12 * MIB as usize, 8);
         let (_, state) = interrupted(&key(9), &data);
         let mut up = start(&target, &data, Some(state));
-        assert!(!up.resuming() && up.stale().is_none() && up.file_key().is_none());
+        assert!(!up.resuming() && up.stale().is_none() && up.sealer().share_key().is_err());
         assert!(up.sealer().delete_token().is_none());
         let terms = up
             .request(Op::CreateMultipart, None, None)

@@ -70,6 +70,15 @@ impl Key {
     }
 }
 
+impl Key {
+    /// A sealer's own key to hand out (a share link's).
+    pub(crate) fn share_of(sealer: &crate::object::Sealer) -> JsResult<Key> {
+        Ok(Key {
+            secret: Secret::File(js(sealer.share_key())?.clone()),
+        })
+    }
+}
+
 /// An organisation's public key (`s3seal1…`): objects sealed to it open only
 /// with the matching identity, so the uploader keeps no key.
 #[wasm_bindgen]

@@ -19,11 +19,11 @@ use zeroize::Zeroizing;
 use super::error::{JsResult, js, to_js, with_code};
 use super::field::{metadata_from_js, metadata_to_js, set, text};
 use super::key::{Key, Recipient};
+use crate::ObjectName;
 use crate::hazmat::{OpenMachine as Open, Piece, SealMachine as Seal, SealPush, Step};
 use crate::object::Sealer;
 use crate::signature::SegmentDigest;
 use crate::stream::{Nonce, SegmentCipher, TAG_SIZE};
-use crate::{ObjectName, Secret};
 
 /// Numbers per step in the steps array.
 const STEP_FIELDS: usize = 6;
@@ -213,16 +213,7 @@ impl SealMachine {
     /// This object's own key (a share key). Refused in recipient mode.
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self) -> JsResult<Key> {
-        let sealer = self.0.sealer();
-        if sealer.source().encapsulated().is_some() {
-            return Err(with_code(
-                "InvalidInput",
-                "invalid input: an object sealed to a recipient has no share key",
-            ));
-        }
-        Ok(Key {
-            secret: Secret::File(sealer.file_key().clone()),
-        })
+        Key::share_of(self.0.sealer())
     }
 
     /// The SSE-C headers for this object.

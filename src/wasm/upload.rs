@@ -11,7 +11,6 @@ use super::error::{fault_error, js, with_code};
 use super::field::{get, number, set, text};
 use super::key::{Key, Recipient};
 use super::machine::{WasmCipher, digests_from, steps_to_js};
-use crate::Secret;
 use crate::format::Metadata;
 use crate::object::Randomness;
 use crate::transfer::plan::{self, Part};
@@ -381,15 +380,7 @@ impl UploadSealer {
     /// recipient.
     #[wasm_bindgen(js_name = fileKey)]
     pub fn file_key(&self) -> Result<Key, JsValue> {
-        let key = self.0.file_key().ok_or_else(|| {
-            with_code(
-                "InvalidInput",
-                "invalid input: an object sealed to a recipient has no share key",
-            )
-        })?;
-        Ok(Key {
-            secret: Secret::File(key.clone()),
-        })
+        Key::share_of(self.0.sealer())
     }
 
     /// With sharing terms: the owner's delete token (`s3seal-delete-…`).
