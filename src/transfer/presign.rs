@@ -311,7 +311,35 @@ fn percent_decoded(text: &str) -> String {
 }
 
 /// Why a client refuses a presigned request.
-const KEY_IN_QUERY: &str = "the presigned URL carries the SSE-C key in its query string; a presigner must sign it as a header";
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The URL's query names the SSE-C key, where logs and proxies keep it.
+    KeyInQuery,
+    /// The SSE-C key would go over plain http to a host that is not loopback.
+    Insecure,
+}
+
+impl Refusal {
+    /// Its stable code: `Presign` (the presigner's fault) or
+    /// `InsecureEndpoint` (the endpoint's).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::KeyInQuery => "Presign",
+            Refusal::Insecure => crate::Error::InsecureEndpoint.code(),
+        }
+    }
+}
+
+impl core::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Refusal::KeyInQuery => f.write_str(
+                "the presigned URL carries the SSE-C key in its query string; a presigner must sign it as a header",
+            ),
+            Refusal::Insecure => core::fmt::Display::fmt(&crate::Error::InsecureEndpoint, f),
+        }
+    }
+}
 
 impl Presigned {
     /// Whether it carries SSE-C key material in a header.
@@ -326,19 +354,17 @@ impl Presigned {
     /// anything but loopback. `scheme` and `host` are the URL's as the
     /// host's WHATWG parser reads them (see
     /// [`crate::sse::transport_allows_sse_c`]).
-    pub fn check(&self, scheme: &str, host: &str) -> core::result::Result<(), &'static str> {
+    pub fn check(&self, scheme: &str, host: &str) -> core::result::Result<(), Refusal> {
         if self
             .url
             .to_ascii_lowercase()
             .contains("x-amz-server-side-encryption-customer-key=")
             || key_in_query(&self.url)
         {
-            return Err(KEY_IN_QUERY);
+            return Err(Refusal::KeyInQuery);
         }
         if self.carries_sse_c_key() && crate::sse::transport_allows_sse_c(scheme, host).is_err() {
-            return Err(
-                "insecure endpoint: SSE-C sends key material, so the URL must use https (plain http only to a loopback host)",
-            );
+            return Err(Refusal::Insecure);
         }
         Ok(())
     }
@@ -384,18 +410,16 @@ mod tests {
             "https://s3.example/b/o?X-Amz-Server-Side-Encryption-Customer-Key=abc",
             false,
         );
-        assert!(
-            leak.check("https:", "s3.example")
-                .unwrap_err()
-                .contains("query")
-        );
+        let refusal = leak.check("https:", "s3.example").unwrap_err();
+        assert_eq!((refusal, refusal.code()), (Refusal::KeyInQuery, "Presign"));
+        assert!(refusal.to_string().contains("query"));
         let plain = presigned("http://s3.example/b/o", true);
-        assert!(
-            plain
-                .check("http:", "s3.example")
-                .unwrap_err()
-                .contains("insecure")
+        let refusal = plain.check("http:", "s3.example").unwrap_err();
+        assert_eq!(
+            (refusal, refusal.code()),
+            (Refusal::Insecure, "InsecureEndpoint")
         );
+        assert!(refusal.to_string().starts_with("insecure endpoint"));
         assert!(
             presigned("http://127.0.0.1:3900/b/o", true)
                 .check("http:", "127.0.0.1")
@@ -422,7 +446,7 @@ mod tests {
             let leak = presigned(url, false);
             assert_eq!(
                 leak.check("https:", "s3.example"),
-                Err(KEY_IN_QUERY),
+                Err(Refusal::KeyInQuery),
                 "{url}"
             );
         }

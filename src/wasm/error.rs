@@ -16,6 +16,11 @@ pub fn with_code(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
+/// `InvalidInput` for an argument the boundary refuses (`what` says why).
+pub fn invalid(what: &str) -> JsValue {
+    with_code("InvalidInput", &format!("invalid input: {what}"))
+}
+
 /// The JS error for a request that failed with `fault` after `attempts`:
 /// its `code`, with `status` and `partNumber` where known.
 pub fn fault_error(

@@ -1,9 +1,11 @@
 //! Small readers and writers of plain JS objects (options, requests, results).
 
+use core::ops::RangeInclusive;
+
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
-use super::error::{JsResult, with_code};
+use super::error::{JsResult, invalid};
 use crate::format::Metadata;
 
 /// `obj[field]`, or `undefined`.
@@ -29,6 +31,17 @@ pub fn set(obj: &Object, field: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &field.into(), &value.into());
 }
 
+/// Largest whole number a JS number holds exactly (2^53 − 1).
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// `value` if it is a whole number in `range`.
+pub fn whole(value: &JsValue, range: RangeInclusive<f64>) -> Option<u64> {
+    let n = value
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && range.contains(n))?;
+    Some(n as u64)
+}
+
 /// `{ name, type, size }` as sealed metadata: strings or absent, and a
 /// whole number of bytes or absent.
 pub fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
@@ -36,28 +49,16 @@ pub fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
         let v = get(options, field);
         match v.as_string() {
             Some(s) => Ok(s),
-            None if v.is_undefined() || v.is_null() => Ok(String::new()),
-            None => Err(with_code(
-                "InvalidInput",
-                &format!("invalid input: `{field}` must be a string"),
-            )),
+            None if v.is_null_or_undefined() => Ok(String::new()),
+            None => Err(invalid(&format!("`{field}` must be a string"))),
         }
     };
     let size = get(options, "size");
-    let size = if size.is_undefined() || size.is_null() {
-        None
-    } else {
-        match size.as_f64() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
-                Some(n as u64)
-            }
-            _ => {
-                return Err(with_code(
-                    "InvalidInput",
-                    "invalid input: `size` must be a whole number of bytes",
-                ));
-            }
+    let size = match whole(&size, 0.0..=MAX_SAFE_INTEGER) {
+        None if !size.is_null_or_undefined() => {
+            return Err(invalid("`size` must be a whole number of bytes"));
         }
+        size => size,
     };
     Ok(Metadata {
         name: text("name")?,

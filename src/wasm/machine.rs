@@ -16,8 +16,8 @@ use js_sys::{Array, Float64Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use super::error::{JsResult, js, to_js, with_code};
-use super::field::{metadata_from_js, metadata_to_js, set, text};
+use super::error::{JsResult, invalid, js, to_js, with_code};
+use super::field::{metadata_from_js, metadata_to_js, set, text, whole};
 use super::key::{Key, Recipient};
 use crate::ObjectName;
 use crate::hazmat::{OpenMachine as Open, Piece, SealMachine as Seal, SealPush, Step};
@@ -97,11 +97,6 @@ pub(crate) fn digests_from(bytes: &[u8]) -> JsResult<Vec<SegmentDigest>> {
         .collect())
 }
 
-/// A segment key as JS bytes, for WebCrypto's import (the caller wipes them).
-fn key_to_js(key: &[u8]) -> Uint8Array {
-    Uint8Array::from(key)
-}
-
 /// The wasm `aes-gcm` engine, where WebCrypto is absent: the package calls
 /// it as it calls WebCrypto, with the segment's number instead of its nonce
 /// bytes.
@@ -175,9 +170,50 @@ pub fn segment_offset(index: f64) -> f64 {
     crate::stream::layout::plaintext_offset(index as u64) as f64
 }
 
+/// What both sealing handles ([`SealMachine`] and the upload's
+/// `UploadSealer`) tell of their object, from the core's sealer.
+macro_rules! sealing_handle {
+    ($handle:ident) => {
+        #[wasm_bindgen]
+        impl $handle {
+            /// The object's id (32 hex digits).
+            #[wasm_bindgen(getter, js_name = objectId)]
+            pub fn object_id(&self) -> String {
+                self.0.sealer().object_id().to_hex()
+            }
+
+            /// The object's name in the bucket.
+            #[wasm_bindgen(getter, js_name = objectName)]
+            pub fn object_name(&self) -> String {
+                self.0.sealer().object_name().to_string()
+            }
+
+            /// This object's own key (a share key). Refused in recipient mode.
+            #[wasm_bindgen(js_name = fileKey)]
+            pub fn file_key(&self) -> Result<Key, JsValue> {
+                Key::share_of(self.0.sealer())
+            }
+
+            /// The segment key, for WebCrypto's import (wipe it after).
+            #[wasm_bindgen(js_name = segmentKey)]
+            pub fn segment_key(&self) -> Uint8Array {
+                Uint8Array::from(&self.0.sealer().segment_key()[..])
+            }
+
+            /// The wasm engine for this object.
+            pub fn cipher(&self) -> WasmCipher {
+                WasmCipher::new(self.0.sealer().segment_cipher().clone())
+            }
+        }
+    };
+}
+pub(crate) use sealing_handle;
+
 /// The seal machine: plaintext lengths in, steps out.
 #[wasm_bindgen]
 pub struct SealMachine(Seal);
+
+sealing_handle!(SealMachine);
 
 #[wasm_bindgen]
 impl SealMachine {
@@ -198,24 +234,6 @@ impl SealMachine {
         ))?)))
     }
 
-    /// The object's id (32 hex digits).
-    #[wasm_bindgen(getter, js_name = objectId)]
-    pub fn object_id(&self) -> String {
-        self.0.sealer().object_id().to_hex()
-    }
-
-    /// The object's name in the bucket.
-    #[wasm_bindgen(getter, js_name = objectName)]
-    pub fn object_name(&self) -> String {
-        self.0.sealer().object_name().to_string()
-    }
-
-    /// This object's own key (a share key). Refused in recipient mode.
-    #[wasm_bindgen(js_name = fileKey)]
-    pub fn file_key(&self) -> JsResult<Key> {
-        Key::share_of(self.0.sealer())
-    }
-
     /// The SSE-C headers for this object.
     #[wasm_bindgen(js_name = sseCHeaders)]
     pub fn sse_c_headers(&self) -> Object {
@@ -228,26 +246,11 @@ impl SealMachine {
         self.0.sealer().object_len(plaintext_len as u64) as f64
     }
 
-    /// The segment key, for WebCrypto's import (wipe it after).
-    #[wasm_bindgen(js_name = segmentKey)]
-    pub fn segment_key(&self) -> Uint8Array {
-        key_to_js(&self.0.sealer().segment_key()[..])
-    }
-
-    /// The wasm engine for this object.
-    pub fn cipher(&self) -> WasmCipher {
-        WasmCipher::new(self.0.sealer().segment_cipher().clone())
-    }
-
     /// `len` more plaintext bytes: `{ head?, steps, ivs }`.
     pub fn push(&mut self, len: f64) -> JsResult<Object> {
         // Offsets are 32-bit here: a longer chunk would be cut short.
-        if !(0.0..=f64::from(u32::MAX)).contains(&len) || len.fract() != 0.0 {
-            return Err(with_code(
-                "InvalidInput",
-                "invalid input: a chunk must be a whole number of bytes below 4 GiB",
-            ));
-        }
+        let len = whole(&len.into(), 0.0..=f64::from(u32::MAX))
+            .ok_or_else(|| invalid("a chunk must be a whole number of bytes below 4 GiB"))?;
         Ok(seal_push_to_js(js(self.0.push(len as usize))?))
     }
 
@@ -266,13 +269,6 @@ impl SealMachine {
     pub fn signature(&self) -> JsResult<Uint8Array> {
         Ok(Uint8Array::from(&js(self.0.signature())?[..]))
     }
-}
-
-/// The reading when no other fits: `Corrupt`.
-fn corrupt_reading() -> JsValue {
-    let out = steps_to_js(&[]);
-    set(&out, "error", to_js(crate::Error::Corrupt));
-    out.into()
 }
 
 /// The open machine: object bytes in (it reads only the preamble, the
@@ -319,7 +315,7 @@ impl OpenMachine {
     /// The segment key once the payload header arrived (wipe it after).
     #[wasm_bindgen(js_name = segmentKey)]
     pub fn segment_key(&self) -> Option<Uint8Array> {
-        self.0.segment_key().map(|key| key_to_js(&key[..]))
+        self.0.segment_key().map(|key| Uint8Array::from(&key[..]))
     }
 
     /// The wasm engine, once the payload header arrived.
@@ -356,7 +352,7 @@ impl OpenMachine {
     /// Why the end did not open: `[{ error, steps, ivs }]` to try in order
     /// over the held segment followed by `trailer()` (each step's `at` is
     /// where its bytes start there). The first whose every segment opens
-    /// gives its `error`; the last has none and is `Corrupt`.
+    /// gives its `error`; if none does, the object is `Corrupt`.
     #[wasm_bindgen(js_name = endReadings)]
     pub fn end_readings(&self) -> JsResult<Array> {
         Ok(js(self.0.end_readings())?
@@ -375,7 +371,6 @@ impl OpenMachine {
                 set(&out, "error", to_js(reading.verdict));
                 JsValue::from(out)
             })
-            .chain([corrupt_reading()])
             .collect())
     }
 }

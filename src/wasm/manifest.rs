@@ -4,21 +4,13 @@
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::error::{js, with_code};
-use super::field::{get, set, text};
+use super::error::{invalid, js, with_code};
+use super::field::{MAX_SAFE_INTEGER, get, set, text, whole};
 use crate::manifest::{Entry, Manifest};
 use crate::{FileKey, ObjectName};
 
-/// Largest size a JS number holds exactly, in bytes (2^53 − 1).
-const MAX_SAFE_SIZE: f64 = 9_007_199_254_740_991.0;
-
 fn field(entry: &JsValue, name: &str) -> Result<String, JsValue> {
-    text(entry, name).ok_or_else(|| {
-        with_code(
-            "InvalidInput",
-            &format!("invalid input: a manifest entry needs `{name}`"),
-        )
-    })
+    text(entry, name).ok_or_else(|| invalid(&format!("a manifest entry needs `{name}`")))
 }
 
 /// The text of a manifest listing `entries` (`[{ path, objectName, fileKey,
@@ -28,20 +20,13 @@ fn field(entry: &JsValue, name: &str) -> Result<String, JsValue> {
 pub fn manifest_text(entries: Array) -> Result<Uint8Array, JsValue> {
     let mut manifest = Manifest::default();
     for entry in entries.iter() {
-        let size = get(&entry, "size")
-            .as_f64()
-            .filter(|n| n.fract() == 0.0 && (0.0..=MAX_SAFE_SIZE).contains(n))
-            .ok_or_else(|| {
-                with_code(
-                    "InvalidInput",
-                    "invalid input: a manifest entry's size is a whole number of bytes",
-                )
-            })?;
+        let size = whole(&get(&entry, "size"), 0.0..=MAX_SAFE_INTEGER)
+            .ok_or_else(|| invalid("a manifest entry's size is a whole number of bytes"))?;
         js(manifest.push(Entry {
             path: field(&entry, "path")?,
             object: js(ObjectName::parse(&field(&entry, "objectName")?))?,
             file_key: js(FileKey::from_text(&field(&entry, "fileKey")?))?,
-            size: size as u64,
+            size,
             media_type: text(&entry, "type").unwrap_or_default(),
         }))?;
     }
@@ -56,7 +41,7 @@ pub fn parse_manifest(text: &[u8]) -> Result<Array, JsValue> {
     let out = Array::new();
     for e in manifest.entries() {
         // A JS number holds sizes exactly up to 2^53 - 1 only.
-        if e.size as f64 > MAX_SAFE_SIZE {
+        if e.size as f64 > MAX_SAFE_INTEGER {
             return Err(with_code(
                 "Malformed",
                 "malformed: a listed file is larger than this browser can count",

@@ -40,8 +40,7 @@ pub fn check_sse_c_endpoint(endpoint: &str) -> JsResult<()> {
 /// The in-transit rule on a URL as the browser's own `URL` parses it, the
 /// parser `fetch` uses: `http://evil\@127.0.0.1/` is a request to `evil`.
 pub(crate) fn check_sse_c_url(url: &str) -> JsResult<()> {
-    let parsed = web_sys::Url::new(url)
-        .map_err(|_| super::error::with_code("InvalidInput", "invalid input: not a URL"))?;
+    let parsed = web_sys::Url::new(url).map_err(|_| super::error::invalid("not a URL"))?;
     js(crate::sse::transport_allows_sse_c(
         &parsed.protocol(),
         &parsed.hostname(),

@@ -7,10 +7,10 @@
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::error::{fault_error, js, with_code};
-use super::field::{get, number, set, text};
+use super::error::{fault_error, invalid, js, with_code};
+use super::field::{get, number, set, text, whole};
 use super::key::{Key, Recipient};
-use super::machine::{WasmCipher, digests_from, steps_to_js};
+use super::machine::{WasmCipher, digests_from, sealing_handle, steps_to_js};
 use crate::format::Metadata;
 use crate::object::Randomness;
 use crate::transfer::plan::{self, Part};
@@ -25,32 +25,27 @@ use crate::transfer::xml;
 #[wasm_bindgen]
 pub struct UploadSealer(Upload);
 
+sealing_handle!(UploadSealer);
+
 /// `options.share` (`{ expiresSecs?, downloads? }`) as terms; a whole number
 /// in range or absent, each field.
 fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
-    if share.is_undefined() || share.is_null() {
+    if share.is_null_or_undefined() {
         return Ok(None);
     }
     // Integers only in the message: formatting an f64 would pull float
     // printing into the wasm.
-    let whole = |field: &str, max: u32| -> Result<Option<u32>, JsValue> {
-        let value = get(share, field);
-        if value.is_undefined() || value.is_null() {
-            return Ok(None);
-        }
-        match value.as_f64() {
-            Some(n) if n.fract() == 0.0 && (1.0..=f64::from(max)).contains(&n) => {
-                Ok(Some(n as u32))
-            }
-            _ => Err(with_code(
-                "InvalidInput",
-                &format!("invalid input: share.{field} must be a whole number from 1 to {max}"),
-            )),
-        }
+    let field = |name: &str, max: u32| match get(share, name) {
+        v if v.is_null_or_undefined() => Ok(None),
+        v => whole(&v, 1.0..=f64::from(max)).map(Some).ok_or_else(|| {
+            invalid(&format!(
+                "share.{name} must be a whole number from 1 to {max}"
+            ))
+        }),
     };
     Ok(Some(Terms {
-        expires_secs: whole("expiresSecs", u32::MAX)?.map(u64::from),
-        downloads: whole("downloads", crate::transfer::share::MAX_DOWNLOADS)?,
+        expires_secs: field("expiresSecs", u32::MAX)?,
+        downloads: field("downloads", crate::transfer::share::MAX_DOWNLOADS)?.map(|n| n as u32),
         delete_hash: None,
     }))
 }
@@ -210,33 +205,10 @@ impl UploadSealer {
         start(&target, options, size, None)
     }
 
-    /// The object's name in the bucket.
-    #[wasm_bindgen(getter, js_name = objectName)]
-    pub fn object_name(&self) -> String {
-        self.0.sealer().object_name().to_string()
-    }
-
-    /// The object's id (32 hex digits).
-    #[wasm_bindgen(getter, js_name = objectId)]
-    pub fn object_id(&self) -> String {
-        self.0.sealer().object_id().to_hex()
-    }
-
     /// Bytes stored.
     #[wasm_bindgen(getter, js_name = objectLength)]
     pub fn object_length(&self) -> f64 {
         self.0.object_len() as f64
-    }
-
-    /// The segment key, for WebCrypto's import (wipe it after).
-    #[wasm_bindgen(js_name = segmentKey)]
-    pub fn segment_key(&self) -> Uint8Array {
-        Uint8Array::from(&self.0.sealer().segment_key()[..])
-    }
-
-    /// The wasm engine for this object.
-    pub fn cipher(&self) -> WasmCipher {
-        WasmCipher::new(self.0.sealer().segment_cipher().clone())
     }
 
     /// Whether it goes up in parts (else one PUT of the one part).
@@ -376,13 +348,6 @@ impl UploadSealer {
         Ok(())
     }
 
-    /// The object's own key (for a share link); refused when sealed to a
-    /// recipient.
-    #[wasm_bindgen(js_name = fileKey)]
-    pub fn file_key(&self) -> Result<Key, JsValue> {
-        Key::share_of(self.0.sealer())
-    }
-
     /// With sharing terms: the owner's delete token (`s3seal-delete-…`).
     #[wasm_bindgen(js_name = deleteToken)]
     pub fn delete_token(&self) -> Option<String> {
@@ -426,14 +391,7 @@ pub fn check_presigned(
         url: href,
         headers,
     };
-    presigned.check(protocol, hostname).map_err(|why| {
-        let code = if why.starts_with("insecure") {
-            "InsecureEndpoint"
-        } else {
-            "Presign"
-        };
-        with_code(code, why)
-    })
+    (presigned.check(protocol, hostname)).map_err(|why| with_code(why.code(), &why.to_string()))
 }
 
 /// The attempts of one request: what each answer means and whether, and

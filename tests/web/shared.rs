@@ -93,7 +93,11 @@ fn open_named(key: &Key, name: Option<&str>, bytes_: &[u8], chunk: usize) -> Res
             return Err(field(&reading, "error"));
         }
     }
-    unreachable!("the last reading always applies")
+    // No reading opens: the package's engine throws `Corrupt` then.
+    let corrupt = js_sys::Error::new("the object is corrupt or was tampered with");
+    corrupt.set_name("S3sealError");
+    js_sys::Reflect::set(&corrupt, &"code".into(), &"Corrupt".into())?;
+    Err(corrupt.into())
 }
 
 fn open_all(key: &Key, bytes: &[u8], chunk: usize) -> Result<(Vec<u8>, JsValue), JsValue> {

@@ -279,7 +279,7 @@ pub fn check_presigned(presigned: &Presigned) -> Result<(), PresignFailure> {
         .check(url.scheme(), url.host_str().unwrap_or(""))
         .map_err(|why| PresignFailure::Refused {
             status: None,
-            message: why.into(),
+            message: why.to_string(),
         })
 }
 
