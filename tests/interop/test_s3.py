@@ -11,9 +11,11 @@ import json
 import os
 import re
 import socket
+import socketserver
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -561,6 +563,78 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class LosesOneAnswer:
+    """A proxy on 127.0.0.1 in front of Garage that relays every request and
+    its answer, except the answer to the first request `drop(method,
+    target)` picks: S3 acts on it, the client sees the connection close. It
+    stops by `stop()`; a request waits at most 30 s for Garage."""
+
+    def __init__(self, drop):
+        upstream = ENV["S3SEAL_ENDPOINT"].split("//", 1)[1].split("/", 1)[0]
+        host, port = upstream.rsplit(":", 1)
+        proxy = self
+
+        class Relay(socketserver.BaseRequestHandler):
+            def handle(self):
+                while (request := self.read()) is not None:
+                    method, target, raw = request
+                    with socket.create_connection((host, int(port)), timeout=30) as up:
+                        up.sendall(raw)
+                        answer = b""
+                        while chunk := up.recv(1 << 16):
+                            answer += chunk
+                    with proxy.lock:
+                        proxy.seen.append((method, target))
+                        dropping = not proxy.dropped and drop(method, target)
+                        proxy.dropped |= dropping
+                    if dropping:
+                        return
+                    self.request.sendall(answer)
+
+            @staticmethod
+            def chunked_end(body):
+                # Whether `body` holds a whole chunked body (its empty last chunk, no trailers).
+                at = 0
+                while (line_end := body.find(b"\r\n", at)) >= 0:
+                    size = int(body[at:line_end].split(b";")[0], 16)
+                    if size == 0:
+                        return body.endswith(b"\r\n\r\n", line_end)
+                    at = line_end + 2 + size + 2
+                return False
+
+            def read(self):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = self.request.recv(1 << 16)
+                    if not chunk:
+                        return None
+                    data += chunk
+                head, body = data.split(b"\r\n\r\n", 1)
+                lines = head.split(b"\r\n")
+                fields = [l for l in lines[1:] if not l.lower().startswith(b"connection:")]
+                length = next((int(l.split(b":", 1)[1]) for l in fields if l.lower().startswith(b"content-length:")), 0)
+                chunked = any(l.lower().startswith(b"transfer-encoding:") for l in fields)
+                while (chunked and not self.chunked_end(body)) or (not chunked and len(body) < length):
+                    chunk = self.request.recv(1 << 16)
+                    if not chunk:
+                        return None
+                    body += chunk
+                method, target, _ = lines[0].decode().split(" ", 2)
+                # One request per upstream connection: its answer ends where Garage closes.
+                raw = b"\r\n".join([lines[0], *fields, b"Connection: close"]) + b"\r\n\r\n" + body
+                return method, target, raw
+
+        self.seen, self.dropped, self.lock = [], False, threading.Lock()
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Relay)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class PushAgainstGarage(unittest.TestCase):
     """Issue 18: `s3seal push`, the CLI host of the transfer core, through
     `serve`'s presign API (the browser's contract) and through its own
@@ -692,6 +766,29 @@ class PushAgainstGarage(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         name = out.stdout.strip()
         self.assertEqual(self.opened(self.stored("push-own/" + name, name)), plain)
+
+    def own_signer_env(self, endpoint=None):
+        env = dict(os.environ, **ENV, AWS_ENDPOINT_URL=endpoint or ENV["S3SEAL_ENDPOINT"], AWS_REGION="us-east-1")
+        env.pop("AWS_SESSION_TOKEN", None)
+        return env
+
+    def test_a_completion_whose_answer_was_lost_is_confirmed_by_head(self):
+        # CompleteMultipartUpload went through; its retry finds no such
+        # upload (404), and HeadObject shows the object.
+        proxy = LosesOneAnswer(lambda method, target: method == "POST" and "uploadId=" in target)
+        try:
+            plain, path = self.file(11 << 20, "lost-complete.bin")
+            out = self.push("--bucket", BUCKET, "--prefix", "push-lost", "--multipart-threshold", str(1 << 20),
+                            "--part-size", str(5 << 20), path, state="lost", env=self.own_signer_env(proxy.url))
+            self.assertEqual(out.returncode, 0, out.stderr)
+            name = out.stdout.strip()
+            self.assertEqual(self.opened(self.stored("push-lost/" + name, name)), plain)
+            completions = [t for m, t in proxy.seen if m == "POST" and "uploadId=" in t]
+            self.assertEqual(len(completions), 2, proxy.seen)
+            self.assertEqual(proxy.seen[-1][0], "HEAD", proxy.seen)
+            self.assertEqual(self.uploads("push-lost/" + name), [])
+        finally:
+            proxy.stop()
 
     def test_push_never_sends_keys_to_a_plain_http_backend(self):
         _, path = self.file(10, "x.bin")
