@@ -521,8 +521,18 @@ mod tests {
         assert!(put.sse_c.is_some());
         let terms = put.share.expect("terms on the first write");
         assert_eq!(terms.downloads, Some(3));
-        let token = up.sealer().delete_token().expect("an owner");
+        let token = up.delete_token().expect("an owner, with terms");
         assert_eq!(terms.delete_hash, Some(token.hash()));
+        // No terms, no share to delete: no token to hand out.
+        let how = Settings {
+            share: None,
+            ..settings()
+        };
+        assert!(
+            start_with(&target, &data, &how, None)
+                .delete_token()
+                .is_none()
+        );
         // Not the upload's business: no upload id was ever begun.
         assert!(up.request(Op::UploadPart, None, Some(1)).is_err());
         assert!(up.request(Op::Get, None, None).unwrap().share.is_none());
@@ -669,10 +679,13 @@ mod tests {
     #[test]
     fn a_single_put_leaves_saved_state_alone() {
         let (target, data) = (key(8), file(12 * MIB as usize, 7));
-        let (_, state) = interrupted(&target, &data);
+        let (name, state) = interrupted(&target, &data);
         let small = file(MIB as usize, 7);
         let up = start(&target, &small, Some(state));
         assert!(!up.is_multipart() && !up.resuming() && up.stale().is_none());
+        // Fresh randomness: the saved one sealed other bytes under the same
+        // segment key and nonces.
+        assert_ne!(up.sealer().object_name().to_string(), name);
     }
 
     #[test]
@@ -774,6 +787,11 @@ mod tests {
         // More finished than sealed, or more sealed than planned.
         assert!(!tampered(&|s| s.parts.push((2, "e".into()))).resuming());
         assert!(!tampered(&|s| s.sealed = (1..=9).map(|n| (n, "fp".into())).collect()).resuming());
+        // The key commitment (32 bytes, hex) is what ties it to the key.
+        assert!(
+            state.commitment.len() == 64 && state.commitment.bytes().all(|b| b.is_ascii_hexdigit())
+        );
+        assert!(!tampered(&|s| s.commitment = "0".repeat(64)).resuming());
         // Another object's name (or none) is not aborted.
         let up = tampered(&|s| s.object = "../other".into());
         assert!(!up.resuming() && up.stale().is_none());
