@@ -34,12 +34,25 @@ pub fn set(obj: &Object, field: &str, value: impl Into<JsValue>) {
 /// Largest whole number a JS number holds exactly (2^53 − 1).
 pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// `value` if it is a whole number in `range`.
-pub fn whole(value: &JsValue, range: RangeInclusive<f64>) -> Option<u64> {
-    let n = value
-        .as_f64()
-        .filter(|n| n.fract() == 0.0 && range.contains(n))?;
-    Some(n as u64)
+/// `n` if it is a whole number in `range` (never NaN).
+pub fn whole(n: f64, range: RangeInclusive<f64>) -> Option<u64> {
+    (n.fract() == 0.0 && range.contains(&n)).then_some(n as u64)
+}
+
+/// `obj[field]`: absent (`undefined` or `null`), or a whole number in
+/// `range`; anything else is `refused()`.
+pub fn optional_whole(
+    obj: &JsValue,
+    field: &str,
+    range: RangeInclusive<f64>,
+    refused: impl FnOnce() -> JsValue,
+) -> JsResult<Option<u64>> {
+    let value = get(obj, field);
+    if value.is_null_or_undefined() {
+        return Ok(None);
+    }
+    let n = value.as_f64().and_then(|n| whole(n, range));
+    n.map(Some).ok_or_else(refused)
 }
 
 /// `{ name, type, size }` as sealed metadata: strings or absent, and a
@@ -53,13 +66,9 @@ pub fn metadata_from_js(options: &JsValue) -> JsResult<Metadata> {
             None => Err(invalid(&format!("`{field}` must be a string"))),
         }
     };
-    let size = get(options, "size");
-    let size = match whole(&size, 0.0..=MAX_SAFE_INTEGER) {
-        None if !size.is_null_or_undefined() => {
-            return Err(invalid("`size` must be a whole number of bytes"));
-        }
-        size => size,
-    };
+    let size = optional_whole(options, "size", 0.0..=MAX_SAFE_INTEGER, || {
+        invalid("`size` must be a whole number of bytes")
+    })?;
     Ok(Metadata {
         name: text("name")?,
         media_type: text("type")?,

@@ -249,7 +249,7 @@ impl SealMachine {
     /// `len` more plaintext bytes: `{ head?, steps, ivs }`.
     pub fn push(&mut self, len: f64) -> JsResult<Object> {
         // Offsets are 32-bit here: a longer chunk would be cut short.
-        let len = whole(&len.into(), 0.0..=f64::from(u32::MAX))
+        let len = whole(len, 0.0..=f64::from(u32::MAX))
             .ok_or_else(|| invalid("a chunk must be a whole number of bytes below 4 GiB"))?;
         Ok(seal_push_to_js(js(self.0.push(len as usize))?))
     }

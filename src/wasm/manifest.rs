@@ -20,7 +20,8 @@ fn field(entry: &JsValue, name: &str) -> Result<String, JsValue> {
 pub fn manifest_text(entries: Array) -> Result<Uint8Array, JsValue> {
     let mut manifest = Manifest::default();
     for entry in entries.iter() {
-        let size = whole(&get(&entry, "size"), 0.0..=MAX_SAFE_INTEGER)
+        let size = (get(&entry, "size").as_f64())
+            .and_then(|n| whole(n, 0.0..=MAX_SAFE_INTEGER))
             .ok_or_else(|| invalid("a manifest entry's size is a whole number of bytes"))?;
         js(manifest.push(Entry {
             path: field(&entry, "path")?,

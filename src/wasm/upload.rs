@@ -8,7 +8,7 @@ use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::error::{fault_error, invalid, js, with_code};
-use super::field::{get, number, set, text, whole};
+use super::field::{get, number, optional_whole, set, text};
 use super::key::{Key, Recipient};
 use super::machine::{WasmCipher, digests_from, sealing_handle, steps_to_js};
 use crate::format::Metadata;
@@ -35,13 +35,12 @@ fn share_terms(share: &JsValue) -> Result<Option<Terms>, JsValue> {
     }
     // Integers only in the message: formatting an f64 would pull float
     // printing into the wasm.
-    let field = |name: &str, max: u32| match get(share, name) {
-        v if v.is_null_or_undefined() => Ok(None),
-        v => whole(&v, 1.0..=f64::from(max)).map(Some).ok_or_else(|| {
+    let field = |name: &str, max: u32| {
+        optional_whole(share, name, 1.0..=f64::from(max), || {
             invalid(&format!(
                 "share.{name} must be a whole number from 1 to {max}"
             ))
-        }),
+        })
     };
     Ok(Some(Terms {
         expires_secs: field("expiresSecs", u32::MAX)?,

@@ -307,6 +307,35 @@ fn bad_keys_and_inputs_get_specific_codes() {
     let meta = js_sys::Object::new();
     Reflect::set(&meta, &"size".into(), &JsValue::from_f64(-1.0)).unwrap();
     assert_eq!(code(&SealMachine::new(&key, meta.into()).err().unwrap()), "InvalidInput");
+    // Numbers from JS: whole, in range, or (where optional) absent.
+    let with = |field: &str, value: JsValue| {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &field.into(), &value).unwrap();
+        JsValue::from(o)
+    };
+    for bad in [JsValue::from_f64(1.5), JsValue::from_str("5"), JsValue::from_f64(f64::NAN)] {
+        assert_eq!(code(&SealMachine::new(&key, with("size", bad)).err().unwrap()), "InvalidInput");
+    }
+    assert!(SealMachine::new(&key, with("size", JsValue::NULL)).is_ok());
+    let mut machine = SealMachine::new(&key, JsValue::UNDEFINED).unwrap();
+    for bad in [-1.0, 1.5, 4294967296.0, f64::NAN] {
+        assert_eq!(code(&machine.push(bad).unwrap_err()), "InvalidInput", "{bad}");
+    }
+    use s3seal::wasm::manifest_text;
+    let upload = |share: JsValue| UploadSealer::with_key(&key, with("share", share), 10.0, None);
+    for bad in [with("downloads", JsValue::from_f64(0.0)), with("expiresSecs", JsValue::from_f64(1.5)), with("downloads", JsValue::from_str("3"))] {
+        assert_eq!(code(&upload(bad).err().unwrap()), "InvalidInput");
+    }
+    assert!(upload(with("downloads", JsValue::NULL)).is_ok());
+    assert!(upload(with("expiresSecs", JsValue::from_f64(60.0))).is_ok());
+    let entry = js_sys::Object::new();
+    for (field, value) in [("path", "a.txt"), ("objectName", &*"00".repeat(16)), ("fileKey", &*key.file_key(&"00".repeat(16)).unwrap().to_text().unwrap())] {
+        Reflect::set(&entry, &field.into(), &value.into()).unwrap();
+    }
+    Reflect::set(&entry, &"size".into(), &JsValue::from_f64(3.0)).unwrap();
+    assert!(manifest_text(js_sys::Array::of1(&entry)).is_ok());
+    Reflect::set(&entry, &"size".into(), &JsValue::from_f64(-3.0)).unwrap();
+    assert_eq!(code(&manifest_text(js_sys::Array::of1(&entry)).unwrap_err()), "InvalidInput");
     let share = Key::from_text(&key.file_key(&"00".repeat(16)).unwrap().to_text().unwrap()).unwrap();
     assert_eq!(code(&SealMachine::new(&share, JsValue::UNDEFINED).err().unwrap()), "InvalidInput");
     assert_eq!(code(&s3seal::wasm::check_sse_c_endpoint("http://example.com").unwrap_err()), "InsecureEndpoint");
