@@ -11,7 +11,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{Error, Result};
 use crate::format::{KeySource, METADATA_NONCE_SIZE, Metadata, Preamble};
 use crate::key::{DeleteToken, FileKey, ObjectId, SseCKey};
-use crate::machine::{OpenMachine, SealMachine, SealPush, Step, run_steps};
+use crate::machine::{OpenMachine, Piece, SealMachine, SealPush, Step, run_steps};
 use crate::name::ObjectName;
 use crate::recipient::{Recipient, X25519_KEY_SIZE};
 use crate::secret::Secret;
@@ -911,42 +911,61 @@ impl RangeOpener {
         start..end
     }
 
+    /// How to open `segments` from the object bytes
+    /// [`RangeOpener::object_range`] names for them: one step per segment,
+    /// each a [`Piece::Chunk`] at its offset in those bytes (where segments
+    /// end is the layout's rule, as for the machines), and where plaintext
+    /// `range` lies in the steps' output laid end to end.
+    fn steps(&self, range: Range<u64>, segments: Range<u64>) -> Result<(Vec<Step>, Range<usize>)> {
+        let count = layout::segment_count(self.plaintext_len);
+        if segments.end > count || segments.start >= segments.end {
+            return Err(Error::InvalidInput("segments out of range"));
+        }
+        let fetched = self.object_range(segments.clone());
+        let fetched_len = (fetched.end - fetched.start) as usize;
+        let mut steps = Vec::with_capacity((segments.end - segments.start) as usize);
+        let mut at = 0;
+        for index in segments.clone() {
+            let last = index + 1 == count;
+            let len = if last {
+                fetched_len - at
+            } else {
+                layout::ciphertext_capacity(index)
+            };
+            steps.push(Step::Segment {
+                nonce: self.cipher.nonce(index, last)?,
+                from: Some((Piece::Chunk, at)),
+                len,
+            });
+            at += len;
+        }
+        let produced = (fetched_len - steps.len() * TAG_SIZE) as u64;
+        let base = layout::plaintext_offset(segments.start);
+        let start = range.start.max(base) - base;
+        let end = (range.end.min(self.plaintext_len).saturating_sub(base)).min(produced);
+        Ok((steps, start.min(end) as usize..end as usize))
+    }
+
     /// Opens `segments` from their ciphertext (as fetched from
-    /// [`RangeOpener::object_range`]) and returns plaintext `range` out of them.
+    /// [`RangeOpener::object_range`]) and returns plaintext `range` out of
+    /// them. Every segment is authenticated; the plaintext of all of them is
+    /// wiped once the range is copied out.
     pub fn open(
         &self,
         range: Range<u64>,
         segments: Range<u64>,
         ciphertext: &[u8],
     ) -> Result<Vec<u8>> {
-        let count = layout::segment_count(self.plaintext_len);
-        if segments.end > count || segments.start >= segments.end {
-            return Err(Error::InvalidInput("segments out of range"));
-        }
-        let expected = self.object_range(segments.clone());
+        let (steps, keep) = self.steps(range, segments.clone())?;
+        let expected = self.object_range(segments);
         if ciphertext.len() as u64 != expected.end - expected.start {
             return Err(Error::Truncated);
         }
-        let mut plain = Vec::with_capacity(ciphertext.len());
-        let mut rest = ciphertext;
-        for index in segments.clone() {
-            let take = if index + 1 == count {
-                rest.len()
-            } else {
-                layout::ciphertext_capacity(index)
-            };
-            let nonce = self.cipher.nonce(index, index + 1 == count)?;
-            if let Err(e) = self.cipher.open_to(nonce, &rest[..take], &mut plain) {
-                zeroize::Zeroize::zeroize(&mut plain);
-                return Err(e);
-            }
-            rest = &rest[take..];
-        }
-        let base = layout::plaintext_offset(segments.start);
-        let start = (range.start.max(base) - base) as usize;
-        let end =
-            (range.end.min(self.plaintext_len).saturating_sub(base) as usize).min(plain.len());
-        Ok(plain[start.min(end)..end].to_vec())
+        let mut plain = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+        run_steps(&steps, &[], ciphertext, &mut Vec::new(), |nonce, bytes| {
+            self.cipher.open_to(nonce, bytes, &mut plain)
+        })?;
+        Ok(plain[keep].to_vec())
     }
 }
 
@@ -1235,6 +1254,39 @@ mod tests {
             matches!(refusal, Error::KeySource(m) if m.contains("root key, not a passphrase")),
             "{refusal:?}"
         );
+    }
+
+    #[test]
+    fn range_steps_name_each_segment_and_the_plaintext_to_keep() {
+        let secret = Secret::Root(RootKey::from_bytes([9; 32]));
+        let (first, seg) = (FIRST_PLAINTEXT_SEGMENT_SIZE, PLAINTEXT_SEGMENT_SIZE);
+        let plain = plaintext(first + 2 * seg + 100);
+        let (_, object) = seal(&secret, &Metadata::default(), &plain).unwrap();
+        let reader = RangeOpener::new(&secret, None, &object, object.len() as u64).unwrap();
+        let len = plain.len() as u64;
+        let edge = (first + seg) as u64;
+        for range in [
+            0..1,
+            5..len,
+            edge - 3..edge + 3,
+            edge..edge + 1,
+            len - 1..len + 9,
+        ] {
+            let segments = reader.segments_for(range.clone());
+            let fetched = reader.object_range(segments.clone());
+            let bytes = &object[fetched.start as usize..fetched.end as usize];
+            let (steps, keep) = reader.steps(range.clone(), segments.clone()).unwrap();
+            assert_eq!(steps.len() as u64, segments.end - segments.start);
+            let mut out = Vec::new();
+            run_steps(&steps, &[], bytes, &mut Vec::new(), |nonce, sealed| {
+                reader.cipher.open_to(nonce, sealed, &mut out)
+            })
+            .unwrap();
+            let want = &plain[range.start as usize..(range.end.min(len)) as usize];
+            assert_eq!(&out[keep], want, "{range:?}");
+            let native = reader.open(range.clone(), segments, bytes).unwrap();
+            assert_eq!(native, want, "{range:?}");
+        }
     }
 
     #[test]
