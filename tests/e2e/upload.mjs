@@ -987,12 +987,32 @@ try {
             } catch (err) {
               wrongKey = err.code;
             }
-            return { out, size, wrongKey };
+            window.rangedCase = { objectName: up.objectName, fileKey, data };
+            return { out, size, wrongKey, objectName: up.objectName, fileKey: fileKey.toText() };
           }, `${main.url}/api/presign`);
           for (const r of got.out) assert(r.same && r.name === "ranged.bin" && r.total === got.size, JSON.stringify(r));
           assert(got.wrongKey === "WrongKey", `a wrong key is WrongKey: ${got.wrongKey}`);
           // Five ranges of at most 0.7 MB: far less than five 20 MB downloads.
           assert(fetched > 0 && fetched < 8 * 1024 * 1024, `only heads and covering segments were fetched: ${fetched} bytes`);
+          // A segment tampered with in the middle: a range over it fails and
+          // gives no bytes; a range elsewhere still reads.
+          s3check("flip", `uploads/${got.objectName}`, got.fileKey, "10300000");
+          const tampered = await page.evaluate(async (presignUrl) => {
+            const s3seal = await import("/pkg/index.js");
+            const presign = s3seal.presignWith(presignUrl);
+            const { objectName, fileKey, data } = window.rangedCase;
+            let code;
+            try {
+              const r = await s3seal.openRange(objectName, { key: fileKey, presign }, 10_000_000, 10_700_000);
+              code = `read ${r.bytes.length} bytes`;
+            } catch (err) {
+              code = err.code;
+            }
+            const elsewhere = await s3seal.openRange(objectName, { key: fileKey, presign }, 0, 1000);
+            return { code, elsewhere: elsewhere.bytes.every((v, i) => v === data[i]) && elsewhere.bytes.length === 1000 };
+          }, `${main.url}/api/presign`);
+          assert(tampered.code === "Corrupt", `a tampered segment in range: ${tampered.code}`);
+          assert(tampered.elsewhere, "a range clear of the tampered segment still reads");
         } finally {
           await context.close();
         }
