@@ -24,6 +24,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/release/s3seal");
 const SAVE_SIZE = 2048 * MIB;
 const VIDEO_SECONDS = 58;
+/** The Service Worker's largest answer (MAX_RANGE_BYTES in pkg/src/sw.ts). */
+const RANGE_READ_SIZE = 4 * MIB;
+const RANGE_READS = 7;
 const ROUND_TRIP_SIZE = 5 * 1024 * MIB;
 const SAMPLE_MS = 200;
 const CORES = Number(execFileSync("nproc").toString().trim());
@@ -212,6 +215,28 @@ try {
     });
     await new Promise((r) => setTimeout(r, 500));
     counting = false;
+    // A ranged read as the Service Worker's largest answer asks for it,
+    // from the middle of the same object; nothing else runs meanwhile.
+    results.range_read_ms = Math.round(
+      await p.evaluate(async ([size, reads, link]) => {
+        const s3seal = await import("/pkg/index.js");
+        await s3seal.ready();
+        const { objectName, fileKey } = s3seal.parseShareLink(link);
+        const stored = await s3seal.StoredObject.open(objectName, { key: fileKey, presign: s3seal.presignWith("/api/presign") });
+        const times = [];
+        try {
+          for (let i = 0; i < reads; i++) {
+            const at = Math.floor(stored.plaintextLength / 2) + i * size;
+            const t = performance.now();
+            await stored.range(at, at + size);
+            times.push(performance.now() - t);
+          }
+        } finally {
+          stored.close();
+        }
+        return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+      }, [RANGE_READ_SIZE, RANGE_READS, link]),
+    );
     results.video_duration_seconds = +got.duration.toFixed(1);
     results.seek_first_frame_ms = Math.round(seek.ms);
     results.seek_fetched_bytes = fetched;
@@ -273,6 +298,7 @@ function report() {
     `| (f) CPU seconds, Chromium + Garage, plain / sealed (each run; Garage also undoes SSE-C for the sealed one) | ${r.save_cpu_seconds?.plain.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} / ${r.save_cpu_seconds?.sealed.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} | CPU floor of the ratio on ${CORES} cores: ${floor} |`,
     `| (f) Chromium memory growth during the sealed save (the plain save's, for scale) | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB) | < 256 MiB |`,
     `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
+    `| (g) a ${RANGE_READ_SIZE / MIB} MiB ranged read (the Service Worker's largest answer) from the middle of that object, \`StoredObject.range\`, median of ${RANGE_READS} | ${r.range_read_ms} ms | |`,
     `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
     `| (h) Chromium memory growth: upload / download; the last progress shown | ${r.round_trip_memory_growth_mib?.upload} / ${r.round_trip_memory_growth_mib?.download} MiB; "${r.round_trip_last_progress}" | |`,
   ];
