@@ -354,6 +354,34 @@ const INERT_MEDIA_TYPES: &[&str] = &[
 /// origin: an allow-listed inert type (parameters dropped, case folded) is
 /// kept, anything else becomes [`OPAQUE_MEDIA_TYPE`].
 pub fn inert_media_type(media_type: &str) -> &'static str {
+    let essence = essence(media_type);
+    // black_box: unrolled over the constant table, the comparisons cost the
+    // wasm module several KiB (bench/results.md, design measurements).
+    core::hint::black_box(INERT_MEDIA_TYPES)
+        .iter()
+        .find(|t| t.as_bytes().eq_ignore_ascii_case(essence))
+        .copied()
+        .unwrap_or(OPAQUE_MEDIA_TYPE)
+}
+
+/// PDF, which a browser shows in its own viewer.
+pub const PDF_MEDIA_TYPE: &str = "application/pdf";
+
+/// As [`inert_media_type`], for the package's Service Worker's answers,
+/// which carry `nosniff` and a `Content-Security-Policy` sandbox: there PDF
+/// keeps its type, to open in the browser's own viewer. The viewer renders
+/// it in its own process and origin, never as a document of the page's
+/// (PDF scripting, where a viewer has it, runs in the viewer's sandbox).
+/// Not for `blob:` URLs, which carry neither header.
+pub fn sandboxed_media_type(media_type: &str) -> &'static str {
+    if essence(media_type).eq_ignore_ascii_case(PDF_MEDIA_TYPE.as_bytes()) {
+        return PDF_MEDIA_TYPE;
+    }
+    inert_media_type(media_type)
+}
+
+/// A media type without its parameters and surrounding blanks.
+fn essence(media_type: &str) -> &[u8] {
     let bytes = media_type.as_bytes();
     let end = bytes.iter().position(|&b| b == b';').unwrap_or(bytes.len());
     let mut essence = &bytes[..end];
@@ -363,13 +391,7 @@ pub fn inert_media_type(media_type: &str) -> &'static str {
     while let [rest @ .., b' ' | b'\t'] = essence {
         essence = rest;
     }
-    // black_box: unrolled over the constant table, the comparisons cost the
-    // wasm module several KiB (bench/results.md, design measurements).
-    core::hint::black_box(INERT_MEDIA_TYPES)
-        .iter()
-        .find(|t| t.as_bytes().eq_ignore_ascii_case(essence))
-        .copied()
-        .unwrap_or(OPAQUE_MEDIA_TYPE)
+    essence
 }
 
 #[cfg(test)]
@@ -593,6 +615,32 @@ mod tests {
             "x/browser",
         ] {
             assert_eq!(inert_media_type(active), OPAQUE_MEDIA_TYPE, "{active:?}");
+            // In a sandboxed document only PDF is added, and only exactly it.
+            let sandboxed = sandboxed_media_type(active);
+            let pdf = active == "application/pdf";
+            assert_eq!(sandboxed == PDF_MEDIA_TYPE, pdf, "{active:?}");
+            assert!(pdf || sandboxed == OPAQUE_MEDIA_TYPE, "{active:?}");
+        }
+    }
+
+    #[test]
+    fn a_sandboxed_document_keeps_pdf_and_the_inert_types_only() {
+        for pdf in [
+            "application/pdf",
+            "APPLICATION/PDF",
+            " application/pdf ; x=1",
+        ] {
+            assert_eq!(sandboxed_media_type(pdf), PDF_MEDIA_TYPE, "{pdf:?}");
+        }
+        assert_eq!(sandboxed_media_type("video/webm"), "video/webm");
+        for other in [
+            "application/pdf+xml",
+            "application/pdfx",
+            "application/x-pdf, text/html",
+            "text/html; type=application/pdf",
+            "application/pdf\0",
+        ] {
+            assert_eq!(sandboxed_media_type(other), OPAQUE_MEDIA_TYPE, "{other:?}");
         }
     }
 }

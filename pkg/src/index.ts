@@ -13,6 +13,7 @@ import initWasm, {
   RangeReader,
   readRefusal,
   safeFileName,
+  sandboxedMediaType,
   segmentOffset,
   sseCHeaders as wasmSseCHeaders,
   sseKmsHeaders as wasmSseKmsHeaders,
@@ -46,7 +47,7 @@ export type { S3sealError } from "./error.js";
 export { isS3sealError } from "./error.js";
 export type { ByteRequest, ServeEvent, WorkerInspectResult } from "./worker.js";
 export type { WorkerOpenResult, WorkerPresign, WorkerSealResult, WorkerSecret, WorkerUploadResult } from "./worker.js";
-export { Key, OpenStream, RangeReader, Recipient, SealStream, checkSseCEndpoint, inertMediaType, safeFileName, segmentOffset };
+export { Key, OpenStream, RangeReader, Recipient, SealStream, checkSseCEndpoint, inertMediaType, safeFileName, sandboxedMediaType, segmentOffset };
 
 /** One file of a manifest (FORMAT.md §10): several files behind one link. */
 export interface ManifestEntry {
@@ -927,7 +928,8 @@ export class ServiceWorkerOpener {
     await client.serve(info.handle, channel.port2, onEvent);
     const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     const fileName = info.fileName ?? "opened.bin";
-    await acknowledged(controller, { s3seal: "expose", token, size: info.plaintextLength, type: info.type, fileName }, [channel.port1], true);
+    // The Service Worker's answers are sandboxed: PDF may keep its type there.
+    await acknowledged(controller, { s3seal: "expose", token, size: info.plaintextLength, type: info.servedType, fileName }, [channel.port1], true);
     // An idle Service Worker is stopped (and forgets its tokens) after
     // about 30 s; a message is an event that keeps it running.
     if (this.#open++ === 0) this.#pinger = setInterval(() => this.#container.controller?.postMessage({ s3seal: "ping", token }), 10000);

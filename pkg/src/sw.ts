@@ -70,12 +70,14 @@ scope.addEventListener("fetch", (event: FetchEventLike) => {
   event.respondWith(answer(event.request, url, url.pathname.slice(prefix.pathname.length).split("/")[0]));
 });
 
-/** Headers on everything served: opened bytes never run here (no sniffing, a sandbox, no caching). */
+/** Headers on everything served: opened bytes never run here (no sniffing,
+ * a sandbox, framed by this origin's pages only, no caching). A PDF opens
+ * in the browser's own viewer, which renders it outside the page's origin. */
 function headers(entry: Entry, more: Record<string, string>): Headers {
   return new Headers({
     "content-type": entry.type,
     "x-content-type-options": "nosniff",
-    "content-security-policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+    "content-security-policy": "sandbox; default-src 'none'; frame-ancestors 'self'",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
     ...more,

@@ -16,6 +16,7 @@ import {
   sealBlob,
   StoredObject,
   inertMediaType,
+  sandboxedMediaType,
   upload,
 } from "./index.js";
 import { s3sealError } from "./error.js";
@@ -135,8 +136,12 @@ export interface WorkerInspectResult {
   metadata: Metadata;
   /** The sealed name made safe to show and save (`safeFileName`), or null. */
   fileName: string | null;
-  /** `inertMediaType(metadata.type)`: the only type its bytes are served as. */
+  /** `inertMediaType(metadata.type)`: the only type its bytes get in the
+   * page's origin. */
   type: string;
+  /** `sandboxedMediaType(metadata.type)`: the type the Service Worker's
+   * sandboxed answers give them (PDF too, for the browser's viewer). */
+  servedType: string;
   plaintextLength: number;
   /** When the object is a manifest: the files it lists, checked (read whole). */
   manifest?: ManifestEntry[];
@@ -358,7 +363,14 @@ async function handle(data: WorkerRequest, signal: AbortSignal, keys: Key[]): Pr
     const handle = nextHandle++;
     stores.set(handle, stored);
     const { metadata, plaintextLength } = stored;
-    const info: WorkerInspectResult = { handle, metadata, fileName: safeFileName(metadata.name) ?? null, type: inertMediaType(metadata.type), plaintextLength };
+    const info: WorkerInspectResult = {
+      handle,
+      metadata,
+      fileName: safeFileName(metadata.name) ?? null,
+      type: inertMediaType(metadata.type),
+      servedType: sandboxedMediaType(metadata.type),
+      plaintextLength,
+    };
     if (metadata.type === MANIFEST_TYPE) {
       // A list is small and read whole, verified, before anything of it is shown.
       info.manifest = (await opened(await stored.blob({ signal, onProgress }), metadata)).manifest;

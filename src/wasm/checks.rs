@@ -16,6 +16,15 @@ pub fn inert_media_type(media_type: &str) -> String {
     crate::format::inert_media_type(media_type).to_owned()
 }
 
+/// As `inertMediaType`, for the package's Service Worker's answers (with
+/// `nosniff` and a CSP sandbox): PDF keeps its type there, for the
+/// browser's own viewer, which never renders it as the page's document.
+/// Not for `blob:` URLs.
+#[wasm_bindgen(js_name = sandboxedMediaType)]
+pub fn sandboxed_media_type(media_type: &str) -> String {
+    crate::format::sandboxed_media_type(media_type).to_owned()
+}
+
 /// A safe file name for the name sealed in an object (invisible and bidi
 /// characters dropped, no path, no hidden or device names), or `undefined`
 /// when nothing usable is left: the page shows it and saves under it.

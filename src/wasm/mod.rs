@@ -27,7 +27,7 @@ mod receipt;
 mod sse;
 mod upload;
 
-pub use checks::{inert_media_type, passphrase_strength, read_refusal};
+pub use checks::{inert_media_type, passphrase_strength, read_refusal, sandboxed_media_type};
 pub use key::{Key, Recipient};
 pub use machine::{
     OpenMachine, SealMachine, WasmCipher, cipher_failure, segment_digest, segment_offset,

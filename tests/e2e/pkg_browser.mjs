@@ -850,12 +850,12 @@ try {
       "m1_opened_html_is_inert: openBlob, download and the Worker type opened bytes inertly; the sealed type stays in the metadata",
       async () => {
         const got = await page.evaluate(async () => {
-          const { Key, WorkerClient, download, inertMediaType, openBlob, sealBlob } = window.s3seal;
+          const { Key, WorkerClient, download, inertMediaType, openBlob, sandboxedMediaType, sealBlob } = window.s3seal;
           const key = Key.generate();
           const keyText = key.toText();
           const client = new WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
           const out = {};
-          for (const type of ["text/html", "image/svg+xml", "image/png", "TEXT/HTML; charset=utf-8", "application/xhtml+xml"]) {
+          for (const type of ["text/html", "image/svg+xml", "image/png", "TEXT/HTML; charset=utf-8", "application/xhtml+xml", "application/pdf"]) {
             const body = new TextEncoder().encode("<script>document.title = 'script ran'</script>");
             const sealed = await sealBlob(new Blob([body]), { key, type, name: "x" });
             await fetch(`/upload?name=${sealed.objectName}`, { method: "PUT", body: sealed.blob });
@@ -870,6 +870,8 @@ try {
               worker: viaWorker.blob.type,
               metadata: [opened.metadata.type, downloaded.metadata.type, viaWorker.metadata.type],
               inert: typeof inertMediaType === "function" ? inertMediaType(type) : "not exported",
+              // The Service Worker's sandboxed answers only: never a Blob's type.
+              sandboxed: sandboxedMediaType(type),
             };
           }
           client.terminate();
@@ -882,9 +884,12 @@ try {
           ["TEXT/HTML; charset=utf-8", "application/octet-stream"],
           ["application/xhtml+xml", "application/octet-stream"],
           ["image/png", "image/png"],
+          ["application/pdf", "application/octet-stream"],
         ]) {
           const g = got[type];
           assert(g.openBlob === want && g.download === want && g.worker === want && g.inert === want, `${type}: ${JSON.stringify(g)}`);
+          const served = type === "application/pdf" ? type : want;
+          assert(g.sandboxed === served, `${type} in the Service Worker's answers: ${JSON.stringify(g)}`);
           assert(g.metadata.every((t) => t === type), `the sealed type is still reported as metadata: ${JSON.stringify(g)}`);
         }
       },
