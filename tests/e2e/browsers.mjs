@@ -261,6 +261,44 @@ function engineTests(engine, state) {
         await session.close();
       }
     }),
+    t("issue 19: a sealed PDF is shown in place where the browser's viewer works under the Service Worker's sandbox (Firefox), and only saved where it does not (WebKit)", async () => {
+      const pdf = Buffer.from(
+        "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+          "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+      );
+      const link = await uploadViaPage(state.driver, engine, state.page, "report.pdf", pdf);
+      const session = await Session.create(state.driver, engine);
+      try {
+        await session.goto(link);
+        await session.waitFor(shown("#receive"), 20000);
+        await session.click("#open");
+        await session.waitFor(settled("#opened", "#error"), 60000);
+        const opened = await session.run(`() => ({
+          error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
+          type: document.querySelector("#opened-type").textContent,
+          offered: !document.querySelector("#play").hidden,
+          label: document.querySelector("#play").textContent,
+        })`);
+        assert(!opened.error && opened.type === "application/pdf", JSON.stringify(opened));
+        if (engine === "webkit") {
+          assert(!opened.offered, `WebKit's viewer shows nothing in the sandbox: not offered (${JSON.stringify(opened)})`);
+          return;
+        }
+        assert(opened.offered && /Show before saving/.test(opened.label), JSON.stringify(opened));
+        await session.click("#play");
+        await session.waitFor("() => document.querySelector('#preview iframe') !== null", 10000);
+        const got = await session.runAsync(`async () => {
+          const frame = document.querySelector("#preview iframe");
+          const served = await fetch(frame.src, { method: "HEAD" });
+          await new Promise((r) => setTimeout(r, 1500));
+          return { type: served.headers.get("content-type"), csp: served.headers.get("content-security-policy"), ours: frame.contentDocument !== null };
+        }`);
+        assert(got.type === "application/pdf" && /^sandbox;/.test(got.csp ?? ""), JSON.stringify(got));
+        assert(!got.ours, `the viewer's document is not the page's: ${JSON.stringify(got)}`);
+      } finally {
+        await session.close();
+      }
+    }),
     t("the driver stops", async () => {
       await state.driver.stop();
     }),

@@ -1608,6 +1608,65 @@ try {
       },
     ],
     [
+      "issue 19: a sealed PDF is shown in the browser's own viewer from the Service Worker; HTML sealed as a PDF runs nothing",
+      async () => {
+        // A one-page PDF (no text needed: the viewer's frame is the proof).
+        const pdf = Buffer.from(
+          "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+            "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+        );
+        // The attack: a page of script, sealed under a PDF's name and type.
+        const hostile = Buffer.from('<!doctype html><script>parent.postMessage("ran", "*"); top.document.title = "pwned";</script>');
+        const shown = async (name, bytes) => {
+          const up = await uploadViaPage(main.url, name, bytes);
+          const context = await chrome.newContext();
+          const page = await context.newPage();
+          try {
+            await openLink(page, up.link, "#opened", 60000);
+            const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+            if (error) return { error };
+            await page.evaluate(() => {
+              window.heard = [];
+              window.addEventListener("message", (e) => window.heard.push(String(e.data)));
+            });
+            const offered = await page.isVisible("#play");
+            if (!offered) return { offered };
+            const label = await page.textContent("#play");
+            await page.click("#play");
+            await page.waitForSelector("#preview iframe");
+            await page.waitForTimeout(2000);
+            const got = await page.evaluate(async () => {
+              const frame = document.querySelector("#preview iframe");
+              const served = await fetch(frame.src, { method: "HEAD" });
+              return {
+                heard: window.heard,
+                title: document.title,
+                // What the page can reach of the frame: the viewer's empty
+                // wrapper at most, never the file's own markup.
+                inside: frame.contentDocument ? { text: frame.contentDocument.body?.innerText ?? "", scripts: frame.contentDocument.scripts.length } : null,
+                type: served.headers.get("content-type"),
+                csp: served.headers.get("content-security-policy"),
+                note: document.querySelector("#preview .unverified")?.textContent ?? "",
+              };
+            });
+            return { offered, label, frames: page.frames().map((f) => f.url()), ...got };
+          } finally {
+            await context.close();
+          }
+        };
+        const viewer = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/";
+        const good = await shown("report.pdf", pdf);
+        assert(!good.error && good.offered && /Show before saving/.test(good.label), JSON.stringify(good));
+        assert(good.frames.some((u) => u.startsWith(viewer)), `the PDF viewer shows it: ${JSON.stringify(good.frames)}`);
+        assert(good.type === "application/pdf" && /^sandbox;/.test(good.csp ?? "") && /frame-ancestors 'self'/.test(good.csp), `served ${good.type} under ${good.csp}`);
+        assert((good.inside?.text ?? "") === "" && /only a complete save proves/.test(good.note), JSON.stringify(good));
+        const evil = await shown("evil.pdf", hostile);
+        assert(!evil.error && evil.offered, JSON.stringify(evil));
+        assert(evil.heard.length === 0 && evil.title !== "pwned" && !evil.inside?.scripts, `the script ran: ${JSON.stringify(evil)}`);
+        assert(evil.type === "application/pdf" && /nosniff|sandbox/.test(evil.csp), `served ${evil.type} under ${evil.csp}`);
+      },
+    ],
+    [
       "issue 19: a large file of a list streams too (a picked file, else a Service Worker download, also by \"Save all\"), byte-identical, under the list's name",
       async () => {
         const dir = mkdtempSync(path.join(work, "list-big-"));

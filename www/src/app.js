@@ -415,8 +415,11 @@ if (shared) {
       }
       // Streamed: into a picked file where File System Access exists, else
       // through the Service Worker; with neither, whole.
+      // A PDF is shown only from the Service Worker (sandboxed), so it takes
+      // that way whatever its size.
       const sw = await opener;
-      if (info.plaintextLength <= STREAM_FROM_BYTES || !(sw || window.showSaveFilePicker)) await openWhole(info);
+      const inPlace = sw && showsPdf(info);
+      if (!inPlace && (info.plaintextLength <= STREAM_FROM_BYTES || !(sw || window.showSaveFilePicker))) await openWhole(info);
       else await openStreamed(info, sw);
     } catch (err) {
       showError(err);
@@ -440,8 +443,22 @@ function closeOpened() {
 }
 window.addEventListener("pagehide", closeOpened);
 
-/** The preview element for an inert media type (`kinds` allowed), or null. */
+/** Whether this browser shows the PDF `info` is in its own viewer from the
+ * Service Worker's answer. Chromium's and Firefox's viewers do; WebKit's
+ * (pdf.js in a frame of its own) shows nothing under the answer's CSP
+ * sandbox, so there a PDF is only saved. */
+function showsPdf(info) {
+  const webkit = /AppleWebKit/.test(navigator.userAgent) && !/Chrome\//.test(navigator.userAgent);
+  return info.servedType === "application/pdf" && navigator.pdfViewerEnabled === true && !webkit;
+}
+
+/** The preview element for an inert media type (`kinds` allowed), or null.
+ * A PDF only from the Service Worker (`iframe` in `kinds`), whose answers
+ * say `nosniff` and sandbox what is not a PDF; the browser's viewer shows it. */
 function previewOf(info, src, kinds) {
+  if (kinds.includes("iframe") && showsPdf(info)) {
+    return Object.assign(document.createElement("iframe"), { src, title: info.fileName ?? "PDF" });
+  }
   const tag = { video: "video", audio: "audio", image: "img" }[info.type.split("/")[0]];
   if (!tag || !kinds.includes(tag)) return null;
   return Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" });
@@ -549,13 +566,15 @@ async function openStreamed(info, sw) {
   // Played before it is saved, a piece at a time: each piece is checked,
   // but the sender's signature covers the whole file and is proven only by
   // a save. So it plays only when asked, and says so.
-  const preview = exposed && previewOf(info, exposed.url, ["video", "audio"]);
+  const preview = exposed && previewOf(info, exposed.url, ["video", "audio", "iframe"]);
+  const shown = preview?.tagName === "IFRAME";
   $("play").hidden = !preview;
+  $("play").textContent = shown ? "Show before saving" : "Play before saving";
   $("play").onclick = () => {
     $("play").hidden = true;
     $("preview").replaceChildren(preview, Object.assign(document.createElement("p"), {
       className: "unverified",
-      textContent: "Playing before it is saved: each piece is checked as it plays, but only a complete save proves the whole file is the sender's.",
+      textContent: `${shown ? "Shown" : "Playing"} before it is saved: each piece is checked as it ${shown ? "is read" : "plays"}, but only a complete save proves the whole file is the sender's.`,
     }));
     $("preview").hidden = false;
   };
