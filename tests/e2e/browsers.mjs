@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, makeClip, playAndSeek, run, startServe } from "./lib.mjs";
+import { MINIMAL_PDF, assert, makeClip, playAndSeek, run, startServe } from "./lib.mjs";
 import { Session, scratch, startDriver } from "./webdriver.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -62,6 +62,21 @@ async function receiveViaPage(driver, engine, link) {
     return { ...(await session.runAsync(savedFile.toString())), address };
   } finally {
     await session.close();
+  }
+}
+
+/** A fresh session on `link` once its object opened, or failed to; the caller closes it. */
+async function openedSession(driver, engine, link) {
+  const session = await Session.create(driver, engine);
+  try {
+    await session.goto(link);
+    await session.waitFor(shown("#receive"), 20000);
+    await session.click("#open");
+    await session.waitFor(settled("#opened", "#error"), 60000);
+    return session;
+  } catch (err) {
+    await session.close();
+    throw err;
   }
 }
 
@@ -155,12 +170,8 @@ function engineTests(engine, state) {
     t("issue 19: a large share opens streamed: the Service Worker serves its download byte-identical and exact ranges, verified", async () => {
       const bytes = randomBytes((64 << 20) + 4099);
       const link = await uploadViaPage(state.driver, engine, state.page, "large.bin", bytes);
-      const session = await Session.create(state.driver, engine);
+      const session = await openedSession(state.driver, engine, link);
       try {
-        await session.goto(link);
-        await session.waitFor(shown("#receive"), 20000);
-        await session.click("#open");
-        await session.waitFor(settled("#opened", "#error"), 60000);
         const error = await session.run("() => document.querySelector('#error').hidden ? null : document.querySelector('#error').textContent");
         assert(!error, `open failed: ${error}`);
         const title = await session.run("() => document.querySelector('#opened-title').textContent");
@@ -262,17 +273,9 @@ function engineTests(engine, state) {
       }
     }),
     t("issue 19: a sealed PDF is shown in place where the browser's viewer works under the Service Worker's sandbox (Firefox), and only saved where it does not (WebKit)", async () => {
-      const pdf = Buffer.from(
-        "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
-          "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
-      );
-      const link = await uploadViaPage(state.driver, engine, state.page, "report.pdf", pdf);
-      const session = await Session.create(state.driver, engine);
+      const link = await uploadViaPage(state.driver, engine, state.page, "report.pdf", MINIMAL_PDF);
+      const session = await openedSession(state.driver, engine, link);
       try {
-        await session.goto(link);
-        await session.waitFor(shown("#receive"), 20000);
-        await session.click("#open");
-        await session.waitFor(settled("#opened", "#error"), 60000);
         const opened = await session.run(`() => ({
           error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
           type: document.querySelector("#opened-type").textContent,

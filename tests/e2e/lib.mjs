@@ -137,6 +137,12 @@ export function pattern(n) {
   return out;
 }
 
+/** A one-page PDF, as small as a viewer still shows. */
+export const MINIMAL_PDF = Buffer.from(
+  "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+);
+
 /** A 12 s WebM (VP8, a key frame every second: what a seek lands on) at `file`, made by ffmpeg. */
 export function makeClip(file) {
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "12", "-c:v", "libvpx", "-b:v", "3M", "-g", "25", file]);

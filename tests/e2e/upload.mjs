@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { assert, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe } from "./lib.mjs";
+import { MINIMAL_PDF, assert, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -1610,11 +1610,6 @@ try {
     [
       "issue 19: a sealed PDF is shown in the browser's own viewer from the Service Worker; HTML sealed as a PDF runs nothing",
       async () => {
-        // A one-page PDF (no text needed: the viewer's frame is the proof).
-        const pdf = Buffer.from(
-          "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
-            "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
-        );
         // The attack: a page of script, sealed under a PDF's name and type.
         const hostile = Buffer.from('<!doctype html><script>parent.postMessage("ran", "*"); top.document.title = "pwned";</script>');
         const shown = async (name, bytes) => {
@@ -1655,7 +1650,7 @@ try {
           }
         };
         const viewer = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/";
-        const good = await shown("report.pdf", pdf);
+        const good = await shown("report.pdf", MINIMAL_PDF);
         assert(!good.error && good.offered && /Show before saving/.test(good.label), JSON.stringify(good));
         assert(good.frames.some((u) => u.startsWith(viewer)), `the PDF viewer shows it: ${JSON.stringify(good.frames)}`);
         assert(good.type === "application/pdf" && /^sandbox;/.test(good.csp ?? "") && /frame-ancestors 'self'/.test(good.csp), `served ${good.type} under ${good.csp}`);
