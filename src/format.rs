@@ -369,10 +369,10 @@ pub const PDF_MEDIA_TYPE: &str = "application/pdf";
 
 /// As [`inert_media_type`], for the package's Service Worker's answers,
 /// which carry `nosniff` and a `Content-Security-Policy` sandbox: there PDF
-/// keeps its type, to open in the browser's own viewer. The viewer renders
-/// it in its own process and origin, never as a document of the page's
-/// (PDF scripting, where a viewer has it, runs in the viewer's sandbox).
-/// Not for `blob:` URLs, which carry neither header.
+/// keeps its type, for the browser's viewer. Whether a viewer is isolated
+/// enough to frame in a page is the host's call: the sandbox does not reach
+/// Chromium's, whose PDF scripting acts with the page's origin. Not for
+/// `blob:` URLs, which carry neither header.
 pub fn sandboxed_media_type(media_type: &str) -> &'static str {
     if essence(media_type).eq_ignore_ascii_case(PDF_MEDIA_TYPE.as_bytes()) {
         return PDF_MEDIA_TYPE;

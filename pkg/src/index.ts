@@ -928,8 +928,9 @@ export class ServiceWorkerOpener {
     await client.serve(info.handle, channel.port2, onEvent);
     const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     const fileName = info.fileName ?? "opened.bin";
-    // The Service Worker's answers are sandboxed: PDF may keep its type there.
-    await acknowledged(controller, { s3seal: "expose", token, size: info.plaintextLength, type: info.servedType, fileName }, [channel.port1], true);
+    // `sandboxedMediaType` from the Worker; without it, opaque bytes.
+    const type = info.servedType ?? "application/octet-stream";
+    await acknowledged(controller, { s3seal: "expose", token, size: info.plaintextLength, type, fileName }, [channel.port1], true);
     // An idle Service Worker is stopped (and forgets its tokens) after
     // about 30 s; a message is an event that keeps it running.
     if (this.#open++ === 0) this.#pinger = setInterval(() => this.#container.controller?.postMessage({ s3seal: "ping", token }), 10000);

@@ -37,6 +37,10 @@ const exposed = new Map<string, Entry>();
 /** Chunks (about 1 MiB each) a stream asks for ahead of the browser's reads. */
 const QUEUED_CHUNKS = 4;
 
+/** Types an answer may carry: inert media, PDF, opaque bytes. */
+const SERVED_TYPE = /^(?:(?:image|audio|video)\/[a-z0-9.+-]+|application\/(?:pdf|octet-stream))$/;
+const PDF_TYPE = "application/pdf";
+
 /** The most a ranged answer holds, in bytes: an open-ended range gets this much. */
 const MAX_RANGE_BYTES = 4 * 1024 * 1024;
 
@@ -51,7 +55,10 @@ scope.addEventListener("message", (event: MessageEvent) => {
   const m = event.data as { s3seal?: string; token?: string; size?: number; type?: string; fileName?: string } | null;
   if (!m || typeof m.token !== "string" || !/^[0-9a-f]{32}$/.test(m.token)) return;
   if (m.s3seal === "expose" && event.ports[0] && Number.isSafeInteger(m.size)) {
-    exposed.set(m.token, { port: event.ports[0], size: m.size as number, type: String(m.type), fileName: String(m.fileName) });
+    // The page's type, if it is one an answer may carry (the core's
+    // sandboxedMediaType gives no other); else opaque bytes.
+    const type = SERVED_TYPE.test(String(m.type)) ? String(m.type) : "application/octet-stream";
+    exposed.set(m.token, { port: event.ports[0], size: m.size as number, type, fileName: String(m.fileName) });
     // The page waits for this before it hands out the URL: a request that
     // overtook the message would find no token.
     event.ports[1]?.postMessage("exposed");
@@ -71,13 +78,14 @@ scope.addEventListener("fetch", (event: FetchEventLike) => {
 });
 
 /** Headers on everything served: opened bytes never run here (no sniffing,
- * a sandbox, framed by this origin's pages only, no caching). A PDF opens
- * in the browser's own viewer, which renders it outside the page's origin. */
-function headers(entry: Entry, more: Record<string, string>): Headers {
+ * a sandbox, no caching). Only a PDF shown in place (not a save) may be
+ * framed, by this origin's pages: the page's preview. */
+function headers(entry: Entry, more: Record<string, string>, save = false): Headers {
+  const framed = entry.type === PDF_TYPE && !save ? "'self'" : "'none'";
   return new Headers({
     "content-type": entry.type,
     "x-content-type-options": "nosniff",
-    "content-security-policy": "sandbox; default-src 'none'; frame-ancestors 'self'",
+    "content-security-policy": `sandbox; default-src 'none'; frame-ancestors ${framed}`,
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
     ...more,
@@ -138,7 +146,7 @@ async function answer(request: Request, url: URL, token: string): Promise<Respon
   }
   const more: Record<string, string> = { "content-length": String(entry.size), "accept-ranges": save ? "none" : "bytes" };
   if (save) more["content-disposition"] = disposition(entry.fileName);
-  if (request.method === "HEAD") return new Response(null, { status: 200, headers: headers(entry, more) });
+  if (request.method === "HEAD") return new Response(null, { status: 200, headers: headers(entry, more, save) });
   const port = ask(entry, { kind: "stream", save });
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -161,7 +169,7 @@ async function answer(request: Request, url: URL, token: string): Promise<Respon
       port.close();
     },
   }, { highWaterMark: QUEUED_CHUNKS });
-  return new Response(body, { status: 200, headers: headers(entry, more) });
+  return new Response(body, { status: 200, headers: headers(entry, more, save) });
 }
 
 /** `[start, end)` of a single `bytes=` range, capped; null for none or several (served whole). */

@@ -18,8 +18,8 @@ pub fn inert_media_type(media_type: &str) -> String {
 
 /// As `inertMediaType`, for the package's Service Worker's answers (with
 /// `nosniff` and a CSP sandbox): PDF keeps its type there, for the
-/// browser's own viewer, which never renders it as the page's document.
-/// Not for `blob:` URLs.
+/// browser's viewer. Frame it only where that viewer is isolated from the
+/// page (not Chromium's). Not for `blob:` URLs.
 #[wasm_bindgen(js_name = sandboxedMediaType)]
 pub fn sandboxed_media_type(media_type: &str) -> String {
     crate::format::sandboxed_media_type(media_type).to_owned()

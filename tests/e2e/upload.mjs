@@ -1608,57 +1608,58 @@ try {
       },
     ],
     [
-      "issue 19: a sealed PDF is shown in the browser's own viewer from the Service Worker; HTML sealed as a PDF runs nothing",
+      "issue 19: Chromium never frames a sealed PDF (its viewer would act with the page's origin); the Service Worker serves PDF as PDF with nosniff, lets only its preview be framed, and never gives HTML a PDF's type",
       async () => {
-        // The attack: a page of script, sealed under a PDF's name and type.
-        const hostile = Buffer.from('<!doctype html><script>parent.postMessage("ran", "*"); top.document.title = "pwned";</script>');
-        const shown = async (name, bytes) => {
-          const up = await uploadViaPage(main.url, name, bytes);
-          const context = await chrome.newContext();
-          const page = await context.newPage();
-          try {
-            await openLink(page, up.link, "#opened", 60000);
-            const error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
-            if (error) return { error };
-            await page.evaluate(() => {
-              window.heard = [];
-              window.addEventListener("message", (e) => window.heard.push(String(e.data)));
-            });
-            const offered = await page.isVisible("#play");
-            if (!offered) return { offered };
-            const label = await page.textContent("#play");
-            await page.click("#play");
-            await page.waitForSelector("#preview iframe");
-            await page.waitForTimeout(2000);
-            const got = await page.evaluate(async () => {
-              const frame = document.querySelector("#preview iframe");
-              const served = await fetch(frame.src, { method: "HEAD" });
-              return {
-                heard: window.heard,
-                title: document.title,
-                // What the page can reach of the frame: the viewer's empty
-                // wrapper at most, never the file's own markup.
-                inside: frame.contentDocument ? { text: frame.contentDocument.body?.innerText ?? "", scripts: frame.contentDocument.scripts.length } : null,
-                type: served.headers.get("content-type"),
-                csp: served.headers.get("content-security-policy"),
-                note: document.querySelector("#preview .unverified")?.textContent ?? "",
+        const context = await chrome.newContext();
+        const page = await context.newPage();
+        try {
+          await page.goto(`${main.url}/`);
+          const got = await page.evaluate(async (pdf) => {
+            const s3seal = await import("/pkg/index.js");
+            const client = new s3seal.WorkerClient(new Worker("/pkg/worker.js", { type: "module" }));
+            const sw = await s3seal.registerServiceWorker("/pkg/sw.js", { scope: "/" });
+            if (!sw) return { error: "no Service Worker" };
+            const out = {};
+            // HTML under a PDF's name: its sealed type is what counts.
+            for (const file of [new File([new Uint8Array(pdf)], "report.pdf", { type: "application/pdf" }), new File(["<script>top.document.title='ran'</script>"], "evil.pdf", { type: "text/html" })]) {
+              const up = await client.upload(file, { newKey: true, presign: { endpoint: "/api/presign" } });
+              const info = await client.inspect(up.objectName, { keyText: up.fileKey });
+              const exposed = await sw.expose(client, info);
+              const said = async (url) => {
+                const r = await fetch(url, { method: "HEAD" });
+                return { type: r.headers.get("content-type"), nosniff: r.headers.get("x-content-type-options"), csp: r.headers.get("content-security-policy") };
               };
-            });
-            return { offered, label, frames: page.frames().map((f) => f.url()), ...got };
-          } finally {
-            await context.close();
+              out[file.name] = { servedType: info.servedType, type: info.type, shown: await said(exposed.url), saved: await said(exposed.downloadUrl) };
+              await exposed.close();
+              await client.release(info.handle);
+            }
+            return out;
+          }, [...MINIMAL_PDF]);
+          assert(!got.error, got.error);
+          const pdf = got["report.pdf"];
+          const evil = got["evil.pdf"];
+          assert(pdf.servedType === "application/pdf" && pdf.type === "application/octet-stream", JSON.stringify(pdf));
+          assert(pdf.shown.type === "application/pdf" && pdf.shown.nosniff === "nosniff" && pdf.shown.csp === "sandbox; default-src 'none'; frame-ancestors 'self'", JSON.stringify(pdf.shown));
+          assert(/^sandbox;.*frame-ancestors 'none'$/.test(pdf.saved.csp ?? "") && pdf.saved.nosniff === "nosniff", `a save is never framed: ${JSON.stringify(pdf.saved)}`);
+          for (const answer of [evil.shown, evil.saved]) {
+            assert(answer.type === "application/octet-stream" && /frame-ancestors 'none'$/.test(answer.csp ?? ""), `HTML named .pdf: ${JSON.stringify(evil)}`);
           }
-        };
-        const viewer = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/";
-        const good = await shown("report.pdf", MINIMAL_PDF);
-        assert(!good.error && good.offered && /Show before saving/.test(good.label), JSON.stringify(good));
-        assert(good.frames.some((u) => u.startsWith(viewer)), `the PDF viewer shows it: ${JSON.stringify(good.frames)}`);
-        assert(good.type === "application/pdf" && /^sandbox;/.test(good.csp ?? "") && /frame-ancestors 'self'/.test(good.csp), `served ${good.type} under ${good.csp}`);
-        assert((good.inside?.text ?? "") === "" && /only a complete save proves/.test(good.note), JSON.stringify(good));
-        const evil = await shown("evil.pdf", hostile);
-        assert(!evil.error && evil.offered, JSON.stringify(evil));
-        assert(evil.heard.length === 0 && evil.title !== "pwned" && !evil.inside?.scripts, `the script ran: ${JSON.stringify(evil)}`);
-        assert(evil.type === "application/pdf" && /nosniff|sandbox/.test(evil.csp), `served ${evil.type} under ${evil.csp}`);
+          // The page opens a PDF share whole in Chromium and offers no preview.
+          const up = await uploadViaPage(main.url, "report.pdf", MINIMAL_PDF);
+          const receiver = await context.newPage();
+          await openLink(receiver, up.link, "#opened", 60000);
+          const opened = await receiver.evaluate(() => ({
+            error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
+            title: document.querySelector("#opened-title").textContent,
+            type: document.querySelector("#opened-type").textContent,
+            offered: !document.querySelector("#play").hidden,
+            framed: document.querySelectorAll("iframe").length,
+          }));
+          assert(!opened.error && opened.type === "application/pdf" && /Opened and verified/.test(opened.title), JSON.stringify(opened));
+          assert(!opened.offered && opened.framed === 0, `Chromium frames no PDF: ${JSON.stringify(opened)}`);
+        } finally {
+          await context.close();
+        }
       },
     ],
     [

@@ -443,18 +443,21 @@ function closeOpened() {
 }
 window.addEventListener("pagehide", closeOpened);
 
-/** Whether this browser shows the PDF `info` is in its own viewer from the
- * Service Worker's answer. Chromium's and Firefox's viewers do; WebKit's
- * (pdf.js in a frame of its own) shows nothing under the answer's CSP
- * sandbox, so there a PDF is only saved. */
+/** Whether this page shows the PDF `info` is in the browser's viewer, from
+ * the Service Worker's answer. Only Firefox's (pdf.js): its document is not
+ * the page's, and it neither submits forms nor follows script links.
+ * Chromium's viewer sits in a frame of the page's origin whatever the
+ * sandbox says, and its PDF scripting (dialogs, form posts) would act as
+ * this page; WebKit's shows nothing under the sandbox. There a PDF is
+ * only saved. */
 function showsPdf(info) {
-  const webkit = /AppleWebKit/.test(navigator.userAgent) && !/Chrome\//.test(navigator.userAgent);
-  return info.servedType === "application/pdf" && navigator.pdfViewerEnabled === true && !webkit;
+  const gecko = /Gecko\/\d/.test(navigator.userAgent) && !/like Gecko/.test(navigator.userAgent);
+  return info.servedType === "application/pdf" && navigator.pdfViewerEnabled === true && gecko;
 }
 
 /** The preview element for an inert media type (`kinds` allowed), or null.
  * A PDF only from the Service Worker (`iframe` in `kinds`), whose answers
- * say `nosniff` and sandbox what is not a PDF; the browser's viewer shows it. */
+ * say `nosniff`, never from a `blob:` URL; see `showsPdf`. */
 function previewOf(info, src, kinds) {
   if (kinds.includes("iframe") && showsPdf(info)) {
     return Object.assign(document.createElement("iframe"), { src, title: info.fileName ?? "PDF" });
