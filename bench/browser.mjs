@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 import { body, browser, serve } from "../tests/e2e/lib.mjs";
-import { MIB, cpuSeconds, descendants, presign, processType, randomFile, remove, writeTable } from "./common.mjs";
+import { MIB, chromiumPss, cpuSeconds, presign, randomFile, remove, writeTable } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CIPHER_SIZE = 64 * MIB;
@@ -30,25 +30,6 @@ const MEMORY_SIZE = 2048 * MIB;
 /** Memory sampling period while the 2 GiB upload runs. */
 const SAMPLE_MS = 200;
 const CORES = Number(execFileSync("nproc").toString().trim());
-
-/** PSS in bytes of Chromium's processes: in all, and by role (the browser
- * process holds Blob data, e.g. upload bodies; renderers hold the page and
- * its Worker). */
-function chromiumPss() {
-  const pss = { total: 0, browser: 0, renderer: 0 };
-  for (const pid of descendants()) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
-      if (!m) continue;
-      const bytes = Number(m[1]) * 1024;
-      const type = processType(pid);
-      pss.total += bytes;
-      if (!type) pss.browser += bytes;
-      if (type === "renderer") pss.renderer += bytes;
-    } catch {}
-  }
-  return pss;
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const work = mkdtempSync(path.join(tmpdir(), "s3seal-bench-"));

@@ -54,6 +54,26 @@ export function processType(pid) {
   return /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, "utf8"))?.[1];
 }
 
+/** PSS in bytes of Chromium's processes: in all, and by role (the browser
+ * process holds Blob data, e.g. upload bodies; renderers hold the page and
+ * its Worker). */
+export function chromiumPss() {
+  const pss = { total: 0, browser: 0, renderer: 0, other: 0 };
+  for (const pid of descendants()) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      if (!m) continue;
+      const bytes = Number(m[1]) * 1024;
+      const type = processType(pid);
+      pss.total += bytes;
+      if (!type) pss.browser += bytes;
+      else if (type === "renderer") pss.renderer += bytes;
+      else pss.other += bytes;
+    } catch {}
+  }
+  return pss;
+}
+
 /** CPU seconds (user + system) used so far by Chromium (our descendants) and
  * by Garage (its pid file): where the time of an upload goes on 2 cores.
  * The renderer (where s3seal runs) is also counted apart, with its system

@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { browser, persistentBrowser, startServe } from "../tests/e2e/lib.mjs";
-import { MIB, bucket, cpuSeconds, descendants, getSignedUrl, randomFile, s3, sdk, writeTable } from "./common.mjs";
+import { MIB, bucket, chromiumPss, cpuSeconds, getSignedUrl, randomFile, s3, sdk, writeTable } from "./common.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/release/s3seal");
@@ -38,30 +38,27 @@ async function sha256File(file) {
   return hash.digest("hex");
 }
 
-/** PSS in bytes of Chromium's processes. */
-function chromiumPss() {
-  let total = 0;
-  for (const pid of descendants()) {
-    try {
-      total += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
-    } catch {}
-  }
-  return total;
-}
-
-/** Runs `fn` while sampling Chromium's memory: { ms, growthMib, cpu, result }
- * (cpu: seconds of Chromium's and of Garage's CPU meanwhile). */
+/** Runs `fn` while sampling Chromium's memory: { ms, growthMib, roles, cpu,
+ * result } (roles: the growth at the peak by process role, in MiB; cpu:
+ * seconds of Chromium's and of Garage's CPU meanwhile). */
 async function measured(fn) {
   const baseline = chromiumPss();
   let peak = baseline;
-  const sampler = setInterval(() => (peak = Math.max(peak, chromiumPss())), SAMPLE_MS);
+  const sample = () => {
+    const now = chromiumPss();
+    if (now.total > peak.total) peak = now;
+  };
+  const sampler = setInterval(sample, SAMPLE_MS);
   const cpu0 = cpuSeconds();
   const t = performance.now();
   try {
     const result = await fn();
+    const ms = performance.now() - t;
     const cpu1 = cpuSeconds();
     const cpu = { chromium: +(cpu1.chromium - cpu0.chromium).toFixed(2), garage: +(cpu1.garage - cpu0.garage).toFixed(2) };
-    return { ms: performance.now() - t, growthMib: Math.round((Math.max(peak, chromiumPss()) - baseline) / MIB), cpu, result };
+    sample();
+    const growth = (role) => Math.round((peak[role] - baseline[role]) / MIB);
+    return { ms, growthMib: growth("total"), roles: { browser: growth("browser"), renderer: growth("renderer"), other: growth("other") }, cpu, result };
   } finally {
     clearInterval(sampler);
   }
@@ -123,8 +120,8 @@ try {
     rmSync(file);
     const plain = [];
     const sealed = [];
-    let growth = 0;
-    let plainGrowth = 0;
+    let growth = { growthMib: 0 };
+    let plainGrowth = { growthMib: 0 };
     const plainCpu = [];
     const sealedCpu = [];
     // Interleaved, each in a fresh browser: plain, sealed, plain, sealed.
@@ -145,7 +142,7 @@ try {
       if (m.result !== SAVE_SIZE) throw new Error(`plain save: ${m.result} bytes`);
       plain.push(m.ms);
       plainCpu.push(m.cpu);
-      plainGrowth = Math.max(plainGrowth, m.growthMib);
+      if (m.growthMib >= plainGrowth.growthMib) plainGrowth = m;
       await context.close();
       context = await pickingBrowser();
       p = await openLink(context, link);
@@ -157,7 +154,7 @@ try {
       if (s.result) throw new Error(`streamed save: ${s.result}`);
       sealed.push(s.ms);
       sealedCpu.push(s.cpu);
-      growth = Math.max(growth, s.growthMib);
+      if (s.growthMib >= growth.growthMib) growth = s;
       // The picked file, as a user would find it.
       const saved = await p.evaluate(async () => {
         const dir = await navigator.storage.getDirectory();
@@ -172,8 +169,10 @@ try {
     results.save_sealed_seconds = +(median(sealed) / 1000).toFixed(2);
     results.save_ratio = +(median(sealed) / median(plain)).toFixed(3);
     results.save_runs_ms = { plain: plain.map(Math.round), sealed: sealed.map(Math.round) };
-    results.save_memory_growth_mib = growth;
-    results.save_plain_memory_growth_mib = plainGrowth;
+    results.save_memory_growth_mib = growth.growthMib;
+    results.save_plain_memory_growth_mib = plainGrowth.growthMib;
+    // Where each grew, at its peak: the browser process, renderers, the rest.
+    results.save_memory_growth_roles_mib = { sealed: growth.roles, plain: plainGrowth.roles };
     // CPU seconds of Chromium + Garage, each save's (runs in order).
     results.save_cpu_seconds = { plain: plainCpu, sealed: sealedCpu };
   }
@@ -290,13 +289,14 @@ function report() {
   // The ratio even perfect overlap could not beat here: the sealed save's
   // CPU seconds spread over every core, against the plain save's wall time.
   const least = (runs) => Math.min(...(runs ?? []).map((c) => c.chromium + c.garage));
+  const roles = (g) => (g ? `${g.browser} / ${g.renderer} / ${g.other}` : "?");
   const floor = r.save_cpu_seconds ? +(least(r.save_cpu_seconds.sealed) / CORES / r.save_plain_seconds).toFixed(3) : "?";
   const md = [
     `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
     "|---|---|---|",
     `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (the lower of 2 runs each, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
     `| (f) CPU seconds, Chromium + Garage, plain / sealed (each run; Garage also undoes SSE-C for the sealed one) | ${r.save_cpu_seconds?.plain.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} / ${r.save_cpu_seconds?.sealed.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} | CPU floor of the ratio on ${CORES} cores: ${floor} |`,
-    `| (f) Chromium memory growth during the sealed save (the plain save's, for scale) | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB) | < 256 MiB |`,
+    `| (f) Chromium memory growth during the sealed save (the plain save's, for scale); at the peak, browser process / renderers / other processes | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB); ${roles(r.save_memory_growth_roles_mib?.sealed)} (${roles(r.save_memory_growth_roles_mib?.plain)}) | < 256 MiB |`,
     `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
     `| (g) a ${RANGE_READ_SIZE / MIB} MiB ranged read (the Service Worker's largest answer) from the middle of that object, \`StoredObject.range\`, median of ${RANGE_READS} | ${r.range_read_ms} ms | |`,
     `| (h) ${ROUND_TRIP_SIZE / MIB} MiB round trip through the page, byte-identical (SHA-256): upload / streamed download | ${r.round_trip_upload_seconds} / ${r.round_trip_download_seconds} s | |`,
