@@ -44,6 +44,13 @@ if grep -q '^export\|^import' pkg/sw.js; then echo "pkg: sw.js must be a classic
 # The demo page's script, the same way (www/src/app.js -> www/app.js).
 tsc --allowJs --removeComments --target ES2022 --module ES2022 --outDir www www/src/app.js
 
+# The PDF viewer (www/src/pdf-view.js with pdf.js -> www/pdf-view.js): one
+# classic script, for a sandboxed frame that may load no module (an opaque
+# origin's module requests need CORS). Not part of the page's payload: it
+# loads only when a PDF is shown.
+esbuild www/src/pdf-view.js --bundle --format=iife --minify --legal-comments=eof \
+  --target=es2020 --log-level=warning --outfile=www/pdf-view.js
+
 # The package version follows the crate's.
 version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
 python3 - "$version" <<'PY'

@@ -44,9 +44,10 @@ fi
 
 # npm tools, pinned (the AWS SDK presigner is a real presigner for the e2e
 # test; @uppy/core gives s3seal/uppy its types at build time; express runs
-# the Express example backend). binaryen from npm: Debian's binaryen 108 breaks modules
+# the Express example backend; pdf.js, bundled by esbuild, is the page's
+# sandboxed PDF viewer). binaryen from npm: Debian's binaryen 108 breaks modules
 # made by wasm-bindgen 0.2.130.
-NPM_TOOLS='{"private":true,"dependencies":{"@aws-sdk/client-s3":"3.1162.0","@aws-sdk/s3-request-presigner":"3.1162.0","@uppy/core":"6.3.1","binaryen":"132.0.0","express":"5.2.1","playwright-core":"1.65.1","typescript":"5.9.3","vite":"7.3.1"}}'
+NPM_TOOLS='{"private":true,"dependencies":{"@aws-sdk/client-s3":"3.1162.0","@aws-sdk/s3-request-presigner":"3.1162.0","@uppy/core":"6.3.1","binaryen":"132.0.0","esbuild":"0.27.7","express":"5.2.1","pdfjs-dist":"5.6.205","playwright-core":"1.65.1","typescript":"5.9.3","vite":"7.3.1"}}'
 if [ "$(cat "$S3SEAL_TOOLS/package.json" 2>/dev/null)" != "$NPM_TOOLS" ] || [ ! -d "$S3SEAL_TOOLS/node_modules/playwright-core" ]; then
   tlog "installing npm tools into $S3SEAL_TOOLS"
   printf '%s' "$NPM_TOOLS" > "$S3SEAL_TOOLS/package.json"

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { MINIMAL_PDF, assert, makeClip, playAndSeek, run, startServe } from "./lib.mjs";
+import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, makeClip, playAndSeek, run, startServe, viewerReach } from "./lib.mjs";
 import { Session, scratch, startDriver } from "./webdriver.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -272,8 +272,8 @@ function engineTests(engine, state) {
         await session.close();
       }
     }),
-    t("issue 19: a sealed PDF is shown in place in Firefox's viewer, whose document is not the page's, and only saved in WebKit, whose viewer shows nothing in the sandbox", async () => {
-      const link = await uploadViaPage(state.driver, engine, state.page, "report.pdf", MINIMAL_PDF);
+    t("issue 19: a sealed PDF is shown in place in Firefox's viewer, whose document is not the page's; in WebKit, whose viewer shows nothing in the sandbox, pdf.js draws it in a frame that reaches nothing", async () => {
+      const link = await uploadViaPage(state.driver, engine, state.page, "report.pdf", engine === "webkit" ? HOSTILE_PDF : MINIMAL_PDF);
       const session = await openedSession(state.driver, engine, link);
       try {
         const opened = await session.run(`() => ({
@@ -284,7 +284,18 @@ function engineTests(engine, state) {
         })`);
         assert(!opened.error && opened.type === "application/pdf", JSON.stringify(opened));
         if (engine === "webkit") {
-          assert(!opened.offered, `WebKit's viewer shows nothing in the sandbox: not offered (${JSON.stringify(opened)})`);
+          // Opened whole and verified; shown on request by pdf.js.
+          assert(opened.offered && opened.label === "Show the PDF", JSON.stringify(opened));
+          await session.click("#play");
+          const note = await session.waitFor("() => /drawn as pictures|could not be drawn/.test(document.querySelector('#preview .note')?.textContent ?? '') && document.querySelector('#preview .note').textContent", 30000);
+          assert(/^1 page, drawn as pictures/.test(note), note);
+          assert(await session.run("() => document.querySelector('#preview iframe').contentDocument === null"), "the viewer's document is not the page's");
+          await session.frame("#preview iframe");
+          try {
+            assertViewerDrewAndReachedNothing(await session.runAsync(viewerReach.toString()));
+          } finally {
+            await session.topFrame();
+          }
           return;
         }
         assert(opened.offered && /Show before saving/.test(opened.label), JSON.stringify(opened));

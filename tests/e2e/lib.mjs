@@ -143,6 +143,66 @@ export const MINIMAL_PDF = Buffer.from(
     "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
 );
 
+/** A PDF of `objects` (the bodies of objects 1, 2, …; 1 is the catalog)
+ * with its cross-reference table. */
+export function pdfOf(objects) {
+  let out = "%PDF-1.4\n";
+  const offsets = objects.map((body, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((at) => `${String(at).padStart(10, "0")} 00000 n \n`).join("")}`;
+  out += `trailer\n<</Size ${objects.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, "latin1");
+}
+
+/** Drawn: a black square on a white 200 pt page. Hostile: a script that
+ * runs when the document opens, and a link, both of which a viewer that
+ * acts on them would act on with the origin it runs in. */
+const SQUARE = "0 0 0 rg 50 50 100 100 re f";
+export const HOSTILE_PDF = pdfOf([
+  "<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(app.alert\\('ran'\\); this.submitForm\\('http://127.0.0.1:9/'\\))>>>>",
+  "<</Type/Pages/Kids[3 0 R]/Count 1>>",
+  "<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Annots[<</Type/Annot/Subtype/Link/Rect[0 0 200 200]/A<</S/URI/URI(http://127.0.0.1:9/)>>>>]>>",
+  `<</Length ${SQUARE.length}>>\nstream\n${SQUARE}\nendstream`,
+]);
+
+/** In the PDF viewer's frame (passed to a frame's evaluate, or as source
+ * to WebDriver in that frame): what pdf.js drew of HOSTILE_PDF (the
+ * square's centre and a corner, as RGBA), and what code running there, as
+ * a hostile PDF's might, could reach. */
+export async function viewerReach() {
+  const canvas = document.querySelector("canvas");
+  const ctx = canvas.getContext("2d");
+  const pixel = (x, y) => [...ctx.getImageData(Math.floor(canvas.width * x), Math.floor(canvas.height * y), 1, 1).data];
+  const tries = async (fn) => {
+    try {
+      await fn();
+      return "reached";
+    } catch (err) {
+      return err.name;
+    }
+  };
+  return {
+    origin: self.origin,
+    centre: pixel(0.5, 0.5),
+    corner: pixel(0.05, 0.05),
+    parentDocument: await tries(() => parent.document.title),
+    storage: await tries(() => localStorage.length),
+    cookie: await tries(() => document.cookie),
+    fetch: await tries(() => fetch("/api/config")),
+  };
+}
+
+/** `viewerReach()`'s answer: pdf.js drew the page, in an opaque origin that reaches nothing. */
+export function assertViewerDrewAndReachedNothing(inside) {
+  assert(inside.origin === "null", `the viewer runs in an opaque origin: ${inside.origin}`);
+  assert(inside.centre.join() === "0,0,0,255" && inside.corner.join() === "255,255,255,255", `pdf.js drew the page: ${JSON.stringify(inside)}`);
+  for (const what of ["parentDocument", "storage", "cookie", "fetch"]) assert(inside[what] !== "reached", `code in the viewer reached ${what}: ${JSON.stringify(inside)}`);
+}
+
 /** A 12 s WebM (VP8, a key frame every second: what a seek lands on) at `file`, made by ffmpeg. */
 export function makeClip(file) {
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "12", "-c:v", "libvpx", "-b:v", "3M", "-g", "25", file]);

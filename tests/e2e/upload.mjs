@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { MINIMAL_PDF, assert, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe } from "./lib.mjs";
+import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe, viewerReach } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -1608,7 +1608,7 @@ try {
       },
     ],
     [
-      "issue 19: Chromium never frames a sealed PDF (its viewer would act with the page's origin); the Service Worker serves PDF as PDF with nosniff, lets only its preview be framed, and never gives HTML a PDF's type",
+      "issue 19: Chromium never frames a sealed PDF in its own viewer (it would act with the page's origin) but draws it with pdf.js in a sandbox that reaches nothing; the Service Worker serves PDF as PDF with nosniff, lets only its preview be framed, and never gives HTML a PDF's type",
       async () => {
         const context = await chrome.newContext();
         const page = await context.newPage();
@@ -1644,19 +1644,49 @@ try {
           for (const answer of [evil.shown, evil.saved]) {
             assert(answer.type === "application/octet-stream" && /frame-ancestors 'none'$/.test(answer.csp ?? ""), `HTML named .pdf: ${JSON.stringify(evil)}`);
           }
-          // The page opens a PDF share whole in Chromium and offers no preview.
-          const up = await uploadViaPage(main.url, "report.pdf", MINIMAL_PDF);
+          // The page opens a PDF share whole in Chromium; the PDF is shown
+          // on request by pdf.js in a frame of an opaque origin.
+          const dialogs = [];
+          const outbound = [];
+          context.on("request", (r) => /127\.0\.0\.1:9\//.test(r.url()) && outbound.push(r.url()));
+          const up = await uploadViaPage(main.url, "report.pdf", HOSTILE_PDF);
           const receiver = await context.newPage();
+          receiver.on("dialog", (d) => (dialogs.push(d.message()), d.dismiss()));
           await openLink(receiver, up.link, "#opened", 60000);
           const opened = await receiver.evaluate(() => ({
             error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
             title: document.querySelector("#opened-title").textContent,
             type: document.querySelector("#opened-type").textContent,
-            offered: !document.querySelector("#play").hidden,
+            offered: document.querySelector("#play").hidden ? null : document.querySelector("#play").textContent,
             framed: document.querySelectorAll("iframe").length,
           }));
           assert(!opened.error && opened.type === "application/pdf" && /Opened and verified/.test(opened.title), JSON.stringify(opened));
-          assert(!opened.offered && opened.framed === 0, `Chromium frames no PDF: ${JSON.stringify(opened)}`);
+          assert(opened.offered === "Show the PDF" && opened.framed === 0, `shown only on request: ${JSON.stringify(opened)}`);
+          await receiver.click("#play");
+          await receiver.waitForFunction(() => /drawn as pictures|could not be drawn/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 30000 });
+          const shown = await receiver.evaluate(() => {
+            const frames = [...document.querySelectorAll("iframe")];
+            return { note: document.querySelector("#preview .note").textContent, frames: frames.map((f) => ({ src: f.getAttribute("src"), sandbox: f.getAttribute("sandbox"), reachable: f.contentDocument !== null })) };
+          });
+          assert(/^1 page, drawn as pictures/.test(shown.note), shown.note);
+          assert(shown.frames.length === 1 && shown.frames[0].src === "/pdf-view.html" && shown.frames[0].sandbox === "allow-scripts" && !shown.frames[0].reachable, JSON.stringify(shown.frames));
+          // What pdf.js drew, and what code in the viewer could reach, as if
+          // a hostile PDF ran code there.
+          const viewer = receiver.frames().find((f) => f.url().endsWith("/pdf-view.html"));
+          const inside = await viewer.evaluate(viewerReach);
+          assertViewerDrewAndReachedNothing(inside);
+          // The PDF's script and link did nothing.
+          await receiver.waitForTimeout(500);
+          assert(dialogs.length === 0 && outbound.length === 0, `the PDF acted: dialogs ${JSON.stringify(dialogs)}, requests ${JSON.stringify(outbound)}`);
+          // The viewer's own answer is sandboxed whoever loads it, framed by the page only.
+          const headers = await receiver.evaluate(async () => {
+            const r = await fetch("/pdf-view.html", { method: "HEAD" });
+            return { csp: r.headers.get("content-security-policy"), xfo: r.headers.get("x-frame-options") };
+          });
+          assert(/^sandbox allow-scripts; default-src 'none'; script-src 'self'( http:\/\/\S+\/pdf-view\.js)+; style-src /.test(headers.csp ?? "") && /frame-ancestors 'self'$/.test(headers.csp) && headers.xfo === "SAMEORIGIN", JSON.stringify(headers));
+          const top = await context.newPage();
+          await top.goto(`${main.url}/pdf-view.html`);
+          assert((await top.evaluate(() => self.origin)) === "null", "opened on its own, the viewer is still in an opaque origin");
         } finally {
           await context.close();
         }

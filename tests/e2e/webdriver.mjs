@@ -151,6 +151,15 @@ export class Session {
     }
   }
 
+  /** Runs later commands in the frame that `css` finds, until `topFrame()`. */
+  async frame(css) {
+    return call("POST", `${this.base}/frame`, { id: { [ELEMENT]: await this.find(css) } });
+  }
+
+  topFrame() {
+    return call("POST", `${this.base}/frame`, { id: null });
+  }
+
   close() {
     return call("DELETE", this.base).catch(() => {});
   }

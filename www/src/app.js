@@ -467,6 +467,34 @@ function previewOf(info, src, kinds) {
   return Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" });
 }
 
+/** A verified PDF drawn by pdf.js in a frame of an opaque origin of its
+ * own (www/src/pdf-view.js): the frame and a line that says what it shows.
+ * The bytes go to the frame once, when it says it is ready; it can reach
+ * nothing of this page, and nothing of the network. */
+function pdfViewer(blob, name) {
+  const frame = Object.assign(document.createElement("iframe"), { src: "/pdf-view.html", title: name || "PDF" });
+  frame.setAttribute("sandbox", "allow-scripts");
+  const said = Object.assign(document.createElement("p"), { className: "note", textContent: "Drawing the PDF…" });
+  let sent = false;
+  const listen = async (event) => {
+    if (event.source !== frame.contentWindow) return;
+    if (event.data === "ready" && !sent) {
+      sent = true;
+      const bytes = await blob.arrayBuffer();
+      frame.contentWindow?.postMessage({ pdf: bytes }, "*", [bytes]);
+    } else if (typeof event.data?.shown === "number") {
+      const { shown, pages } = event.data;
+      said.textContent = `${shown < pages ? `The first ${shown} of ${pages} pages` : `${pages} page${pages === 1 ? "" : "s"}`}, drawn as pictures: links and forms in it do nothing here.`;
+      removeEventListener("message", listen);
+    } else if (event.data?.failed) {
+      said.textContent = "This PDF could not be drawn here. Save it to open it.";
+      removeEventListener("message", listen);
+    }
+  };
+  addEventListener("message", listen);
+  return [frame, said];
+}
+
 /** Shows what an opened file is. */
 function showOpened(info, title) {
   $("opened-title").textContent = title;
@@ -495,11 +523,19 @@ async function openWhole(info) {
   save.download = info.fileName || "opened.bin";
   save.onclick = null;
   showOpened(info, "Opened and verified");
-  // Verified whole: shown as it is.
+  // Verified whole: shown as it is; a PDF on request (it loads pdf.js).
   const preview = previewOf(info, save.href, ["video", "audio", "img"]);
   if (preview) {
     $("preview").append(preview);
     $("preview").hidden = false;
+  } else if (info.servedType === "application/pdf") {
+    $("play").textContent = "Show the PDF";
+    $("play").hidden = false;
+    $("play").onclick = () => {
+      $("play").hidden = true;
+      $("preview").replaceChildren(...pdfViewer(result.blob, info.fileName));
+      $("preview").hidden = false;
+    };
   }
   // Where the File System Access API exists, also offer to pick a place.
   $("save-as").hidden = !window.showSaveFilePicker;

@@ -222,8 +222,10 @@ struct App {
     shares: Option<Arc<ShareStore>>,
     rules: Rules,
     allow_unrecorded: bool,
-    /// Sent with every response.
+    /// Sent with every response but the PDF viewer's document.
     security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Sent with the PDF viewer's document ([`PDF_VIEWER_PATH`]).
+    viewer_headers: Vec<(HeaderName, HeaderValue)>,
     /// Download claims of one object take turns within this serve (an
     /// object's stripe: a keyed hash of its name), so only replicas race.
     claim_turns: Vec<tokio::sync::Mutex<()>>,
@@ -278,6 +280,48 @@ fn security_headers(
             Ok((
                 HeaderName::from_static(n),
                 HeaderValue::from_str(v).context("a --connect-src origin is not a header value")?,
+            ))
+        })
+        .collect()
+}
+
+/// The page's PDF viewer (www/pdf-view.html, with www/src/pdf-view.js):
+/// the one document the page frames.
+const PDF_VIEWER_PATH: &str = "/pdf-view.html";
+
+/// The PDF viewer's headers: framed by the page only, and sandboxed
+/// whoever loads it, so pdf.js and the PDF it draws run in an opaque origin
+/// (no reach into the page, its storage or its keys) with no network and
+/// its own script and style only. Those are named at each of our origins:
+/// WebKit matches `'self'` in a sandboxed document to nothing.
+fn viewer_headers(own_origins: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let at = |file: &str| {
+        let mut sources = vec!["'self'".to_owned()];
+        sources.extend(own_origins.iter().map(|o| format!("{o}/{file}")));
+        sources.join(" ")
+    };
+    let csp = format!(
+        "sandbox allow-scripts; default-src 'none'; script-src {}; style-src {}; \
+         img-src blob: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+        at("pdf-view.js"),
+        at("pdf-view.css"),
+    );
+    let pairs = [
+        ("content-security-policy", csp.as_str()),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "SAMEORIGIN"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(n, v)| {
+            Ok((
+                HeaderName::from_static(n),
+                HeaderValue::from_str(v).context("an --origin is not a header value")?,
             ))
         })
         .collect()
@@ -342,11 +386,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
+    let access = Access::new(local, &args.origins, tokens, args.public)?;
     let app = Arc::new(App {
         security_headers: security_headers(&presigner, &args.connect_src)?,
+        viewer_headers: viewer_headers(&access.own_origins())?,
         presigner,
         store,
-        access: Access::new(local, &args.origins, tokens, args.public)?,
+        access,
         limiter: RateLimiter::new(args.rate_limit, args.rate_burst),
         www: args.www.clone(),
         pkg: args.pkg.clone(),
@@ -445,9 +491,14 @@ fn header_text(request: &Request<Incoming>, name: header::HeaderName) -> Option<
 }
 
 async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
+    let viewer = request.uri().path() == PDF_VIEWER_PATH;
     let mut response = route(app, request, peer).await;
     let headers = response.headers_mut();
-    for (name, value) in &app.security_headers {
+    let set = match viewer {
+        true => &app.viewer_headers,
+        false => &app.security_headers,
+    };
+    for (name, value) in set {
         headers.insert(name.clone(), value.clone());
     }
     response
