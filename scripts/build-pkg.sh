@@ -50,6 +50,7 @@ tsc --allowJs --removeComments --target ES2022 --module ES2022 --outDir www www/
 # loads only when a PDF is shown.
 esbuild www/src/pdf-view.js --bundle --format=iife --minify --legal-comments=eof \
   --target=es2020 --log-level=warning --outfile=www/pdf-view.js
+echo "pkg: www/pdf-view.js (on request) $(gzip -9 -c www/pdf-view.js | wc -c) bytes gzipped" >&2
 
 # The package version follows the crate's.
 version=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
