@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, makeClip, playAndSeek, run, startServe, viewerReach } from "./lib.mjs";
+import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, makeClip, playAndSeek, run, startServe, tally, viewerReach } from "./lib.mjs";
 import { Session, scratch, startDriver } from "./webdriver.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -290,11 +290,17 @@ function engineTests(engine, state) {
           const note = await session.waitFor("() => /drawn as pictures|could not be drawn/.test(document.querySelector('#preview .note')?.textContent ?? '') && document.querySelector('#preview .note').textContent", 30000);
           assert(/^1 page, drawn as pictures/.test(note), note);
           assert(await session.run("() => document.querySelector('#preview iframe').contentDocument === null"), "the viewer's document is not the page's");
+          const outside = await tally();
           await session.frame("#preview iframe");
           try {
-            assertViewerDrewAndReachedNothing(await session.runAsync(viewerReach.toString()));
+            assertViewerDrewAndReachedNothing(await session.runAsync(viewerReach.toString(), outside.url));
+            // It may navigate itself, but the page's frame-src keeps it home.
+            await session.run("(url) => void (location.href = `${url}navigate`)", outside.url).catch(() => {});
+            await new Promise((r) => setTimeout(r, 1500));
+            assert(outside.hits.length === 0, `the viewer reached another origin: ${JSON.stringify(outside.hits)}`);
           } finally {
-            await session.topFrame();
+            await session.topFrame().catch(() => {});
+            await outside.close();
           }
           return;
         }

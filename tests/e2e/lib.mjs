@@ -172,8 +172,9 @@ export const HOSTILE_PDF = pdfOf([
 /** In the PDF viewer's frame (passed to a frame's evaluate, or as source
  * to WebDriver in that frame): what pdf.js drew of HOSTILE_PDF (the
  * square's centre and a corner, as RGBA), and what code running there, as
- * a hostile PDF's might, could reach. */
-export async function viewerReach() {
+ * a hostile PDF's might, could reach: the page, storage, and `outside` (a
+ * `tally()`'s URL) by fetch and by image. */
+export async function viewerReach(outside) {
   const canvas = document.querySelector("canvas");
   const ctx = canvas.getContext("2d");
   const pixel = (x, y) => [...ctx.getImageData(Math.floor(canvas.width * x), Math.floor(canvas.height * y), 1, 1).data];
@@ -192,7 +193,8 @@ export async function viewerReach() {
     parentDocument: await tries(() => parent.document.title),
     storage: await tries(() => localStorage.length),
     cookie: await tries(() => document.cookie),
-    fetch: await tries(() => fetch("/api/config")),
+    fetch: await tries(() => fetch(`${outside}fetch`, { mode: "no-cors" })),
+    image: await new Promise((done) => Object.assign(new Image(), { onload: () => done("reached"), onerror: () => done("blocked"), src: `${outside}image` })),
   };
 }
 
@@ -200,7 +202,32 @@ export async function viewerReach() {
 export function assertViewerDrewAndReachedNothing(inside) {
   assert(inside.origin === "null", `the viewer runs in an opaque origin: ${inside.origin}`);
   assert(inside.centre.join() === "0,0,0,255" && inside.corner.join() === "255,255,255,255", `pdf.js drew the page: ${JSON.stringify(inside)}`);
-  for (const what of ["parentDocument", "storage", "cookie", "fetch"]) assert(inside[what] !== "reached", `code in the viewer reached ${what}: ${JSON.stringify(inside)}`);
+  for (const what of ["parentDocument", "storage", "cookie", "fetch", "image"]) assert(inside[what] !== "reached", `code in the viewer reached ${what}: ${JSON.stringify(inside)}`);
+}
+
+/** An HTTP listener on 127.0.0.1 (an origin apart from the page's) that
+ * answers anything and keeps the paths asked for: where an escaping
+ * viewer would send. */
+export async function tally() {
+  const hits = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url);
+    res.writeHead(200, { "content-type": "text/html", "access-control-allow-origin": "*" }).end("<p>reached</p>");
+  });
+  const sockets = new Set();
+  let connections = 0;
+  server.on("connection", (socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    hits,
+    connections: () => connections,
+    close: () => new Promise((r) => (server.close(r), sockets.forEach((s) => s.destroy()))),
+  };
 }
 
 /** A 12 s WebM (VP8, a key frame every second: what a seek lands on) at `file`, made by ffmpeg. */

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe, viewerReach } from "./lib.mjs";
+import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe, tally, viewerReach } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -1673,8 +1673,18 @@ try {
           // What pdf.js drew, and what code in the viewer could reach, as if
           // a hostile PDF ran code there.
           const viewer = receiver.frames().find((f) => f.url().endsWith("/pdf-view.html"));
-          const inside = await viewer.evaluate(viewerReach);
-          assertViewerDrewAndReachedNothing(inside);
+          const outside = await tally();
+          try {
+            assertViewerDrewAndReachedNothing(await viewer.evaluate(viewerReach, outside.url));
+            // It may navigate itself, but the page's frame-src keeps it home
+            // (Chromium preconnects first: the listener sees a connection
+            // and no request; README, streaming open).
+            await viewer.evaluate((url) => void (location.href = `${url}navigate`), outside.url).catch(() => {});
+            await receiver.waitForTimeout(1500);
+            assert(outside.hits.length === 0, `the viewer reached another origin: ${JSON.stringify(outside.hits)}`);
+          } finally {
+            await outside.close();
+          }
           // The PDF's script and link did nothing.
           await receiver.waitForTimeout(500);
           assert(dialogs.length === 0 && outbound.length === 0, `the PDF acted: dialogs ${JSON.stringify(dialogs)}, requests ${JSON.stringify(outbound)}`);

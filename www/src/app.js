@@ -467,30 +467,39 @@ function previewOf(info, src, kinds) {
   return Object.assign(document.createElement(tag), { src, controls: tag !== "img", alt: info.fileName ?? "" });
 }
 
+/** How long the PDF viewer may take to say it drew, in milliseconds. */
+const PDF_VIEW_MS = 60000;
+
 /** A verified PDF drawn by pdf.js in a frame of an opaque origin of its
  * own (www/src/pdf-view.js): the frame and a line that says what it shows.
  * The bytes go to the frame once, when it says it is ready; it can reach
- * nothing of this page, and nothing of the network. */
+ * nothing of this page, fetch nothing, and navigate only within this
+ * page's origin (our CSP's frame-src). What it says back is two counts. */
 function pdfViewer(blob, name) {
   const frame = Object.assign(document.createElement("iframe"), { src: "/pdf-view.html", title: name || "PDF" });
   frame.setAttribute("sandbox", "allow-scripts");
   const said = Object.assign(document.createElement("p"), { className: "note", textContent: "Drawing the PDF…" });
   let sent = false;
+  const count = (n) => Number.isSafeInteger(n) && n >= 0;
+  const stop = (text) => {
+    said.textContent = text;
+    removeEventListener("message", listen);
+    clearTimeout(timer);
+  };
   const listen = async (event) => {
     if (event.source !== frame.contentWindow) return;
     if (event.data === "ready" && !sent) {
       sent = true;
       const bytes = await blob.arrayBuffer();
       frame.contentWindow?.postMessage({ pdf: bytes }, "*", [bytes]);
-    } else if (typeof event.data?.shown === "number") {
+    } else if (count(event.data?.shown) && count(event.data?.pages)) {
       const { shown, pages } = event.data;
-      said.textContent = `${shown < pages ? `The first ${shown} of ${pages} pages` : `${pages} page${pages === 1 ? "" : "s"}`}, drawn as pictures: links and forms in it do nothing here.`;
-      removeEventListener("message", listen);
+      stop(`${shown < pages ? `The first ${shown} of ${pages} pages` : `${pages} page${pages === 1 ? "" : "s"}`}, drawn as pictures: links and forms in it do nothing here.`);
     } else if (event.data?.failed) {
-      said.textContent = "This PDF could not be drawn here. Save it to open it.";
-      removeEventListener("message", listen);
+      stop("This PDF could not be drawn here. Save it to open it.");
     }
   };
+  const timer = setTimeout(() => stop("This PDF could not be drawn here in time. Save it to open it."), PDF_VIEW_MS);
   addEventListener("message", listen);
   return [frame, said];
 }

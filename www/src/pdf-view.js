@@ -1,10 +1,12 @@
 // The page's PDF viewer. pdf-view.html is framed with `sandbox="allow-scripts"`
-// and served with CSP `sandbox allow-scripts` and no connect-src, so it runs
+// and served with CSP `sandbox allow-scripts; default-src 'none'`, so it runs
 // in an opaque origin of its own: no reach into the page, its storage or its
-// keys, and no network. A verified PDF's bytes arrive by message from the
-// page that framed it, once; pdf.js draws its pages on canvases. Whatever a
-// hostile PDF makes pdf.js do stays in here. Bundled by esbuild
-// (scripts/build-pkg.sh) into www/pdf-view.js, loaded only when a PDF is shown.
+// keys, and no fetch, image or form of its own; the page's `frame-src` keeps
+// it from navigating anywhere but the page's origin. A verified PDF's bytes
+// arrive by message from the page that framed it, once; pdf.js draws its
+// pages on canvases. Whatever a hostile PDF makes pdf.js do stays in here.
+// Bundled by esbuild (scripts/build-pkg.sh) into www/pdf-view.js, loaded
+// only when a PDF is shown.
 import * as pdfjsWorker from "pdfjs-dist/legacy/build/pdf.worker.mjs";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 
@@ -14,6 +16,10 @@ globalThis.pdfjsWorker = pdfjsWorker;
 
 /** Pages drawn at most; the rest is said, not drawn. */
 const MAX_PAGES = 100;
+/** Pixels of one page's canvas at most (a page is drawn smaller past it). */
+const MAX_PAGE_PIXELS = 8_000_000;
+/** Pixels of every canvas together at most: drawing stops there. */
+const MAX_TOTAL_PIXELS = 64_000_000;
 /** The page that framed us: the origin of this document's URL. */
 const PAGE_ORIGIN = new URL(location.href).origin;
 
@@ -22,31 +28,47 @@ const say = (message) => parent.postMessage(message, "*");
 async function show(bytes) {
   const pdf = await getDocument({
     data: new Uint8Array(bytes),
-    // No code from the document's fonts or functions, no XFA forms.
+    // No code from the document's fonts or functions, no XFA forms, no
+    // images handed to the browser's own decoders (pdf.js decodes them),
+    // no WebAssembly decoders, and no image larger than a page may be.
     isEvalSupported: false,
     enableXfa: false,
+    isImageDecoderSupported: false,
+    useWasm: false,
+    maxImageSize: MAX_PAGE_PIXELS,
+    canvasMaxAreaInBytes: MAX_PAGE_PIXELS * 4,
   }).promise;
-  const pages = Math.min(pdf.numPages, MAX_PAGES);
   const ratio = window.devicePixelRatio || 1;
-  for (let n = 1; n <= pages; n++) {
-    const page = await pdf.getPage(n);
-    const fit = document.body.clientWidth / page.getViewport({ scale: 1 }).width;
-    const viewport = page.getViewport({ scale: fit * ratio });
+  let drawn = 0;
+  let pixels = 0;
+  while (drawn < Math.min(pdf.numPages, MAX_PAGES)) {
+    const page = await pdf.getPage(drawn + 1);
+    const unit = page.getViewport({ scale: 1 });
+    let scale = (document.body.clientWidth / unit.width) * ratio;
+    scale = Math.min(scale, Math.sqrt(MAX_PAGE_PIXELS / (unit.width * unit.height)));
+    const viewport = page.getViewport({ scale });
     const canvas = document.createElement("canvas");
-    canvas.width = Math.floor(viewport.width);
-    canvas.height = Math.floor(viewport.height);
+    canvas.width = Math.max(1, Math.floor(viewport.width));
+    canvas.height = Math.max(1, Math.floor(viewport.height));
+    pixels += canvas.width * canvas.height;
+    if (pixels > MAX_TOTAL_PIXELS) break;
     canvas.style.width = `${Math.floor(viewport.width / ratio)}px`;
     document.body.append(canvas);
     // The annotation layer (links, forms) is never drawn: the preview is a picture.
     await page.render({ canvas, canvasContext: canvas.getContext("2d"), viewport }).promise;
     page.cleanup();
+    drawn++;
   }
-  say({ shown: pages, pages: pdf.numPages });
+  say({ shown: drawn, pages: pdf.numPages });
 }
 
-addEventListener("message", function once(event) {
-  if (event.source !== parent || event.origin !== PAGE_ORIGIN || !(event.data?.pdf instanceof ArrayBuffer)) return;
-  removeEventListener("message", once);
-  show(event.data.pdf).catch((err) => say({ failed: String(err?.name ?? "Error") }));
-});
-say("ready");
+// Only ever in an opaque origin: served without its sandbox (under some
+// other spelling of its path, say), it takes no PDF.
+if (self.origin === "null") {
+  addEventListener("message", function once(event) {
+    if (event.source !== parent || event.origin !== PAGE_ORIGIN || !(event.data?.pdf instanceof ArrayBuffer)) return;
+    removeEventListener("message", once);
+    show(event.data.pdf).catch((err) => say({ failed: String(err?.name ?? "Error") }));
+  });
+  say("ready");
+}

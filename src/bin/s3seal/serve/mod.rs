@@ -224,7 +224,7 @@ struct App {
     allow_unrecorded: bool,
     /// Sent with every response but the PDF viewer's document.
     security_headers: Vec<(HeaderName, HeaderValue)>,
-    /// Sent with the PDF viewer's document ([`PDF_VIEWER_PATH`]).
+    /// Sent with the PDF viewer's document ([`is_viewer`]).
     viewer_headers: Vec<(HeaderName, HeaderValue)>,
     /// Download claims of one object take turns within this serve (an
     /// object's stripe: a keyed hash of its name), so only replicas race.
@@ -285,9 +285,17 @@ fn security_headers(
         .collect()
 }
 
-/// The page's PDF viewer (www/pdf-view.html, with www/src/pdf-view.js):
+/// The page's PDF viewer (www/pdf-view.html, with www/src/pdf-view.js),
 /// the one document the page frames.
-const PDF_VIEWER_PATH: &str = "/pdf-view.html";
+const PDF_VIEWER_FILE: &str = "pdf-view.html";
+
+/// Whether `path` is served the viewer's file: under every spelling that
+/// [`static_file`] resolves to it (leading slashes; any case, for a file
+/// system that folds it), so that it never goes out without its sandbox.
+fn is_viewer(path: &str) -> bool {
+    path.trim_start_matches('/')
+        .eq_ignore_ascii_case(PDF_VIEWER_FILE)
+}
 
 /// The PDF viewer's headers: framed by the page only, and sandboxed
 /// whoever loads it, so pdf.js and the PDF it draws run in an opaque origin
@@ -491,7 +499,7 @@ fn header_text(request: &Request<Incoming>, name: header::HeaderName) -> Option<
 }
 
 async fn handle(app: &App, request: Request<Incoming>, peer: SocketAddr) -> Reply {
-    let viewer = request.uri().path() == PDF_VIEWER_PATH;
+    let viewer = is_viewer(request.uri().path());
     let mut response = route(app, request, peer).await;
     let headers = response.headers_mut();
     let set = match viewer {
@@ -1039,5 +1047,53 @@ async fn static_file(app: &App, path: &str, head: bool) -> Reply {
             r
         }
         None => error(404, "NotFound", "not found"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_viewer_is_known_under_every_spelling_that_serves_it() {
+        for path in [
+            "/pdf-view.html",
+            "//pdf-view.html",
+            "///pdf-view.html",
+            "/PDF-View.HTML",
+        ] {
+            assert!(is_viewer(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/index.html",
+            "/pdf-view.js",
+            "/pkg/pdf-view.html",
+            "/pdf-view.html/",
+        ] {
+            assert!(!is_viewer(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_viewer_is_sandboxed_and_names_its_files_at_each_origin() {
+        let origins = [
+            "http://127.0.0.1:8080".to_owned(),
+            "https://share.example".to_owned(),
+        ];
+        let headers = viewer_headers(&origins).unwrap();
+        let csp = headers
+            .iter()
+            .find(|(n, _)| n == "content-security-policy")
+            .map(|(_, v)| v.to_str().unwrap())
+            .unwrap();
+        assert!(
+            csp.starts_with("sandbox allow-scripts; default-src 'none'; "),
+            "{csp}"
+        );
+        assert!(csp.contains(
+            "script-src 'self' http://127.0.0.1:8080/pdf-view.js https://share.example/pdf-view.js;"
+        ));
+        assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
     }
 }
