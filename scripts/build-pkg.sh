@@ -48,7 +48,11 @@ tsc --allowJs --removeComments --target ES2022 --module ES2022 --outDir www www/
 # classic script, for a sandboxed frame that may load no module (an opaque
 # origin's module requests need CORS). Not part of the page's payload: it
 # loads only when a PDF is shown.
+# pdf.js marks its notice with @licstart, which esbuild does not keep: the
+# banner carries it.
+pdfjs=$(node -p "require('$S3SEAL_TOOLS/node_modules/pdfjs-dist/package.json').version")
 esbuild www/src/pdf-view.js --bundle --format=iife --minify --legal-comments=eof \
+  --banner:js="/*! pdf.js $pdfjs (pdfjs-dist), Copyright Mozilla Foundation, Apache License 2.0: https://www.apache.org/licenses/LICENSE-2.0 */" \
   --target=es2020 --log-level=warning --outfile=www/pdf-view.js
 echo "pkg: www/pdf-view.js (on request) $(gzip -9 -c www/pdf-view.js | wc -c) bytes gzipped" >&2
 
