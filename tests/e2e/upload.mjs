@@ -1697,6 +1697,15 @@ try {
           const top = await context.newPage();
           await top.goto(`${main.url}/pdf-view.html`);
           assert((await top.evaluate(() => self.origin)) === "null", "opened on its own, the viewer is still in an opaque origin");
+          // A PDF pdf.js cannot read: said, and still saved as it is.
+          const broken = await uploadViaPage(main.url, "broken.pdf", Buffer.from("%PDF-1.4\nnot a document\n"));
+          const third = await context.newPage();
+          await openLink(third, broken.link, "#opened", 60000);
+          await third.click("#play");
+          await third.waitForFunction(() => /drawn as pictures|could not be drawn/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 30000 });
+          const note = await third.textContent("#preview .note");
+          assert(note === "This PDF could not be drawn here. Save it to open it.", note);
+          assert(await third.$eval("#save", (a) => a.href.startsWith("blob:") && !a.hidden), "the save is still offered");
         } finally {
           await context.close();
         }
