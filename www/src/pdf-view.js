@@ -31,6 +31,8 @@ async function show(bytes) {
     // No code from the document's fonts or functions, no XFA forms, no
     // images handed to the browser's own decoders (pdf.js decodes them),
     // no WebAssembly decoders, and no image larger than a page may be.
+    // Fonts stay FontFaces: without them text needs font data fetched from
+    // elsewhere, and the browser checks them as it checks any web font.
     isEvalSupported: false,
     enableXfa: false,
     isImageDecoderSupported: false,
