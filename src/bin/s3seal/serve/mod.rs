@@ -263,25 +263,36 @@ fn security_headers(
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
         connect.join(" ")
     );
-    let pairs = [
-        ("content-security-policy", csp.as_str()),
+    let csp =
+        HeaderValue::from_str(&csp).context("a --connect-src origin is not a header value")?;
+    Ok(header_set(
+        csp,
+        "DENY",
+        &[("cross-origin-opener-policy", "same-origin")],
+    ))
+}
+
+/// `csp` and `frame_options`, the headers every answer carries (`nosniff`,
+/// no referrer, no camera, microphone, location, payment, USB or screen
+/// capture), and `more`.
+fn header_set(
+    csp: HeaderValue,
+    frame_options: &'static str,
+    more: &[(&'static str, &'static str)],
+) -> Vec<(HeaderName, HeaderValue)> {
+    let every = [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
-        ("cross-origin-opener-policy", "same-origin"),
-        ("x-frame-options", "DENY"),
+        ("x-frame-options", frame_options),
         (
             "permissions-policy",
             "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
         ),
     ];
-    pairs
-        .into_iter()
-        .map(|(n, v)| {
-            Ok((
-                HeaderName::from_static(n),
-                HeaderValue::from_str(v).context("a --connect-src origin is not a header value")?,
-            ))
-        })
+    let fixed = every.iter().chain(more);
+    let fixed = fixed.map(|&(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)));
+    std::iter::once((header::CONTENT_SECURITY_POLICY, csp))
+        .chain(fixed)
         .collect()
 }
 
@@ -314,25 +325,8 @@ fn viewer_headers(own_origins: &[String]) -> Result<Vec<(HeaderName, HeaderValue
         at("pdf-view.js"),
         at("pdf-view.css"),
     );
-    let pairs = [
-        ("content-security-policy", csp.as_str()),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-        ("x-frame-options", "SAMEORIGIN"),
-        (
-            "permissions-policy",
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
-        ),
-    ];
-    pairs
-        .into_iter()
-        .map(|(n, v)| {
-            Ok((
-                HeaderName::from_static(n),
-                HeaderValue::from_str(v).context("an --origin is not a header value")?,
-            ))
-        })
-        .collect()
+    let csp = HeaderValue::from_str(&csp).context("an --origin is not a header value")?;
+    Ok(header_set(csp, "SAMEORIGIN", &[]))
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
