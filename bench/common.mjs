@@ -76,8 +76,10 @@ export function chromiumPss() {
 
 /** CPU seconds (user + system) used so far by Chromium (our descendants) and
  * by Garage (its pid file): where the time of an upload goes on 2 cores.
- * The renderer (where s3seal runs) is also counted apart, with its system
- * seconds and minor page faults: fresh memory costs it kernel time. */
+ * Chromium's is also split by process role (browser; renderer, where
+ * s3seal runs; other, e.g. the network service), and the renderer's
+ * system seconds and minor page faults are counted apart: fresh memory
+ * costs it kernel time. */
 export function cpuSeconds() {
   const stat = (pid) => {
     try {
@@ -88,18 +90,24 @@ export function cpuSeconds() {
       return { user: 0, sys: 0, faults: 0 };
     }
   };
-  const out = { chromium: 0, garage: 0, renderer: 0, renderer_sys: 0, renderer_faults: 0 };
+  const out = { chromium: 0, garage: 0, browser: 0, renderer: 0, other: 0, renderer_sys: 0, renderer_faults: 0 };
   for (const pid of descendants()) {
     const { user, sys, faults } = stat(pid);
-    out.chromium += (user + sys) / 100; // USER_HZ = 100
+    const seconds = (user + sys) / 100; // USER_HZ = 100
+    let type;
     try {
-      if (processType(pid) !== "renderer") continue;
+      type = processType(pid);
     } catch {
       continue;
     }
-    out.renderer += (user + sys) / 100;
-    out.renderer_sys += sys / 100;
-    out.renderer_faults += faults;
+    out.chromium += seconds;
+    if (!type) out.browser += seconds;
+    else if (type !== "renderer") out.other += seconds;
+    else {
+      out.renderer += seconds;
+      out.renderer_sys += sys / 100;
+      out.renderer_faults += faults;
+    }
   }
   try {
     const { user, sys } = stat(readFileSync(path.join(process.env.GARAGE_DIR ?? path.join(root, ".garage"), "garage.pid"), "utf8").trim());

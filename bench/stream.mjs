@@ -40,7 +40,7 @@ async function sha256File(file) {
 
 /** Runs `fn` while sampling Chromium's memory: { ms, growthMib, roles, cpu,
  * result } (roles: the growth at the peak by process role, in MiB; cpu:
- * seconds of Chromium's and of Garage's CPU meanwhile). */
+ * seconds of Chromium's CPU, in all and by role, and of Garage's meanwhile). */
 async function measured(fn) {
   const baseline = chromiumPss();
   let peak = baseline;
@@ -55,7 +55,7 @@ async function measured(fn) {
     const result = await fn();
     const ms = performance.now() - t;
     const cpu1 = cpuSeconds();
-    const cpu = { chromium: +(cpu1.chromium - cpu0.chromium).toFixed(2), garage: +(cpu1.garage - cpu0.garage).toFixed(2) };
+    const cpu = Object.fromEntries(["chromium", "browser", "renderer", "other", "garage"].map((k) => [k, +(cpu1[k] - cpu0[k]).toFixed(2)]));
     sample();
     const growth = (role) => Math.round((peak[role] - baseline[role]) / MIB);
     return { ms, growthMib: growth("total"), roles: { browser: growth("browser"), renderer: growth("renderer"), other: growth("other") }, cpu, result };
@@ -290,12 +290,13 @@ function report() {
   // CPU seconds spread over every core, against the plain save's wall time.
   const least = (runs) => Math.min(...(runs ?? []).map((c) => c.chromium + c.garage));
   const roles = (g) => (g ? `${g.browser} / ${g.renderer} / ${g.other}` : "?");
+  const cpu = (c) => `${c.chromium} (${roles(c)}) + ${c.garage}`;
   const floor = r.save_cpu_seconds ? +(least(r.save_cpu_seconds.sealed) / CORES / r.save_plain_seconds).toFixed(3) : "?";
   const md = [
     `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
     "|---|---|---|",
     `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (the lower of 2 runs each, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
-    `| (f) CPU seconds, Chromium + Garage, plain / sealed (each run; Garage also undoes SSE-C for the sealed one) | ${r.save_cpu_seconds?.plain.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} / ${r.save_cpu_seconds?.sealed.map((c) => `${c.chromium} + ${c.garage}`).join(", ")} | CPU floor of the ratio on ${CORES} cores: ${floor} |`,
+    `| (f) CPU seconds, Chromium (browser process / renderers / other) + Garage, plain / sealed (each run; Garage also undoes SSE-C for the sealed one) | ${r.save_cpu_seconds?.plain.map(cpu).join(", ")} / ${r.save_cpu_seconds?.sealed.map(cpu).join(", ")} | CPU floor of the ratio on ${CORES} cores: ${floor} |`,
     `| (f) Chromium memory growth during the sealed save (the plain save's, for scale); at the peak, browser process / renderers / other processes | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB); ${roles(r.save_memory_growth_roles_mib?.sealed)} (${roles(r.save_memory_growth_roles_mib?.plain)}) | < 256 MiB |`,
     `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
     `| (g) a ${RANGE_READ_SIZE / MIB} MiB ranged read (the Service Worker's largest answer) from the middle of that object, \`StoredObject.range\`, median of ${RANGE_READS} | ${r.range_read_ms} ms | |`,
