@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, makeClip, playAndSeek, run, startServe, tally, viewerReach } from "./lib.mjs";
+import { HOSTILE_PDF, HOSTILE_PDF_OBJECTS, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, makeClip, pdfOf, playAndSeek, run, startServe, tally, viewerReach } from "./lib.mjs";
 import { Session, scratch, startDriver } from "./webdriver.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -321,6 +321,34 @@ function engineTests(engine, state) {
         await session.close();
       }
     }),
+    // Firefox's own viewer shows a PDF of any size from the Service Worker.
+    ...(engine === "webkit"
+      ? [
+          t("issue 19: in WebKit a PDF too large to open whole is drawn by the sandboxed pdf.js from verified ranges before it is saved", async () => {
+            const JUNK_SIZE = 66 << 20;
+            const big = pdfOf([...HOSTILE_PDF_OBJECTS, `<</Length ${JUNK_SIZE}>>\nstream\n${randomBytes(JUNK_SIZE).toString("latin1")}\nendstream`]);
+            const link = await uploadViaPage(state.driver, engine, state.page, "atlas.pdf", big);
+            const session = await openedSession(state.driver, engine, link);
+            try {
+              const label = await session.run("() => !document.querySelector('#play').hidden && document.querySelector('#play').textContent");
+              assert(label === "Show before saving", `offered: ${label}`);
+              await session.click("#play");
+              const note = await session.waitFor("() => /drawn as pictures|could not be drawn/.test(document.querySelector('#preview .note')?.textContent ?? '') && document.querySelector('#preview .note').textContent", 60000);
+              assert(/^1 page, drawn as pictures/.test(note), note);
+              const outside = await tally();
+              await session.frame("#preview iframe");
+              try {
+                assertViewerDrewAndReachedNothing(await session.runAsync(viewerReach.toString(), outside.url));
+              } finally {
+                await session.topFrame().catch(() => {});
+                await outside.close();
+              }
+            } finally {
+              await session.close();
+            }
+          }),
+        ]
+      : []),
     t("the driver stops", async () => {
       await state.driver.stop();
     }),

@@ -162,12 +162,13 @@ export function pdfOf(objects) {
  * runs when the document opens, and a link, both of which a viewer that
  * acts on them would act on with the origin it runs in. */
 const SQUARE = "0 0 0 rg 50 50 100 100 re f";
-export const HOSTILE_PDF = pdfOf([
+export const HOSTILE_PDF_OBJECTS = [
   "<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(app.alert\\('ran'\\); this.submitForm\\('http://127.0.0.1:9/'\\))>>>>",
   "<</Type/Pages/Kids[3 0 R]/Count 1>>",
   "<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Annots[<</Type/Annot/Subtype/Link/Rect[0 0 200 200]/A<</S/URI/URI(http://127.0.0.1:9/)>>>>]>>",
   `<</Length ${SQUARE.length}>>\nstream\n${SQUARE}\nendstream`,
-]);
+];
+export const HOSTILE_PDF = pdfOf(HOSTILE_PDF_OBJECTS);
 
 /** In the PDF viewer's frame (passed to a frame's evaluate, or as source
  * to WebDriver in that frame): what pdf.js drew of HOSTILE_PDF (the

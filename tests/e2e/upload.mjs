@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { HOSTILE_PDF, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, browser, freePort, makeClip, playAndSeek, run, startExampleBackend, startServe, tally, viewerReach } from "./lib.mjs";
+import { HOSTILE_PDF, HOSTILE_PDF_OBJECTS, MINIMAL_PDF, assert, assertViewerDrewAndReachedNothing, browser, freePort, makeClip, pdfOf, playAndSeek, run, startExampleBackend, startServe, tally, viewerReach } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.S3SEAL_BIN ?? path.join(root, "target/debug/s3seal");
@@ -1706,6 +1706,71 @@ try {
           const note = await third.textContent("#preview .note");
           assert(note === "This PDF could not be drawn here. Save it to open it.", note);
           assert(await third.$eval("#save", (a) => a.href.startsWith("blob:") && !a.hidden), "the save is still offered");
+        } finally {
+          await context.close();
+        }
+      },
+    ],
+    [
+      "issue 19: a PDF too large to open whole is drawn by the sandboxed pdf.js from verified ranges, only those a page needs, before it is saved",
+      async () => {
+        // The drawn page, then 66 MiB that no page uses, past the 64 MiB
+        // that open whole: pdf.js should ask for the start and the end.
+        const JUNK_SIZE = 66 << 20;
+        const big = pdfOf([...HOSTILE_PDF_OBJECTS, `<</Length ${JUNK_SIZE}>>\nstream\n${random(JUNK_SIZE).toString("latin1")}\nendstream`]);
+        const up = await uploadViaPage(main.url, "atlas.pdf", big);
+        const context = await chrome.newContext();
+        const receiver = await context.newPage();
+        const asked = [];
+        receiver.on("request", (r) => {
+          const range = /\/s3seal\/open\//.test(r.url()) && /^bytes=(\d+)-(\d+)$/.exec(r.headers().range ?? "");
+          if (range) asked.push(Number(range[2]) + 1 - Number(range[1]));
+        });
+        try {
+          await openLink(receiver, up.link, "#opened", 120000);
+          const opened = await receiver.evaluate(() => ({
+            error: document.querySelector("#error").hidden ? null : document.querySelector("#error").textContent,
+            title: document.querySelector("#opened-title").textContent,
+            offered: document.querySelector("#play").hidden ? null : document.querySelector("#play").textContent,
+            framed: document.querySelectorAll("iframe").length,
+          }));
+          assert(!opened.error && /^Ready to save/.test(opened.title), JSON.stringify(opened));
+          assert(opened.offered === "Show before saving" && opened.framed === 0, `shown only on request: ${JSON.stringify(opened)}`);
+          await receiver.click("#play");
+          await receiver.waitForFunction(() => /drawn as pictures|could not be drawn/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 60000 });
+          const shown = await receiver.evaluate(() => ({
+            note: document.querySelector("#preview .note").textContent,
+            unverified: document.querySelector("#preview .unverified")?.textContent ?? "",
+            frames: [...document.querySelectorAll("iframe")].map((f) => ({ src: f.getAttribute("src"), sandbox: f.getAttribute("sandbox"), reachable: f.contentDocument !== null })),
+          }));
+          assert(/^1 page, drawn as pictures/.test(shown.note), shown.note);
+          assert(/only a complete save proves/.test(shown.unverified), `said to be unproven: ${shown.unverified}`);
+          assert(shown.frames.length === 1 && shown.frames[0].src === "/pdf-view.html" && shown.frames[0].sandbox === "allow-scripts" && !shown.frames[0].reachable, JSON.stringify(shown.frames));
+          const fetched = asked.reduce((a, b) => a + b, 0);
+          assert(asked.length > 0 && fetched < (8 << 20), `ranges asked: ${asked.length}, ${fetched} bytes of ${big.length}`);
+          const viewer = receiver.frames().find((f) => f.url().endsWith("/pdf-view.html"));
+          const outside = await tally();
+          try {
+            assertViewerDrewAndReachedNothing(await viewer.evaluate(viewerReach, outside.url));
+          } finally {
+            await outside.close();
+          }
+          // Code in the viewer (a hostile PDF's, say) that asks for too much
+          // at once, or past the file, is cut off unanswered.
+          for (const range of ["[0, (64 << 20) + 1]", "[n - 10, n + 10]"]) {
+            await context.route("**/pdf-view.js", (route) =>
+              route.fulfill({ contentType: "text/javascript", body: `addEventListener("message", (e) => { const n = e.data?.length; if (n) parent.postMessage({ range: ${range} }, "*"); }); parent.postMessage("ready", "*");` }),
+            );
+            const hostile = await context.newPage();
+            const answered = [];
+            hostile.on("request", (r) => /\/s3seal\/open\//.test(r.url()) && answered.push(r.url()));
+            await openLink(hostile, up.link, "#opened", 120000);
+            await hostile.click("#play");
+            await hostile.waitForFunction(() => /drawn as pictures|could not be drawn/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 30000 });
+            const note = await hostile.textContent("#preview .note");
+            assert(/could not be drawn/.test(note) && answered.length === 0, `asked ${range}: "${note}", ${answered.length} ranges read`);
+            await context.unroute("**/pdf-view.js");
+          }
         } finally {
           await context.close();
         }

@@ -470,38 +470,83 @@ function previewOf(info, src, kinds) {
 /** How long the PDF viewer may take to say it drew, in milliseconds. */
 const PDF_VIEW_MS = 60000;
 
-/** A verified PDF drawn by pdf.js in a frame of an opaque origin of its
- * own (www/src/pdf-view.js): the frame and a line that says what it shows.
- * The bytes go to the frame once, when it says it is ready; it can reach
- * nothing of this page, fetch nothing, and navigate only within this
- * page's origin (our CSP's frame-src). What it says back is two counts. */
-function pdfViewer(blob, name) {
+/** The longest PDF shown from ranges (pdf-view.js holds the same cap). */
+const PDF_RANGED_MAX_BYTES = 512 * 1024 * 1024;
+/** The most bytes the viewer may ask for at once, and the most asks that
+ * may wait: past them it is stopped. */
+const PDF_RANGE_MAX_BYTES = 64 * 1024 * 1024;
+const PDF_RANGES_WAITING = 64;
+
+/** A PDF drawn by pdf.js in a frame of an opaque origin of its own
+ * (www/src/pdf-view.js): the frame and a line that says what it shows.
+ * `from` is a verified Blob, whose bytes go to the frame once, when it
+ * says it is ready; or `{ length, read(begin, end) }`, and the frame asks
+ * for ranges, answered one at a time. It can reach nothing of this page,
+ * fetch nothing, and navigate only within this page's origin (our CSP's
+ * frame-src). What it says back is two counts or a range. */
+function pdfViewer(from, name) {
   const frame = Object.assign(document.createElement("iframe"), { src: "/pdf-view.html", title: name || "PDF" });
   frame.setAttribute("sandbox", "allow-scripts");
   const said = Object.assign(document.createElement("p"), { className: "note", textContent: "Drawing the PDF…" });
   let sent = false;
+  let answering = Promise.resolve();
+  let waiting = 0;
   const count = (n) => Number.isSafeInteger(n) && n >= 0;
+  const post = (message, transfer) => frame.contentWindow?.postMessage(message, "*", transfer);
   const stop = (text) => {
     said.textContent = text;
     removeEventListener("message", listen);
     clearTimeout(timer);
   };
+  const failed = () => stop("This PDF could not be drawn here. Save it to open it.");
+  const answer = (begin, end) => {
+    if (!(count(begin) && count(end) && begin < end && end <= from.length && end - begin <= PDF_RANGE_MAX_BYTES) || ++waiting > PDF_RANGES_WAITING) return failed();
+    answering = answering.then(async () => {
+      try {
+        const chunk = await from.read(begin, end);
+        post({ begin, chunk }, [chunk]);
+      } catch {
+        failed();
+      }
+      waiting--;
+    });
+  };
   const listen = async (event) => {
     if (event.source !== frame.contentWindow) return;
     if (event.data === "ready" && !sent) {
       sent = true;
-      const bytes = await blob.arrayBuffer();
-      frame.contentWindow?.postMessage({ pdf: bytes }, "*", [bytes]);
+      if (!(from instanceof Blob)) return post({ length: from.length });
+      const bytes = await from.arrayBuffer();
+      post({ pdf: bytes }, [bytes]);
+    } else if (Array.isArray(event.data?.range) && !(from instanceof Blob)) {
+      answer(...event.data.range);
     } else if (count(event.data?.shown) && count(event.data?.pages)) {
       const { shown, pages } = event.data;
       stop(`${shown < pages ? `The first ${shown} of ${pages} pages` : `${pages} page${pages === 1 ? "" : "s"}`}, drawn as pictures: links and forms in it do nothing here.`);
     } else if (event.data?.failed) {
-      stop("This PDF could not be drawn here. Save it to open it.");
+      failed();
     }
   };
   const timer = setTimeout(() => stop("This PDF could not be drawn here in time. Save it to open it."), PDF_VIEW_MS);
   addEventListener("message", listen);
   return [frame, said];
+}
+
+/** Plaintext `[begin, end)` of an exposed object, read through the Service
+ * Worker, which verifies each segment it serves and answers a few MiB at a
+ * time. */
+async function servedRange(url, begin, end) {
+  const out = new Uint8Array(end - begin);
+  for (let at = begin; at < end; ) {
+    const r = await fetch(url, { headers: { range: `bytes=${at}-${end - 1}` } });
+    const piece = new Uint8Array(await r.arrayBuffer());
+    if (r.status !== 206 || !r.headers.get("content-range")?.startsWith(`bytes ${at}-`) || !piece.length || piece.length > end - at) {
+      throw new Error(`a range of the PDF was answered ${r.status}`);
+    }
+    out.set(piece, at - begin);
+    at += piece.length;
+  }
+  return out.buffer;
 }
 
 /** Shows what an opened file is. */
@@ -614,13 +659,16 @@ async function openStreamed(info, sw) {
   // Played before it is saved, a piece at a time: each piece is checked,
   // but the sender's signature covers the whole file and is proven only by
   // a save. So it plays only when asked, and says so.
-  const preview = exposed && previewOf(info, exposed.url, ["video", "audio", "iframe"]);
-  const shown = preview?.tagName === "IFRAME";
-  $("play").hidden = !preview;
+  // A PDF the browser's viewer may not show: pdf.js in a sandbox, from ranges.
+  const drawn = exposed && info.servedType === "application/pdf" && !showsPdf(info) && info.plaintextLength <= PDF_RANGED_MAX_BYTES;
+  const preview = exposed && !drawn && previewOf(info, exposed.url, ["video", "audio", "iframe"]);
+  const shown = drawn || preview?.tagName === "IFRAME";
+  $("play").hidden = !preview && !drawn;
   $("play").textContent = shown ? "Show before saving" : "Play before saving";
   $("play").onclick = () => {
     $("play").hidden = true;
-    $("preview").replaceChildren(preview, Object.assign(document.createElement("p"), {
+    const viewer = drawn ? pdfViewer({ length: info.plaintextLength, read: (begin, end) => servedRange(exposed.url, begin, end) }, info.fileName) : [preview];
+    $("preview").replaceChildren(...viewer, Object.assign(document.createElement("p"), {
       className: "unverified",
       textContent: `${shown ? "Shown" : "Playing"} before it is saved: each piece is checked as it ${shown ? "is read" : "plays"}, but only a complete save proves the whole file is the sender's.`,
     }));

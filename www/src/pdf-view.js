@@ -2,13 +2,15 @@
 // and served with CSP `sandbox allow-scripts; default-src 'none'`, so it runs
 // in an opaque origin of its own: no reach into the page, its storage or its
 // keys, and no fetch, image or form of its own; the page's `frame-src` keeps
-// it from navigating anywhere but the page's origin. A verified PDF's bytes
-// arrive by message from the page that framed it, once; pdf.js draws its
-// pages on canvases. Whatever a hostile PDF makes pdf.js do stays in here.
+// it from navigating anywhere but the page's origin. The page that framed it
+// sends a verified PDF's bytes by message, once; or, for a large one, its
+// length, and then answers the ranges pdf.js asks for with bytes it read
+// verified through the Service Worker. pdf.js draws the pages on canvases.
+// Whatever a hostile PDF makes pdf.js do stays in here.
 // Bundled by esbuild (scripts/build-pkg.sh) into www/pdf-view.js, loaded
 // only when a PDF is shown.
 import * as pdfjsWorker from "pdfjs-dist/legacy/build/pdf.worker.mjs";
-import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
+import { PDFDataRangeTransport, getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 
 // pdf.js parses in this thread: a Worker script of the page's origin cannot
 // start in an opaque one, and this frame may fetch nothing.
@@ -20,14 +22,35 @@ const MAX_PAGES = 100;
 const MAX_PAGE_PIXELS = 8_000_000;
 /** Pixels of every canvas together at most: drawing stops there. */
 const MAX_TOTAL_PIXELS = 64_000_000;
+/** The longest PDF read in ranges, in bytes: pdf.js keeps room for the
+ * whole length in memory. */
+const MAX_RANGED_BYTES = 512 * 1024 * 1024;
 /** The page that framed us: the origin of this document's URL. */
 const PAGE_ORIGIN = new URL(location.href).origin;
 
 const say = (message) => parent.postMessage(message, "*");
 
-async function show(bytes) {
+const fromPage = (event) => event.source === parent && event.origin === PAGE_ORIGIN;
+
+/** What pdf.js reads `message` from: the bytes, or ranges of `length`
+ * asked of the page; null for anything else. */
+function source(message) {
+  if (message?.pdf instanceof ArrayBuffer) return { data: new Uint8Array(message.pdf) };
+  const length = message?.length;
+  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_RANGED_BYTES) return null;
+  const range = new PDFDataRangeTransport(length, null);
+  range.requestDataRange = (begin, end) => say({ range: [begin, end] });
+  addEventListener("message", (event) => {
+    const { begin, chunk } = (fromPage(event) && event.data) || {};
+    if (Number.isSafeInteger(begin) && chunk instanceof ArrayBuffer) range.onDataRange(begin, new Uint8Array(chunk));
+  });
+  // Only what a page drawn needs is asked for, not the rest of the file.
+  return { range, disableAutoFetch: true, disableStream: true };
+}
+
+async function show(from) {
   const pdf = await getDocument({
-    data: new Uint8Array(bytes),
+    ...from,
     // No code from the document's fonts or functions, no XFA forms, no
     // images handed to the browser's own decoders (pdf.js decodes them),
     // no WebAssembly decoders, and no image larger than a page may be.
@@ -68,9 +91,10 @@ async function show(bytes) {
 // other spelling of its path, say), it takes no PDF.
 if (self.origin === "null") {
   addEventListener("message", function once(event) {
-    if (event.source !== parent || event.origin !== PAGE_ORIGIN || !(event.data?.pdf instanceof ArrayBuffer)) return;
+    const from = fromPage(event) && source(event.data);
+    if (!from) return;
     removeEventListener("message", once);
-    show(event.data.pdf).catch((err) => say({ failed: String(err?.name ?? "Error") }));
+    show(from).catch((err) => say({ failed: String(err?.name ?? "Error") }));
   });
   say("ready");
 }
