@@ -1756,21 +1756,41 @@ try {
             await outside.close();
           }
           // Code in the viewer (a hostile PDF's, say) that asks for too much
-          // at once, or past the file, is cut off unanswered.
-          for (const range of ["[0, (64 << 20) + 1]", "[n - 10, n + 10]"]) {
+          // at once or past the file is cut off: nothing more is read for
+          // it, not even what it asked for before.
+          const MIB = 1 << 20;
+          const asks = {
+            "too much at once": "[[0, 64 * MIB + 1]]",
+            "past the end": "[[n - 10, n + 10]]",
+            "three fair asks, then a bad one": "[[0, 20 * MIB], [20 * MIB, 40 * MIB], [40 * MIB, 60 * MIB], [n - 10, n + 10]]",
+          };
+          for (const [what, list] of Object.entries(asks)) {
             await context.route("**/pdf-view.js", (route) =>
-              route.fulfill({ contentType: "text/javascript", body: `addEventListener("message", (e) => { const n = e.data?.length; if (n) parent.postMessage({ range: ${range} }, "*"); }); parent.postMessage("ready", "*");` }),
+              route.fulfill({
+                contentType: "text/javascript",
+                body: `const MIB = ${MIB}; addEventListener("message", (e) => { const n = e.data?.length; const port = e.ports[0]; if (n && port) for (const range of ${list}) port.postMessage({ range }); }); parent.postMessage("ready", "*");`,
+              }),
             );
             const hostile = await context.newPage();
             const answered = [];
-            hostile.on("request", (r) => /\/s3seal\/open\//.test(r.url()) && answered.push(r.url()));
+            hostile.on("request", (r) => /\/s3seal\/open\//.test(r.url()) && r.headers().range && answered.push(r.url()));
             await openLink(hostile, up.link, "#opened", 120000);
             await hostile.click("#play");
             await hostile.waitForFunction(() => /drawn as pictures|could not be drawn/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 30000 });
             const note = await hostile.textContent("#preview .note");
-            assert(/could not be drawn/.test(note) && answered.length === 0, `asked ${range}: "${note}", ${answered.length} ranges read`);
+            // Without the stop, the fair asks go on: 15 reads of 4 MiB.
+            await hostile.waitForTimeout(2000);
+            assert(/could not be drawn/.test(note) && answered.length <= 5, `${what}: "${note}", ${answered.length} ranges read`);
             await context.unroute("**/pdf-view.js");
           }
+          // A piece that fails its check: nothing of the PDF stays shown.
+          s3check("flip", `uploads/${up.objectName}`, linkFileKey(up.link), "4096");
+          const tampered = await context.newPage();
+          await openLink(tampered, up.link, "#opened", 120000);
+          await tampered.click("#play");
+          await tampered.waitForFunction(() => /drawn as pictures|could not be drawn|failed its check/.test(document.querySelector("#preview .note")?.textContent ?? ""), null, { timeout: 30000 });
+          const bad = await tampered.evaluate(() => ({ note: document.querySelector("#preview .note").textContent, frames: document.querySelectorAll("iframe").length }));
+          assert(/^A piece of this PDF failed its check/.test(bad.note) && bad.frames === 0, JSON.stringify(bad));
         } finally {
           await context.close();
         }

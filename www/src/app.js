@@ -472,54 +472,70 @@ const PDF_VIEW_MS = 60000;
 
 /** The longest PDF shown from ranges (pdf-view.js holds the same cap). */
 const PDF_RANGED_MAX_BYTES = 512 * 1024 * 1024;
-/** The most bytes the viewer may ask for at once, and the most asks that
- * may wait: past them it is stopped. */
+/** What the viewer may ask for: at most this many bytes at once and this
+ * many asks waiting, and in all twice the file; past that it is stopped. */
 const PDF_RANGE_MAX_BYTES = 64 * 1024 * 1024;
 const PDF_RANGES_WAITING = 64;
 
 /** A PDF drawn by pdf.js in a frame of an opaque origin of its own
  * (www/src/pdf-view.js): the frame and a line that says what it shows.
  * `from` is a verified Blob, whose bytes go to the frame once, when it
- * says it is ready; or `{ length, read(begin, end) }`, and the frame asks
- * for ranges, answered one at a time. It can reach nothing of this page,
- * fetch nothing, and navigate only within this page's origin (our CSP's
- * frame-src). What it says back is two counts or a range. */
+ * says it is ready; or `{ length, read(begin, end, signal) }`, and the
+ * frame asks for ranges over a port of its own (a document that replaced
+ * the viewer in the frame has none), answered one at a time until it is
+ * stopped. It can reach nothing of this page, fetch nothing, and navigate
+ * only within this page's origin (our CSP's frame-src). What it says back
+ * is two counts or a range. */
 function pdfViewer(from, name) {
   const frame = Object.assign(document.createElement("iframe"), { src: "/pdf-view.html", title: name || "PDF" });
   frame.setAttribute("sandbox", "allow-scripts");
   const said = Object.assign(document.createElement("p"), { className: "note", textContent: "Drawing the PDF…" });
+  const ranged = !(from instanceof Blob);
+  const channel = ranged ? new MessageChannel() : null;
+  const reading = new AbortController();
   let sent = false;
   let answering = Promise.resolve();
   let waiting = 0;
+  let allowance = ranged ? 2 * from.length : 0;
   const count = (n) => Number.isSafeInteger(n) && n >= 0;
-  const post = (message, transfer) => frame.contentWindow?.postMessage(message, "*", transfer);
   const stop = (text) => {
     said.textContent = text;
     removeEventListener("message", listen);
     clearTimeout(timer);
+    reading.abort();
+    channel?.port1.close();
   };
   const failed = () => stop("This PDF could not be drawn here. Save it to open it.");
-  const answer = (begin, end) => {
-    if (!(count(begin) && count(end) && begin < end && end <= from.length && end - begin <= PDF_RANGE_MAX_BYTES) || ++waiting > PDF_RANGES_WAITING) return failed();
+  const answer = (range) => {
+    const [begin, end] = Array.isArray(range) ? range : [];
+    if (!(count(begin) && count(end) && begin < end && end <= from.length && end - begin <= PDF_RANGE_MAX_BYTES)) return failed();
+    allowance -= end - begin;
+    if (++waiting > PDF_RANGES_WAITING || allowance < 0) return failed();
     answering = answering.then(async () => {
       try {
-        const chunk = await from.read(begin, end);
-        post({ begin, chunk }, [chunk]);
-      } catch {
-        failed();
+        if (reading.signal.aborted) return;
+        const chunk = await from.read(begin, end, reading.signal);
+        channel.port1.postMessage({ begin, chunk }, [chunk]);
+      } catch (err) {
+        if (reading.signal.aborted) return;
+        if (err?.code !== "Corrupt") return failed();
+        // What was drawn came from checked pieces, but the file is not
+        // the sender's as sealed: none of it stays on screen.
+        frame.remove();
+        stop("A piece of this PDF failed its check: it was changed or damaged after it was sealed, so nothing of it is shown, and a save will fail too.");
+      } finally {
+        waiting--;
       }
-      waiting--;
     });
   };
+  if (channel) channel.port1.onmessage = (event) => answer(event.data?.range);
   const listen = async (event) => {
     if (event.source !== frame.contentWindow) return;
     if (event.data === "ready" && !sent) {
       sent = true;
-      if (!(from instanceof Blob)) return post({ length: from.length });
+      if (ranged) return frame.contentWindow?.postMessage({ length: from.length }, "*", [channel.port2]);
       const bytes = await from.arrayBuffer();
-      post({ pdf: bytes }, [bytes]);
-    } else if (Array.isArray(event.data?.range) && !(from instanceof Blob)) {
-      answer(...event.data.range);
+      frame.contentWindow?.postMessage({ pdf: bytes }, "*", [bytes]);
     } else if (count(event.data?.shown) && count(event.data?.pages)) {
       const { shown, pages } = event.data;
       stop(`${shown < pages ? `The first ${shown} of ${pages} pages` : `${pages} page${pages === 1 ? "" : "s"}`}, drawn as pictures: links and forms in it do nothing here.`);
@@ -533,18 +549,24 @@ function pdfViewer(from, name) {
 }
 
 /** Plaintext `[begin, end)` of an exposed object, read through the Service
- * Worker, which verifies each segment it serves and answers a few MiB at a
- * time. */
-async function servedRange(url, begin, end) {
+ * Worker (`url`, of `length` bytes), which verifies each segment it serves
+ * and answers a few MiB at a time; a segment that fails its check throws
+ * `{ code: "Corrupt" }`. */
+async function servedRange(url, length, begin, end, signal) {
   const out = new Uint8Array(end - begin);
   for (let at = begin; at < end; ) {
-    const r = await fetch(url, { headers: { range: `bytes=${at}-${end - 1}` } });
-    const piece = new Uint8Array(await r.arrayBuffer());
-    if (r.status !== 206 || !r.headers.get("content-range")?.startsWith(`bytes ${at}-`) || !piece.length || piece.length > end - at) {
-      throw new Error(`a range of the PDF was answered ${r.status}`);
+    const r = await fetch(url, { headers: { range: `bytes=${at}-${end - 1}` }, signal });
+    const [, first, last, total] = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(r.headers.get("content-range") ?? "") ?? [];
+    const size = Number(last) + 1 - Number(first);
+    if (r.status !== 206 || Number(first) !== at || !(size > 0 && size <= end - at) || Number(total) !== length) {
+      const why = r.status === 502 ? await r.text() : "";
+      await r.body?.cancel().catch(() => {});
+      throw Object.assign(new Error(`a range of the PDF was answered ${r.status}`), { code: /: Corrupt$/.test(why) ? "Corrupt" : "Http" });
     }
+    const piece = new Uint8Array(await r.arrayBuffer());
+    if (piece.length !== size) throw new Error("a range of the PDF was cut short");
     out.set(piece, at - begin);
-    at += piece.length;
+    at += size;
   }
   return out.buffer;
 }
@@ -667,7 +689,7 @@ async function openStreamed(info, sw) {
   $("play").textContent = shown ? "Show before saving" : "Play before saving";
   $("play").onclick = () => {
     $("play").hidden = true;
-    const viewer = drawn ? pdfViewer({ length: info.plaintextLength, read: (begin, end) => servedRange(exposed.url, begin, end) }, info.fileName) : [preview];
+    const viewer = drawn ? pdfViewer({ length: info.plaintextLength, read: (begin, end, signal) => servedRange(exposed.url, info.plaintextLength, begin, end, signal) }, info.fileName) : [preview];
     $("preview").replaceChildren(...viewer, Object.assign(document.createElement("p"), {
       className: "unverified",
       textContent: `${shown ? "Shown" : "Playing"} before it is saved: each piece is checked as it ${shown ? "is read" : "plays"}, but only a complete save proves the whole file is the sender's.`,

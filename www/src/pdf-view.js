@@ -4,8 +4,8 @@
 // keys, and no fetch, image or form of its own; the page's `frame-src` keeps
 // it from navigating anywhere but the page's origin. The page that framed it
 // sends a verified PDF's bytes by message, once; or, for a large one, its
-// length, and then answers the ranges pdf.js asks for with bytes it read
-// verified through the Service Worker. pdf.js draws the pages on canvases.
+// length and a port, over which it answers the ranges pdf.js asks for with
+// bytes it read verified through the Service Worker. pdf.js draws the pages on canvases.
 // Whatever a hostile PDF makes pdf.js do stays in here.
 // Bundled by esbuild (scripts/build-pkg.sh) into www/pdf-view.js, loaded
 // only when a PDF is shown.
@@ -30,20 +30,18 @@ const PAGE_ORIGIN = new URL(location.href).origin;
 
 const say = (message) => parent.postMessage(message, "*");
 
-const fromPage = (event) => event.source === parent && event.origin === PAGE_ORIGIN;
-
 /** What pdf.js reads `message` from: the bytes, or ranges of `length`
- * asked of the page; null for anything else. */
-function source(message) {
+ * asked of the page over `port`; null for anything else. */
+function source(message, port) {
   if (message?.pdf instanceof ArrayBuffer) return { data: new Uint8Array(message.pdf) };
   const length = message?.length;
-  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_RANGED_BYTES) return null;
+  if (!port || !Number.isSafeInteger(length) || length <= 0 || length > MAX_RANGED_BYTES) return null;
   const range = new PDFDataRangeTransport(length, null);
-  range.requestDataRange = (begin, end) => say({ range: [begin, end] });
-  addEventListener("message", (event) => {
-    const { begin, chunk } = (fromPage(event) && event.data) || {};
+  range.requestDataRange = (begin, end) => port.postMessage({ range: [begin, end] });
+  port.onmessage = (event) => {
+    const { begin, chunk } = event.data ?? {};
     if (Number.isSafeInteger(begin) && chunk instanceof ArrayBuffer) range.onDataRange(begin, new Uint8Array(chunk));
-  });
+  };
   // Only what a page drawn needs is asked for, not the rest of the file.
   return { range, disableAutoFetch: true, disableStream: true };
 }
@@ -91,7 +89,7 @@ async function show(from) {
 // other spelling of its path, say), it takes no PDF.
 if (self.origin === "null") {
   addEventListener("message", function once(event) {
-    const from = fromPage(event) && source(event.data);
+    const from = event.source === parent && event.origin === PAGE_ORIGIN && source(event.data, event.ports[0]);
     if (!from) return;
     removeEventListener("message", once);
     show(from).catch((err) => say({ failed: String(err?.name ?? "Error") }));
