@@ -3,7 +3,8 @@
 // (scripts/with-garage.sh sets the S3 environment):
 //   (f) a 2 GiB share saved the streaming way (into a picked file, File
 //       System Access) against a plain presigned GET of the same bytes piped
-//       into a file the same way: wall time and Chromium's memory growth;
+//       into a file the same way (and, for scale, of those bytes stored with
+//       SSE-C, as the share is): wall time and Chromium's memory growth;
 //   (g) a sealed 1 GiB WebM in the page's <video>: the time from a seek to
 //       the middle to its first frame, and the bytes fetched for it;
 //   (h) a 5 GiB round trip through the page (upload, then a streamed
@@ -11,7 +12,7 @@
 //       progress shown.
 // Merges into bench/results.json ("stream") and writes its table in results.md.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -117,35 +118,56 @@ try {
     const link = await uploadViaPage(chrome, page, file);
     await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: "bench/plain-save.bin", Body: createReadStream(file), ContentLength: SAVE_SIZE }));
     const plainUrl = await getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: bucket, Key: "bench/plain-save.bin" }), { expiresIn: 3600 });
+    // The same plain bytes stored with SSE-C, as the sealed share is: Garage
+    // then does the same work for both, and the ratio to it is the client's.
+    const sseKey = randomBytes(32);
+    const sseC = { SSECustomerAlgorithm: "AES256", SSECustomerKey: sseKey.toString("base64"), SSECustomerKeyMD5: createHash("md5").update(sseKey).digest("base64") };
+    await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: "bench/plain-save-sse-c.bin", Body: createReadStream(file), ContentLength: SAVE_SIZE, ...sseC }));
+    const sseCUrl = await getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: bucket, Key: "bench/plain-save-sse-c.bin", ...sseC }), { expiresIn: 3600 });
+    const sseCHeaders = {
+      "x-amz-server-side-encryption-customer-algorithm": sseC.SSECustomerAlgorithm,
+      "x-amz-server-side-encryption-customer-key": sseC.SSECustomerKey,
+      "x-amz-server-side-encryption-customer-key-md5": sseC.SSECustomerKeyMD5,
+    };
     rmSync(file);
     const plain = [];
+    const plainSseC = [];
     const sealed = [];
     let growth = { growthMib: 0 };
     let plainGrowth = { growthMib: 0 };
     const plainCpu = [];
     const sealedCpu = [];
-    // Interleaved, each in a fresh browser: plain, sealed, plain, sealed.
-    for (let round = 0; round < 2; round++) {
-      let context = await pickingBrowser();
-      let p = await context.newPage();
+    /** A plain presigned GET piped into a picked file, in a fresh browser. */
+    const plainSave = async (url, headers) => {
+      const context = await pickingBrowser();
+      const p = await context.newPage();
       await p.goto(`${page.url}/`);
       const m = await measured(() =>
-        p.evaluate(async (url) => {
-          const dir = await navigator.storage.getDirectory();
-          const writable = await (await dir.getFileHandle("plain.bin", { create: true })).createWritable();
-          await (await fetch(url)).body.pipeTo(writable);
-          const size = (await (await dir.getFileHandle("plain.bin")).getFile()).size;
-          await dir.removeEntry("plain.bin");
-          return size;
-        }, plainUrl),
+        p.evaluate(
+          async ([url, headers]) => {
+            const dir = await navigator.storage.getDirectory();
+            const writable = await (await dir.getFileHandle("plain.bin", { create: true })).createWritable();
+            await (await fetch(url, { headers })).body.pipeTo(writable);
+            const size = (await (await dir.getFileHandle("plain.bin")).getFile()).size;
+            await dir.removeEntry("plain.bin");
+            return size;
+          },
+          [url, headers],
+        ),
       );
       if (m.result !== SAVE_SIZE) throw new Error(`plain save: ${m.result} bytes`);
+      await context.close();
+      return m;
+    };
+    // Interleaved, each in a fresh browser: plain, plain with SSE-C, sealed; twice.
+    for (let round = 0; round < 2; round++) {
+      const m = await plainSave(plainUrl, {});
       plain.push(m.ms);
       plainCpu.push(m.cpu);
       if (m.growthMib >= plainGrowth.growthMib) plainGrowth = m;
-      await context.close();
-      context = await pickingBrowser();
-      p = await openLink(context, link);
+      plainSseC.push((await plainSave(sseCUrl, sseCHeaders)).ms);
+      const context = await pickingBrowser();
+      const p = await openLink(context, link);
       const s = await measured(async () => {
         await p.click("#save");
         await p.waitForSelector("#saved:not([hidden]), #error:not([hidden])", { timeout: 600000 });
@@ -168,7 +190,9 @@ try {
     results.save_plain_seconds = +(median(plain) / 1000).toFixed(2);
     results.save_sealed_seconds = +(median(sealed) / 1000).toFixed(2);
     results.save_ratio = +(median(sealed) / median(plain)).toFixed(3);
-    results.save_runs_ms = { plain: plain.map(Math.round), sealed: sealed.map(Math.round) };
+    results.save_plain_sse_c_seconds = +(median(plainSseC) / 1000).toFixed(2);
+    results.save_ratio_sse_c = +(median(sealed) / median(plainSseC)).toFixed(3);
+    results.save_runs_ms = { plain: plain.map(Math.round), plain_sse_c: plainSseC.map(Math.round), sealed: sealed.map(Math.round) };
     results.save_memory_growth_mib = growth.growthMib;
     results.save_plain_memory_growth_mib = plainGrowth.growthMib;
     // Where each grew, at its peak: the browser process, renderers, the rest.
@@ -296,6 +320,7 @@ function report() {
     `| streaming open (issue 19; headless ${r.browser}, the demo page through \`s3seal serve\`) | value | goal |`,
     "|---|---|---|",
     `| (f) ${SAVE_SIZE / MIB} MiB saved into a picked file: plain presigned GET / sealed share, streamed (the lower of 2 runs each, interleaved, fresh browsers) | ${r.save_plain_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio}) | ratio <= 1.10 |`,
+    `| (f) the same plain bytes stored with SSE-C, as the sealed share is (Garage does the same work for both): plain with SSE-C / sealed | ${r.save_plain_sse_c_seconds} / ${r.save_sealed_seconds} s (ratio ${r.save_ratio_sse_c}) | for scale |`,
     `| (f) CPU seconds, Chromium (browser process / renderers / other) + Garage, plain / sealed (each run; Garage also undoes SSE-C for the sealed one) | ${r.save_cpu_seconds?.plain.map(cpu).join(", ")} / ${r.save_cpu_seconds?.sealed.map(cpu).join(", ")} | CPU floor of the ratio on ${CORES} cores: ${floor} |`,
     `| (f) Chromium memory growth during the sealed save (the plain save's, for scale); at the peak, browser process / renderers / other processes | ${r.save_memory_growth_mib} MiB (${r.save_plain_memory_growth_mib} MiB); ${roles(r.save_memory_growth_roles_mib?.sealed)} (${roles(r.save_memory_growth_roles_mib?.plain)}) | < 256 MiB |`,
     `| (g) seek to the middle of a sealed ${(r.video_bytes / 1e9).toFixed(2)} GB WebM (${r.video_duration_seconds} s) in the page's <video>: time to the first frame, bytes fetched | ${r.seek_first_frame_ms} ms, ${(r.seek_fetched_bytes / MIB).toFixed(1)} MiB | about the segments it needs |`,
