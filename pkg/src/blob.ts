@@ -19,22 +19,29 @@ export interface ChunkReader {
  * measurements"). */
 const reading = new Set<ReadableStreamBYOBReader>();
 
-/** Fills the first `want` bytes of `buffer` from `reader`. A BYOB read
- * hands the memory back as a new ArrayBuffer (the one passed in is
- * detached): the result is a view of that one. Fails if the stream ends
- * first. */
+/** One BYOB read into `view`, with `reader` held meanwhile (see `reading`).
+ * The memory comes back as a new ArrayBuffer (the one passed in is
+ * detached), in `value`, which is an empty view of it at the end. */
+export async function readInto(reader: ReadableStreamBYOBReader, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>> {
+  reading.add(reader);
+  try {
+    return (await reader.read(view as Uint8Array<ArrayBuffer>)) as ReadableStreamReadResult<Uint8Array>;
+  } finally {
+    reading.delete(reader);
+  }
+}
+
+/** Fills the first `want` bytes of `buffer` from `reader`: the result is a
+ * view of the memory the reads gave back. Fails if the stream ends first. */
 async function fill(reader: ReadableStreamBYOBReader, buffer: ArrayBuffer, want: number): Promise<Uint8Array> {
   let filled = 0;
   while (filled < want) {
     let done: boolean;
     let value: Uint8Array | undefined;
-    reading.add(reader);
     try {
-      ({ done, value } = await reader.read(new Uint8Array(buffer, filled, want - filled)));
+      ({ done, value } = await readInto(reader, new Uint8Array(buffer, filled, want - filled)));
     } catch (err) {
       throw unreadable(err);
-    } finally {
-      reading.delete(reader);
     }
     if (value) {
       buffer = value.buffer as ArrayBuffer;

@@ -24,7 +24,7 @@ import { OpenStream, SealStream, setCipherHelpers } from "./engine.js";
 import { ReceiptHasher } from "./hash.js";
 import type { PresignOp, S3sealErrorCode } from "./codes.js";
 import { s3sealError } from "./error.js";
-import { blobChunks } from "./blob.js";
+import { blobChunks, readInto } from "./blob.js";
 import { checkedPresign, sealAndUpload, useReceiptHasher } from "./upload.js";
 import type { ChunkReader } from "./blob.js";
 import type { S3sealError } from "./error.js";
@@ -664,7 +664,7 @@ export class StoredObject {
           throw s3sealError("Corrupt", `the stored object changed while it was read (${length} bytes, its head said ${this.storedLength})`);
         }
         const body = resuming(response, this.storedLength, this.#get, options.signal);
-        opened = open(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, engine: options.engine, onProgress: options.onProgress });
+        opened = openChunks(body, this.#fileKey, { objectName: this.objectName, signal: options.signal, engine: options.engine, onProgress: options.onProgress });
         reader = opened.stream.getReader();
       },
       pull: async (controller) => {
@@ -731,58 +731,119 @@ const RESUME_ATTEMPTS = 3;
 /** The wait before the first resume, doubled for each next one, in milliseconds. */
 const RESUME_DELAY_MS = 500;
 
+/** Bytes a whole read hands the opener at a time, read into two buffers
+ * used in turn. */
+const BODY_CHUNK_SIZE = 1024 * 1024;
+
+/** A body's reader: BYOB into our own memory where the body is a byte
+ * stream, else the body's own chunks. The chunks a plain reader makes are
+ * garbage that Chromium collects late: a 1 GiB GET piped into a file grew
+ * it by 263-502 MiB that way, and by 116-123 MiB read into reused memory
+ * (bench/results.md, design measurements). */
+type BodyReader = { byob: ReadableStreamBYOBReader } | { plain: ReadableStreamDefaultReader<Uint8Array> };
+
+function bodyReader(body: ReadableStream<Uint8Array>): BodyReader {
+  try {
+    return { byob: body.getReader({ mode: "byob" }) };
+  } catch {
+    return { plain: body.getReader() };
+  }
+}
+
 /**
  * A whole object's body that survives its connection breaking: it asks
  * for the rest (`Range: bytes=<received>-`, still pinned to the head's
  * ETag) and goes on, up to RESUME_ATTEMPTS times in a row without
- * progress; then it fails with `Network`. The opener sees one unbroken
- * stream of ciphertext and checks it as ever.
+ * progress; then it fails with `Network` (a browser says only "TypeError:
+ * network error"), or `Aborted` once `signal` is. The opener sees one
+ * unbroken run of ciphertext and checks it as ever. A chunk is free once
+ * the read after the next one starts (an opener's push is done with it
+ * sooner).
  */
 function resuming(
   first: Response,
   storedLength: number,
   get: (range?: [number, number], signal?: AbortSignal) => Promise<Response>,
   signal?: AbortSignal,
-): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = cutOffSaysNetwork(first.body as ReadableStream<Uint8Array>, signal).getReader();
+): ChunkReader {
+  let body: BodyReader | null = bodyReader(first.body as ReadableStream<Uint8Array>);
+  let ended = false;
   let received = 0;
   let attempts = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        if (reader) {
-          try {
-            const r = await reader.read();
-            if (r.done) return controller.close();
-            received += r.value.length;
-            attempts = 0;
-            return controller.enqueue(r.value);
-          } catch (err) {
-            if ((err as S3sealError)?.code !== "Network" || received >= storedLength || attempts >= RESUME_ATTEMPTS) throw err;
-            reader = null;
-          }
-        }
-        attempts++;
-        await new Promise((resolve) => setTimeout(resolve, RESUME_DELAY_MS * 2 ** (attempts - 1)));
-        if (signal?.aborted) throw abortError(signal);
-        let rest: Response;
-        try {
-          rest = await get([received, storedLength], signal);
-        } catch (err) {
-          // A resume the network refused too counts as one more attempt.
-          if ((err as S3sealError)?.code !== "Network" || attempts >= RESUME_ATTEMPTS) throw err;
+  let turn = 0;
+  const buffers: (ArrayBuffer | undefined)[] = [];
+  /** Asks for the rest after a cut, once the wait for this attempt is over. */
+  const resume = async (): Promise<void> => {
+    attempts++;
+    await new Promise((resolve) => setTimeout(resolve, RESUME_DELAY_MS * 2 ** (attempts - 1)));
+    if (signal?.aborted) throw abortError(signal);
+    let rest: Response;
+    try {
+      rest = await get([received, storedLength], signal);
+    } catch (err) {
+      // A resume the network refused too counts as one more attempt.
+      if ((err as S3sealError)?.code !== "Network" || attempts >= RESUME_ATTEMPTS) throw err;
+      return;
+    }
+    // The rest, from exactly where the cut was (a 206 of that length).
+    if (rest.status !== 206 || Number(rest.headers.get("content-length")) !== storedLength - received) {
+      await rest.body?.cancel();
+      throw s3sealError("Http", `resuming at byte ${received}: the storage server answered ${rest.status} with ${rest.headers.get("content-length")} bytes`);
+    }
+    body = bodyReader(rest.body as ReadableStream<Uint8Array>);
+  };
+  return {
+    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+      turn ^= 1;
+      let buffer = buffers[turn] ?? new ArrayBuffer(BODY_CHUNK_SIZE);
+      let filled = 0;
+      while (!ended && filled < buffer.byteLength) {
+        if (!body) {
+          await resume();
           continue;
         }
-        // The rest, from exactly where the cut was (a 206 of that length).
-        if (rest.status !== 206 || Number(rest.headers.get("content-length")) !== storedLength - received) {
-          await rest.body?.cancel();
-          throw s3sealError("Http", `resuming at byte ${received}: the storage server answered ${rest.status} with ${rest.headers.get("content-length")} bytes`);
+        try {
+          if ("plain" in body) {
+            const r = await body.plain.read();
+            if (r.done) ended = true;
+            else {
+              received += r.value.length;
+              attempts = 0;
+              return r;
+            }
+          } else {
+            const r = await readInto(body.byob, new Uint8Array(buffer, filled, buffer.byteLength - filled));
+            if (r.value) {
+              buffer = r.value.buffer as ArrayBuffer;
+              filled += r.value.length;
+            }
+            if (r.done) ended = true;
+          }
+        } catch (err) {
+          if (signal?.aborted) throw abortError(signal);
+          const cut = s3sealError("Network", `the download was cut off: ${String((err as Error)?.message ?? err)}`);
+          // What this chunk held went with the failed read's memory: it is
+          // asked for again from the last byte handed on.
+          if (received >= storedLength || attempts >= RESUME_ATTEMPTS) throw cut;
+          body = null;
+          buffer = new ArrayBuffer(BODY_CHUNK_SIZE);
+          filled = 0;
         }
-        reader = cutOffSaysNetwork(rest.body as ReadableStream<Uint8Array>, signal).getReader();
       }
+      buffers[turn] = buffer;
+      if (!filled) return { done: true, value: undefined };
+      received += filled;
+      attempts = 0;
+      return { done: false, value: new Uint8Array(buffer, 0, filled) };
     },
-    cancel: (reason) => reader?.cancel(reason),
-  });
+    cancel(reason?: unknown): Promise<void> {
+      const open = body;
+      body = null;
+      ended = true;
+      if (!open) return Promise.resolve();
+      return "plain" in open ? open.plain.cancel(reason) : open.byob.cancel(reason);
+    },
+  };
 }
 
 /** The first `max` bytes of a response's body (all of them, checked, when
@@ -1257,6 +1318,11 @@ export function seal(source: Source, options: SealOptions): Sealed | SealedToRec
  */
 export function open(source: Source, key: Key, options: OpenOptions = {}): Opened {
   if (!(key instanceof Key)) throw s3sealError("InvalidKey", "invalid key: the key must be a Key");
+  return openChunks(toReader(source).reader, key, options);
+}
+
+/** `open` of chunks read by `reader`. */
+function openChunks(reader: ChunkReader, key: Key, options: OpenOptions): Opened {
   const opener = new OpenStream(key, { engine: options.engine });
   if (options.objectName !== undefined) opener.expectName(options.objectName);
   let resolveMeta: (meta: Metadata) => void = () => {};
@@ -1278,7 +1344,6 @@ export function open(source: Source, key: Key, options: OpenOptions = {}): Opene
       }
     }
   };
-  const { reader } = toReader(source);
   const inner = pump(reader, opener as unknown as PushEngine, {
     signal: options.signal,
     free: () => {
