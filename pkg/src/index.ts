@@ -743,11 +743,15 @@ const BODY_CHUNK_SIZE = 1024 * 1024;
 type BodyReader = { byob: ReadableStreamBYOBReader } | { plain: ReadableStreamDefaultReader<Uint8Array> };
 
 function bodyReader(body: ReadableStream<Uint8Array>): BodyReader {
+  let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   try {
-    return { byob: body.getReader({ mode: "byob" }) };
+    reader = body.getReader({ mode: "byob" });
   } catch {
     return { plain: body.getReader() };
   }
+  // An engine that ignores `mode` hands back a default reader.
+  const byob = typeof ReadableStreamBYOBReader !== "undefined" && reader instanceof ReadableStreamBYOBReader;
+  return byob ? { byob: reader as ReadableStreamBYOBReader } : { plain: reader as ReadableStreamDefaultReader<Uint8Array> };
 }
 
 /**
@@ -768,6 +772,10 @@ function resuming(
 ): ChunkReader {
   let body: BodyReader | null = bodyReader(first.body as ReadableStream<Uint8Array>);
   let ended = false;
+  // Once cut, each read's bytes are handed on at once: a failed read takes
+  // the memory it was filling with it, and a link that keeps failing must
+  // still move forward.
+  let cut = false;
   let received = 0;
   let attempts = 0;
   let turn = 0;
@@ -785,9 +793,10 @@ function resuming(
       if ((err as S3sealError)?.code !== "Network" || attempts >= RESUME_ATTEMPTS) throw err;
       return;
     }
-    // The rest, from exactly where the cut was (a 206 of that length).
-    if (rest.status !== 206 || Number(rest.headers.get("content-length")) !== storedLength - received) {
+    // The rest, from exactly where the cut was (a 206 of that length), unless cancelled meanwhile.
+    if (ended || rest.status !== 206 || Number(rest.headers.get("content-length")) !== storedLength - received) {
       await rest.body?.cancel();
+      if (ended) return;
       throw s3sealError("Http", `resuming at byte ${received}: the storage server answered ${rest.status} with ${rest.headers.get("content-length")} bytes`);
     }
     body = bodyReader(rest.body as ReadableStream<Uint8Array>);
@@ -795,9 +804,10 @@ function resuming(
   return {
     async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
       turn ^= 1;
-      let buffer = buffers[turn] ?? new ArrayBuffer(BODY_CHUNK_SIZE);
+      let buffer = buffers[turn];
+      buffers[turn] = undefined;
       let filled = 0;
-      while (!ended && filled < buffer.byteLength) {
+      while (!ended && filled < BODY_CHUNK_SIZE && !(cut && filled)) {
         if (!body) {
           await resume();
           continue;
@@ -812,21 +822,27 @@ function resuming(
               return r;
             }
           } else {
-            const r = await readInto(body.byob, new Uint8Array(buffer, filled, buffer.byteLength - filled));
+            buffer ??= new ArrayBuffer(BODY_CHUNK_SIZE);
+            const r = await readInto(body.byob, new Uint8Array(buffer, filled, BODY_CHUNK_SIZE - filled));
             if (r.value) {
               buffer = r.value.buffer as ArrayBuffer;
               filled += r.value.length;
+            } else {
+              // Cancelled meanwhile: the memory is gone, and so is the read.
+              buffer = undefined;
+              filled = 0;
             }
             if (r.done) ended = true;
           }
         } catch (err) {
           if (signal?.aborted) throw abortError(signal);
-          const cut = s3sealError("Network", `the download was cut off: ${String((err as Error)?.message ?? err)}`);
+          const failure = s3sealError("Network", `the download was cut off: ${String((err as Error)?.message ?? err)}`);
+          if (received >= storedLength || attempts >= RESUME_ATTEMPTS) throw failure;
           // What this chunk held went with the failed read's memory: it is
           // asked for again from the last byte handed on.
-          if (received >= storedLength || attempts >= RESUME_ATTEMPTS) throw cut;
+          cut = true;
           body = null;
-          buffer = new ArrayBuffer(BODY_CHUNK_SIZE);
+          buffer = undefined;
           filled = 0;
         }
       }
@@ -834,7 +850,7 @@ function resuming(
       if (!filled) return { done: true, value: undefined };
       received += filled;
       attempts = 0;
-      return { done: false, value: new Uint8Array(buffer, 0, filled) };
+      return { done: false, value: new Uint8Array(buffer!, 0, filled) };
     },
     cancel(reason?: unknown): Promise<void> {
       const open = body;

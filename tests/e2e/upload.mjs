@@ -24,6 +24,9 @@ const random = (size) => randomBytes(size);
 /** `s3seal serve` on a free port; resolves to { url, log, stop }. */
 const serve = (extraEnv = {}) => startServe(bin, root, extraEnv);
 
+/** What a short resume of the proxy's sends before its connection breaks. */
+const SHORT_RESUME_BYTES = 600 << 10;
+
 /** A loopback proxy to Garage that can fail or delay part uploads (bounded). */
 async function faultProxy() {
   // `active`: part requests not yet answered (a reloaded page leaves some behind).
@@ -35,13 +38,15 @@ async function faultProxy() {
   // body (counted in `dropped`); `dropGets`: downloads cut after 1 MiB of
   // their answer (in `droppedGets`); `cutResumes`: reads of an object's rest
   // (a ranged read other than its head's) whose connection breaks before any answer
-  // (in `resumesCut`; all of them are counted in `resumes`); `requests`:
+  // (in `resumesCut`; all of them are counted in `resumes`); `shortResumes`:
+  // reads of an object's rest cut after 600 KiB of their answer, which the
+  // browser is given time to read (in `resumesShort`); `requests`:
   // every request for an object under uploads/ that arrived (the page's:
   // serve's own, such as its sweep of expired shares every minute, read
   // and write control/); `holdCreate`: { reached, released } sends a
   // CreateMultipartUpload on to S3 at once but holds its answer until
   // `released` resolves, and lets S3 finish it even if the page hangs up.
-  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, cutResumes: 0, resumesCut: 0, resumes: 0, requests: 0 };
+  const state = { failParts: 0, injected: 0, delayMs: 0, partsForwarded: 0, active: 0, maxPart: 0, hold: null, loseAnswers: 0, lost: 0, dropParts: 0, dropped: 0, dropGets: 0, droppedGets: 0, cutResumes: 0, resumesCut: 0, shortResumes: 0, resumesShort: 0, resumes: 0, requests: 0 };
   const server = createServer((req, res) => {
     if (/\/uploads\//.test(req.url)) state.requests++;
     const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url);
@@ -118,6 +123,21 @@ async function faultProxy() {
         res.writeHead(r.statusCode, r.headers);
         // Object reads only: serve's own reads of sharing state (control/)
         // pass through here too.
+        if (resume && r.statusCode === 206 && state.shortResumes > 0) {
+          state.shortResumes--;
+          let sent = 0;
+          r.on("data", (chunk) => {
+            if (res.destroyed || sent >= SHORT_RESUME_BYTES) return;
+            res.write(chunk);
+            sent += chunk.length;
+            if (sent >= SHORT_RESUME_BYTES) {
+              state.resumesShort++;
+              r.destroy();
+              setTimeout(() => res.destroy(), 300);
+            }
+          });
+          return;
+        }
         if (req.method === "GET" && r.statusCode === 200 && state.dropGets > 0 && /\/uploads\//.test(req.url)) {
           // The answer stops after 1 MiB: the connection breaks mid-body.
           state.dropGets--;
@@ -1261,8 +1281,14 @@ try {
           const cut = await receiveViaPage(link);
           assert(proxy.state.droppedGets === 1 && proxy.state.resumesCut === 3, `cut ${proxy.state.droppedGets}, resumes cut ${proxy.state.resumesCut}`);
           assert(cut.error?.includes("Network") && !cut.bytes, `an error, nothing to save: ${cut.error}`);
+          // A link that keeps breaking after 600 KiB still moves forward:
+          // what each resume read is handed on, not lost with the next cut.
+          Object.assign(proxy.state, { dropGets: 1, droppedGets: 0, resumes: 0, cutResumes: 0, resumesCut: 0, shortResumes: 5, resumesShort: 0 });
+          const short = await receiveViaPage(link);
+          assert(proxy.state.droppedGets === 1 && proxy.state.resumesShort === 5, `cut ${proxy.state.droppedGets}, resumes cut short ${proxy.state.resumesShort}: ${short.error}`);
+          assert(!short.error && sha256(short.bytes) === sha256(bytes), `through five short resumes: ${short.error}`);
         } finally {
-          Object.assign(proxy.state, { dropGets: 0, cutResumes: 0 });
+          Object.assign(proxy.state, { dropGets: 0, cutResumes: 0, shortResumes: 0 });
         }
         // Once the network behaves, the same link opens.
         const again = await receiveViaPage(link);
