@@ -480,10 +480,10 @@ const PDF_RANGES_WAITING = 64;
 /** A PDF drawn by pdf.js in a frame of an opaque origin of its own
  * (www/src/pdf-view.js): the frame and a line that says what it shows.
  * `from` is a verified Blob, whose bytes go to the frame once, when it
- * says it is ready; or `{ length, read(begin, end, signal) }`, and the
- * frame asks for ranges over a port of its own (a document that replaced
- * the viewer in the frame has none), answered one at a time until it is
- * stopped. It can reach nothing of this page, fetch nothing, and navigate
+ * says it is ready; or `{ length, read(begin, end, signal) }` (see
+ * `rangeReader`), and the frame asks for ranges over a port of its own (a
+ * document that replaced the viewer in the frame has none), answered one
+ * at a time until it is stopped. It can reach nothing of this page, fetch nothing, and navigate
  * only within this page's origin (our CSP's frame-src). What it says back
  * is two counts or a range. */
 function pdfViewer(from, name) {
@@ -548,27 +548,30 @@ function pdfViewer(from, name) {
   return [frame, said];
 }
 
-/** Plaintext `[begin, end)` of an exposed object, read through the Service
- * Worker (`url`, of `length` bytes), which verifies each segment it serves
- * and answers a few MiB at a time; a segment that fails its check throws
- * `{ code: "Corrupt" }`. */
-async function servedRange(url, length, begin, end, signal) {
-  const out = new Uint8Array(end - begin);
-  for (let at = begin; at < end; ) {
-    const r = await fetch(url, { headers: { range: `bytes=${at}-${end - 1}` }, signal });
-    const [, first, last, total] = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(r.headers.get("content-range") ?? "") ?? [];
-    const size = Number(last) + 1 - Number(first);
-    if (r.status !== 206 || Number(first) !== at || !(size > 0 && size <= end - at) || Number(total) !== length) {
-      const why = r.status === 502 ? await r.text() : "";
-      await r.body?.cancel().catch(() => {});
-      throw Object.assign(new Error(`a range of the PDF was answered ${r.status}`), { code: /: Corrupt$/.test(why) ? "Corrupt" : "Http" });
-    }
-    const piece = new Uint8Array(await r.arrayBuffer());
-    if (piece.length !== size) throw new Error("a range of the PDF was cut short");
-    out.set(piece, at - begin);
-    at += size;
-  }
-  return out.buffer;
+/** A reader of plaintext `[begin, end)` of an inspected object (`handle`),
+ * which the page's Worker reads and verifies segment by segment, as it does
+ * for the Service Worker (`ByteRequest`s on a port it serves): resolves to
+ * the bytes, or rejects with the Worker's error and its `code` (`Corrupt`
+ * for a segment that fails its check). */
+function rangeReader(handle) {
+  const { port1: asks, port2 } = new MessageChannel();
+  client.serve(handle, port2).catch(() => {});
+  return (begin, end, signal) =>
+    new Promise((resolve, reject) => {
+      const { port1: reply, port2: replyTo } = new MessageChannel();
+      const aborted = () => {
+        reply.close();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", aborted, { once: true });
+      reply.onmessage = ({ data }) => {
+        reply.close();
+        signal.removeEventListener("abort", aborted);
+        if (data?.chunk) resolve(data.chunk.buffer);
+        else reject(Object.assign(new Error(data?.error?.message ?? "the range could not be read"), { code: data?.error?.code }));
+      };
+      asks.postMessage({ kind: "range", start: begin, end, reply: replyTo }, [replyTo]);
+    });
 }
 
 /** Shows what an opened file is. */
@@ -689,7 +692,7 @@ async function openStreamed(info, sw) {
   $("play").textContent = shown ? "Show before saving" : "Play before saving";
   $("play").onclick = () => {
     $("play").hidden = true;
-    const viewer = drawn ? pdfViewer({ length: info.plaintextLength, read: (begin, end, signal) => servedRange(exposed.url, info.plaintextLength, begin, end, signal) }, info.fileName) : [preview];
+    const viewer = drawn ? pdfViewer({ length: info.plaintextLength, read: rangeReader(info.handle) }, info.fileName) : [preview];
     $("preview").replaceChildren(...viewer, Object.assign(document.createElement("p"), {
       className: "unverified",
       textContent: `${shown ? "Shown" : "Playing"} before it is saved: each piece is checked as it ${shown ? "is read" : "plays"}, but only a complete save proves the whole file is the sender's.`,

@@ -5,7 +5,7 @@
 // it from navigating anywhere but the page's origin. The page that framed it
 // sends a verified PDF's bytes by message, once; or, for a large one, its
 // length and a port, over which it answers the ranges pdf.js asks for with
-// bytes it read verified through the Service Worker. pdf.js draws the pages on canvases.
+// bytes its Worker read and verified. pdf.js draws the pages on canvases.
 // Whatever a hostile PDF makes pdf.js do stays in here.
 // Bundled by esbuild (scripts/build-pkg.sh) into www/pdf-view.js, loaded
 // only when a PDF is shown.
