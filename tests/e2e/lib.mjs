@@ -2,6 +2,7 @@
 // Chromium through playwright-core, and a tiny runner that prints
 // "N passed, N failed". Tools come from scripts/tools.sh ($S3SEAL_TOOLS).
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createReadStream, promises as fs, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -169,6 +170,13 @@ export const HOSTILE_PDF_OBJECTS = [
   `<</Length ${SQUARE.length}>>\nstream\n${SQUARE}\nendstream`,
 ];
 export const HOSTILE_PDF = pdfOf(HOSTILE_PDF_OBJECTS);
+
+/** HOSTILE_PDF's page, then a 66 MiB stream that no page uses: larger than
+ * the page opens whole, and drawn from a few ranges at its start and end. */
+export function largeHostilePdf() {
+  const size = 66 << 20;
+  return pdfOf([...HOSTILE_PDF_OBJECTS, `<</Length ${size}>>\nstream\n${randomBytes(size).toString("latin1")}\nendstream`]);
+}
 
 /** In the PDF viewer's frame (passed to a frame's evaluate, or as source
  * to WebDriver in that frame): what pdf.js drew of HOSTILE_PDF (the
